@@ -1,0 +1,3 @@
+from dockernet.cli import main
+
+main()

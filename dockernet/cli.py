@@ -1,0 +1,153 @@
+"""The command line. The only place that prints errors or chooses exit codes."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+from pathlib import Path
+
+import click
+
+from dockernet import __version__
+from dockernet.errors import DockernetError
+from dockernet.params import CIDR, IP, OWNER_ID, ZONE
+
+log = logging.getLogger("dockernet")
+
+
+def default_owner_id() -> str:
+    """This host's name, the natural scope of the records its watcher owns."""
+    name = socket.gethostname().split(".")[0] or "localhost"
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:63]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="dockernet")
+@click.option(
+    "--docker-host",
+    envvar="DOCKER_HOST",
+    metavar="URL",
+    help="Docker engine to talk to, e.g. unix:///var/run/docker.sock (default: $DOCKER_HOST, else the local socket).",
+)
+@click.pass_context
+def cli(ctx: click.Context, docker_host: str | None) -> None:
+    """Docker host networking on a network you already own.
+
+    Publish containers in your own BIND9 zone with signed dynamic updates,
+    and provision a zone for it.
+    """
+    ctx.obj = {"docker_host": docker_host or None}
+
+
+# --- watch ------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("--server", envvar=["NET_NS", "DOCKERNET_SERVER"], default="127.0.0.1", show_default=True,
+              show_envvar=True, help="DNS server that takes the updates (address or host name).")
+@click.option("--port", envvar="DOCKERNET_PORT", type=click.IntRange(1, 65535), default=53, show_default=True,
+              show_envvar=True, help="Port of the DNS server.")
+@click.option("--zone", envvar=["NET_DOMAIN", "DOCKERNET_ZONE"], type=ZONE, required=True,
+              show_envvar=True, help="Zone the containers are published in, e.g. docker.test.")
+@click.option("--key-file", envvar=["DDNS_KEY", "DOCKERNET_KEY_FILE"], default="/etc/bind/ddns.key", show_default=True,
+              show_envvar=True, type=click.Path(dir_okay=False), help="BIND TSIG key file (tsig-keygen, ddns-confgen, dns init).")
+@click.option("--ttl", envvar="DOCKERNET_TTL", type=click.IntRange(0, 2147483647), default=60, show_default=True,
+              show_envvar=True, help="TTL of the published records, in seconds.")
+@click.option("--owner-id", envvar="DOCKERNET_OWNER_ID", type=OWNER_ID, default=default_owner_id, show_default="this host's name",
+              show_envvar=True, help="Scope of ownership: this watcher only changes records marked with this id.")
+@click.option("--docker-pid", envvar="DOCKER_PID", default="/var/run/docker.pid", show_default=True, show_envvar=True,
+              help="Docker's pid file, consulted while waiting for the engine.")
+@click.option("--pidfile", envvar="DOCKERNET_PIDFILE", type=click.Path(dir_okay=False), show_envvar=True,
+              help="Write the watcher's pid here (refused while another live watcher holds it).")
+@click.option("--once", is_flag=True, help="Reconcile once and exit: 0 when everything was applied, 1 otherwise.")
+@click.argument("log_to", metavar="[LOG]", default="-", required=False)
+@click.pass_obj
+def watch(obj, server, port, zone, key_file, ttl, owner_id, docker_pid, pidfile, once, log_to):
+    """Publish running containers as <hostname>.<zone> A records, following Docker events.
+
+    Each record is sent as a TSIG-signed RFC 2136 update and carries an
+    ownership mark (a TXT record), so dockernet only ever changes or removes
+    records it wrote itself. LOG is a file path, or - for standard output.
+    """
+    from dockernet.ddns import DnsTarget, Nameserver, resolve_server
+    from dockernet.engine import DockerEngine
+    from dockernet.logformat import setup_logging
+    from dockernet.reconcile import Reconciler, RecordPolicy
+    from dockernet.tsigkey import load_key_file
+    from dockernet.watcher import Watcher, WatchOptions
+    from dockernet import pidfile as pidfiles
+
+    try:
+        setup_logging(log_to)
+    except OSError as exc:
+        raise DockernetError(f"cannot open log file {log_to}: {exc.strerror}") from None
+    key = load_key_file(key_file)
+    target = DnsTarget(resolve_server(server), port, zone, key, owner_id)
+    reconciler = Reconciler(RecordPolicy(zone=zone, ttl=ttl), Nameserver(target))
+    watcher = Watcher(DockerEngine(obj["docker_host"]), reconciler, WatchOptions(docker_pid=docker_pid))
+    if once:
+        ok = watcher.once()
+        if not ok:
+            log.error("Not every change was applied (%d pending)", len(reconciler.pending))
+        sys.exit(0 if ok else 1)
+    if pidfile:
+        pidfiles.acquire(pidfile)
+    watcher.install_signal_handlers()
+    log.info("dockernet %s watching for zone %s via %s with %s, owner id %s", __version__, zone, target.where, key, owner_id)
+    try:
+        watcher.run()
+    except DockernetError as exc:
+        log.error("%s", exc)
+        raise
+    finally:
+        if pidfile:
+            pidfiles.release(pidfile)
+    log.info("Stopped")
+
+
+# --- dns --------------------------------------------------------------------
+
+
+@cli.group()
+def dns() -> None:
+    """Provision and inspect the DNS side."""
+
+
+@dns.command("init")
+@click.option("--zone", type=ZONE, required=True, help="Zone to serve, e.g. docker.test.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for named.conf, the zone files and the key.")
+@click.option("--listen", type=IP, default="127.0.0.1", show_default=True, help="Address named listens on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=53, show_default=True, help="Port named listens on.")
+@click.option("--subnet", type=CIDR, default=None, help="Container subnet (CIDR): also serve its reverse zone.")
+@click.option("--key-name", default="ddns-key", show_default=True, help="Name of the TSIG key.")
+@click.option("--algorithm", type=click.Choice(["hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"]),
+              default="hmac-sha256", show_default=True, help="HMAC algorithm of the key.")
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def dns_init(zone, directory, listen, port, subnet, key_name, algorithm, force):
+    """Write a TSIG key (mode 0600), a zone file and a named.conf that lets the key update the zone.
+
+    The result runs as it is: named -g -c DIR/named.conf
+    """
+    from dockernet.dnsinit import KEY_FILE, InitSpec, new_secret, render_all, write_files
+
+    spec = InitSpec(zone=zone, directory=directory, listen=listen, port=port, subnet=subnet,
+                    key_name=key_name, algorithm=algorithm)
+    written = write_files(directory, render_all(spec, new_secret(algorithm)), force)
+    for path in written:
+        click.echo(f"wrote {path}")
+    conf = directory.resolve() / "named.conf"
+    port_opt = f" --port {port}" if port != 53 else ""
+    click.echo(f"start named:    named -g -c {conf}")
+    click.echo(f"start watching: dockernet watch --zone {zone.to_text(omit_final_dot=True)} --server {listen}{port_opt} "
+               f"--key-file {directory.resolve() / KEY_FILE}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: domain errors become one line on stderr and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="dockernet")
+    except DockernetError as exc:
+        click.echo(f"dockernet: error: {exc}", err=True)
+        sys.exit(exc.exit_code)

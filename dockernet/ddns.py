@@ -1,0 +1,317 @@
+"""The nameserver seam: RFC 2136 UPDATEs, ownership look-ups and zone transfer.
+
+Everything that talks to the DNS server is here; what to send is decided in
+``plan.py``. Each ``Change`` becomes exactly one UPDATE whose prerequisite
+section re-checks, atomically on the server, the state the plan assumed:
+
+* ``Create``: "name is not in use" (RFC 2136 section 2.4.5), so a record a
+  person or another host made in the meantime is never overwritten;
+* ``Replace`` and ``Delete``: "RRset exists (value dependent)" (section 2.4.2)
+  on this watcher's ownership TXT for the old container, so only our own
+  record for that very container is touched.
+
+When a prerequisite fails the server answers YXDOMAIN or NXRRSET and nothing
+changed; ``send`` reports that as ``CONFLICT`` and the caller looks the name
+up and plans again. The server's other answers are turned into typed errors
+by meaning (``DnsRejected`` with what to fix, ``DnsTransient`` to retry).
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import secrets
+import socket
+from dataclasses import dataclass
+
+import dns.exception
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.tsig
+import dns.update
+import dns.xfr
+
+from dockernet.errors import DnsRejected, DnsTransient
+from dockernet.plan import Change, Create, Current, Delete, Foreign, Owned, ownership_mark, parse_mark
+from dockernet.tsigkey import TsigKey
+
+#: rcodes with which a server says "a prerequisite did not hold" (RFC 2136 section 3.2)
+_PREREQUISITE_FAILED = {dns.rcode.YXDOMAIN, dns.rcode.YXRRSET, dns.rcode.NXDOMAIN, dns.rcode.NXRRSET}
+_ADDRESS_TYPES = (dns.rdatatype.A, dns.rdatatype.AAAA)
+
+
+class Outcome(enum.Enum):
+    APPLIED = "applied"
+    #: a prerequisite failed: the name is not in the state the plan assumed
+    CONFLICT = "conflict"
+
+
+@dataclass(frozen=True)
+class DnsTarget:
+    """Where updates go and how they are signed."""
+
+    server: str
+    port: int
+    zone: dns.name.Name
+    key: TsigKey | None
+    owner: str
+    timeout: float = 2.0
+
+    @property
+    def where(self) -> str:
+        return f"{self.server}#{self.port}"
+
+
+def address_rdtype(address: str) -> dns.rdatatype.RdataType:
+    return dns.rdatatype.AAAA if ipaddress.ip_address(address).version == 6 else dns.rdatatype.A
+
+
+def quoted(text: str) -> str:
+    return '"' + text + '"'
+
+
+def build_update(change: Change, target: DnsTarget) -> dns.update.UpdateMessage:
+    """The one UPDATE that applies ``change`` if, and only if, the zone is as planned."""
+    key = target.key
+    message = dns.update.UpdateMessage(
+        target.zone,
+        keyring=key.keyring if key else None,
+        keyname=key.name if key else None,
+    )
+    fqdn = change.fqdn
+    if isinstance(change, Create):
+        message.absent(fqdn)
+    else:
+        message.present(fqdn, dns.rdatatype.TXT, quoted(ownership_mark(target.owner, change.old.short_id)))
+        for rdtype in _ADDRESS_TYPES:
+            message.delete(fqdn, rdtype)
+        message.delete(fqdn, dns.rdatatype.TXT)
+    if not isinstance(change, Delete):
+        claim = change.claim
+        for address in claim.addresses:
+            message.add(fqdn, claim.ttl, address_rdtype(address), address)
+        message.add(fqdn, claim.ttl, dns.rdatatype.TXT, quoted(ownership_mark(target.owner, claim.container_id)))
+    return message
+
+
+def build_probe(target: DnsTarget) -> dns.update.UpdateMessage:
+    """An UPDATE that can never change anything: its prerequisite asks for a TXT nobody has.
+
+    A server that would accept our updates answers NXRRSET; one that would
+    not answers REFUSED, NOTAUTH or a TSIG error, which ``send`` turns into
+    the matching ``DnsRejected``.
+    """
+    key = target.key
+    message = dns.update.UpdateMessage(
+        target.zone, keyring=key.keyring if key else None, keyname=key.name if key else None
+    )
+    message.present(target.zone, dns.rdatatype.TXT, quoted(f"dockernet-probe-{secrets.token_hex(8)}"))
+    return message
+
+
+def _key_label(target: DnsTarget) -> str:
+    return f"key '{target.key.label}'" if target.key else "unsigned update"
+
+
+def rejection_for_rcode(rcode: int, target: DnsTarget) -> DnsRejected | DnsTransient:
+    """The error that says what a non-success rcode means for an update of ``target.zone``."""
+    zone = target.zone.to_text(omit_final_dot=True)
+    name = dns.rcode.to_text(rcode)
+    keyref = f'key "{target.key.label}"' if target.key else "this host's address"
+    if rcode == dns.rcode.REFUSED:
+        return DnsRejected(
+            f"update of zone {zone} refused by {target.where} (REFUSED)",
+            hint=f"named.conf does not grant {keyref} updates to this zone: add allow-update {{ {keyref}; }}; or a matching update-policy",
+            code=name,
+        )
+    if rcode == dns.rcode.NOTAUTH:
+        return DnsRejected(
+            f"{target.where} is not authoritative for zone {zone}, or does not accept {_key_label(target)} (NOTAUTH)",
+            hint="check --zone and --server, and that named.conf includes the same key",
+            code=name,
+        )
+    if rcode == dns.rcode.NOTZONE:
+        return DnsRejected(
+            f"a record name lies outside zone {zone} (NOTZONE)", hint="check --zone", code=name
+        )
+    if rcode == dns.rcode.SERVFAIL:
+        return DnsTransient(f"{target.where} failed to process the update (SERVFAIL)")
+    return DnsRejected(f"{target.where} answered {name} to an update of zone {zone}", code=name)
+
+
+def tsig_rejection(exc: Exception, target: DnsTarget) -> DnsRejected:
+    """The error for a TSIG failure, naming the key and the TSIG error."""
+    label = _key_label(target)
+    if isinstance(exc, dns.tsig.PeerBadKey):
+        return DnsRejected(
+            f"{label} rejected by {target.where} (BADKEY)",
+            hint="the server knows no key of this name and algorithm: check that named.conf includes the same key",
+            code="BADKEY",
+        )
+    if isinstance(exc, dns.tsig.PeerBadSignature):
+        return DnsRejected(
+            f"{label} rejected by {target.where} (BADSIG)",
+            hint="the secret differs from the server's copy of the key: use the same key file on both sides",
+            code="BADSIG",
+        )
+    if isinstance(exc, dns.tsig.PeerBadTime):
+        return DnsRejected(
+            f"{label} rejected by {target.where} (BADTIME)",
+            hint="this host's clock and the server's differ by more than 5 minutes: synchronise them (NTP)",
+            code="BADTIME",
+        )
+    return DnsRejected(
+        f"the answer of {target.where} to {label} does not verify ({exc.__class__.__name__})",
+        hint="the server signs with another secret: use the same key file on both sides",
+        code="TSIG",
+    )
+
+
+class Nameserver:
+    """Sends changes to one server for one zone on behalf of one owner."""
+
+    def __init__(self, target: DnsTarget):
+        self.target = target
+
+    # -- the exchange --------------------------------------------------------
+
+    def _exchange(self, message: dns.message.Message) -> dns.message.Message:
+        target = self.target
+        try:
+            response, _ = dns.query.udp_with_fallback(message, target.server, timeout=target.timeout, port=target.port)
+        except dns.exception.Timeout:
+            raise DnsTransient(f"no answer from {target.where} within {target.timeout:g} s") from None
+        except (dns.tsig.PeerError, dns.tsig.BadSignature, dns.tsig.BadKey, dns.tsig.BadTime,
+                dns.tsig.BadAlgorithm, dns.message.UnknownTSIGKey) as exc:
+            raise tsig_rejection(exc, target) from None
+        except OSError as exc:
+            raise DnsTransient(f"cannot reach {target.where}: {exc.strerror or exc}") from None
+        except dns.exception.DNSException as exc:
+            raise DnsTransient(f"bad answer from {target.where}: {exc}") from None
+        return response
+
+    def send(self, change: Change) -> Outcome:
+        """Apply one change; CONFLICT when its prerequisite did not hold (nothing changed)."""
+        return self._send(build_update(change, self.target))
+
+    def _send(self, message: dns.update.UpdateMessage) -> Outcome:
+        rcode = self._exchange(message).rcode()
+        if rcode == dns.rcode.NOERROR:
+            return Outcome.APPLIED
+        if rcode in _PREREQUISITE_FAILED:
+            return Outcome.CONFLICT
+        raise rejection_for_rcode(rcode, self.target)
+
+    def probe(self) -> None:
+        """Raise unless the server accepts our key for updates to the zone."""
+        self._send(build_probe(self.target))
+
+    # -- reading the zone ----------------------------------------------------
+
+    def _query(self, fqdn: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.Message:
+        key = self.target.key
+        query = dns.message.make_query(fqdn, rdtype)
+        if key:
+            query.use_tsig(key.keyring, keyname=key.name)
+        return self._exchange(query)
+
+    def lookup(self, fqdn: dns.name.Name) -> Current:
+        """Who holds ``fqdn`` now: free (None), this owner (Owned) or someone else (Foreign)."""
+        response = self._query(fqdn, dns.rdatatype.TXT)
+        rcode = response.rcode()
+        if rcode == dns.rcode.NXDOMAIN:
+            return None
+        if rcode != dns.rcode.NOERROR:
+            raise rejection_for_rcode(rcode, self.target)
+        txt = response.get_rrset(response.answer, fqdn, dns.rdataclass.IN, dns.rdatatype.TXT)
+        texts = [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in txt] if txt else []
+        current = classify_name(texts, self.target.owner)
+        if not isinstance(current, Owned):
+            return current
+        addresses: list[str] = []
+        ttl = current.ttl
+        for rdtype in _ADDRESS_TYPES:
+            answer = self._query(fqdn, rdtype)
+            rrset = answer.get_rrset(answer.answer, fqdn, dns.rdataclass.IN, rdtype)
+            if rrset:
+                addresses.extend(rdata.to_text() for rdata in rrset)
+                ttl = rrset.ttl
+        return Owned(current.short_id, tuple(sorted(addresses)), ttl)
+
+    def transfer(self) -> dict[dns.name.Name, Current] | None:
+        """Every name in the zone with who holds it, by AXFR; None when transfer is not allowed."""
+        target = self.target
+        key = target.key
+        texts: dict[dns.name.Name, list[str]] = {}
+        addresses: dict[dns.name.Name, list[str]] = {}
+        ttls: dict[dns.name.Name, int] = {}
+        names: set[dns.name.Name] = set()
+        try:
+            for message in dns.query.xfr(
+                target.server, target.zone, port=target.port, timeout=target.timeout, lifetime=60,
+                keyring=key.keyring if key else None, keyname=key.name if key else None, relativize=False,
+            ):
+                for rrset in message.answer:
+                    names.add(rrset.name)
+                    if rrset.rdtype == dns.rdatatype.TXT:
+                        texts.setdefault(rrset.name, []).extend(
+                            b"".join(rdata.strings).decode("utf-8", "replace") for rdata in rrset
+                        )
+                    elif rrset.rdtype in _ADDRESS_TYPES:
+                        addresses.setdefault(rrset.name, []).extend(rdata.to_text() for rdata in rrset)
+                        ttls[rrset.name] = rrset.ttl
+        except dns.xfr.TransferError as exc:
+            if exc.rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH):
+                return None
+            raise DnsTransient(f"zone transfer from {target.where} failed ({dns.rcode.to_text(exc.rcode)})") from None
+        except dns.exception.Timeout:
+            raise DnsTransient(f"zone transfer from {target.where} timed out") from None
+        except (dns.tsig.PeerError, dns.tsig.BadSignature) as exc:
+            raise tsig_rejection(exc, target) from None
+        except (OSError, EOFError) as exc:
+            # BIND closes the TCP connection on a refused transfer of some kinds
+            if isinstance(exc, (ConnectionResetError, EOFError)):
+                return None
+            raise DnsTransient(f"cannot reach {target.where} for zone transfer: {exc}") from None
+        except dns.exception.DNSException as exc:
+            raise DnsTransient(f"zone transfer from {target.where} failed: {exc}") from None
+        result: dict[dns.name.Name, Current] = {}
+        for name in names:
+            if name == target.zone:
+                continue  # the apex (SOA, NS) is never ours
+            current = classify_name(texts.get(name, []), target.owner)
+            if isinstance(current, Owned):
+                current = Owned(current.short_id, tuple(sorted(addresses.get(name, []))), ttls.get(name, 0))
+            result[name] = current
+        return result
+
+
+def classify_name(txt_strings: list[str], owner: str) -> Current:
+    """Who holds a name that exists, judged by its TXT strings.
+
+    Ours only when the TXT RRset is exactly one mark of this owner: the
+    update's value-dependent prerequisite compares the whole RRset, so a
+    name where someone added TXT data of their own cannot be changed safely.
+    """
+    marks = [parse_mark(text) for text in txt_strings]
+    if len(marks) == 1 and marks[0] and marks[0][0] == owner:
+        return Owned(marks[0][1], (), 0)
+    holders = sorted({mark[0] for mark in marks if mark and mark[0] != owner})
+    return Foreign(holders[0] if holders else "")
+
+
+def resolve_server(server: str) -> str:
+    """An address for ``server``, which may be an IP literal or a host name."""
+    try:
+        return str(ipaddress.ip_address(server))
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(server, None, proto=socket.IPPROTO_UDP)
+    except socket.gaierror as exc:
+        raise DnsTransient(f"cannot resolve DNS server name '{server}': {exc.strerror}") from None
+    return infos[0][4][0]

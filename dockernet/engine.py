@@ -1,0 +1,175 @@
+"""The Docker seam: containers and events from the engine, as plain values.
+
+Everything that talks to dockerd goes through ``DockerEngine``; the rest of
+dockernet sees ``ContainerInfo`` values. The low-level ``docker.APIClient`` is
+used because it returns the engine's JSON as dicts, with no object layer to
+keep in memory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from dockernet.errors import DockerUnreachable
+
+#: container events that can change what a container publishes
+CONTAINER_ACTIONS = ("start", "restart", "die", "stop", "destroy", "rename", "pause", "unpause")
+#: network events: a container joined or left a network
+NETWORK_ACTIONS = ("connect", "disconnect")
+
+_DOCKER_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """What dockernet needs to know of one container."""
+
+    id: str
+    name: str
+    hostname: str
+    running: bool
+    created: str
+    addresses: tuple[str, ...]
+    labels: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+
+def container_from_inspect(data: dict) -> ContainerInfo:
+    """Build a ``ContainerInfo`` from the engine's ``GET /containers/{id}/json``.
+
+    Addresses come from every attached network: on user-defined networks
+    the top-level ``NetworkSettings.IPAddress`` is empty.
+    """
+    settings = data.get("NetworkSettings") or {}
+    addresses = {net.get("IPAddress") for net in (settings.get("Networks") or {}).values()}
+    addresses.add(settings.get("IPAddress"))
+    addresses.discard(None)
+    addresses.discard("")
+    config = data.get("Config") or {}
+    state = data.get("State") or {}
+    return ContainerInfo(
+        id=data["Id"],
+        name=(data.get("Name") or "").lstrip("/"),
+        hostname=config.get("Hostname") or "",
+        running=bool(state.get("Running")) and not state.get("Restarting"),
+        created=data.get("Created") or "",
+        addresses=tuple(sorted(addresses)),
+        labels=config.get("Labels") or {},
+    )
+
+
+@dataclass(frozen=True)
+class ContainerEvent:
+    container_id: str
+    action: str
+    time_nano: int
+
+
+def parse_event(event: dict) -> ContainerEvent | None:
+    """The container an engine event concerns, or None for events dockernet ignores."""
+    kind = event.get("Type")
+    action = (event.get("Action") or event.get("status") or "").split(":")[0]
+    actor = event.get("Actor") or {}
+    time_nano = int(event.get("timeNano") or int(event.get("time") or 0) * 1_000_000_000)
+    if kind == "container" and action in CONTAINER_ACTIONS:
+        return ContainerEvent(actor.get("ID") or event.get("id", ""), action, time_nano)
+    if kind == "network" and action in NETWORK_ACTIONS:
+        container = (actor.get("Attributes") or {}).get("container")
+        if container:
+            return ContainerEvent(container, action, time_nano)
+    return None
+
+
+def since_parameter(time_nano: int) -> str:
+    """The engine's ``since`` form for a nanosecond timestamp: seconds.nanoseconds."""
+    return f"{time_nano // 1_000_000_000}.{time_nano % 1_000_000_000:09d}"
+
+
+class DockerEngine:
+    """A connection to one Docker engine."""
+
+    def __init__(self, base_url: str | None = None, timeout: float = 30):
+        self.base_url = base_url
+        self.timeout = timeout
+        self._client: docker.APIClient | None = None
+
+    @property
+    def where(self) -> str:
+        return self.base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+    def _unreachable(self, exc: Exception) -> DockerUnreachable:
+        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        return DockerUnreachable(f"the Docker engine at {self.where} does not answer ({reason})")
+
+    @property
+    def client(self) -> docker.APIClient:
+        if self._client is None:
+            kwargs = docker.utils.kwargs_from_env()
+            if self.base_url:
+                kwargs["base_url"] = self.base_url
+            try:
+                self._client = docker.APIClient(timeout=self.timeout, **kwargs)
+            except _DOCKER_ERRORS as exc:
+                raise self._unreachable(exc) from None
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def ping(self) -> None:
+        try:
+            self.client.ping()
+        except DockerUnreachable:
+            raise
+        except _DOCKER_ERRORS as exc:
+            self.close()
+            raise self._unreachable(exc) from None
+
+    def inspect(self, container_id: str) -> ContainerInfo | None:
+        """The container now, or None when it no longer exists."""
+        try:
+            return container_from_inspect(self.client.inspect_container(container_id))
+        except docker.errors.NotFound:
+            return None
+        except _DOCKER_ERRORS as exc:
+            raise self._unreachable(exc) from None
+
+    def running(self) -> list[ContainerInfo]:
+        """Every running container, inspected (the list call lacks the hostname)."""
+        try:
+            ids = [item["Id"] for item in self.client.containers(filters={"status": "running"})]
+        except _DOCKER_ERRORS as exc:
+            raise self._unreachable(exc) from None
+        found = (self.inspect(container_id) for container_id in ids)
+        return [info for info in found if info is not None and info.running]
+
+    def events(self, since: str | None = None):
+        """Open the event stream (the subscription is made before this returns).
+
+        The returned stream yields event dicts and simply ends when the
+        engine goes away: callers must treat the end as a disconnect.
+        """
+        filters = {"type": ["container", "network"], "event": list(CONTAINER_ACTIONS + NETWORK_ACTIONS)}
+        try:
+            return self.client.events(since=since, filters=filters, decode=True)
+        except _DOCKER_ERRORS as exc:
+            raise self._unreachable(exc) from None
+
+
+def iterate_events(stream) -> Iterator[dict]:
+    """Yield events until the stream ends or breaks; both mean the engine went away."""
+    try:
+        yield from stream
+    except _DOCKER_ERRORS:
+        return

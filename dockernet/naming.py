@@ -1,0 +1,81 @@
+"""Which DNS name a container gets (pure; no I/O).
+
+The record is ``<hostname>.<zone>``, hostname being what ``docker run -h``
+set. Docker gives a container without ``-h`` its 12-hex short id as hostname;
+that says nothing to a person, so the container's name is used instead.
+
+Names must be valid host names (RFC 1123 section 2.1, RFC 1035 section 2.3.1:
+letters, digits and hyphens, labels of 1 to 63 octets, no hyphen at either
+end). Two repairs are unambiguous and are made: upper case is folded to lower
+case (DNS compares names case-insensitively anyway) and ``_`` becomes ``-``
+(Compose names ``proj_web_1``). Anything else is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import dns.name
+
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# A textual name longer than this does not fit in 255 octets of wire format.
+_MAX_NAME_TEXT = 253
+
+
+@dataclass(frozen=True)
+class NameDecision:
+    """The outcome of naming one container: a name, or why there is none."""
+
+    fqdn: dns.name.Name | None
+    source: str
+    #: why the name differs from ``source`` or why there is no name; empty when neither
+    note: str = ""
+
+    @property
+    def skipped(self) -> bool:
+        return self.fqdn is None
+
+
+def source_name(hostname: str, container_name: str, container_id: str) -> str:
+    """The name a person gave the container: its hostname, else its name."""
+    hostname = (hostname or "").strip()
+    if not hostname or hostname == container_id[:12]:
+        return container_name.lstrip("/")
+    return hostname
+
+
+def repair_label(label: str) -> str | None:
+    """``label`` made a valid host-name label, or None where no unambiguous repair exists."""
+    candidate = label.lower().replace("_", "-")
+    return candidate if _LABEL.match(candidate) else None
+
+
+def record_name(hostname: str, container_name: str, container_id: str, zone: dns.name.Name) -> NameDecision:
+    """Decide the record name for a container in ``zone``.
+
+    A single label is placed in the zone. A dotted name is taken as a full
+    name: used as it is when it lies inside the zone (decided on label
+    boundaries by ``is_subdomain``, so ``fooexample.com`` is not in
+    ``example.com``), skipped when it lies outside.
+    """
+    source = source_name(hostname, container_name, container_id)
+    text = source.rstrip(".")
+    if not text:
+        return NameDecision(None, source, "empty name")
+    labels = text.split(".")
+    repaired = [repair_label(label) for label in labels]
+    if any(label is None for label in repaired):
+        bad = next(label for label, fixed in zip(labels, repaired) if fixed is None)
+        return NameDecision(None, source, f"'{bad}' is not a valid DNS label (letters, digits, hyphens; 1-63 long)")
+    fixed_text = ".".join(repaired)  # type: ignore[arg-type]
+    if len(repaired) == 1:
+        fqdn = dns.name.Name((fixed_text,)).concatenate(zone)
+    else:
+        fqdn = dns.name.from_text(fixed_text)
+        if not fqdn.is_subdomain(zone) or fqdn == zone:
+            return NameDecision(None, source, f"{fqdn} is outside the zone {zone}")
+    if len(fqdn.to_text(omit_final_dot=True)) > _MAX_NAME_TEXT:
+        return NameDecision(None, source, f"{fqdn} is longer than 253 characters")
+    note = f"made a valid DNS name from '{source}'" if fixed_text != text else ""
+    return NameDecision(fqdn, source, note)

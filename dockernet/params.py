@@ -1,0 +1,76 @@
+"""click parameter types: bad input becomes a usage error before any I/O."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import click
+import dns.exception
+import dns.name
+
+from dockernet.plan import valid_owner_id
+
+
+class ZoneType(click.ParamType):
+    """A DNS zone name such as docker.test (absolute; the trailing dot is optional)."""
+
+    name = "ZONE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, dns.name.Name):
+            return value
+        text = str(value).strip()
+        try:
+            zone = dns.name.from_text(text)
+        except dns.exception.DNSException as exc:
+            self.fail(f"'{text}' is not a valid DNS name ({exc})", param, ctx)
+        if zone == dns.name.root:
+            self.fail("the root zone cannot be a container zone", param, ctx)
+        return zone
+
+
+class NetworkType(click.ParamType):
+    """An IPv4 or IPv6 network in CIDR notation (10.1.0.0/16)."""
+
+    name = "CIDR"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            return value
+        text = str(value).strip()
+        if "/" not in text:
+            self.fail(f"'{text}' is not a CIDR (expected an address/prefix such as 10.1.0.0/16)", param, ctx)
+        try:
+            return ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            self.fail(f"'{text}' is not a CIDR (expected an address/prefix such as 10.1.0.0/16)", param, ctx)
+
+
+class AddressType(click.ParamType):
+    """An IPv4 or IPv6 address."""
+
+    name = "IP"
+
+    def convert(self, value, param, ctx):
+        try:
+            return str(ipaddress.ip_address(str(value).strip()))
+        except ValueError:
+            self.fail(f"'{value}' is not an IP address", param, ctx)
+
+
+class OwnerIdType(click.ParamType):
+    """An owner id: letters, digits, '.', '_' and '-', up to 63 characters."""
+
+    name = "ID"
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip()
+        if not valid_owner_id(text):
+            self.fail(f"'{text}' is not a valid owner id (letters, digits, '.', '_', '-'; up to 63)", param, ctx)
+        return text
+
+
+ZONE = ZoneType()
+CIDR = NetworkType()
+IP = AddressType()
+OWNER_ID = OwnerIdType()

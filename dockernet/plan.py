@@ -1,0 +1,170 @@
+"""What should change in the zone, as plain values (pure; no I/O).
+
+Three inputs meet here, one name at a time:
+
+* the **claims**: running containers that want the name (from Docker);
+* the **current** state of the name in the zone, as far as dockernet knows it:
+  free, owned by this watcher for some container, or held by someone else;
+* this watcher's **owner id**.
+
+``plan_name`` turns them into at most one ``Change``; the DNS side
+(``ddns.py``) turns a change into one RFC 2136 UPDATE whose prerequisites
+re-check, atomically on the server, the current state the plan assumed.
+
+Ownership mark
+--------------
+Every name dockernet writes carries, next to its A records, one TXT record::
+
+    "heritage=dockernet,owner=<owner-id>,container=<12-hex id>"
+
+It lives at the record's own name, so it is inside the zone (BIND refuses
+names outside it with NOTZONE) and each mark is its own one-record RRset (no
+RRset grows with the number of containers). Because the container id is in
+the mark, a late ``die`` of an old container cannot delete the record its
+successor under the same name already holds: the prerequisite names the old
+container and fails.
+
+Decision table (``winner`` is the claim that should hold the name)::
+
+    current \\ winner   none            claim C
+    free               -               Create(C)
+    ours, for C        Delete          - (or Replace when addresses/TTL differ)
+    ours, for X != C   Delete          Replace(X -> C)
+    someone else's     -               - (Blocked: never taken)
+
+Collisions: when several running containers claim one name, the holder keeps
+it; with no holder the oldest container (creation time, then id) wins. The
+rule depends only on the set of claims and the holder, never on event order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import dns.name
+
+HERITAGE = "dockernet"
+_OWNER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_MARK = re.compile(r"^heritage=dockernet,owner=([^,]+),container=([0-9a-f]{12})$")
+
+
+def valid_owner_id(owner: str) -> bool:
+    """Owner ids go into TXT data and log lines: keep them short and plain."""
+    return bool(_OWNER_ID.match(owner))
+
+
+def ownership_mark(owner: str, container_id: str) -> str:
+    """The TXT string that marks a name as written by ``owner`` for a container."""
+    return f"heritage={HERITAGE},owner={owner},container={container_id[:12]}"
+
+
+def parse_mark(text: str) -> tuple[str, str] | None:
+    """``(owner, short container id)`` from a TXT string, or None if it is no dockernet mark."""
+    match = _MARK.match(text)
+    return (match.group(1), match.group(2)) if match else None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A running container wants ``fqdn`` to resolve to ``addresses``."""
+
+    fqdn: dns.name.Name
+    container_id: str
+    addresses: tuple[str, ...]
+    ttl: int
+    created: str = ""
+
+    @property
+    def short_id(self) -> str:
+        return self.container_id[:12]
+
+
+@dataclass(frozen=True)
+class Owned:
+    """The name holds records this watcher wrote for a container."""
+
+    short_id: str
+    addresses: tuple[str, ...]
+    ttl: int
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """The name holds records dockernet did not write (for this owner): never touched."""
+
+    holder: str  # an owner id, or "" for records without any dockernet mark
+
+    def describe(self) -> str:
+        return f"owned by {self.holder}" if self.holder else "held by records dockernet did not write"
+
+
+Current = Owned | Foreign | None
+
+
+@dataclass(frozen=True)
+class Create:
+    fqdn: dns.name.Name
+    claim: Claim
+
+
+@dataclass(frozen=True)
+class Replace:
+    fqdn: dns.name.Name
+    old: Owned
+    claim: Claim
+
+
+@dataclass(frozen=True)
+class Delete:
+    fqdn: dns.name.Name
+    old: Owned
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A claim that cannot be published because someone else holds the name."""
+
+    fqdn: dns.name.Name
+    claim: Claim
+    holder: Foreign
+
+
+Change = Create | Replace | Delete
+
+
+def choose_winner(claims: list[Claim], current: Current) -> Claim | None:
+    """The claim that should hold the name (see the module's collision rule)."""
+    if not claims:
+        return None
+    if isinstance(current, Owned):
+        for claim in claims:
+            if claim.short_id == current.short_id:
+                return claim
+    return min(claims, key=lambda claim: (claim.created, claim.container_id))
+
+
+def plan_name(fqdn: dns.name.Name, claims: list[Claim], current: Current) -> Change | Blocked | None:
+    """At most one change that brings ``fqdn`` from ``current`` to what ``claims`` ask."""
+    winner = choose_winner(claims, current)
+    if isinstance(current, Foreign):
+        return Blocked(fqdn, winner, current) if winner else None
+    if winner is None:
+        return Delete(fqdn, current) if current else None
+    if current is None:
+        return Create(fqdn, winner)
+    if (current.short_id, current.addresses, current.ttl) == (winner.short_id, winner.addresses, winner.ttl):
+        return None
+    return Replace(fqdn, current, winner)
+
+
+def owned_by(claim: Claim) -> Owned:
+    """What the zone holds once ``claim`` is published."""
+    return Owned(claim.short_id, claim.addresses, claim.ttl)
+
+
+def current_after(change: Change) -> Current:
+    """What the zone holds for the name once ``change`` is applied."""
+    if isinstance(change, Delete):
+        return None
+    return owned_by(change.claim)

@@ -1,0 +1,245 @@
+"""Keep the zone in step with the containers: claims in, UPDATEs out.
+
+``Reconciler`` holds two things: the **claims** of the running containers
+(an index by name and by container, so one event only touches the names of
+one container) and what it knows of the **current** state of those names in
+the zone. Events and full resyncs both end in ``sync_name``, which plans one
+name (``plan.plan_name``) and sends the change (``ddns.Nameserver``).
+
+Nothing is lost when the server is down: a name whose update failed stays
+in ``pending`` and is planned again from the newest claims when the server
+answers, so a name's changes can never be applied out of order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import dns.name
+
+from dockernet.ddns import Nameserver, Outcome, address_rdtype
+from dockernet.engine import ContainerInfo
+from dockernet.errors import DnsError, DnsRejected
+from dockernet.naming import record_name
+from dockernet.plan import Blocked, Claim, Current, Delete, Owned, current_after, plan_name
+
+log = logging.getLogger("dockernet")
+
+
+@dataclass(frozen=True)
+class RecordPolicy:
+    """What the watcher publishes, independent of where it sends it."""
+
+    zone: dns.name.Name
+    ttl: int
+
+
+class ClaimIndex:
+    """The running containers' claims, by name and by container."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[dns.name.Name, dict[str, Claim]] = {}
+        self._by_container: dict[str, set[dns.name.Name]] = {}
+
+    def claims_for(self, fqdn: dns.name.Name) -> list[Claim]:
+        return list(self._by_name.get(fqdn, {}).values())
+
+    def names(self) -> set[dns.name.Name]:
+        return set(self._by_name)
+
+    def set_container(self, container_id: str, claims: Iterable[Claim]) -> set[dns.name.Name]:
+        """Replace one container's claims; returns every name whose claims changed."""
+        old_names = self._by_container.pop(container_id, set())
+        for fqdn in old_names:
+            holders = self._by_name[fqdn]
+            holders.pop(container_id, None)
+            if not holders:
+                del self._by_name[fqdn]
+        new_names = set()
+        for claim in claims:
+            self._by_name.setdefault(claim.fqdn, {})[container_id] = claim
+            new_names.add(claim.fqdn)
+        if new_names:
+            self._by_container[container_id] = new_names
+        return old_names | new_names
+
+    def replace_all(self, claims_by_container: dict[str, list[Claim]]) -> set[dns.name.Name]:
+        """Start over from a full listing; returns the names claimed before or now."""
+        before = self.names()
+        self._by_name.clear()
+        self._by_container.clear()
+        for container_id, claims in claims_by_container.items():
+            self.set_container(container_id, claims)
+        return before | self.names()
+
+
+def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Callable[[int, str], None] | None = None) -> list[Claim]:
+    """The names a container asks for; ``say(level, text)`` hears why a name was changed or skipped."""
+    if not info.running:
+        return []
+    say = say or (lambda level, text: log.log(level, "%s", text))
+    decision = record_name(info.hostname, info.name, info.id, policy.zone)
+    if decision.skipped:
+        say(logging.WARNING, f"Skipping container ({info.short_id}) '{decision.source}': {decision.note}")
+        return []
+    if decision.note:
+        say(logging.INFO, f"Using {decision.fqdn} for container ({info.short_id}): {decision.note}")
+    addresses = tuple(a for a in info.addresses if address_rdtype(a).name == "A")
+    if not addresses:
+        say(logging.INFO, f"Container ({info.short_id}) {decision.fqdn} has no IPv4 address; nothing to publish")
+        return []
+    return [Claim(decision.fqdn, info.id, addresses, policy.ttl, info.created)]
+
+
+def describe_records(fqdn: dns.name.Name, owned: Owned) -> str:
+    return "; ".join(f"{fqdn} {owned.ttl} {address_rdtype(a).name} {a}" for a in owned.addresses)
+
+
+class Reconciler:
+    """Plans and applies changes name by name; remembers what failed."""
+
+    def __init__(self, policy: RecordPolicy, nameserver: Nameserver, clock: Callable[[], float] = time.monotonic,
+                 retry_first: float = 0.5, retry_cap: float = 15.0):
+        self.policy = policy
+        self.nameserver = nameserver
+        self.clock = clock
+        self.index = ClaimIndex()
+        self.current: dict[dns.name.Name, Current] = {}
+        #: names whose last update failed, to be planned again when the server answers
+        self.pending: set[dns.name.Name] = set()
+        self.retry_first = retry_first
+        self.retry_cap = retry_cap
+        self._delay = 0.0
+        self._retry_at = 0.0
+        self._last_error = ""
+        self._warned_no_transfer = False
+        #: the last naming remark logged per container, so each is said once, not per event
+        self._remarks: dict[str, str] = {}
+
+    # -- inputs ---------------------------------------------------------------
+
+    def container_changed(self, container_id: str, info: ContainerInfo | None) -> bool:
+        """One container started, stopped, went or changed: sync only its names."""
+        claims = self._claims_of(info) if info is not None else []
+        if not claims:
+            self._remarks.pop(container_id, None)
+        return self.sync(self.index.set_container(container_id, claims))
+
+    def _claims_of(self, info: ContainerInfo) -> list[Claim]:
+        def say(level: int, text: str) -> None:
+            if self._remarks.get(info.id) != text:
+                self._remarks[info.id] = text
+                log.log(level, "%s", text)
+
+        return claims_of(info, self.policy, say)
+
+    def full(self, containers: list[ContainerInfo]) -> bool:
+        """Start over from every running container and, where allowed, the whole zone."""
+        names = self.index.replace_all({info.id: self._claims_of(info) for info in containers})
+        verified = False
+        try:
+            zone_state = self.nameserver.transfer()
+        except DnsError as exc:
+            self._failed(names, exc)
+            return False
+        if zone_state is None:
+            if not self._warned_no_transfer:
+                log.warning(
+                    "Zone transfer of %s is not allowed to this key: records left by containers that went away "
+                    "while dockernet was not running cannot be found (allow-transfer in named.conf fixes this)",
+                    self.policy.zone,
+                )
+                self._warned_no_transfer = True
+        else:
+            self.current = {name: state for name, state in zone_state.items() if state is not None}
+            verified = True
+        names |= {name for name, state in self.current.items() if isinstance(state, Owned)}
+        return self.sync(names, verified=verified)
+
+    # -- applying -------------------------------------------------------------
+
+    def sync(self, names: Iterable[dns.name.Name], verified: bool = False) -> bool:
+        """Bring each name in line; True when every one is done (none left pending)."""
+        ok = True
+        for fqdn in sorted(names):
+            ok = self.sync_name(fqdn, verified) and ok
+        return ok
+
+    def sync_name(self, fqdn: dns.name.Name, verified: bool = False) -> bool:
+        if self.pending and self.clock() < self._retry_at:
+            self.pending.add(fqdn)  # the server is failing: wait for the retry
+            return False
+        try:
+            self._sync_name(fqdn, verified)
+        except DnsError as exc:
+            self._failed([fqdn], exc)
+            return False
+        self.pending.discard(fqdn)
+        self._succeeded()
+        return True
+
+    def _sync_name(self, fqdn: dns.name.Name, verified: bool) -> None:
+        for _attempt in range(3):
+            current = self.current.get(fqdn)
+            decision = plan_name(fqdn, self.index.claims_for(fqdn), current)
+            if decision is None:
+                return
+            if isinstance(decision, Blocked):
+                if not verified:
+                    self._remember(fqdn, self.nameserver.lookup(fqdn))
+                    verified = True
+                    continue
+                log.warning("%s is %s; not taking it for container (%s)", fqdn, decision.holder.describe(), decision.claim.short_id)
+                return
+            outcome = self.nameserver.send(decision)
+            if outcome is Outcome.APPLIED:
+                self._remember(fqdn, current_after(decision))
+                if isinstance(decision, Delete):
+                    log.info("Removed Docker DNS (%s): %s", decision.old.short_id, describe_records(fqdn, decision.old))
+                else:
+                    log.info("Updated Docker DNS (%s): %s", decision.claim.short_id, describe_records(fqdn, current_after(decision)))
+                return
+            # a prerequisite failed: the zone is not as we thought; look and plan again
+            self._remember(fqdn, self.nameserver.lookup(fqdn))
+            verified = True
+        raise DnsRejected(f"{fqdn} keeps changing under dockernet; will try again", code="CONFLICT")
+
+    def _remember(self, fqdn: dns.name.Name, state: Current) -> None:
+        if state is None:
+            self.current.pop(fqdn, None)
+        else:
+            self.current[fqdn] = state
+
+    # -- retries --------------------------------------------------------------
+
+    def _failed(self, names: Iterable[dns.name.Name], exc: DnsError) -> None:
+        self.pending.update(names)
+        self._delay = min(self.retry_cap, max(self.retry_first, self._delay * 2))
+        self._retry_at = self.clock() + self._delay
+        message = str(exc)
+        if message != self._last_error:
+            log.error("%s (%d change(s) pending; retrying with backoff up to %g s)", message, len(self.pending), self.retry_cap)
+            self._last_error = message
+
+    def _succeeded(self) -> None:
+        if self._last_error and not self.pending:
+            log.info("DNS updates succeed again; nothing pending")
+        if not self.pending:
+            self._last_error = ""
+            self._delay = 0.0
+
+    def retry_due_in(self) -> float | None:
+        """Seconds until pending names should be tried again (None: nothing pending)."""
+        if not self.pending:
+            return None
+        return max(0.0, self._retry_at - self.clock())
+
+    def retry_pending(self) -> bool:
+        """Try the pending names again; stops at the first failure (the server is still down)."""
+        for fqdn in sorted(self.pending):
+            if not self.sync_name(fqdn, verified=False):
+                return False
+        return True
