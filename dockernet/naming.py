@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import dns.exception
 import dns.name
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -69,13 +70,16 @@ def record_name(hostname: str, container_name: str, container_id: str, zone: dns
         bad = next(label for label, fixed in zip(labels, repaired) if fixed is None)
         return NameDecision(None, source, f"'{bad}' is not a valid DNS label (letters, digits, hyphens; 1-63 long)")
     fixed_text = ".".join(repaired)  # type: ignore[arg-type]
-    if len(repaired) == 1:
-        fqdn = dns.name.Name((fixed_text,)).concatenate(zone)
-    else:
-        fqdn = dns.name.from_text(fixed_text)
-        if not fqdn.is_subdomain(zone) or fqdn == zone:
-            return NameDecision(None, source, f"{fqdn} is outside the zone {zone}")
+    try:
+        if len(repaired) == 1:
+            fqdn = dns.name.Name((fixed_text,)).concatenate(zone)
+        else:
+            fqdn = dns.name.from_text(fixed_text)
+    except dns.exception.DNSException:
+        return NameDecision(None, source, "the name is longer than 253 characters")
+    if len(repaired) > 1 and (not fqdn.is_subdomain(zone) or fqdn == zone):
+        return NameDecision(None, source, f"{fqdn} is outside the zone {zone}")
     if len(fqdn.to_text(omit_final_dot=True)) > _MAX_NAME_TEXT:
-        return NameDecision(None, source, f"{fqdn} is longer than 253 characters")
+        return NameDecision(None, source, "the name is longer than 253 characters")
     note = f"made a valid DNS name from '{source}'" if fixed_text != text else ""
     return NameDecision(fqdn, source, note)

@@ -70,7 +70,7 @@ def parse_key_text(text: str, origin: str = "key file") -> TsigKey:
             hint="use one of " + ", ".join(ALGORITHMS),
         )
     try:
-        decoded = base64.b64decode(secret, validate=True)
+        decoded = base64.b64decode(secret or "", validate=True)
     except (binascii.Error, ValueError):
         decoded = b""
     if not decoded:

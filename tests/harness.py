@@ -1,0 +1,413 @@
+"""Real components for the integration tests and the benchmark.
+
+* ``PrivateDockerd``: a dockerd of its own inside a network namespace the
+  harness creates (``nsenter --net=``, not ``ip netns exec``, which remounts
+  /sys and hides the cgroup mounts from dockerd). Its bridge, addresses and
+  routes exist only in that namespace; it never touches the host's
+  firewall (``--iptables=false --ip-masq=false``).
+* ``PrivateNamed``: named provisioned by ``dockernet dns init`` on 127.0.0.1
+  and a free high port.
+* ``WatcherProcess``: ``python -m dockernet watch`` as a real process.
+
+Everything lives under ``/tmp/dnt-<pid>`` and namespace ``dnt-<pid>``; what
+an interrupted earlier run left behind is found by that pid (no longer
+alive) and removed. Processes are ended by PID, never by name.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import dns.message
+import dns.name
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.update
+
+REPO = Path(__file__).resolve().parent.parent
+PREFIX = "dnt-"
+IMAGE = "dockernet-test/busybox:latest"
+ZONE = "docker.test"
+SUBNET = "10.1.0.0/16"
+BRIDGE_IP = "10.1.0.1/16"
+REQUIRED_TOOLS = ("dockerd", "named", "nsenter", "ip", "busybox")
+
+T = TypeVar("T")
+
+
+def missing_tools() -> list[str]:
+    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+    if os.geteuid() != 0:
+        missing.append("root")
+    return missing
+
+
+def wait_for(probe: Callable[[], T], timeout: float = 10.0, interval: float = 0.02) -> T:
+    """Poll ``probe`` until it returns something truthy or time runs out; returns the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 for both UDP and TCP (named listens on both)."""
+    for _ in range(200):
+        port = random.randint(20000, 60000)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp, socket.socket() as tcp:
+                udp.bind(("127.0.0.1", port))
+                tcp.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _pid_is(pid: int, program: str) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == program
+    except OSError:
+        return False
+
+
+def stop_pid(pid: int, timeout: float = 20.0) -> None:
+    """SIGTERM, wait, then SIGKILL: by PID only."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    if not wait_for(lambda: not _pid_alive(pid) or _zombie(pid), timeout, 0.05):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (OSError, IndexError):
+        return True
+
+
+def _unmount_below(path: Path) -> None:
+    prefix = str(path)
+    with open("/proc/mounts") as handle:
+        points = [line.split()[1] for line in handle if line.split()[1].startswith(prefix)]
+    for point in sorted(points, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], check=False, capture_output=True)
+
+
+def _netns_exists(name: str) -> bool:
+    return Path("/var/run/netns", name).exists()
+
+
+def remove_run_dir(base: Path, netns: str) -> None:
+    """Remove what one run made: its daemons (by pid file), mounts, files and namespace."""
+    for pidfile, program in (("docker.pid", "dockerd"), ("named/named.pid", "named")):
+        path = base / pidfile
+        try:
+            pid = int(path.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        if _pid_is(pid, program):
+            stop_pid(pid)
+    if base.exists():
+        _unmount_below(base)
+        shutil.rmtree(base, ignore_errors=True)
+    if _netns_exists(netns):
+        subprocess.run(["ip", "netns", "del", netns], check=False, capture_output=True)
+
+
+def clean_stale_runs() -> None:
+    """Tolerate an interrupted earlier run: remove run dirs and namespaces whose pid is gone."""
+    candidates = {p.name for p in Path("/tmp").glob(PREFIX + "*")}
+    if Path("/var/run/netns").is_dir():
+        candidates |= {p.name for p in Path("/var/run/netns").glob(PREFIX + "*")}
+    for name in candidates:
+        suffix = name[len(PREFIX):]
+        if suffix.isdigit() and not _pid_alive(int(suffix)):
+            remove_run_dir(Path("/tmp") / name, name)
+
+
+class PrivateDockerd:
+    def __init__(self, base: Path, netns: str, bip: str = BRIDGE_IP, extra_args: tuple[str, ...] = ()):
+        self.base = base
+        self.netns = netns
+        self.bip = bip
+        self.extra_args = extra_args
+        self.socket = base / "docker.sock"
+        self.pidfile = base / "docker.pid"
+        self.url = f"unix://{self.socket}"
+        self.proc: subprocess.Popen | None = None
+        self._client = None
+
+    def create_netns(self) -> None:
+        if not _netns_exists(self.netns):
+            subprocess.run(["ip", "netns", "add", self.netns], check=True)
+        subprocess.run(["ip", "-n", self.netns, "link", "set", "lo", "up"], check=True)
+
+    def start(self, timeout: float = 90.0) -> None:
+        self.create_netns()
+        self.base.mkdir(parents=True, exist_ok=True)
+        log = open(self.base / "dockerd.log", "ab")
+        args = [
+            "nsenter", f"--net=/var/run/netns/{self.netns}",
+            "dockerd", "--data-root", str(self.base / "data"), "--exec-root", str(self.base / "exec"),
+            "--pidfile", str(self.pidfile), "-H", self.url,
+            "--iptables=false", "--ip-masq=false", "--userland-proxy=false", "--bip", self.bip,
+            *self.extra_args,
+        ]
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        if not wait_for(self._answers, timeout, 0.1):
+            tail = (self.base / "dockerd.log").read_text(errors="replace")[-2000:]
+            self.stop()
+            raise RuntimeError(f"private dockerd did not come up:\n{tail}")
+
+    def _answers(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError("private dockerd exited: " + (self.base / "dockerd.log").read_text(errors="replace")[-2000:])
+        if not self.socket.exists():
+            return False
+        try:
+            return bool(self.client.ping())
+        except Exception:
+            self._client = None
+            return False
+
+    @property
+    def client(self):
+        import docker
+
+        if self._client is None:
+            self._client = docker.DockerClient(base_url=self.url, timeout=60)
+        return self._client
+
+    def stop(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self.proc is not None:
+            stop_pid(self.proc.pid, timeout=30)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+
+    def import_busybox(self) -> str:
+        """A one-binary image from Debian's busybox-static: no registry needed."""
+        try:
+            self.client.images.get(IMAGE)
+            return IMAGE
+        except Exception:
+            pass
+        tar_path = self.base / "busybox.tar"
+        with tarfile.open(tar_path, "w") as tar:
+            tar.add(shutil.which("busybox"), arcname="bin/busybox")
+            for applet in ("sh", "sleep", "ip", "ping", "hostname", "cat", "ls", "ifconfig", "true"):
+                info = tarfile.TarInfo(f"bin/{applet}")
+                info.type = tarfile.SYMTYPE
+                info.linkname = "busybox"
+                tar.addfile(info)
+        repository, tag = IMAGE.rsplit(":", 1)
+        self.client.api.import_image_from_file(str(tar_path), repository=repository, tag=tag)
+        return IMAGE
+
+    def run(self, name: str | None = None, hostname: str | None = None, **kwargs):
+        """Start a container that sleeps; it runs until removed."""
+        return self.client.containers.run(
+            IMAGE, ["sleep", "3600"], detach=True, name=name, hostname=hostname, **kwargs
+        )
+
+    def address_of(self, container) -> str:
+        container.reload()
+        return container.attrs["NetworkSettings"]["IPAddress"]
+
+    def remove_all(self) -> None:
+        for container in self.client.containers.list(all=True):
+            try:
+                container.remove(force=True)
+            except Exception:
+                pass
+
+
+class PrivateNamed:
+    def __init__(self, base: Path, zone: str = ZONE, subnet: str = SUBNET):
+        self.dir = base / "named"
+        self.zone = zone
+        self.subnet = subnet
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+        self.key_file = self.dir / "ddns.key"
+
+    def provision(self) -> None:
+        """Configure it exactly as a user would: with ``dockernet dns init``."""
+        self.port = free_port()
+        run_cli("dns", "init", "--zone", self.zone, "--dir", str(self.dir), "--port", str(self.port),
+                "--subnet", self.subnet, "--force", check=True)
+
+    def start(self, timeout: float = 30.0) -> None:
+        if not self.port:
+            self.provision()
+        log = open(self.dir / "named.log", "ab")
+        self.proc = subprocess.Popen(
+            ["named", "-g", "-c", str(self.dir / "named.conf")], stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        if not wait_for(self._answers, timeout, 0.05):
+            tail = (self.dir / "named.log").read_text(errors="replace")[-2000:]
+            self.stop()
+            raise RuntimeError(f"private named did not come up:\n{tail}")
+
+    def _answers(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError("named exited: " + (self.dir / "named.log").read_text(errors="replace")[-2000:])
+        try:
+            response = dns.query.udp(dns.message.make_query(self.zone, "SOA"), "127.0.0.1", port=self.port, timeout=0.5)
+        except Exception:
+            return False
+        return response.rcode() == dns.rcode.NOERROR and bool(response.answer)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_pid(self.proc.pid)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+
+    # -- talking to it as a client --------------------------------------------
+
+    def query(self, name: str, rdtype: str = "A") -> set[str]:
+        """The RRset's data as strings; empty when the name or type does not exist."""
+        fqdn = dns.name.from_text(name, origin=dns.name.from_text(self.zone))
+        response = dns.query.udp(dns.message.make_query(fqdn, rdtype), "127.0.0.1", port=self.port, timeout=2)
+        rrset = response.get_rrset(response.answer, fqdn, dns.rdataclass.IN, dns.rdatatype.from_text(rdtype))
+        return {rdata.to_text() for rdata in rrset} if rrset else set()
+
+    def keyring(self):
+        from dockernet.tsigkey import load_key_file
+
+        return load_key_file(self.key_file)
+
+    def update(self, build: Callable[[dns.update.UpdateMessage], None]) -> int:
+        """Send a signed UPDATE built by ``build`` (as a person with nsupdate would); returns the rcode."""
+        key = self.keyring()
+        message = dns.update.UpdateMessage(self.zone, keyring=key.keyring, keyname=key.name)
+        build(message)
+        return dns.query.tcp(message, "127.0.0.1", port=self.port, timeout=5).rcode()
+
+
+def run_cli(*args: str, check: bool = False, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python -m dockernet ARGS`` as a separate process, with a clean environment."""
+    result = subprocess.run(
+        [sys.executable, "-m", "dockernet", *args], capture_output=True, text=True, env=clean_env(env),
+        timeout=timeout, stdin=subprocess.DEVNULL, cwd=REPO,
+    )
+    if check and result.returncode != 0:
+        raise RuntimeError(f"dockernet {' '.join(args)} failed ({result.returncode}): {result.stderr}")
+    return result
+
+
+def clean_env(extra: dict | None = None) -> dict:
+    """The environment without any setting dockernet reads, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKERNET_") and k not in
+           ("DOCKER_HOST", "NET_NS", "NET_DOMAIN", "DDNS_KEY", "DOCKER_PID", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra or {})
+    return env
+
+
+class WatcherProcess:
+    """``dockernet watch`` as a real process, logging to a file."""
+
+    def __init__(self, dockerd: PrivateDockerd, named: PrivateNamed, workdir: Path, owner: str,
+                 key_file: Path | None = None, extra: tuple[str, ...] = ()):
+        self.dockerd = dockerd
+        self.named = named
+        self.workdir = workdir
+        self.owner = owner
+        self.key_file = key_file or named.key_file
+        self.extra = extra
+        self.log = workdir / f"watch-{owner}.log"
+        self.stderr = workdir / f"watch-{owner}.stderr"
+        self.pidfile = workdir / f"watch-{owner}.pid"
+        self.proc: subprocess.Popen | None = None
+
+    def args(self, *more: str) -> list[str]:
+        return [
+            "--docker-host", self.dockerd.url, "watch", "--server", "127.0.0.1", "--port", str(self.named.port),
+            "--zone", self.named.zone, "--key-file", str(self.key_file), "--owner-id", self.owner,
+            "--docker-pid", str(self.dockerd.pidfile), *self.extra, *more,
+        ]
+
+    def start(self, wait: bool = True) -> "WatcherProcess":
+        stderr = open(self.stderr, "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dockernet", *self.args("--pidfile", str(self.pidfile), str(self.log))],
+            stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL, env=clean_env(), cwd=REPO,
+        )
+        stderr.close()
+        if wait:
+            started = wait_for(lambda: "Watching Docker events" in self.log_text() or self.proc.poll() is not None, 30)
+            assert started and self.proc.poll() is None, f"watcher did not start: {self.stderr_text()}"
+        return self
+
+    def once(self) -> subprocess.CompletedProcess:
+        return run_cli(*self.args("--once", str(self.log)))
+
+    def log_text(self) -> str:
+        try:
+            return self.log.read_text()
+        except FileNotFoundError:
+            return ""
+
+    def stderr_text(self) -> str:
+        try:
+            return self.stderr.read_text()
+        except FileNotFoundError:
+            return ""
+
+    def terminate(self, timeout: float = 15) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+
+    def cleanup(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)

@@ -1,0 +1,102 @@
+"""Session-wide real components: one private dockerd, one named, one image.
+
+Under CI (CI=true) a missing tool or a component that does not come up is a
+failure, never a skip.
+"""
+
+import os
+import re
+import zlib
+from pathlib import Path
+
+import pytest
+
+from tests.harness import (
+    PREFIX, PrivateDockerd, PrivateNamed, WatcherProcess, clean_stale_runs, missing_tools, remove_run_dir,
+)
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def _unavailable(reason: str):
+    if IN_CI:
+        pytest.fail(f"integration prerequisites missing under CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def run_dir():
+    missing = missing_tools()
+    if missing:
+        _unavailable("needs " + ", ".join(missing))
+    clean_stale_runs()
+    name = f"{PREFIX}{os.getpid()}"
+    base = Path("/tmp") / name
+    base.mkdir(parents=True, exist_ok=True)
+    yield base, name
+    remove_run_dir(base, name)
+
+
+@pytest.fixture(scope="session")
+def dockerd(run_dir):
+    base, netns = run_dir
+    daemon = PrivateDockerd(base, netns)
+    daemon.start()
+    daemon.import_busybox()
+    yield daemon
+    daemon.remove_all()
+    daemon.stop()
+
+
+@pytest.fixture(scope="session")
+def named(run_dir):
+    base, _ = run_dir
+    server = PrivateNamed(base)
+    server.provision()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def containers(dockerd):
+    """Start containers for one test; all of them are removed afterwards."""
+    started = []
+
+    def start(name=None, hostname=None, **kwargs):
+        container = dockerd.run(name=name, hostname=hostname, **kwargs)
+        started.append(container)
+        return container
+
+    yield start
+    for container in started:
+        try:
+            container.remove(force=True)
+        except Exception:
+            pass
+
+
+@pytest.fixture
+def owner(request):
+    """An owner id per test, so one test's watcher never sweeps another test's records."""
+    return re.sub(r"[^A-Za-z0-9-]", "-", request.node.name)[:50]
+
+
+@pytest.fixture
+def label(request):
+    """A DNS label unique to this test, for container hostnames."""
+    return "t" + format(zlib.crc32(request.node.nodeid.encode()), "08x")
+
+
+@pytest.fixture
+def watchers(dockerd, named, tmp_path, owner):
+    made = []
+
+    def make(owner_id=owner, **kwargs):
+        watcher = WatcherProcess(dockerd, named, tmp_path, owner_id, **kwargs)
+        made.append(watcher)
+        return watcher
+
+    yield make
+    for watcher in made:
+        watcher.cleanup()

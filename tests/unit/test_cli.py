@@ -1,0 +1,74 @@
+"""The command line as a user meets it: help, usage errors and one-line failures."""
+
+import stat
+
+import pytest
+
+from tests.harness import run_cli
+
+
+def test_help_lists_watch_and_dns_and_nothing_unfinished():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    assert "watch" in result.stdout and "dns" in result.stdout
+    assert "bridge" not in result.stdout and "netns" not in result.stdout
+
+
+def test_version():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.startswith("dockernet, version ")
+
+
+def test_watch_help_shows_the_seed_environment_names():
+    text = run_cli("watch", "--help").stdout
+    for word in ("NET_NS", "NET_DOMAIN", "DDNS_KEY", "DOCKER_PID", "DOCKERNET_PORT", "DOCKERNET_TTL", "--once"):
+        assert word in text
+
+
+@pytest.mark.parametrize("args, env, words", [
+    (["watch"], {}, ["Missing option '--zone'"]),
+    (["watch", "--zone", "a..b"], {}, ["is not a valid DNS name"]),
+    (["watch"], {"NET_DOMAIN": "a..b"}, ["is not a valid DNS name"]),
+    (["watch", "--zone", "docker.test", "--port", "0"], {}, ["--port"]),
+    (["watch", "--zone", "docker.test", "--owner-id", "a,b"], {}, ["not a valid owner id"]),
+    (["dns", "init", "--zone", "docker.test", "--dir", "/tmp/x", "--subnet", "10.1.0.0"], {}, ["is not a CIDR"]),
+    (["dns", "init", "--zone", "docker.test", "--dir", "/tmp/x", "--listen", "localhost"], {}, ["is not an IP address"]),
+])
+def test_bad_input_is_a_usage_error_before_any_io(args, env, words):
+    result = run_cli(*args, env=env)
+    assert result.returncode == 2
+    for word in words:
+        assert word in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content, words", [
+    (None, ["does not exist"]),
+    ("garbage", ["is not a BIND key file"]),
+    ('key "k" { algorithm hmac-sha999; secret "YWJj"; };', ["hmac-sha999", "is not one BIND offers"]),
+])
+def test_key_file_problems_are_one_line(tmp_path, content, words):
+    key = tmp_path / "ddns.key"
+    if content is not None:
+        key.write_text(content)
+    # DDNS_KEY is the seed's variable name for the key file
+    result = run_cli("watch", "--zone", "docker.test", "--once", env={"DDNS_KEY": str(key)})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dockernet: error: ") and str(key) in lines[0]
+    for word in words:
+        assert word in lines[0]
+
+
+def test_dns_init_writes_a_private_key_and_refuses_to_overwrite(tmp_path):
+    target = tmp_path / "named"
+    result = run_cli("dns", "init", "--zone", "docker.test", "--dir", str(target), "--port", "5353")
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE((target / "ddns.key").stat().st_mode) == 0o600
+    assert f"named -g -c {target / 'named.conf'}" in result.stdout
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    again = run_cli("dns", "init", "--zone", "docker.test", "--dir", str(target))
+    assert again.returncode == 1 and "--force" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    secret_line = next(line for line in before["ddns.key"].decode().splitlines() if "secret" in line)
+    assert secret_line.split('"')[1] not in result.stdout + again.stderr

@@ -1,0 +1,85 @@
+"""The UPDATE messages, pinned as text: prerequisites and updates in RFC 2136 terms."""
+
+from pathlib import Path
+
+import dns.name
+import dns.rcode
+import dns.tsig
+import pytest
+
+from dockernet.ddns import DnsTarget, build_probe, build_update, classify_name, rejection_for_rcode, tsig_rejection
+from dockernet.errors import DnsRejected, DnsTransient
+from dockernet.plan import Claim, Create, Delete, Foreign, Owned, Replace
+from dockernet.tsigkey import parse_key_text
+
+GOLDEN = Path(__file__).parent / "golden"
+ZONE = dns.name.from_text("docker.test")
+WEB = dns.name.from_text("web1.docker.test")
+KEY = parse_key_text('key "ddns-key" { algorithm hmac-sha256; secret "MDEyMzQ1Njc4OWFiY2RlZg=="; };')
+TARGET = DnsTarget("127.0.0.1", 53, ZONE, KEY, "host-a")
+NEW = Claim(WEB, "b" * 64, ("10.1.0.2", "10.1.0.7"), 60)
+OLD = Owned("a" * 12, ("10.1.0.5",), 60)
+
+
+def pinned_text(change):
+    # unsigned: the TSIG record carries the random original id and a time
+    message = build_update(change, DnsTarget("127.0.0.1", 53, ZONE, None, "host-a"))
+    message.id = 4242
+    return message.to_text() + "\n"
+
+
+@pytest.mark.parametrize("change, golden", [
+    (Create(WEB, NEW), "update_create.txt"),
+    (Replace(WEB, OLD, NEW), "update_replace.txt"),
+    (Delete(WEB, OLD), "update_delete.txt"),
+])
+def test_update_messages_match_golden(change, golden):
+    assert pinned_text(change) == (GOLDEN / golden).read_text()
+
+
+def test_updates_are_signed_with_the_key():
+    message = build_update(Create(WEB, NEW), TARGET)
+    assert message.keyname == KEY.name and message.keyalgorithm == dns.tsig.HMAC_SHA256
+    assert message.tsig is not None
+    assert b"ddns-key" in message.to_wire()
+
+
+def test_probe_prerequisite_cannot_hold_and_updates_nothing():
+    probe = build_probe(TARGET)
+    assert len(probe.update) == 0
+    (prereq,) = probe.prerequisite
+    assert prereq.name == ZONE and "dockernet-probe-" in prereq[0].to_text()
+
+
+@pytest.mark.parametrize("texts, owner, expected", [
+    (["heritage=dockernet,owner=host-a,container=aaaaaaaaaaaa"], "host-a", Owned("a" * 12, (), 0)),
+    (["heritage=dockernet,owner=host-b,container=aaaaaaaaaaaa"], "host-a", Foreign("host-b")),
+    ([], "host-a", Foreign("")),
+    (["v=spf1 -all"], "host-a", Foreign("")),
+    (["heritage=dockernet,owner=host-a,container=aaaaaaaaaaaa", "hand-added"], "host-a", Foreign("")),
+])
+def test_classify_name(texts, owner, expected):
+    assert classify_name(texts, owner) == expected
+
+
+@pytest.mark.parametrize("rcode, kind, words", [
+    (dns.rcode.REFUSED, DnsRejected, ["REFUSED", "allow-update", 'key "ddns-key"']),
+    (dns.rcode.NOTAUTH, DnsRejected, ["NOTAUTH", "not authoritative", "key 'ddns-key'"]),
+    (dns.rcode.NOTZONE, DnsRejected, ["NOTZONE"]),
+    (dns.rcode.SERVFAIL, DnsTransient, ["SERVFAIL"]),
+    (dns.rcode.FORMERR, DnsRejected, ["FORMERR"]),
+])
+def test_rcodes_are_reported_by_meaning(rcode, kind, words):
+    error = rejection_for_rcode(rcode, TARGET)
+    assert isinstance(error, kind)
+    for word in words:
+        assert word in str(error)
+
+
+@pytest.mark.parametrize("exc, code", [
+    (dns.tsig.PeerBadKey(), "BADKEY"), (dns.tsig.PeerBadSignature(), "BADSIG"), (dns.tsig.PeerBadTime(), "BADTIME"),
+])
+def test_tsig_errors_name_the_key_and_the_error(exc, code):
+    error = tsig_rejection(exc, TARGET)
+    assert error.code == code and code in str(error) and "'ddns-key'" in str(error)
+    assert "MDEyMzQ1Njc4OWFiY2RlZg" not in str(error)

@@ -1,0 +1,57 @@
+from dockernet.engine import container_from_inspect, parse_event, since_parameter
+
+CID = "c3ec557d4a74c4cfdd7d2a8539256009f5589bf10e0f77300969fd6e0525ae59"
+
+
+def inspect_doc(**overrides):
+    doc = {
+        "Id": CID,
+        "Name": "/web",
+        "Created": "2026-11-28T01:50:18.1Z",
+        "State": {"Running": True, "Restarting": False},
+        "Config": {"Hostname": "web1", "Labels": {"a": "b"}},
+        "NetworkSettings": {"IPAddress": "10.1.0.2", "Networks": {"bridge": {"IPAddress": "10.1.0.2"}}},
+    }
+    doc.update(overrides)
+    return doc
+
+
+def test_default_bridge_container():
+    info = container_from_inspect(inspect_doc())
+    assert (info.id, info.name, info.hostname, info.running, info.addresses) == (CID, "web", "web1", True, ("10.1.0.2",))
+    assert info.short_id == CID[:12] and info.labels == {"a": "b"}
+
+
+def test_user_defined_networks_have_no_top_level_address():
+    info = container_from_inspect(inspect_doc(NetworkSettings={
+        "IPAddress": "",
+        "Networks": {"front": {"IPAddress": "10.2.0.5"}, "back": {"IPAddress": "10.3.0.5"}, "none": {"IPAddress": ""}},
+    }))
+    assert info.addresses == ("10.2.0.5", "10.3.0.5")
+
+
+def test_restarting_or_stopped_is_not_running():
+    assert not container_from_inspect(inspect_doc(State={"Running": True, "Restarting": True})).running
+    assert not container_from_inspect(inspect_doc(State={"Running": False})).running
+
+
+def test_missing_sections_do_not_crash():
+    info = container_from_inspect({"Id": CID})
+    assert info.addresses == () and info.hostname == "" and not info.running
+
+
+def test_container_events_are_parsed_and_others_ignored():
+    start = {"Type": "container", "Action": "start", "Actor": {"ID": CID}, "time": 1, "timeNano": 1_000_000_123}
+    assert parse_event(start).container_id == CID and parse_event(start).time_nano == 1_000_000_123
+    exec_start = {"Type": "container", "Action": "exec_start: sh", "Actor": {"ID": CID}, "time": 1}
+    assert parse_event(exec_start) is None
+    create = {"Type": "container", "Action": "create", "Actor": {"ID": CID}, "time": 1}
+    assert parse_event(create) is None
+    connect = {"Type": "network", "Action": "connect", "Actor": {"ID": "net", "Attributes": {"container": CID}}, "time": 2}
+    assert parse_event(connect).container_id == CID and parse_event(connect).time_nano == 2_000_000_000
+    image = {"Type": "image", "Action": "pull", "Actor": {"ID": "x"}, "time": 1}
+    assert parse_event(image) is None
+
+
+def test_since_parameter_keeps_nanoseconds():
+    assert since_parameter(1_700_000_000_000_000_042) == "1700000000.000000042"

@@ -1,0 +1,162 @@
+"""Reconciler logic against an in-memory zone that applies RFC 2136 prerequisites.
+
+These are unit tests of the planning and retry logic; the real exchange with
+named is covered in tests/integration.
+"""
+
+import dns.name
+
+from dockernet.ddns import Outcome
+from dockernet.engine import ContainerInfo
+from dockernet.errors import DnsTransient
+from dockernet.plan import Create, Delete, Foreign, Owned, Replace
+from dockernet.reconcile import ClaimIndex, Reconciler, RecordPolicy
+
+ZONE = dns.name.from_text("docker.test")
+
+
+def name(label):
+    return dns.name.from_text(f"{label}.docker.test")
+
+
+class InMemoryZone:
+    """Holds name -> Owned/Foreign and checks each change's prerequisite as named would."""
+
+    def __init__(self, transfer_allowed=True):
+        self.names = {}
+        self.sent = []
+        self.down = False
+        self.transfer_allowed = transfer_allowed
+
+    def send(self, change):
+        if self.down:
+            raise DnsTransient("no answer")
+        self.sent.append(change)
+        held = self.names.get(change.fqdn)
+        if isinstance(change, Create):
+            if held is not None:
+                return Outcome.CONFLICT
+        elif not (isinstance(held, Owned) and held.short_id == change.old.short_id):
+            return Outcome.CONFLICT
+        if isinstance(change, Delete):
+            del self.names[change.fqdn]
+        else:
+            claim = change.claim
+            self.names[change.fqdn] = Owned(claim.short_id, claim.addresses, claim.ttl)
+        return Outcome.APPLIED
+
+    def lookup(self, fqdn):
+        if self.down:
+            raise DnsTransient("no answer")
+        return self.names.get(fqdn)
+
+    def transfer(self):
+        if self.down:
+            raise DnsTransient("no answer")
+        return dict(self.names) if self.transfer_allowed else None
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def container(cid_char, hostname, address="10.1.0.2", running=True, created="2026-01-01"):
+    return ContainerInfo(cid_char * 64, hostname, hostname, running, created, (address,))
+
+
+def make(zone=None, clock=None):
+    zone = zone or InMemoryZone()
+    clock = clock or Clock()
+    return Reconciler(RecordPolicy(ZONE, 60), zone, clock=clock), zone, clock
+
+
+def test_event_touches_only_that_containers_names():
+    rec, zone, _ = make()
+    rec.full([container(c, f"c{c}") for c in "abcdef"])
+    zone.sent.clear()
+    rec.container_changed("a" * 64, container("a", "ca", "10.1.0.9"))
+    assert [change.fqdn for change in zone.sent] == [name("ca")]
+    assert zone.names[name("ca")].addresses == ("10.1.0.9",)
+
+
+def test_changes_made_while_the_server_is_down_are_applied_newest_state_only():
+    rec, zone, clock = make()
+    zone.down = True
+    assert not rec.container_changed("a" * 64, container("a", "web"))
+    assert name("web") in rec.pending
+    # the container goes and another takes the name while the server is still down
+    rec.container_changed("a" * 64, None)
+    rec.container_changed("b" * 64, container("b", "web", "10.1.0.3"))
+    zone.down = False
+    assert rec.retry_due_in() > 0  # backoff, not a busy loop
+    clock.now += rec.retry_due_in()
+    assert rec.retry_pending()
+    assert zone.names[name("web")] == Owned("b" * 12, ("10.1.0.3",), 60)
+    assert [type(change) for change in zone.sent] == [Create]  # no stale create for a, no delete
+    assert not rec.pending and rec.retry_due_in() is None
+
+
+def test_backoff_doubles_and_is_capped():
+    rec, zone, clock = make()
+    zone.down = True
+    rec.container_changed("a" * 64, container("a", "web"))
+    delays = []
+    for _ in range(8):
+        delays.append(rec.retry_due_in())
+        clock.now += delays[-1]
+        rec.retry_pending()
+    assert delays[0] == 0.5 and delays[1] == 1.0 and delays[2] == 2.0
+    assert max(delays) == rec.retry_cap
+
+
+def test_record_of_ours_left_by_an_old_container_is_replaced_after_a_conflict():
+    zone = InMemoryZone(transfer_allowed=False)
+    zone.names[name("web")] = Owned("0" * 12, ("10.1.0.99",), 60)  # a crashed run's record
+    rec, zone, _ = make(zone)
+    assert rec.container_changed("a" * 64, container("a", "web"))
+    assert zone.names[name("web")] == Owned("a" * 12, ("10.1.0.2",), 60)
+    assert [type(change) for change in zone.sent] == [Create, Replace]
+
+
+def test_foreign_record_is_never_changed():
+    zone = InMemoryZone(transfer_allowed=False)
+    zone.names[name("hand")] = Foreign("")
+    zone.names[name("other")] = Foreign("host-b")
+    rec, zone, _ = make(zone)
+    rec.container_changed("a" * 64, container("a", "hand"))
+    rec.container_changed("b" * 64, container("b", "other"))
+    rec.container_changed("a" * 64, None)
+    assert zone.names[name("hand")] == Foreign("") and zone.names[name("other")] == Foreign("host-b")
+    assert all(not isinstance(change, (Replace, Delete)) for change in zone.sent)
+
+
+def test_full_reconcile_with_transfer_removes_stale_records_of_ours_only():
+    zone = InMemoryZone()
+    zone.names[name("gone")] = Owned("0" * 12, ("10.1.0.50",), 60)
+    zone.names[name("hand")] = Foreign("")
+    rec, zone, _ = make(zone)
+    assert rec.full([container("a", "web")])
+    assert set(zone.names) == {name("web"), name("hand")}
+
+
+def test_collision_second_container_takes_the_name_when_the_holder_stops():
+    rec, zone, _ = make()
+    rec.container_changed("b" * 64, container("b", "web", "10.1.0.3", created="2026-02-01"))
+    rec.container_changed("a" * 64, container("a", "web", "10.1.0.2", created="2026-01-01"))
+    assert zone.names[name("web")].short_id == "b" * 12  # the holder keeps it, though a is older
+    rec.container_changed("b" * 64, None)
+    assert zone.names[name("web")] == Owned("a" * 12, ("10.1.0.2",), 60)
+
+
+def test_claim_index_reports_old_and_new_names():
+    index = ClaimIndex()
+    rec, _, _ = make()
+    assert index.set_container("a", rec._claims_of(container("a", "one"))) == {name("one")}
+    assert index.set_container("a", rec._claims_of(container("a", "two"))) == {name("one"), name("two")}
+    assert index.claims_for(name("one")) == []
+    assert index.set_container("a", []) == {name("two")}
+    assert index.names() == set()
