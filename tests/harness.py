@@ -129,13 +129,14 @@ def _netns_exists(name: str) -> bool:
 
 def remove_run_dir(base: Path, netns: str) -> None:
     """Remove what one run made: its daemons (by pid file), mounts, files and namespace."""
-    for pidfile, program in (("docker.pid", "dockerd"), ("named/named.pid", "named")):
-        path = base / pidfile
+    pidfiles = [(base / "docker.pid", "dockerd"), (base / "named" / "named.pid", "named")]
+    pidfiles += [(path, "python") for path in base.glob("watchers/*/*.pid")]
+    for path, program in pidfiles:
         try:
             pid = int(path.read_text().strip())
         except (OSError, ValueError):
             continue
-        if _pid_is(pid, program):
+        if _pid_is(pid, program) or (program == "python" and _pid_is(pid, "python3")):
             stop_pid(pid)
     if base.exists():
         _unmount_below(base)

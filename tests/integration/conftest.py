@@ -89,11 +89,14 @@ def label(request):
 
 
 @pytest.fixture
-def watchers(dockerd, named, tmp_path, owner):
+def watchers(dockerd, named, run_dir, owner):
+    """Watcher processes; their files live in the run dir so a later run can find strays by pid file."""
     made = []
+    workdir = run_dir[0] / "watchers" / owner
+    workdir.mkdir(parents=True, exist_ok=True)
 
     def make(owner_id=owner, **kwargs):
-        watcher = WatcherProcess(dockerd, named, tmp_path, owner_id, **kwargs)
+        watcher = WatcherProcess(dockerd, named, workdir, owner_id, **kwargs)
         made.append(watcher)
         return watcher
 
