@@ -15,7 +15,8 @@ def read_pid(path: str) -> int | None:
         return None
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one we may not signal counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -32,7 +33,7 @@ def acquire(path: str) -> None:
     file and renamed into place, so a reader never sees a half-written pid.
     """
     held = read_pid(path)
-    if held and held != os.getpid() and _alive(held):
+    if held and held != os.getpid() and process_alive(held):
         raise PidfileBusy(f"pid file {path} is held by running process {held}", hint="stop that watcher first")
     temp = f"{path}.{os.getpid()}.tmp"
     try:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from dockernet.engine import DockerEngine, iterate_events, parse_event, since_parameter
 from dockernet.errors import DnsTransient, DockerUnreachable
+from dockernet.pidfile import process_alive, read_pid
 from dockernet.reconcile import Reconciler
 
 log = logging.getLogger("dockernet")
@@ -31,17 +32,14 @@ _STOP = object()
 _DISCONNECTED = object()
 
 
-def pid_alive(pidfile: str | None) -> bool | None:
-    """Whether the pid file names a live process; None when there is no readable pid file."""
-    if not pidfile:
-        return None
-    try:
-        with open(pidfile) as handle:
-            pid = int(handle.read().strip())
-        os.kill(pid, 0)
-    except (OSError, ValueError):
-        return None if not os.path.exists(pidfile) else False
-    return True
+def docker_pid_state(pidfile: str | None) -> str:
+    """What Docker's pid file says, for the log line while waiting (the seed's DOCKER_PID check)."""
+    if not pidfile or not os.path.exists(pidfile):
+        return f"pid file {pidfile} is missing"
+    pid = read_pid(pidfile)
+    if pid and process_alive(pid):
+        return f"pid file {pidfile} names live process {pid}"
+    return f"pid file {pidfile} names no live process"
 
 
 @dataclass(frozen=True)
@@ -176,9 +174,7 @@ class Watcher:
                 self.engine.ping()
             except DockerUnreachable as exc:
                 if not announced:
-                    alive = pid_alive(self.options.docker_pid)
-                    state = {True: "names a live process", False: "names no live process", None: "is missing"}[alive]
-                    log.warning("Waiting for Docker: %s (pid file %s %s)", exc, self.options.docker_pid, state)
+                    log.warning("Waiting for Docker: %s (%s)", exc, docker_pid_state(self.options.docker_pid))
                     announced = True
                 self.stopping.wait(delay)
                 delay = min(self.options.reconnect_cap, delay * 2)

@@ -36,6 +36,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.update
 
+from dockernet.pidfile import process_alive
+
 REPO = Path(__file__).resolve().parent.parent
 PREFIX = "dnt-"
 IMAGE = "dockernet-test/busybox:latest"
@@ -78,16 +80,6 @@ def free_port() -> int:
     raise RuntimeError("no free port on 127.0.0.1")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _pid_is(pid: int, program: str) -> bool:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip() == program
@@ -101,7 +93,7 @@ def stop_pid(pid: int, timeout: float = 20.0) -> None:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return
-    if not wait_for(lambda: not _pid_alive(pid) or _zombie(pid), timeout, 0.05):
+    if not wait_for(lambda: not process_alive(pid) or _zombie(pid), timeout, 0.05):
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -152,7 +144,7 @@ def clean_stale_runs() -> None:
         candidates |= {p.name for p in Path("/var/run/netns").glob(PREFIX + "*")}
     for name in candidates:
         suffix = name[len(PREFIX):]
-        if suffix.isdigit() and not _pid_alive(int(suffix)):
+        if suffix.isdigit() and not process_alive(int(suffix)):
             remove_run_dir(Path("/tmp") / name, name)
 
 
