@@ -11,7 +11,7 @@ import click
 
 from dockernet import __version__
 from dockernet.errors import DockernetError
-from dockernet.params import CIDR, IP, OWNER_ID, ZONE
+from dockernet.params import CIDR, IP, LISTEN, OWNER_ID, ZONE
 
 log = logging.getLogger("dockernet")
 
@@ -60,23 +60,36 @@ def cli(ctx: click.Context, docker_host: str | None) -> None:
               help="Docker's pid file, consulted while waiting for the engine.")
 @click.option("--pidfile", envvar="DOCKERNET_PIDFILE", type=click.Path(dir_okay=False), show_envvar=True,
               help="Write the watcher's pid here (refused while another live watcher holds it).")
+@click.option("--state-dir", envvar="DOCKERNET_STATE_DIR", default="/var/lib/dockernet", show_default=True,
+              show_envvar=True, type=click.Path(file_okay=False),
+              help="Where the journal of written names survives crashes (used when zone transfer is not allowed).")
+@click.option("--resync-interval", envvar="DOCKERNET_RESYNC_INTERVAL", type=click.FloatRange(min=1), default=300,
+              show_default=True, show_envvar=True, help="Seconds between full reconciles that repair drift.")
+@click.option("--settle-time", type=click.FloatRange(min=0), default=10, show_default=True,
+              help="After (re)connecting to Docker, seconds before removals found by a full listing are made.")
+@click.option("--cleanup-on-exit", is_flag=True, help="On SIGTERM/SIGINT, remove this owner's records before exiting.")
+@click.option("--metrics-listen", envvar="DOCKERNET_METRICS_LISTEN", metavar="HOST:PORT", type=LISTEN, show_envvar=True,
+              help="Serve Prometheus /metrics and /healthz here, e.g. 127.0.0.1:9153.")
 @click.option("--once", is_flag=True, help="Reconcile once and exit: 0 when everything was applied, 1 otherwise.")
 @click.argument("log_to", metavar="[LOG]", default="-", required=False)
 @click.pass_obj
-def watch(obj, server, port, zone, key_file, ttl, owner_id, docker_pid, pidfile, once, log_to):
+def watch(obj, server, port, zone, key_file, ttl, owner_id, docker_pid, pidfile, state_dir, resync_interval,
+          settle_time, cleanup_on_exit, metrics_listen, once, log_to):
     """Publish running containers as <hostname>.<zone> A records, following Docker events.
 
     Each record is sent as a TSIG-signed RFC 2136 update and carries an
     ownership mark (a TXT record), so dockernet only ever changes or removes
     records it wrote itself. LOG is a file path, or - for standard output.
     """
+    from dockernet import pidfile as pidfiles
     from dockernet.ddns import DnsTarget, Nameserver, resolve_server
     from dockernet.engine import DockerEngine
+    from dockernet.journal import Journal
     from dockernet.logformat import setup_logging
     from dockernet.reconcile import Reconciler, RecordPolicy
+    from dockernet.supervision import Health, NullMetrics
     from dockernet.tsigkey import load_key_file
     from dockernet.watcher import Watcher, WatchOptions
-    from dockernet import pidfile as pidfiles
 
     try:
         setup_logging(log_to)
@@ -84,8 +97,23 @@ def watch(obj, server, port, zone, key_file, ttl, owner_id, docker_pid, pidfile,
         raise DockernetError(f"cannot open log file {log_to}: {exc.strerror}") from None
     key = load_key_file(key_file)
     target = DnsTarget(resolve_server(server), port, zone, key, owner_id)
-    reconciler = Reconciler(RecordPolicy(zone=zone, ttl=ttl), Nameserver(target))
-    watcher = Watcher(DockerEngine(obj["docker_host"]), reconciler, WatchOptions(docker_pid=docker_pid))
+    journal = Journal(state_dir, owner_id)
+    journal.open()
+    health = Health()
+    metrics = NullMetrics()
+    if metrics_listen and not once:
+        from dockernet.supervision import PrometheusMetrics, serve_metrics
+
+        metrics = PrometheusMetrics()
+        try:
+            serve_metrics(metrics_listen, metrics, health)
+        except OSError as exc:
+            raise DockernetError(f"cannot listen on {metrics_listen[0]}:{metrics_listen[1]} for metrics: {exc.strerror}") from None
+    reconciler = Reconciler(RecordPolicy(zone=zone, ttl=ttl), Nameserver(target), journal=journal, metrics=metrics,
+                            health=health)
+    options = WatchOptions(docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
+                           cleanup_on_exit=cleanup_on_exit, reload_key=lambda: load_key_file(key_file))
+    watcher = Watcher(DockerEngine(obj["docker_host"]), reconciler, options, metrics=metrics)
     if once:
         ok = watcher.once()
         if not ok:
@@ -101,6 +129,7 @@ def watch(obj, server, port, zone, key_file, ttl, owner_id, docker_pid, pidfile,
         log.error("%s", exc)
         raise
     finally:
+        journal.close()
         if pidfile:
             pidfiles.release(pidfile)
     log.info("Stopped")

@@ -70,7 +70,29 @@ class OwnerIdType(click.ParamType):
         return text
 
 
+class ListenType(click.ParamType):
+    """HOST:PORT to listen on; an IPv6 host goes in brackets ([::1]:9153)."""
+
+    name = "HOST:PORT"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        text = str(value).strip()
+        host, sep, port = text.rpartition(":")
+        host = host.strip("[]")
+        try:
+            address = str(ipaddress.ip_address(host)) if host else ""
+            number = int(port)
+        except ValueError:
+            address, number = "", -1
+        if not sep or not address or not 0 < number < 65536:
+            self.fail(f"'{text}' is not HOST:PORT (e.g. 127.0.0.1:9153 or [::1]:9153)", param, ctx)
+        return (address, number)
+
+
 ZONE = ZoneType()
+LISTEN = ListenType()
 CIDR = NetworkType()
 IP = AddressType()
 OWNER_ID = OwnerIdType()

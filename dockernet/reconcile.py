@@ -23,8 +23,13 @@ import dns.name
 from dockernet.ddns import Nameserver, Outcome, address_rdtype
 from dockernet.engine import ContainerInfo
 from dockernet.errors import DnsError, DnsRejected
+from dockernet.journal import Journal
 from dockernet.naming import record_name
 from dockernet.plan import Blocked, Claim, Current, Delete, Owned, current_after, plan_name
+from dockernet.supervision import Health, NullMetrics
+
+#: ``guard(doomed, owned)`` may veto the deletions a full reconcile found (see ``Reconciler.full``)
+DeletionGuard = Callable[[set, int], bool]
 
 log = logging.getLogger("dockernet")
 
@@ -102,10 +107,18 @@ class Reconciler:
     """Plans and applies changes name by name; remembers what failed."""
 
     def __init__(self, policy: RecordPolicy, nameserver: Nameserver, clock: Callable[[], float] = time.monotonic,
-                 retry_first: float = 0.5, retry_cap: float = 15.0):
+                 retry_first: float = 0.5, retry_cap: float = 15.0, journal: Journal | None = None,
+                 metrics: NullMetrics | None = None, health: Health | None = None):
         self.policy = policy
         self.nameserver = nameserver
         self.clock = clock
+        self.journal = journal
+        self.metrics = metrics or NullMetrics()
+        self.health = health or Health()
+        #: changes applied since start; the watcher reads it to time events
+        self.applied = 0
+        #: the last full reconcile failed: run one again when the retry is due
+        self.needs_full = False
         self.index = ClaimIndex()
         self.current: dict[dns.name.Name, Current] = {}
         #: names whose last update failed, to be planned again when the server answers
@@ -136,28 +149,56 @@ class Reconciler:
 
         return claims_of(info, self.policy, say)
 
-    def full(self, containers: list[ContainerInfo]) -> bool:
-        """Start over from every running container and, where allowed, the whole zone."""
+    def full(self, containers: list[ContainerInfo], guard: DeletionGuard | None = None) -> bool:
+        """Start over from every running container and the zone's truth.
+
+        The truth comes from a zone transfer where the key may make one;
+        otherwise from one query per name this watcher claims, knows, or
+        finds in its journal. ``guard`` sees the names whose records would
+        be deleted (no running container claims them) and may hold them back.
+        """
         names = self.index.replace_all({info.id: self._claims_of(info) for info in containers})
-        verified = False
         try:
             zone_state = self.nameserver.transfer()
+            if zone_state is None:
+                self._warn_no_transfer()
+                known = names | self._owned_names() | set(self.journal.names if self.journal else ())
+                zone_state = {name: self.nameserver.lookup(name) for name in sorted(known)}
         except DnsError as exc:
+            self.needs_full = True
             self._failed(names, exc)
             return False
-        if zone_state is None:
-            if not self._warned_no_transfer:
-                log.warning(
-                    "Zone transfer of %s is not allowed to this key: records left by containers that went away "
-                    "while dockernet was not running cannot be found (allow-transfer in named.conf fixes this)",
-                    self.policy.zone,
-                )
-                self._warned_no_transfer = True
-        else:
-            self.current = {name: state for name, state in zone_state.items() if state is not None}
-            verified = True
-        names |= {name for name, state in self.current.items() if isinstance(state, Owned)}
-        return self.sync(names, verified=verified)
+        self.needs_full = False
+        self.current = {name: state for name, state in zone_state.items() if state is not None}
+        self.health.dns_reached()
+        owned = self._owned_names()
+        names |= owned
+        if self.journal:
+            self.journal.rewrite({name: self.current[name].short_id for name in owned})
+        doomed = {name for name in owned if not self.index.claims_for(name)}
+        if doomed and guard is not None and not guard(doomed, len(owned)):
+            names -= doomed
+        ok = self.sync(names, verified=True)
+        if ok:
+            self.metrics.reconciled()
+        return ok
+
+    def purge(self) -> bool:
+        """Remove every record this owner holds (``--cleanup-on-exit``)."""
+        self.index.replace_all({})
+        return self.sync(self._owned_names() | set(self.journal.names if self.journal else ()))
+
+    def _owned_names(self) -> set[dns.name.Name]:
+        return {name for name, state in self.current.items() if isinstance(state, Owned)}
+
+    def _warn_no_transfer(self) -> None:
+        if not self._warned_no_transfer:
+            log.warning(
+                "Zone transfer of %s is not allowed to this key: checking the names this watcher knows one by one "
+                "(allow-transfer in named.conf lets it sweep the whole zone)",
+                self.policy.zone,
+            )
+            self._warned_no_transfer = True
 
     # -- applying -------------------------------------------------------------
 
@@ -194,10 +235,17 @@ class Reconciler:
                     continue
                 log.warning("%s is %s; not taking it for container (%s)", fqdn, decision.holder.describe(), decision.claim.short_id)
                 return
+            if self.journal and not isinstance(decision, Delete):
+                self.journal.add(fqdn, decision.claim.short_id)  # before the send: see journal.py
             outcome = self.nameserver.send(decision)
+            self.metrics.update_done("NOERROR" if outcome is Outcome.APPLIED else "PREREQUISITE_FAILED")
+            self.health.dns_reached()
             if outcome is Outcome.APPLIED:
+                self.applied += 1
                 self._remember(fqdn, current_after(decision))
                 if isinstance(decision, Delete):
+                    if self.journal:
+                        self.journal.remove(fqdn)
                     log.info("Removed Docker DNS (%s): %s", decision.old.short_id, describe_records(fqdn, decision.old))
                 else:
                     log.info("Updated Docker DNS (%s): %s", decision.claim.short_id, describe_records(fqdn, current_after(decision)))
@@ -217,6 +265,9 @@ class Reconciler:
 
     def _failed(self, names: Iterable[dns.name.Name], exc: DnsError) -> None:
         self.pending.update(names)
+        self.metrics.update_failed(getattr(exc, "code", "") or "UNREACHABLE")
+        self.metrics.pending(len(self.pending))
+        self.health.dns_failed()
         self._delay = min(self.retry_cap, max(self.retry_first, self._delay * 2))
         self._retry_at = self.clock() + self._delay
         message = str(exc)
@@ -225,6 +276,8 @@ class Reconciler:
             self._last_error = message
 
     def _succeeded(self) -> None:
+        self.metrics.pending(len(self.pending))
+        self.health.dns_reached()
         if self._last_error and not self.pending:
             log.info("DNS updates succeed again; nothing pending")
         if not self.pending:
@@ -233,7 +286,7 @@ class Reconciler:
 
     def retry_due_in(self) -> float | None:
         """Seconds until pending names should be tried again (None: nothing pending)."""
-        if not self.pending:
+        if not self.pending and not self.needs_full:
             return None
         return max(0.0, self._retry_at - self.clock())
 

@@ -6,9 +6,23 @@ under way is seen by one or the other, never by neither.
 
 One thread reads the engine's event stream into a queue; the main thread
 does all the work (inspect, plan, UPDATE), so no state is shared between
-threads. The stream's end is a disconnect (docker-py's iterator just stops
-when dockerd goes): the watcher waits for the engine, re-opens the stream
-``since`` the last event it saw, and reconciles everything.
+threads. The main thread wakes for whichever comes first: an event, a
+signal, a retry of pending DNS changes, the periodic resync, or a systemd
+watchdog keep-alive.
+
+Faults, and what heals them:
+
+* the event stream ends (docker-py's iterator just stops when dockerd goes):
+  wait for the engine, re-open the stream ``since`` the last event seen,
+  reconcile everything;
+* the DNS server fails: ``Reconciler`` keeps the names pending and retries;
+  a full reconcile that failed is run again when the server answers;
+* drift (a record changed by hand, an event never delivered): the periodic
+  resync;
+* an engine that lists too few containers (it is still starting): deletions
+  found by a full reconcile are held back while the connection is young or
+  when they would remove most of this owner's records, and made only when a
+  later listing agrees (``deletion_guard``).
 """
 
 from __future__ import annotations
@@ -19,17 +33,20 @@ import queue
 import signal
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable
 
 from dockernet.engine import DockerEngine, iterate_events, parse_event, since_parameter
-from dockernet.errors import DnsTransient, DockerUnreachable
+from dockernet.errors import DnsTransient, DockernetError, DockerUnreachable
 from dockernet.pidfile import process_alive, read_pid
 from dockernet.reconcile import Reconciler
+from dockernet.supervision import Health, NullMetrics, sd_notify, watchdog_interval
 
 log = logging.getLogger("dockernet")
 
-_STOP = object()
-_DISCONNECTED = object()
+_STOP = "stop"
+_RELOAD = "reload"
+_DISCONNECTED = "disconnected"
 
 
 def docker_pid_state(pidfile: str | None) -> str:
@@ -46,28 +63,50 @@ def docker_pid_state(pidfile: str | None) -> str:
 class WatchOptions:
     docker_pid: str | None = None
     reconnect_cap: float = 10.0
+    resync_interval: float = 300.0
+    #: how long after (re)connecting deletions found by a full reconcile wait for a second listing
+    settle_time: float = 10.0
+    cleanup_on_exit: bool = False
+    #: re-reads the key on SIGHUP; returns the new key
+    reload_key: Callable[[], object] | None = None
 
 
 class Watcher:
-    def __init__(self, engine: DockerEngine, reconciler: Reconciler, options: WatchOptions = WatchOptions()):
+    def __init__(self, engine: DockerEngine, reconciler: Reconciler, options: WatchOptions = WatchOptions(),
+                 metrics: NullMetrics | None = None, health: Health | None = None,
+                 clock: Callable[[], float] = time.monotonic):
         self.engine = engine
         self.reconciler = reconciler
         self.options = options
+        self.metrics = metrics or NullMetrics()
+        self.health = health or reconciler.health
+        self.clock = clock
         self.events: queue.SimpleQueue = queue.SimpleQueue()
         self.stopping = threading.Event()
         self._stream = None
         self._last_event_ns = 0
+        self._connected_at = 0.0
+        self._next_resync = float("inf")
+        self._held: frozenset = frozenset()
+        self._watchdog = watchdog_interval()
+        self._next_watchdog = 0.0
+        self._ready_sent = False
 
     # -- lifecycle ---------------------------------------------------------------
 
     def request_stop(self, *_args) -> None:
-        """Signal handler: finish the update in flight, then leave the loop."""
+        """SIGTERM/SIGINT: finish the update in flight, then leave the loop."""
         self.stopping.set()
         self.events.put(_STOP)
+
+    def request_reload(self, *_args) -> None:
+        """SIGHUP: re-read the key, then resync."""
+        self.events.put(_RELOAD)
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self.request_stop)
         signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
 
     def once(self) -> bool:
         """One full reconcile; True when everything was applied."""
@@ -79,50 +118,138 @@ class Watcher:
         """Watch until asked to stop. A key or zone the server rejects at start-up is fatal."""
         try:
             self.reconciler.nameserver.probe()
+            self.health.dns_reached()
         except DnsTransient as exc:
             log.error("%s; starting anyway, updates will be retried", exc)
         # DnsRejected propagates: a watcher whose key is refused should not pretend to run
-        if not self._reconnect():
-            return
         try:
-            self._loop()
+            if self._reconnect():
+                self._loop()
         finally:
             self._close_stream()
+            if self.options.cleanup_on_exit:
+                self._cleanup()
+            sd_notify("STOPPING=1")
+
+    def _cleanup(self) -> None:
+        log.info("Removing this owner's records before exit (--cleanup-on-exit)")
+        if not self.reconciler.purge():
+            log.error("Some records could not be removed (%d pending)", len(self.reconciler.pending))
 
     # -- the loop ----------------------------------------------------------------
 
+    def _next_wakeup(self) -> float:
+        now = self.clock()
+        deadlines = [self._next_resync]
+        retry = self.reconciler.retry_due_in()
+        if retry is not None:
+            deadlines.append(now + retry)
+        if self._watchdog:
+            deadlines.append(self._next_watchdog)
+        return max(0.0, min(min(deadlines) - now, 5.0))
+
     def _loop(self) -> None:
         while not self.stopping.is_set():
-            wait = self.reconciler.retry_due_in()
             try:
-                item = self.events.get(timeout=wait if wait is not None else 1.0)
+                item = self.events.get(timeout=self._next_wakeup())
             except queue.Empty:
                 item = None
-            if item is _STOP:
+            if item == _STOP:
                 break
             try:
-                if isinstance(item, tuple) and item[0] is _DISCONNECTED:
-                    if item[1] is not self._stream:
-                        continue  # the end of a stream already replaced
-                    log.warning("Lost the Docker event stream from %s", self.engine.where)
-                    if not self._reconnect():
-                        break
-                elif item is not None:
-                    self._handle(item)
-                if self.reconciler.retry_due_in() == 0.0:
-                    self.reconciler.retry_pending()
+                self._dispatch(item)
+                self._timers()
             except DockerUnreachable as exc:
                 log.warning("%s", exc)
                 if not self._reconnect():
                     break
+
+    def _dispatch(self, item) -> None:
+        if item is None:
+            return
+        if item == _RELOAD:
+            self._reload()
+        elif isinstance(item, tuple) and item[0] == _DISCONNECTED:
+            if item[1] is self._stream:  # not the end of a stream already replaced
+                log.warning("Lost the Docker event stream from %s", self.engine.where)
+                self.health.docker_connected = False
+                self._reconnect()
+        else:
+            self._handle(item)
+
+    def _timers(self) -> None:
+        now = self.clock()
+        if self._watchdog and now >= self._next_watchdog:
+            sd_notify("WATCHDOG=1")
+            self._next_watchdog = now + self._watchdog
+        if now - self.health.dns_ok_at > self.health.stale_after / 2 and not self.reconciler.pending:
+            self._probe_dns()
+        due = self.reconciler.retry_due_in()
+        if now >= self._next_resync or (due == 0.0 and self.reconciler.needs_full):
+            self._full()
+        elif due == 0.0:
+            self.reconciler.retry_pending()
+
+    def _probe_dns(self) -> None:
+        """Keep /healthz truthful while idle: one UPDATE probe that changes nothing."""
+        try:
+            self.reconciler.nameserver.probe()
+        except DnsTransient:
+            self.health.dns_failed()
+        except DockernetError as exc:
+            self.health.dns_failed()
+            log.error("%s", exc)
+        else:
+            self.health.dns_reached()
 
     def _handle(self, raw: dict) -> None:
         event = parse_event(raw)
         if event is None:
             return
         self._last_event_ns = max(self._last_event_ns, event.time_nano)
+        self.metrics.event_seen(event.action)
         log.info("Event Fired (%s): %s", event.container_id[:12], event.action)
+        before = self.reconciler.applied
         self.reconciler.container_changed(event.container_id, self.engine.inspect(event.container_id))
+        if self.reconciler.applied > before and event.time_nano:
+            self.metrics.latency(max(0.0, (time.time_ns() - event.time_nano) / 1e9))
+
+    def _full(self) -> None:
+        """A full reconcile from a fresh listing; schedules the next one."""
+        self._next_resync = self.clock() + self.options.resync_interval
+        ok = self.reconciler.full(self.engine.running(), guard=self.deletion_guard)
+        if ok and not self._ready_sent:
+            self._ready_sent = sd_notify("READY=1\nSTATUS=watching")
+
+    def deletion_guard(self, doomed: set, owned: int) -> bool:
+        """Allow the deletions a full reconcile found, or hold them back for a second listing."""
+        now = self.clock()
+        young = now - self._connected_at < self.options.settle_time
+        many = len(doomed) >= 4 and len(doomed) * 2 > owned
+        if not young and (not many or frozenset(doomed) == self._held):
+            self._held = frozenset()
+            return True
+        if frozenset(doomed) != self._held:
+            reason = (f"Docker was (re)connected {now - self._connected_at:.1f} s ago" if young
+                      else f"that is {len(doomed)} of this owner's {owned} records")
+            log.warning("Holding back removal of %d record(s) whose containers Docker does not list: %s; "
+                        "checking again in %g s", len(doomed), reason, self.options.settle_time)
+        self._held = frozenset(doomed)
+        self._next_resync = min(self._next_resync, now + self.options.settle_time)
+        return False
+
+    def _reload(self) -> None:
+        log.info("SIGHUP: re-reading the key file and resyncing")
+        if self.options.reload_key is not None:
+            try:
+                key = self.options.reload_key()
+            except DockernetError as exc:
+                log.error("Keeping the old key: %s", exc)
+            else:
+                nameserver = self.reconciler.nameserver
+                nameserver.target = replace(nameserver.target, key=key)
+                log.info("Now signing with %s", key)
+        self._next_resync = self.clock()
 
     # -- the engine connection ------------------------------------------------------
 
@@ -130,6 +257,7 @@ class Watcher:
         """(Re)open the event stream and reconcile; False when asked to stop first."""
         while True:
             self._close_stream()
+            self.health.docker_connected = False
             if not self._wait_for_docker():
                 return False
             try:
@@ -143,13 +271,19 @@ class Watcher:
         since = since_parameter(self._last_event_ns + 1) if self._last_event_ns else None
         opened_ns = time.time_ns()
         self._stream = self.engine.events(since=since)
+        self._connected_at = self.clock()
+        self.health.docker_connected = True
         if not self._last_event_ns:
             self._last_event_ns = opened_ns
         reader = threading.Thread(target=self._read_events, args=(self._stream,), name="docker-events", daemon=True)
         reader.start()
         running = self.engine.running()
         log.info("Watching Docker events at %s; %d running container(s)", self.engine.where, len(running))
-        self.reconciler.full(running)
+        self._next_resync = self.clock() + self.options.resync_interval
+        self.reconciler.full(running, guard=self.deletion_guard)
+        if not self._ready_sent:
+            # ready once the first reconcile ran, even if DNS is down: the watcher is doing its job
+            self._ready_sent = sd_notify("READY=1\nSTATUS=watching")
 
     def _read_events(self, stream) -> None:
         for raw in iterate_events(stream):
@@ -176,6 +310,8 @@ class Watcher:
                 if not announced:
                     log.warning("Waiting for Docker: %s (%s)", exc, docker_pid_state(self.options.docker_pid))
                     announced = True
+                if self._watchdog:
+                    sd_notify("WATCHDOG=1")  # waiting for Docker is not hanging
                 self.stopping.wait(delay)
                 delay = min(self.options.reconnect_cap, delay * 2)
                 continue

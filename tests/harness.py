@@ -344,7 +344,7 @@ class WatcherProcess:
     """``dockernet watch`` as a real process, logging to a file."""
 
     def __init__(self, dockerd: PrivateDockerd, named: PrivateNamed, workdir: Path, owner: str,
-                 key_file: Path | None = None, extra: tuple[str, ...] = ()):
+                 key_file: Path | None = None, extra: tuple[str, ...] = ("--settle-time", "1")):
         self.dockerd = dockerd
         self.named = named
         self.workdir = workdir
@@ -360,7 +360,8 @@ class WatcherProcess:
         return [
             "--docker-host", self.dockerd.url, "watch", "--server", "127.0.0.1", "--port", str(self.named.port),
             "--zone", self.named.zone, "--key-file", str(self.key_file), "--owner-id", self.owner,
-            "--docker-pid", str(self.dockerd.pidfile), *self.extra, *more,
+            "--docker-pid", str(self.dockerd.pidfile), "--state-dir", str(self.workdir / f"state-{self.owner}"),
+            *self.extra, *more,
         ]
 
     def start(self, wait: bool = True) -> "WatcherProcess":

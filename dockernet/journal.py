@@ -1,0 +1,104 @@
+"""The names this watcher may have written, kept across crashes (``--state-dir``).
+
+Why: after a SIGKILL, an OOM kill or a reboot, a watcher that may not
+transfer the zone has no other way to find the records of containers that
+went away while it was down. With this list it asks the server about each
+name (a targeted query) and removes what is still its own.
+
+How it stays consistent without costing the hot path an fsync:
+
+* a name is appended (``+ name id``) *before* the UPDATE that creates it is
+  sent, and (``- name``) *after* the UPDATE that deletes it succeeded, so the
+  journal always holds a superset of the names we own;
+* appends are single ``write`` calls of one short line on an ``O_APPEND``
+  file: a process killed mid-way leaves at most one partial last line, which
+  ``load`` ignores;
+* at start-up the file is rewritten from what the server confirmed,
+  through a temp file, fsync and rename, so it never grows without bound.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dns.exception
+import dns.name
+
+from dockernet.errors import DockernetError
+
+
+class Journal:
+    def __init__(self, directory: str | os.PathLike, owner: str):
+        self.directory = Path(directory)
+        self.path = self.directory / f"records-{owner}.journal"
+        self._fd: int | None = None
+        self.names: dict[dns.name.Name, str] = {}
+
+    def open(self) -> dict[dns.name.Name, str]:
+        """Load the journal and open it for appending; returns name -> short container id."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.names = self._load()
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DockernetError(f"cannot use state directory {self.directory}: {exc.strerror}",
+                                 hint="pass --state-dir with a writable directory") from None
+        return dict(self.names)
+
+    def _load(self) -> dict[dns.name.Name, str]:
+        names: dict[dns.name.Name, str] = {}
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return names
+        for raw in data.split(b"\n")[:-1]:  # the text after the last newline may be a torn write
+            parts = raw.decode("utf-8", "replace").split()
+            try:
+                if len(parts) == 3 and parts[0] == "+":
+                    names[dns.name.from_text(parts[1])] = parts[2]
+                elif len(parts) == 2 and parts[0] == "-":
+                    names.pop(dns.name.from_text(parts[1]), None)
+            except dns.exception.DNSException:
+                continue
+        return names
+
+    def _append(self, line: str) -> None:
+        if self._fd is None:
+            return
+        try:
+            os.write(self._fd, line.encode())
+        except OSError:
+            pass  # a full disk must not stop DNS updates; the zone transfer or resync still heals
+
+    def add(self, fqdn: dns.name.Name, short_id: str) -> None:
+        if self.names.get(fqdn) != short_id:
+            self.names[fqdn] = short_id
+            self._append(f"+ {fqdn} {short_id}\n")
+
+    def remove(self, fqdn: dns.name.Name) -> None:
+        if self.names.pop(fqdn, None) is not None:
+            self._append(f"- {fqdn}\n")
+
+    def rewrite(self, names: dict[dns.name.Name, str]) -> None:
+        """Replace the file's content with ``names`` atomically (temp file, fsync, rename)."""
+        if self._fd is None:
+            return
+        temp = self.path.with_name(self.path.name + ".tmp")
+        body = "".join(f"+ {name} {short_id}\n" for name, short_id in sorted(names.items()))
+        try:
+            with open(temp, "w") as handle:
+                handle.write(body)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, self.path)
+            os.close(self._fd)
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError:
+            return
+        self.names = dict(names)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -1,0 +1,158 @@
+"""What supervisors see of the watcher: systemd notifications and Prometheus metrics.
+
+Both are optional and cost nothing when off: without ``NOTIFY_SOCKET`` no
+socket is opened, and without ``--metrics-listen`` the Prometheus client is
+never imported (``NullMetrics`` takes the calls).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+# --- systemd (sd_notify protocol: datagrams of KEY=VALUE lines) ------------
+
+
+def sd_notify(message: str) -> bool:
+    """Send ``message`` to the socket systemd named in NOTIFY_SOCKET; False when there is none."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return False
+    if address.startswith("@"):
+        address = "\0" + address[1:]  # abstract namespace
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.connect(address)
+            sock.sendall(message.encode())
+    except OSError:
+        return False
+    return True
+
+
+def watchdog_interval() -> float | None:
+    """How often to send WATCHDOG=1 (half of WATCHDOG_USEC), or None when systemd does not watch us."""
+    usec = os.environ.get("WATCHDOG_USEC")
+    pid = os.environ.get("WATCHDOG_PID")
+    if not usec or (pid and pid != str(os.getpid())):
+        return None
+    try:
+        return max(0.05, int(usec) / 2_000_000)
+    except ValueError:
+        return None
+
+
+# --- health and metrics -----------------------------------------------------
+
+
+@dataclass
+class Health:
+    """Whether Docker and the DNS server were reached recently (``/healthz``)."""
+
+    docker_connected: bool = False
+    dns_ok_at: float = 0.0
+    dns_failing: bool = False
+    stale_after: float = 60.0
+    clock: callable = field(default=time.monotonic, repr=False)
+
+    def dns_reached(self) -> None:
+        self.dns_ok_at = self.clock()
+        self.dns_failing = False
+
+    def dns_failed(self) -> None:
+        self.dns_failing = True
+
+    def problems(self) -> list[str]:
+        problems = []
+        if not self.docker_connected:
+            problems.append("Docker event stream not connected")
+        if self.dns_failing:
+            problems.append("DNS server failing")
+        elif not self.dns_ok_at or self.clock() - self.dns_ok_at > self.stale_after:
+            problems.append("DNS server not reached recently")
+        return problems
+
+
+class NullMetrics:
+    """Takes every metrics call and does nothing."""
+
+    def event_seen(self, action: str) -> None: ...
+    def update_done(self, rcode: str) -> None: ...
+    def update_failed(self, code: str) -> None: ...
+    def pending(self, count: int) -> None: ...
+    def reconciled(self) -> None: ...
+    def latency(self, seconds: float) -> None: ...
+
+
+class PrometheusMetrics(NullMetrics):
+    def __init__(self) -> None:
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        self.registry = CollectorRegistry()
+        self._events = Counter("dockernet_events", "Docker events seen", ["action"], registry=self.registry)
+        self._updates = Counter("dockernet_updates", "DNS UPDATEs answered, by rcode", ["rcode"], registry=self.registry)
+        self._failed = Counter("dockernet_update_failures", "DNS UPDATEs that failed, by reason", ["code"], registry=self.registry)
+        self._pending = Gauge("dockernet_pending_changes", "Names waiting for the DNS server", registry=self.registry)
+        self._last_reconcile = time.monotonic()
+        self._reconciled_once = False
+        gauge = Gauge("dockernet_seconds_since_reconcile", "Seconds since the last full reconcile that applied everything",
+                      registry=self.registry)
+        gauge.set_function(lambda: time.monotonic() - self._last_reconcile if self._reconciled_once else float("nan"))
+        self._latency = Histogram(
+            "dockernet_event_to_update_seconds", "From a Docker event to its DNS update being applied",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=self.registry,
+        )
+
+    def event_seen(self, action: str) -> None:
+        self._events.labels(action).inc()
+
+    def update_done(self, rcode: str) -> None:
+        self._updates.labels(rcode).inc()
+
+    def update_failed(self, code: str) -> None:
+        self._failed.labels(code).inc()
+
+    def pending(self, count: int) -> None:
+        self._pending.set(count)
+
+    def reconciled(self) -> None:
+        self._last_reconcile = time.monotonic()
+        self._reconciled_once = True
+
+    def latency(self, seconds: float) -> None:
+        self._latency.observe(seconds)
+
+
+def serve_metrics(listen: tuple[str, int], metrics: PrometheusMetrics, health: Health):
+    """Serve ``/metrics`` and ``/healthz`` from a daemon thread; returns the server (``.shutdown()``)."""
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from prometheus_client import make_wsgi_app
+
+    metrics_app = make_wsgi_app(metrics.registry)
+
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz":
+            problems = health.problems()
+            status = "503 Service Unavailable" if problems else "200 OK"
+            start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
+            return [(("; ".join(problems) if problems else "ok") + "\n").encode()]
+        if path == "/metrics":
+            return metrics_app(environ, start_response)
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"try /metrics or /healthz\n"]
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args):  # the watcher's log is for DNS and Docker, not for scrapes
+            pass
+
+    class Server(WSGIServer):
+        address_family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
+
+    server = make_server(listen[0], listen[1], app, server_class=Server, handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server
