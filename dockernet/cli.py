@@ -153,8 +153,10 @@ def dns() -> None:
 @click.option("--key-name", default="ddns-key", show_default=True, help="Name of the TSIG key.")
 @click.option("--algorithm", type=click.Choice(["hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"]),
               default="hmac-sha256", show_default=True, help="HMAC algorithm of the key.")
+@click.option("--transfer/--no-transfer", "allow_transfer", default=True, show_default=True,
+              help="Let the key transfer the zone (AXFR), so the watcher can find its stale records in one sweep.")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
-def dns_init(zone, directory, listen, port, subnet, key_name, algorithm, force):
+def dns_init(zone, directory, listen, port, subnet, key_name, algorithm, allow_transfer, force):
     """Write a TSIG key (mode 0600), a zone file and a named.conf that lets the key update the zone.
 
     The result runs as it is: named -g -c DIR/named.conf
@@ -162,7 +164,7 @@ def dns_init(zone, directory, listen, port, subnet, key_name, algorithm, force):
     from dockernet.dnsinit import KEY_FILE, InitSpec, new_secret, render_all, write_files
 
     spec = InitSpec(zone=zone, directory=directory, listen=listen, port=port, subnet=subnet,
-                    key_name=key_name, algorithm=algorithm)
+                    key_name=key_name, algorithm=algorithm, allow_transfer=allow_transfer)
     written = write_files(directory, render_all(spec, new_secret(algorithm)), force)
     for path in written:
         click.echo(f"wrote {path}")

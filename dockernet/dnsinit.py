@@ -32,6 +32,8 @@ class InitSpec:
     subnet: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
     key_name: str = "ddns-key"
     algorithm: str = "hmac-sha256"
+    #: let the key transfer the zone (AXFR), so the watcher can sweep it for stale records
+    allow_transfer: bool = True
 
 
 def zone_text(zone: dns.name.Name) -> str:
@@ -89,13 +91,14 @@ def render_reverse_zone(zone: dns.name.Name, forward: dns.name.Name) -> str:
     )
 
 
-def _zone_block(zone: dns.name.Name, key_name: str) -> str:
+def _zone_block(zone: dns.name.Name, key_name: str, allow_transfer: bool) -> str:
+    transfer = f'key "{key_name}"' if allow_transfer else "none"
     return (
         f'zone "{zone_text(zone)}" {{\n'
         f"\ttype primary;\n"
         f'\tfile "{zone_text(zone)}.zone";\n'
         f'\tallow-update {{ key "{key_name}"; }};\n'
-        f'\tallow-transfer {{ key "{key_name}"; }};\n'
+        f"\tallow-transfer {{ {transfer}; }};\n"
         f"}};\n"
     )
 
@@ -106,9 +109,9 @@ def render_named_conf(spec: InitSpec) -> str:
     v6 = ipaddress.ip_address(spec.listen).version == 6
     listen_v4 = "none" if v6 else spec.listen
     listen_v6 = spec.listen if v6 else "none"
-    zones = [_zone_block(spec.zone, spec.key_name)]
+    zones = [_zone_block(spec.zone, spec.key_name, spec.allow_transfer)]
     if spec.subnet is not None:
-        zones.append(_zone_block(reverse_zone(spec.subnet), spec.key_name))
+        zones.append(_zone_block(reverse_zone(spec.subnet), spec.key_name, spec.allow_transfer))
     return (
         "// written by dockernet dns init: run with  named -g -c " + str(directory / CONF_FILE) + "\n"
         f'include "{directory / KEY_FILE}";\n\n'

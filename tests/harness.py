@@ -121,7 +121,7 @@ def _netns_exists(name: str) -> bool:
 
 def remove_run_dir(base: Path, netns: str) -> None:
     """Remove what one run made: its daemons (by pid file), mounts, files and namespace."""
-    pidfiles = [(base / "docker.pid", "dockerd"), (base / "named" / "named.pid", "named")]
+    pidfiles = [(base / "docker.pid", "dockerd")] + [(path, "named") for path in base.glob("named*/named.pid")]
     pidfiles += [(path, "python") for path in base.glob("watchers/*/*.pid")]
     for path, program in pidfiles:
         try:
@@ -252,10 +252,12 @@ class PrivateDockerd:
 
 
 class PrivateNamed:
-    def __init__(self, base: Path, zone: str = ZONE, subnet: str = SUBNET):
-        self.dir = base / "named"
+    def __init__(self, base: Path, zone: str = ZONE, subnet: str = SUBNET, name: str = "named",
+                 init_args: tuple[str, ...] = ()):
+        self.dir = base / name
         self.zone = zone
         self.subnet = subnet
+        self.init_args = init_args
         self.port = 0
         self.proc: subprocess.Popen | None = None
         self.key_file = self.dir / "ddns.key"
@@ -264,7 +266,7 @@ class PrivateNamed:
         """Configure it exactly as a user would: with ``dockernet dns init``."""
         self.port = free_port()
         run_cli("dns", "init", "--zone", self.zone, "--dir", str(self.dir), "--port", str(self.port),
-                "--subnet", self.subnet, "--force", check=True)
+                "--subnet", self.subnet, "--force", *self.init_args, check=True)
 
     def start(self, timeout: float = 30.0) -> None:
         if not self.port:
@@ -364,11 +366,11 @@ class WatcherProcess:
             *self.extra, *more,
         ]
 
-    def start(self, wait: bool = True) -> "WatcherProcess":
+    def start(self, wait: bool = True, env: dict | None = None) -> "WatcherProcess":
         stderr = open(self.stderr, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dockernet", *self.args("--pidfile", str(self.pidfile), str(self.log))],
-            stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL, env=clean_env(), cwd=REPO,
+            stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL, env=clean_env(env), cwd=REPO,
         )
         stderr.close()
         if wait:

@@ -58,20 +58,31 @@ def named(run_dir):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def named_no_axfr(run_dir):
+    """A second named whose zone refuses transfers: the watcher must work from its journal."""
+    base, _ = run_dir
+    server = PrivateNamed(base, name="named-noaxfr", init_args=("--no-transfer",))
+    server.provision()
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def containers(dockerd):
-    """Start containers for one test; all of them are removed afterwards."""
+    """Start containers for one test; all of them are removed afterwards (by id: the engine may restart)."""
     started = []
 
     def start(name=None, hostname=None, **kwargs):
         container = dockerd.run(name=name, hostname=hostname, **kwargs)
-        started.append(container)
+        started.append(container.id)
         return container
 
     yield start
-    for container in started:
+    for container_id in started:
         try:
-            container.remove(force=True)
+            dockerd.client.api.remove_container(container_id, force=True)
         except Exception:
             pass
 
@@ -95,8 +106,8 @@ def watchers(dockerd, named, run_dir, owner):
     workdir = run_dir[0] / "watchers" / owner
     workdir.mkdir(parents=True, exist_ok=True)
 
-    def make(owner_id=owner, **kwargs):
-        watcher = WatcherProcess(dockerd, named, workdir, owner_id, **kwargs)
+    def make(owner_id=owner, server=None, **kwargs):
+        watcher = WatcherProcess(dockerd, server or named, workdir, owner_id, **kwargs)
         made.append(watcher)
         return watcher
 

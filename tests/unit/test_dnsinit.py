@@ -54,3 +54,9 @@ def test_write_files_refuses_to_overwrite_anything_unless_forced(tmp_path):
     assert (tmp_path / "named.conf").read_text() == files["named.conf"][0]
     assert stat.S_IMODE((tmp_path / "ddns.key").stat().st_mode) == 0o600
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_no_transfer_grants_updates_but_not_axfr(tmp_path):
+    conf = render_all(spec(tmp_path, allow_transfer=False), "MDEy")["named.conf"][0]
+    assert 'allow-update { key "ddns-key"; };' in conf and "allow-transfer { none; };\n}" in conf
+    assert 'allow-transfer { key' not in conf

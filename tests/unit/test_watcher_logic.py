@@ -1,0 +1,103 @@
+"""The watcher's decisions that depend only on time: the deletion guard, wake-ups, systemd settings."""
+
+import click
+import pytest
+
+from dockernet.params import LISTEN
+from dockernet.supervision import Health, watchdog_interval
+from dockernet.watcher import Watcher, WatchOptions
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+class IdleReconciler:
+    health = Health()
+
+    def retry_due_in(self):
+        return None
+
+
+def watcher(settle=10.0):
+    clock = Clock()
+    w = Watcher(engine=None, reconciler=IdleReconciler(), options=WatchOptions(settle_time=settle), clock=clock)
+    w._connected_at = clock.now
+    w._next_resync = clock.now + 300
+    return w, clock
+
+
+def test_removals_right_after_connecting_wait_for_a_second_listing():
+    w, clock = watcher()
+    assert not w.deletion_guard({"a"}, 10)
+    assert w._next_resync == clock.now + 10  # a second listing is scheduled
+    clock.now += 10
+    assert w.deletion_guard({"a"}, 10)
+
+
+def test_a_few_removals_on_a_settled_connection_go_ahead():
+    w, clock = watcher()
+    clock.now += 60
+    assert w.deletion_guard({"a", "b"}, 10)
+
+
+def test_removing_most_records_needs_the_same_answer_twice():
+    w, clock = watcher()
+    clock.now += 60
+    doomed = {"a", "b", "c", "d"}
+    assert not w.deletion_guard(doomed, 5)
+    assert not w.deletion_guard(doomed | {"e"}, 5)  # a different answer starts over
+    assert w.deletion_guard(doomed | {"e"}, 5)
+
+
+def test_three_of_four_is_not_mass_deletion():
+    w, clock = watcher()
+    clock.now += 60
+    assert w.deletion_guard({"a", "b", "c"}, 4)
+
+
+def test_wakeup_never_sleeps_past_five_seconds_or_the_resync():
+    w, clock = watcher()
+    assert w._next_wakeup() == 5.0
+    w._next_resync = clock.now + 1.5
+    assert w._next_wakeup() == 1.5
+
+
+@pytest.mark.parametrize("usec, pid, expected", [("30000000", None, 15.0), ("abc", None, None), (None, None, None),
+                                                 ("30000000", "1", None)])
+def test_watchdog_interval(monkeypatch, usec, pid, expected):
+    for key, value in (("WATCHDOG_USEC", usec), ("WATCHDOG_PID", pid)):
+        if value is None:
+            monkeypatch.delenv(key, raising=False)
+        else:
+            monkeypatch.setenv(key, value)
+    assert watchdog_interval() == expected
+
+
+def test_health_reports_each_problem():
+    clock = Clock()
+    health = Health(clock=clock)
+    assert set(health.problems()) == {"Docker event stream not connected", "DNS server not reached recently"}
+    health.docker_connected = True
+    health.dns_reached()
+    assert health.problems() == []
+    health.dns_failed()
+    assert health.problems() == ["DNS server failing"]
+    health.dns_reached()
+    clock.now += 61
+    assert health.problems() == ["DNS server not reached recently"]
+
+
+@pytest.mark.parametrize("text, expected", [("127.0.0.1:9153", ("127.0.0.1", 9153)), ("[::1]:80", ("::1", 80))])
+def test_listen_addresses(text, expected):
+    assert LISTEN.convert(text, None, None) == expected
+
+
+@pytest.mark.parametrize("text", ["9153", "localhost:9153", "127.0.0.1:0", "127.0.0.1:99999", ":9153"])
+def test_bad_listen_addresses(text):
+    with pytest.raises(click.BadParameter):
+        LISTEN.convert(text, None, None)
