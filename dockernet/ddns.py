@@ -74,14 +74,28 @@ def quoted(text: str) -> str:
     return '"' + text + '"'
 
 
+def new_update(target: DnsTarget) -> dns.update.UpdateMessage:
+    key = target.key
+    return dns.update.UpdateMessage(target.zone, keyring=key.keyring if key else None, keyname=key.name if key else None)
+
+
 def build_update(change: Change, target: DnsTarget) -> dns.update.UpdateMessage:
     """The one UPDATE that applies ``change`` if, and only if, the zone is as planned."""
-    key = target.key
-    message = dns.update.UpdateMessage(
-        target.zone,
-        keyring=key.keyring if key else None,
-        keyname=key.name if key else None,
-    )
+    message = new_update(target)
+    add_change(message, change, target)
+    return message
+
+
+def build_batch(changes: list[Change], target: DnsTarget) -> dns.update.UpdateMessage:
+    """One UPDATE for many changes: all their prerequisites must hold, or nothing is applied (RFC 2136 3.2)."""
+    message = new_update(target)
+    for change in changes:
+        add_change(message, change, target)
+    return message
+
+
+def add_change(message: dns.update.UpdateMessage, change: Change, target: DnsTarget) -> None:
+    """Append one change's prerequisite and updates to ``message``."""
     fqdn = change.fqdn
     if isinstance(change, Create):
         message.absent(fqdn)
@@ -95,7 +109,6 @@ def build_update(change: Change, target: DnsTarget) -> dns.update.UpdateMessage:
         for address in claim.addresses:
             message.add(fqdn, claim.ttl, address_rdtype(address), address)
         message.add(fqdn, claim.ttl, dns.rdatatype.TXT, quoted(ownership_mark(target.owner, claim.container_id)))
-    return message
 
 
 def build_probe(target: DnsTarget) -> dns.update.UpdateMessage:
@@ -105,10 +118,7 @@ def build_probe(target: DnsTarget) -> dns.update.UpdateMessage:
     not answers REFUSED, NOTAUTH or a TSIG error, which ``send`` turns into
     the matching ``DnsRejected``.
     """
-    key = target.key
-    message = dns.update.UpdateMessage(
-        target.zone, keyring=key.keyring if key else None, keyname=key.name if key else None
-    )
+    message = new_update(target)
     message.present(target.zone, dns.rdatatype.TXT, quoted(f"dockernet-probe-{secrets.token_hex(8)}"))
     return message
 
@@ -179,10 +189,13 @@ class Nameserver:
 
     # -- the exchange --------------------------------------------------------
 
-    def _exchange(self, message: dns.message.Message) -> dns.message.Message:
+    def _exchange(self, message: dns.message.Message, tcp: bool = False) -> dns.message.Message:
         target = self.target
         try:
-            response, _ = dns.query.udp_with_fallback(message, target.server, timeout=target.timeout, port=target.port)
+            if tcp:
+                response = dns.query.tcp(message, target.server, timeout=target.timeout, port=target.port)
+            else:
+                response, _ = dns.query.udp_with_fallback(message, target.server, timeout=target.timeout, port=target.port)
         except dns.exception.Timeout:
             raise DnsTransient(f"no answer from {target.where} within {target.timeout:g} s") from None
         except (dns.tsig.PeerError, dns.tsig.BadSignature, dns.tsig.BadKey, dns.tsig.BadTime,
@@ -198,8 +211,12 @@ class Nameserver:
         """Apply one change; CONFLICT when its prerequisite did not hold (nothing changed)."""
         return self._send(build_update(change, self.target))
 
-    def _send(self, message: dns.update.UpdateMessage) -> Outcome:
-        rcode = self._exchange(message).rcode()
+    def send_batch(self, changes: list[Change]) -> Outcome:
+        """Apply many changes in one UPDATE over TCP; CONFLICT means none was applied."""
+        return self._send(build_batch(changes, self.target), tcp=True)
+
+    def _send(self, message: dns.update.UpdateMessage, tcp: bool = False) -> Outcome:
+        rcode = self._exchange(message, tcp=tcp).rcode()
         if rcode == dns.rcode.NOERROR:
             return Outcome.APPLIED
         if rcode in _PREREQUISITE_FAILED:

@@ -25,8 +25,11 @@ from dockernet.engine import ContainerInfo
 from dockernet.errors import DnsError, DnsRejected
 from dockernet.journal import Journal
 from dockernet.naming import record_name
-from dockernet.plan import Blocked, Claim, Current, Delete, Owned, current_after, plan_name
+from dockernet.plan import Blocked, Change, Claim, Current, Delete, Owned, current_after, plan_name
 from dockernet.supervision import Health, NullMetrics
+
+#: names per UPDATE in a full reconcile: ~170 octets each, so a batch stays far below 64 KiB over TCP
+BATCH_SIZE = 200
 
 #: ``guard(doomed, owned)`` may veto the deletions a full reconcile found (see ``Reconciler.full``)
 DeletionGuard = Callable[[set, int], bool]
@@ -178,10 +181,42 @@ class Reconciler:
         doomed = {name for name in owned if not self.index.claims_for(name)}
         if doomed and guard is not None and not guard(doomed, len(owned)):
             names -= doomed
+        names -= self._apply_batched(names)
         ok = self.sync(names, verified=True)
         if ok:
             self.metrics.reconciled()
         return ok
+
+    def _apply_batched(self, names: set[dns.name.Name]) -> set[dns.name.Name]:
+        """Send the plan for many names in few UPDATEs; returns the names done.
+
+        Each batch carries every name's own prerequisite, so it is applied
+        whole or not at all; a batch that fails (a prerequisite did not hold,
+        or anything else) is left to the name-by-name path, which finds out
+        which name was not as planned.
+        """
+        if len(names) < 2 or self.pending:
+            return set()
+        decisions = (plan_name(fqdn, self.index.claims_for(fqdn), self.current.get(fqdn)) for fqdn in sorted(names))
+        planned: list[Change] = [d for d in decisions if d is not None and not isinstance(d, Blocked)]
+        done: set[dns.name.Name] = set()
+        for start in range(0, len(planned), BATCH_SIZE):
+            batch = planned[start:start + BATCH_SIZE]
+            if self.journal:
+                for change in batch:
+                    if not isinstance(change, Delete):
+                        self.journal.add(change.fqdn, change.claim.short_id)
+            try:
+                outcome = self.nameserver.send_batch(batch)
+            except DnsError:
+                continue
+            if outcome is not Outcome.APPLIED:
+                continue
+            self.health.dns_reached()
+            for change in batch:
+                self._applied(change)
+                done.add(change.fqdn)
+        return done
 
     def purge(self) -> bool:
         """Remove every record this owner holds (``--cleanup-on-exit``)."""
@@ -241,19 +276,24 @@ class Reconciler:
             self.metrics.update_done("NOERROR" if outcome is Outcome.APPLIED else "PREREQUISITE_FAILED")
             self.health.dns_reached()
             if outcome is Outcome.APPLIED:
-                self.applied += 1
-                self._remember(fqdn, current_after(decision))
-                if isinstance(decision, Delete):
-                    if self.journal:
-                        self.journal.remove(fqdn)
-                    log.info("Removed Docker DNS (%s): %s", decision.old.short_id, describe_records(fqdn, decision.old))
-                else:
-                    log.info("Updated Docker DNS (%s): %s", decision.claim.short_id, describe_records(fqdn, current_after(decision)))
+                self._applied(decision)
                 return
             # a prerequisite failed: the zone is not as we thought; look and plan again
             self._remember(fqdn, self.nameserver.lookup(fqdn))
             verified = True
         raise DnsRejected(f"{fqdn} keeps changing under dockernet; will try again", code="CONFLICT")
+
+    def _applied(self, change: Change) -> None:
+        """Book-keeping and the log line for a change the server applied."""
+        fqdn = change.fqdn
+        self.applied += 1
+        self._remember(fqdn, current_after(change))
+        if isinstance(change, Delete):
+            if self.journal:
+                self.journal.remove(fqdn)
+            log.info("Removed Docker DNS (%s): %s", change.old.short_id, describe_records(fqdn, change.old))
+        else:
+            log.info("Updated Docker DNS (%s): %s", change.claim.short_id, describe_records(fqdn, current_after(change)))
 
     def _remember(self, fqdn: dns.name.Name, state: Current) -> None:
         if state is None:

@@ -25,6 +25,7 @@ class InMemoryZone:
     def __init__(self, transfer_allowed=True):
         self.names = {}
         self.sent = []
+        self.batches = []
         self.down = False
         self.transfer_allowed = transfer_allowed
 
@@ -43,6 +44,20 @@ class InMemoryZone:
         else:
             claim = change.claim
             self.names[change.fqdn] = Owned(claim.short_id, claim.addresses, claim.ttl)
+        return Outcome.APPLIED
+
+    def send_batch(self, changes):
+        """All prerequisites hold, or nothing is applied (RFC 2136 section 3.2)."""
+        if self.down:
+            raise DnsTransient("no answer")
+        self.batches.append(list(changes))
+        snapshot = dict(self.names)
+        sent = list(self.sent)
+        for change in changes:
+            if self.send(change) is Outcome.CONFLICT:
+                self.names, self.sent = snapshot, sent
+                return Outcome.CONFLICT
+        self.sent = sent
         return Outcome.APPLIED
 
     def lookup(self, fqdn):
@@ -160,3 +175,30 @@ def test_claim_index_reports_old_and_new_names():
     assert index.claims_for(name("one")) == []
     assert index.set_container("a", []) == {name("two")}
     assert index.names() == set()
+
+
+def test_full_reconcile_batches_and_falls_back_to_names_when_one_prerequisite_fails():
+    zone = InMemoryZone(transfer_allowed=False)
+    rec, zone, _ = make(zone)
+    real_lookup = zone.lookup
+    seen = []
+
+    def lookup_then_a_person_adds_c3(fqdn):
+        seen.append(fqdn)
+        answer = real_lookup(fqdn)
+        if len(seen) == 4:
+            zone.names[name("c3")] = Foreign("")  # a person adds c3 right after the watcher looked
+        return answer
+
+    zone.lookup = lookup_then_a_person_adds_c3
+    assert rec.full([container(c, f"c{c}") for c in "0123"]) is True
+    assert len(zone.batches) == 1 and len(zone.batches[0]) == 4  # one UPDATE tried for all four
+    assert zone.names[name("c3")] == Foreign("")  # the batch failed whole: nothing overwritten
+    assert {n for n, state in zone.names.items() if isinstance(state, Owned)} == {name("c0"), name("c1"), name("c2")}
+
+
+def test_full_reconcile_sends_one_update_for_many_new_names():
+    rec, zone, _ = make()
+    assert rec.full([container(c, f"c{c}") for c in "0123456789"])
+    assert len(zone.batches) == 1 and zone.sent == []
+    assert len(zone.names) == 10
