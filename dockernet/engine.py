@@ -38,6 +38,7 @@ class ContainerInfo:
     created: str
     addresses: tuple[str, ...]
     labels: dict = field(default_factory=dict, compare=False)
+    pid: int = 0  # the container's init process on the host, 0 when not running
 
     @property
     def short_id(self) -> str:
@@ -65,6 +66,7 @@ def container_from_inspect(data: dict) -> ContainerInfo:
         created=data.get("Created") or "",
         addresses=tuple(sorted(addresses)),
         labels=config.get("Labels") or {},
+        pid=int(state.get("Pid") or 0),
     )
 
 

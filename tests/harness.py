@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -115,6 +116,23 @@ def _unmount_below(path: Path) -> None:
         subprocess.run(["umount", "-l", point], check=False, capture_output=True)
 
 
+def make_netns(name: str) -> None:
+    """A throwaway network namespace with loopback up."""
+    if not _netns_exists(name):
+        subprocess.run(["ip", "netns", "add", name], check=True)
+    subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+
+
+def delete_netns(name: str) -> None:
+    if _netns_exists(name):
+        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
+
+
+def ip(*args: str) -> str:
+    """Run ``ip`` for test set-up (never parsed by dockernet itself)."""
+    return subprocess.run(["ip", *args], check=True, capture_output=True, text=True).stdout
+
+
 def _netns_exists(name: str) -> bool:
     return Path("/var/run/netns", name).exists()
 
@@ -143,13 +161,13 @@ def clean_stale_runs() -> None:
     if Path("/var/run/netns").is_dir():
         candidates |= {p.name for p in Path("/var/run/netns").glob(PREFIX + "*")}
     for name in candidates:
-        suffix = name[len(PREFIX):]
-        if suffix.isdigit() and not process_alive(int(suffix)):
+        owner = re.match(r"\d+", name[len(PREFIX):])  # dnt-<pid> and extra namespaces dnt-<pid>-...
+        if owner and not process_alive(int(owner.group())):
             remove_run_dir(Path("/tmp") / name, name)
 
 
 class PrivateDockerd:
-    def __init__(self, base: Path, netns: str, bip: str = BRIDGE_IP, extra_args: tuple[str, ...] = ()):
+    def __init__(self, base: Path, netns: str, bip: str | None = BRIDGE_IP, extra_args: tuple[str, ...] = ()):
         self.base = base
         self.netns = netns
         self.bip = bip
@@ -160,21 +178,16 @@ class PrivateDockerd:
         self.proc: subprocess.Popen | None = None
         self._client = None
 
-    def create_netns(self) -> None:
-        if not _netns_exists(self.netns):
-            subprocess.run(["ip", "netns", "add", self.netns], check=True)
-        subprocess.run(["ip", "-n", self.netns, "link", "set", "lo", "up"], check=True)
-
     def start(self, timeout: float = 90.0) -> None:
-        self.create_netns()
+        make_netns(self.netns)
         self.base.mkdir(parents=True, exist_ok=True)
         log = open(self.base / "dockerd.log", "ab")
         args = [
             "nsenter", f"--net=/var/run/netns/{self.netns}",
             "dockerd", "--data-root", str(self.base / "data"), "--exec-root", str(self.base / "exec"),
             "--pidfile", str(self.pidfile), "-H", self.url,
-            "--iptables=false", "--ip-masq=false", "--userland-proxy=false", "--bip", self.bip,
-            *self.extra_args,
+            "--iptables=false", "--ip-masq=false", "--userland-proxy=false",
+            *(("--bip", self.bip) if self.bip else ()), *self.extra_args,
         ]
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()

@@ -1,0 +1,238 @@
+"""``bridge setup`` and ``bridge teardown`` as plans: what changes on the link and in which files.
+
+``plan_setup`` and ``plan_teardown`` read the files and take the kernel's
+observation as a value, and return a ``BridgePlan`` (netlink steps, file
+changes, warnings) or raise the refusal that applies. ``execute`` carries a
+plan out. The CLI prints a plan and stops on ``--dry-run``.
+
+Refusals, in the order they are checked (``--force`` lifts the ones marked):
+malformed daemon.json; a setting that would end up both as a flag and in
+daemon.json; the subnet overlapping another interface's address or route
+(force); a non-bridge link holding the name (force); ports on the bridge
+(force); Docker running while something would change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockernet.bridge import BridgeSpec, LinkState, Observation, Step, apply_steps, find_overlaps, plan_bridge
+from dockernet.bridge import plan_teardown as plan_link_teardown
+from dockernet.dockerconf import (
+    STANZA_HEADER, ConfigError, FileChange, UnitFacts, docker_opts, find_conflicts, flags_in, merge_daemon_json,
+    parse_daemon_json, read_text, render_interfaces, rewrite_docker_opts, unmerge_daemon_json, write_atomic,
+)
+from dockernet.errors import DockernetError, UsageError
+
+DEFAULT_UNIT_DIRS = (Path("/etc/systemd/system"), Path("/run/systemd/system"), Path("/lib/systemd/system"),
+                     Path("/usr/lib/systemd/system"))
+
+
+class DockerRunning(DockernetError):
+    """Docker is running."""
+
+
+class BridgeBusy(DockernetError):
+    """The bridge has ports attached."""
+
+
+@dataclass(frozen=True)
+class FilePaths:
+    config: str  # daemon-json | docker-opts | none
+    daemon_json: Path
+    defaults_file: Path
+    interfaces_file: Path | None
+    unit_dirs: tuple[Path, ...] = DEFAULT_UNIT_DIRS
+
+
+@dataclass(frozen=True)
+class BridgePlan:
+    steps: list[Step]
+    files: list[FileChange]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return not self.steps and not any(change.changed for change in self.files)
+
+
+def _conflict_check(paths: FilePaths, daemon_after: str | None, defaults_after: str | None, unit: UnitFacts) -> None:
+    settings = parse_daemon_json(daemon_after, str(paths.daemon_json)) if daemon_after is not None else {}
+    opts_read = unit.reads_docker_opts or not unit.found
+    conflicts = find_conflicts(settings, flags_in(docker_opts(defaults_after)), unit, opts_read)
+    if conflicts:
+        raise ConfigError(
+            "dockerd refuses to start when a setting is both a flag and in daemon.json: " + "; ".join(conflicts),
+            hint="remove the flag (or the key) by hand, or choose the other file with --config",
+        )
+
+
+def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths) -> tuple[list[FileChange], list[str]]:
+    from dockernet.dockerconf import read_unit
+
+    unit = read_unit(list(paths.unit_dirs))
+    warnings = []
+    daemon_before = read_text(paths.daemon_json)
+    defaults_before = read_text(paths.defaults_file)
+    parse_daemon_json(daemon_before, str(paths.daemon_json))  # a malformed file is refused, whatever --config
+    changes = []
+    daemon_after, defaults_after = daemon_before, defaults_before
+    if paths.config == "daemon-json":
+        daemon_after = merge_daemon_json(daemon_before, spec, str(paths.daemon_json))
+        changes.append(FileChange(paths.daemon_json, daemon_before, daemon_after))
+    elif paths.config == "docker-opts":
+        defaults_after = rewrite_docker_opts(defaults_before, spec)
+        changes.append(FileChange(paths.defaults_file, defaults_before, defaults_after))
+        if unit.found and not unit.reads_docker_opts:
+            warnings.append(f"the docker unit ({unit.where or 'docker.service'}) does not read DOCKER_OPTS: "
+                            "this setting has no effect under systemd; use --config daemon-json")
+    _conflict_check(paths, daemon_after, defaults_after, unit)
+    if paths.interfaces_file is not None:
+        before = read_text(paths.interfaces_file)
+        changes.append(FileChange(paths.interfaces_file, before, render_interfaces(spec, cidr_argument)))
+    return changes, warnings
+
+
+def plan_setup(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, observation: Observation,
+               force: bool = False) -> BridgePlan:
+    files, warnings = _file_changes(spec, cidr_argument, paths)
+    overlaps = find_overlaps(spec.network, observation.others)
+    if overlaps:
+        if not force:
+            raise UsageError("; ".join(overlaps), hint="choose another subnet, or use --force if you are sure")
+        warnings.append("going ahead although " + "; ".join(overlaps))
+    bridge = observation.bridge
+    steps = plan_bridge(bridge, spec)
+    if steps and bridge is not None:
+        _check_replaceable(bridge, force, warnings)
+    return BridgePlan(steps, files, warnings)
+
+
+def _check_replaceable(bridge: LinkState, force: bool, warnings: list[str]) -> None:
+    if bridge.kind != "bridge" and not force:
+        raise BridgeBusy(f"{bridge.name} exists and is a {bridge.kind or 'plain'} link, not a bridge",
+                         hint="remove it, or use --force to replace it")
+    if bridge.ports:
+        ports = ", ".join(bridge.ports)
+        if not force:
+            raise BridgeBusy(f"{bridge.name} has ports attached ({ports})",
+                             hint="stop the containers using it, or use --force to rebuild it anyway")
+        warnings.append(f"rebuilding {bridge.name} detaches {ports}")
+
+
+def plan_teardown(name: str, paths: FilePaths, observation: Observation, force: bool = False) -> BridgePlan:
+    bridge = observation.bridge
+    network = None
+    if bridge is not None and bridge.addresses:
+        network = bridge.addresses[0].network
+    warnings: list[str] = []
+    if bridge is not None and bridge.ports:
+        _check_replaceable(bridge, force, warnings)
+    files = []
+    if paths.config == "daemon-json":
+        before = read_text(paths.daemon_json)
+        after = unmerge_daemon_json(before, network, name, str(paths.daemon_json))
+        files.append(FileChange(paths.daemon_json, before, after))
+    elif paths.config == "docker-opts":
+        before = read_text(paths.defaults_file)
+        if before is not None:
+            files.append(FileChange(paths.defaults_file, before, rewrite_docker_opts(before, None)))
+    if paths.interfaces_file is not None:
+        before = read_text(paths.interfaces_file)
+        if before is not None and before.startswith(STANZA_HEADER):
+            files.append(FileChange(paths.interfaces_file, before, None))
+        elif before is not None:
+            warnings.append(f"{paths.interfaces_file} was not written by dockernet; left as it is")
+    return BridgePlan(plan_link_teardown(bridge, name), files, warnings)
+
+
+def execute(plan: BridgePlan, ipr) -> None:
+    """Carry out a plan: the link first, then the files (each written atomically)."""
+    apply_steps(ipr, plan.steps)
+    for change in plan.files:
+        if change.changed:
+            write_atomic(change)
+
+
+# --- is Docker running? ----------------------------------------------------------------
+
+
+def docker_running(docker_pid: str | None, docker_host: str | None) -> str | None:
+    """How we know Docker runs (a sentence), or None when it does not."""
+    from dockernet.errors import DockerUnreachable
+    from dockernet.pidfile import process_alive, read_pid
+
+    if docker_pid:
+        pid = read_pid(docker_pid)
+        if pid and process_alive(pid):
+            return f"process {pid} from {docker_pid} is alive"
+    from dockernet.engine import DockerEngine
+
+    engine = DockerEngine(docker_host, timeout=3)
+    try:
+        engine.ping()
+    except DockerUnreachable:
+        return None
+    finally:
+        engine.close()
+    return f"the engine at {engine.where} answers"
+
+
+def refuse_if_docker_runs(docker_pid: str | None, docker_host: str | None) -> None:
+    reason = docker_running(docker_pid, docker_host)
+    if reason:
+        raise DockerRunning(f"Docker is running ({reason}); rebuilding its bridge now would cut its containers off",
+                            hint="stop it first: systemctl stop docker.socket docker (or: service docker stop)")
+
+
+def bridge_summary(bridge: LinkState | None) -> dict:
+    if bridge is None:
+        return {"exists": False}
+    return {
+        "exists": True, "name": bridge.name, "index": bridge.index, "kind": bridge.kind, "mtu": bridge.mtu,
+        "up": bridge.up, "addresses": [str(a) for a in bridge.addresses],
+        "stp": bool(bridge.stp) if bridge.stp is not None else None,
+        "forward_delay_s": bridge.forward_delay / 100 if bridge.forward_delay is not None else None,
+    }
+
+
+def config_agreement(bridge: LinkState | None, paths: FilePaths) -> list[str]:
+    """Sentences on whether Docker's files point at this bridge as it is."""
+    findings = []
+    name = bridge.name if bridge else "?"
+    try:
+        settings = parse_daemon_json(read_text(paths.daemon_json), str(paths.daemon_json))
+    except ConfigError as exc:
+        return [str(exc)]
+    opts = flags_in(docker_opts(read_text(paths.defaults_file)))
+    where = None
+    if settings.get("bridge"):
+        where = ("daemon.json", settings["bridge"], settings.get("dns") or [])
+    elif opts.get("bridge"):
+        where = ("DOCKER_OPTS", opts["bridge"][-1], opts.get("dns") or [])
+    if where is None:
+        findings.append("neither daemon.json nor DOCKER_OPTS names a bridge: Docker makes its own docker0")
+        return findings
+    source, configured, dns_servers = where
+    if bridge is None:
+        findings.append(f"{source} names bridge {configured}, which does not exist")
+    elif configured != name:
+        findings.append(f"{source} names bridge {configured}, not {name}")
+    else:
+        findings.append(f"{source} points Docker at {name}")
+        gateway_ok = any(ipaddress.ip_address(s) == a.ip for s in dns_servers if _is_ip(s) for a in bridge.addresses)
+        if dns_servers and not gateway_ok:
+            findings.append(f"{source} gives containers the resolvers {', '.join(dns_servers)}")
+    if "bip" in settings and settings.get("bridge"):
+        findings.append("daemon.json has both bip and bridge: dockerd refuses to start")
+    return findings
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True

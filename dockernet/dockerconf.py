@@ -1,0 +1,324 @@
+"""The files that tell Docker (and ifupdown) about the bridge: render, merge, check (pure).
+
+Everything here maps old file text to new file text; ``write_atomic`` is the
+one writer. dockernet owns only a few settings and keeps everything else:
+
+* ``daemon.json``: ``bridge``, ``dns`` and ``dns-search`` are set, ``bip`` is
+  removed (dockerd refuses ``bip`` together with ``bridge``), every other
+  key kept in its place;
+* ``/etc/default/docker``: in ``DOCKER_OPTS``, the bridge, bip and dns
+  flags in any spelling (``-b``, ``--bridge=``, the old ``-dns``...) are
+  replaced; the rest of the line and of the file are kept;
+* the ifupdown stanza, so the bridge survives a reboot.
+
+dockerd refuses to start when one setting is given both as a flag and in
+daemon.json; ``find_conflicts`` finds such pairs before they are written.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockernet.bridge import BridgeSpec
+from dockernet.errors import DockernetError
+
+STANZA_HEADER = "# written by dockernet bridge setup"
+
+
+class ConfigError(DockernetError):
+    """A Docker configuration file cannot be used as it is."""
+
+
+# --- daemon.json ------------------------------------------------------------------
+
+
+def parse_daemon_json(text: str | None, path: str = "daemon.json") -> dict:
+    """The settings in daemon.json; an absent or empty file is an empty object."""
+    if text is None or not text.strip():
+        return {}
+    try:
+        settings = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
+                          hint="fix it by hand; dockernet left it unchanged") from None
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{path} does not hold a JSON object", hint="fix it by hand; dockernet left it unchanged")
+    return settings
+
+
+def render_json(settings: dict, like: str | None = None) -> str:
+    """JSON text, indented as ``like`` was (so a diff shows only what changed)."""
+    indent: str | int = 4
+    for line in (like or "").splitlines()[1:]:
+        stripped = line.lstrip(" \t")
+        if stripped.startswith('"'):
+            indent = line[: len(line) - len(stripped)] or 4
+            break
+    return json.dumps(settings, indent=indent) + "\n"
+
+
+def merge_daemon_json(text: str | None, spec: BridgeSpec, path: str = "daemon.json") -> str:
+    """daemon.json pointing Docker at the bridge, every other setting kept."""
+    settings = parse_daemon_json(text, path)
+    settings.pop("bip", None)
+    fixed = settings.get("fixed-cidr")
+    if fixed is not None and not _inside(fixed, spec.network):
+        settings.pop("fixed-cidr")  # dockerd refuses a fixed-cidr outside the bridge's subnet
+    settings["bridge"] = spec.name
+    settings["dns"] = list(spec.dns)
+    if spec.dns_search:
+        settings["dns-search"] = list(spec.dns_search)
+    return render_json(settings, text)
+
+
+def unmerge_daemon_json(text: str | None, spec_network: ipaddress.IPv4Network | None, name: str,
+                        path: str = "daemon.json") -> str | None:
+    """daemon.json without the settings ``bridge setup`` wrote; None when there is no file."""
+    if text is None:
+        return None
+    settings = parse_daemon_json(text, path)
+    if settings.get("bridge") == name:
+        settings.pop("bridge")
+    dns_servers = settings.get("dns")
+    if spec_network is not None and isinstance(dns_servers, list) and dns_servers and all(
+            _inside(server, spec_network) for server in dns_servers):
+        settings.pop("dns")  # resolvers on the bridge are useless without it
+    return render_json(settings, text)
+
+
+def _inside(value: str, network: ipaddress.IPv4Network) -> bool:
+    try:
+        return ipaddress.ip_network(value, strict=False).subnet_of(network)  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return False
+
+
+# --- DOCKER_OPTS -----------------------------------------------------------------------
+
+#: flag name -> the daemon.json key it sets; both dash spellings are accepted by old dockers
+OWNED_FLAGS = {"b": "bridge", "bridge": "bridge", "bip": "bip", "dns": "dns", "dns-search": "dns-search"}
+_OPTS_LINE = re.compile(r"^(\s*(?:export\s+)?DOCKER_OPTS=)(.*)$")
+
+
+def split_flag(token: str) -> tuple[str, str | None]:
+    """``--dns=1.2.3.4`` -> (``dns``, ``1.2.3.4``); ``-b`` -> (``b``, None); other tokens -> ("", None)."""
+    if not token.startswith("-"):
+        return "", None
+    name, sep, value = token.lstrip("-").partition("=")
+    return name, (value if sep else None)
+
+
+def flags_in(argv: list[str]) -> dict[str, list[str]]:
+    """The daemon.json keys set by dockernet-owned flags in ``argv``, with their values."""
+    found: dict[str, list[str]] = {}
+    i = 0
+    while i < len(argv):
+        name, value = split_flag(argv[i])
+        if name in OWNED_FLAGS:
+            if value is None and i + 1 < len(argv):
+                value = argv[i + 1]
+                i += 1
+            found.setdefault(OWNED_FLAGS[name], []).append(value or "")
+        i += 1
+    return found
+
+
+def _without_owned_flags(argv: list[str]) -> list[str]:
+    kept = []
+    i = 0
+    while i < len(argv):
+        name, value = split_flag(argv[i])
+        if name in OWNED_FLAGS:
+            i += 2 if value is None else 1
+            continue
+        kept.append(argv[i])
+        i += 1
+    return kept
+
+
+def _opts_value(raw: str) -> tuple[list[str], str]:
+    """The words of a ``DOCKER_OPTS=`` value and the quote it used."""
+    raw = raw.strip()
+    quote = raw[0] if raw[:1] in ("'", '"') else '"'
+    words = shlex.split(raw, comments=True)
+    return (shlex.split(words[0]) if len(words) == 1 else words), quote
+
+
+def docker_opts(text: str | None) -> list[str]:
+    """The words of the last ``DOCKER_OPTS=`` line in a defaults file (the one the shell keeps)."""
+    words: list[str] = []
+    for line in (text or "").splitlines():
+        match = _OPTS_LINE.match(line)
+        if match:
+            words = _opts_value(match.group(2))[0]
+    return words
+
+
+def rewrite_docker_opts(text: str | None, spec: BridgeSpec | None) -> str:
+    """The defaults file with DOCKER_OPTS pointing at the bridge (``spec`` None: the flags removed)."""
+    ours = []
+    if spec is not None:
+        ours = [f"--bridge={spec.name}"] + [f"--dns={server}" for server in spec.dns]
+        ours += [f"--dns-search={domain}" for domain in spec.dns_search]
+    lines = (text or "").splitlines()
+    indexes = [i for i, line in enumerate(lines) if _OPTS_LINE.match(line)]
+    if indexes:
+        last = indexes[-1]
+        prefix, raw = _OPTS_LINE.match(lines[last]).groups()
+        words, quote = _opts_value(raw)
+        value = " ".join(shlex.quote(w) for w in _without_owned_flags(words) + ours)
+        lines[last] = f"{prefix}{quote}{value}{quote}"
+    elif ours:
+        lines += ["", "# Docker's bridge and resolvers, written by dockernet bridge setup",
+                  'DOCKER_OPTS="' + " ".join(ours) + '"']
+    return "\n".join(lines) + "\n" if lines else ""
+
+
+# --- who reads what --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitFacts:
+    """What the docker systemd unit and its drop-ins say (no unit: nothing read)."""
+
+    found: bool
+    reads_docker_opts: bool
+    exec_flags: dict[str, list[str]]  # owned settings given as flags on ExecStart lines
+    where: str = ""
+
+
+def read_unit(unit_dirs: list[Path]) -> UnitFacts:
+    """Read docker.service and docker.service.d/*.conf from the unit directories, highest priority first."""
+    texts: list[tuple[str, str]] = []
+    for directory in unit_dirs:
+        unit = directory / "docker.service"
+        if unit.is_file() and not texts:
+            texts.append((str(unit), unit.read_text(errors="replace")))
+        for dropin in sorted((directory / "docker.service.d").glob("*.conf")):
+            texts.append((str(dropin), dropin.read_text(errors="replace")))
+    if not texts:
+        return UnitFacts(False, False, {})
+    exec_lines: list[tuple[str, str]] = []
+    for path, text in texts:
+        for line in text.splitlines():
+            line = line.strip()
+            if line.startswith("ExecStart="):
+                value = line.split("=", 1)[1]
+                if not value:
+                    exec_lines.clear()  # an empty ExecStart= resets the list (systemd.service(5))
+                else:
+                    exec_lines.append((path, value))
+    reads = any("$DOCKER_OPTS" in value or "${DOCKER_OPTS}" in value for _, value in exec_lines)
+    flags: dict[str, list[str]] = {}
+    where = ""
+    for path, value in exec_lines:
+        try:
+            argv = shlex.split(value.lstrip("-@+!:"))
+        except ValueError:
+            continue
+        for key, values in flags_in(argv).items():
+            flags.setdefault(key, []).extend(values)
+            where = path
+    return UnitFacts(True, reads, flags, where)
+
+
+def find_conflicts(daemon_settings: dict, opts_flags: dict[str, list[str]], unit: UnitFacts,
+                   opts_read: bool) -> list[str]:
+    """Settings given both as a flag and in daemon.json: dockerd refuses to start with any of them."""
+    found = []
+    for key in sorted(set(OWNED_FLAGS.values())):
+        if key not in daemon_settings:
+            continue
+        if opts_read and key in opts_flags:
+            found.append(f"'{key}' is in daemon.json and in DOCKER_OPTS")
+        if key in unit.exec_flags:
+            found.append(f"'{key}' is in daemon.json and on the ExecStart line of {unit.where}")
+    return found
+
+
+# --- ifupdown ------------------------------------------------------------------------------
+
+
+def render_interfaces(spec: BridgeSpec, cidr_argument: str) -> str:
+    """The ifupdown stanza for the bridge (bridge-utils' bridge_* options)."""
+    lines = [
+        f"{STANZA_HEADER} --cidr {cidr_argument}",
+        f"auto {spec.name}",
+        f"iface {spec.name} inet static",
+        "    bridge_ports none",
+        "    bridge_fd 0",
+        "    bridge_stp off",
+        f"    address {spec.gateway}",
+        f"    netmask {spec.network.netmask}",
+    ]
+    if spec.mtu is not None:
+        lines.append(f"    mtu {spec.mtu}")
+    if spec.dns:
+        lines.append("    dns-nameservers " + " ".join(spec.dns))
+    if spec.dns_search:
+        lines.append("    dns-search " + " ".join(spec.dns_search))
+    return "\n".join(lines) + "\n"
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """A file's content before and after; ``after`` None means delete it."""
+
+    path: Path
+    before: str | None
+    after: str | None
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def diff(self) -> str:
+        lines = difflib.unified_diff(
+            (self.before or "").splitlines(keepends=True), (self.after or "").splitlines(keepends=True),
+            fromfile=str(self.path) if self.before is not None else "/dev/null",
+            tofile=str(self.path) if self.after is not None else "/dev/null",
+        )
+        return "".join(lines)
+
+
+def read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def write_atomic(change: FileChange) -> None:
+    """Write (or delete) one file: a temp file in the same directory, fsync, rename; the mode is kept."""
+    path = change.path
+    try:
+        if change.after is None:
+            path.unlink(missing_ok=True)
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
+        temp = path.with_name(f".{path.name}.dockernet.{os.getpid()}")
+        try:
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(change.after)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp, mode)
+            os.replace(temp, path)
+        finally:
+            temp.unlink(missing_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None

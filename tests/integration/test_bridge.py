@@ -1,0 +1,177 @@
+"""dockernet bridge on real netlink in throwaway namespaces, and end to end with a private dockerd."""
+
+import itertools
+import json
+import os
+
+import pytest
+from pyroute2 import IPRoute
+
+from tests.harness import PREFIX, PrivateDockerd, delete_netns, ip, make_netns, run_cli, wait_for
+
+_count = itertools.count()
+
+
+@pytest.fixture
+def netns(run_dir):
+    name = f"{PREFIX}{os.getpid()}-br{next(_count)}"
+    make_netns(name)
+    yield name
+    delete_netns(name)
+
+
+def link(netns_name, ifname):
+    with IPRoute(netns=netns_name, flags=0) as ipr:
+        found = ipr.link_lookup(ifname=ifname)
+        if not found:
+            return None
+        info = ipr.get_links(found[0])[0]
+        data = info.get("IFLA_LINKINFO").get("IFLA_INFO_DATA")
+        addresses = [f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}" for a in ipr.get_addr(family=2, index=found[0])]
+        return {"index": found[0], "addresses": addresses, "mtu": info.get("IFLA_MTU"), "up": bool(info["flags"] & 1),
+                "forward_delay": data.get("IFLA_BR_FORWARD_DELAY"), "stp": data.get("IFLA_BR_STP_STATE"),
+                "flaps": info.get("IFLA_CARRIER_CHANGES")}
+
+
+def setup_args(netns_name, tmp_path, cidr="10.1.0.0/16", *extra, docker_host="unix:///nonexistent/docker.sock"):
+    return ["--docker-host", docker_host, "bridge", "setup", "--netns", netns_name, "--cidr", cidr,
+            "--daemon-json", str(tmp_path / "daemon.json"), "--defaults-file", str(tmp_path / "docker"),
+            "--interfaces-file", str(tmp_path / "docker0"), "--unit-dir", str(tmp_path / "units"),
+            "--docker-pid", str(tmp_path / "docker.pid"), *extra]
+
+
+def test_setup_builds_the_bridge_and_a_second_run_changes_nothing(netns, tmp_path):
+    (tmp_path / "daemon.json").write_text('{\n  "log-level": "warn",\n  "bip": "172.30.0.1/16"\n}\n')
+    first = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--mtu", "1400"))
+    assert first.returncode == 0, first.stderr
+    made = link(netns, "docker0")
+    assert made["addresses"] == ["10.1.0.1/16"] and made["mtu"] == 1400 and made["up"]
+    assert made["forward_delay"] == 0 and made["stp"] == 0
+    settings = json.loads((tmp_path / "daemon.json").read_text())
+    assert settings == {"log-level": "warn", "bridge": "docker0", "dns": ["10.1.0.1"]}
+    stanza = (tmp_path / "docker0").read_text()
+    assert "address 10.1.0.1\n" in stanza and "netmask 255.255.0.0\n" in stanza and "mtu 1400\n" in stanza
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+
+    second = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--mtu", "1400"))
+    assert second.returncode == 0 and second.stdout.startswith("nothing to do")
+    again = link(netns, "docker0")
+    assert again == made  # same index, no carrier change: no flap
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files
+
+
+def test_dry_run_prints_steps_and_diffs_and_changes_nothing(netns, tmp_path):
+    result = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--dry-run"))
+    assert result.returncode == 0
+    assert "ip link add docker0 type bridge" in result.stdout and "+++ " + str(tmp_path / "daemon.json") in result.stdout
+    assert link(netns, "docker0") is None and list(tmp_path.iterdir()) == []
+
+
+def test_a_different_subnet_rebuilds_the_bridge(netns, tmp_path):
+    assert run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16")).returncode == 0
+    result = run_cli(*setup_args(netns, tmp_path, "10.5.0.1/24"))
+    assert result.returncode == 0 and "ip link del docker0" in result.stdout
+    assert link(netns, "docker0")["addresses"] == ["10.5.0.1/24"]
+
+
+def test_overlap_with_another_interface_is_refused_unless_forced(netns, tmp_path):
+    ip("-n", netns, "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p")
+    ip("-n", netns, "addr", "add", "10.1.2.1/24", "dev", "eth1")
+    refused = run_cli(*setup_args(netns, tmp_path))
+    assert refused.returncode == 2 and "10.1.0.0/16 overlaps 10.1.2.0/24 on eth1" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert link(netns, "docker0") is None and list(tmp_path.iterdir()) == []
+    forced = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--force"))
+    assert forced.returncode == 0 and "warning" in forced.stderr
+    assert link(netns, "docker0")["addresses"] == ["10.1.0.1/16"]
+
+
+def test_a_bridge_with_ports_is_not_rebuilt_unless_forced(netns, tmp_path):
+    assert run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16")).returncode == 0
+    ip("-n", netns, "link", "add", "vethA", "type", "veth", "peer", "name", "vethB")
+    ip("-n", netns, "link", "set", "vethA", "master", "docker0")
+    refused = run_cli(*setup_args(netns, tmp_path, "10.9.0.0/16"))
+    assert refused.returncode == 1 and "has ports attached (vethA)" in refused.stderr
+    assert link(netns, "docker0")["addresses"] == ["10.1.0.1/16"]
+
+
+def test_malformed_daemon_json_is_left_byte_identical(netns, tmp_path):
+    broken = b'{\n  "log-level": "warn",\n  "bridge": \n'
+    (tmp_path / "daemon.json").write_bytes(broken)
+    result = run_cli(*setup_args(netns, tmp_path))
+    assert result.returncode == 1 and "is not valid JSON (line 4" in result.stderr
+    assert (tmp_path / "daemon.json").read_bytes() == broken
+    assert link(netns, "docker0") is None and not (tmp_path / "docker0").exists()
+
+
+def test_docker_opts_mode_and_the_unit_that_ignores_it(netns, tmp_path):
+    (tmp_path / "docker").write_text('# Docker defaults\nDOCKER_OPTS="-b=br0 -dns 8.8.8.8 --log-level=info"\n')
+    units = tmp_path / "units"
+    units.mkdir()
+    (units / "docker.service").write_text("[Service]\nExecStart=/usr/bin/dockerd -H fd://\n")
+    result = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "docker-opts"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "docker").read_text() == (
+        '# Docker defaults\nDOCKER_OPTS="--log-level=info --bridge=docker0 --dns=10.1.0.1"\n')
+    assert "does not read DOCKER_OPTS" in result.stderr
+    assert not (tmp_path / "daemon.json").exists()
+
+
+def test_a_flag_and_a_key_for_the_same_setting_are_refused(netns, tmp_path):
+    (tmp_path / "docker").write_text('DOCKER_OPTS="--bip=172.17.0.1/16 -b br0"\n')  # read: no unit says otherwise
+    result = run_cli(*setup_args(netns, tmp_path))
+    assert result.returncode == 1 and "'bridge' is in daemon.json and in DOCKER_OPTS" in result.stderr
+    assert link(netns, "docker0") is None and not (tmp_path / "daemon.json").exists()
+
+
+def test_teardown_removes_the_bridge_and_the_settings(netns, tmp_path):
+    (tmp_path / "daemon.json").write_text('{\n  "log-level": "warn"\n}\n')
+    assert run_cli(*setup_args(netns, tmp_path)).returncode == 0
+    args = setup_args(netns, tmp_path)
+    args[args.index("setup")] = "teardown"
+    del args[args.index("--cidr"):args.index("--cidr") + 2]
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert link(netns, "docker0") is None and not (tmp_path / "docker0").exists()
+    assert json.loads((tmp_path / "daemon.json").read_text()) == {"log-level": "warn"}
+    assert run_cli(*args).stdout.startswith("nothing to do")
+
+
+def test_end_to_end_dockerd_uses_the_bridge_dockernet_built(run_dir, tmp_path):
+    base, _ = run_dir
+    name = f"{PREFIX}{os.getpid()}-e2e"
+    dockerd = PrivateDockerd(base / "e2e", name, bip=None,
+                             extra_args=("--config-file", str(tmp_path / "daemon.json")))
+    make_netns(name)
+    try:
+        (tmp_path / "daemon.json").write_text('{\n  "log-level": "warn"\n}\n')
+        args = setup_args(name, tmp_path, "10.7.0.0/16", docker_host=dockerd.url)
+        args[args.index("--docker-pid") + 1] = str(dockerd.pidfile)
+        assert run_cli(*args).returncode == 0  # dockerd is stopped
+        dockerd.start()
+        dockerd.import_busybox()
+        container = dockerd.run(name="e2e-web")
+        address = dockerd.address_of(container)
+        assert address.startswith("10.7.") and address != "10.7.0.1"
+        # the container's veth is a port of the bridge dockernet made, and show finds its container
+        shown = run_cli("--docker-host", dockerd.url, "bridge", "show", "--netns", name, "--json",
+                        "--daemon-json", str(tmp_path / "daemon.json"), "--defaults-file", str(tmp_path / "docker"))
+        summary = json.loads(shown.stdout)
+        assert summary["addresses"] == ["10.7.0.1/16"]
+        assert [port.get("container") for port in summary["ports"]] == ["e2e-web"]
+        assert "daemon.json points Docker at docker0" in summary["config"]
+        before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+        again = run_cli(*args)  # the same arguments while dockerd runs: nothing to change, nothing refused
+        assert again.returncode == 0 and again.stdout.startswith("nothing to do")
+        changed = [a if a != "10.7.0.0/16" else "10.8.0.0/16" for a in args]
+        busy = run_cli(*changed)
+        assert busy.returncode == 1 and "has ports attached" in busy.stderr
+        running = run_cli(*changed, "--force")  # --force lifts the ports refusal, never the running-Docker one
+        assert running.returncode == 1 and "Docker is running" in running.stderr
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+        assert link(name, "docker0")["addresses"] == ["10.7.0.1/16"]
+        assert wait_for(lambda: container.reload() or container.status == "running")
+    finally:
+        dockerd.remove_all() if dockerd.proc else None
+        dockerd.stop()
+        delete_netns(name)

@@ -1,0 +1,91 @@
+from pathlib import Path
+
+import pytest
+
+from dockernet.bridge import make_spec
+from dockernet.dockerconf import (
+    ConfigError, UnitFacts, docker_opts, find_conflicts, flags_in, merge_daemon_json, read_unit, rewrite_docker_opts,
+    unmerge_daemon_json,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+SPEC = make_spec("docker0", "10.1.0.0/16", dns_search=("docker.test",))
+
+
+def test_daemon_json_merge_matches_golden():
+    before = (GOLDEN / "daemon.before.json").read_text()
+    assert merge_daemon_json(before, SPEC) == (GOLDEN / "daemon.after.json").read_text()
+
+
+def test_daemon_json_merge_is_idempotent_and_creates_a_new_file():
+    once = merge_daemon_json(None, SPEC)
+    assert merge_daemon_json(once, SPEC) == once
+    assert '"bridge": "docker0"' in once and '"dns-search"' in once
+
+
+@pytest.mark.parametrize("text, message", [('{"a": 1', "is not valid JSON"), ("[1, 2]", "does not hold a JSON object")])
+def test_malformed_daemon_json_is_refused(text, message):
+    with pytest.raises(ConfigError, match=message):
+        merge_daemon_json(text, SPEC)
+
+
+def test_fixed_cidr_inside_is_kept_outside_is_dropped():
+    assert '"fixed-cidr": "10.1.128.0/17"' in merge_daemon_json('{"fixed-cidr": "10.1.128.0/17"}', SPEC)
+    assert "fixed-cidr" not in merge_daemon_json('{"fixed-cidr": "172.17.0.0/16"}', SPEC)
+
+
+def test_unmerge_removes_only_what_setup_wrote():
+    merged = merge_daemon_json('{\n  "log-level": "warn"\n}\n', SPEC)
+    after = unmerge_daemon_json(merged, SPEC.network, "docker0")
+    assert '"bridge"' not in after and '"dns":' not in after and '"log-level": "warn"' in after
+    assert '"dns"' in unmerge_daemon_json('{"dns": ["9.9.9.9"], "bridge": "docker0"}', SPEC.network, "docker0")
+
+
+@pytest.mark.parametrize("before, after", [
+    ('DOCKER_OPTS="-b=br0 -dns 8.8.8.8 --log-level=info"\n',
+     'DOCKER_OPTS="--log-level=info --bridge=docker0 --dns=10.1.0.1 --dns-search=docker.test"\n'),
+    ('DOCKER_OPTS="--bridge br0 --bip=172.17.0.1/16 --dns=1.1.1.1 --dns-search x -H fd://"\n',
+     'DOCKER_OPTS="-H fd:// --bridge=docker0 --dns=10.1.0.1 --dns-search=docker.test"\n'),
+    ("export DOCKER_OPTS='-b docker0'\n",
+     "export DOCKER_OPTS='--bridge=docker0 --dns=10.1.0.1 --dns-search=docker.test'\n"),
+    ('# comment\n#DOCKER_OPTS="-b x"\nOTHER=1\n',
+     '# comment\n#DOCKER_OPTS="-b x"\nOTHER=1\n\n# Docker\'s bridge and resolvers, written by dockernet bridge setup\n'
+     'DOCKER_OPTS="--bridge=docker0 --dns=10.1.0.1 --dns-search=docker.test"\n'),
+])
+def test_docker_opts_rewrite(before, after):
+    assert rewrite_docker_opts(before, SPEC) == after
+    assert rewrite_docker_opts(after, SPEC) == after
+
+
+def test_docker_opts_flags_removed_for_teardown():
+    assert rewrite_docker_opts('DOCKER_OPTS="--bridge=docker0 --dns=10.1.0.1 -H fd://"\n', None) == 'DOCKER_OPTS="-H fd://"\n'
+
+
+def test_flags_in_every_spelling():
+    assert flags_in(["-b=x", "-dns", "1.1.1.1", "--bip", "10.0.0.1/8", "--dns-search=a", "--iptables=false"]) == {
+        "bridge": ["x"], "dns": ["1.1.1.1"], "bip": ["10.0.0.1/8"], "dns-search": ["a"]}
+    assert docker_opts('DOCKER_OPTS="-b x"\nDOCKER_OPTS="--dns 1.1.1.1"\n') == ["--dns", "1.1.1.1"]
+
+
+def test_conflicts_between_flags_and_daemon_json():
+    no_unit = UnitFacts(False, False, {})
+    assert find_conflicts({"bridge": "docker0"}, {"bridge": ["br0"]}, no_unit, opts_read=True) == [
+        "'bridge' is in daemon.json and in DOCKER_OPTS"]
+    assert find_conflicts({"bridge": "docker0"}, {"bridge": ["br0"]}, no_unit, opts_read=False) == []
+    unit = UnitFacts(True, False, {"dns": ["1.1.1.1"]}, "/etc/systemd/system/docker.service.d/x.conf")
+    assert find_conflicts({"dns": ["10.1.0.1"]}, {}, unit, opts_read=False) == [
+        "'dns' is in daemon.json and on the ExecStart line of /etc/systemd/system/docker.service.d/x.conf"]
+
+
+def test_read_unit_follows_drop_ins_and_resets(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "docker.service").write_text("[Service]\nExecStart=/usr/bin/dockerd -H fd:// $DOCKER_OPTS\n")
+    facts = read_unit([tmp_path / "etc", lib])
+    assert facts.found and facts.reads_docker_opts and facts.exec_flags == {}
+    dropins = tmp_path / "etc" / "docker.service.d"
+    dropins.mkdir(parents=True)
+    (dropins / "override.conf").write_text("[Service]\nExecStart=\nExecStart=/usr/bin/dockerd --bip 10.0.0.1/8\n")
+    facts = read_unit([tmp_path / "etc", lib])
+    assert not facts.reads_docker_opts and facts.exec_flags == {"bip": ["10.0.0.1/8"]}
+    assert not read_unit([tmp_path / "none"]).found
