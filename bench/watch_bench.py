@@ -127,7 +127,7 @@ def run_sequential(dockerd, resolver, prefix: str, count: int) -> dict:
     }
 
 
-def start_many(dockerd, prefix: str, count: int, workers: int = 16) -> tuple[list, float]:
+def start_many(dockerd, prefix: str, count: int, workers: int = 8) -> tuple[list, float]:
     """Start ``count`` containers concurrently; returns them and when the last ``run`` returned."""
     with ThreadPoolExecutor(workers) as pool:
         made = list(pool.map(lambda i: dockerd.run(hostname=f"{prefix}{i}"), range(count)))
@@ -156,7 +156,7 @@ def run_burst(dockerd, resolver, count: int) -> dict:
     expected = {f"burst{i}": {dockerd.address_of(c)} for i, c in enumerate(made)}
     tail, missed = wait_all(resolver, expected, 30)
     all_up = time.perf_counter() - started_at
-    with ThreadPoolExecutor(16) as pool:
+    with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda c: c.remove(force=True), made))
     removed_at = time.perf_counter()
     gone_tail, left = wait_all(resolver, {label: set() for label in expected}, 30)

@@ -19,7 +19,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from dockernet.errors import DockerUnreachable
+from dockernet.errors import DockernetError, DockerUnreachable
 
 #: container events that can change what a container publishes
 CONTAINER_ACTIONS = ("start", "restart", "die", "stop", "destroy", "rename", "pause", "unpause")
@@ -213,6 +213,21 @@ class DockerEngine:
             return None
         except _DOCKER_ERRORS as exc:
             raise self._unreachable(exc) from None
+
+    def find(self, ref: str) -> ContainerInfo | None:
+        """A container by name, id or unique id prefix (Docker resolves it); None when there is none."""
+        try:
+            return container_from_inspect(self.client.inspect_container(ref))
+        except docker.errors.NotFound:
+            return None
+        except docker.errors.APIError as exc:  # e.g. an id prefix that matches several containers
+            raise DockernetError(f"Docker cannot tell which container '{ref}' is: {exc.explanation or exc}") from None
+        except _DOCKER_ERRORS as exc:
+            raise self._unreachable(exc) from None
+
+    def inspect_running(self, container_id: str) -> bool:
+        info = self.inspect(container_id)
+        return bool(info and info.running)
 
     def running(self) -> list[ContainerInfo]:
         """Every running container, inspected (the list call lacks the hostname)."""

@@ -212,7 +212,7 @@ class PrivateDockerd:
         import docker
 
         if self._client is None:
-            self._client = docker.DockerClient(base_url=self.url, timeout=60)
+            self._client = docker.DockerClient(base_url=self.url, timeout=60, max_pool_size=32)
         return self._client
 
     def stop(self) -> None:
