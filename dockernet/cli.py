@@ -54,6 +54,11 @@ def cli(ctx: click.Context, docker_host: str | None) -> None:
               show_envvar=True, type=click.Path(dir_okay=False), help="BIND TSIG key file (tsig-keygen, ddns-confgen, dns init).")
 @click.option("--ttl", envvar="DOCKERNET_TTL", type=click.IntRange(0, 2147483647), default=60, show_default=True,
               show_envvar=True, help="TTL of the published records, in seconds.")
+@click.option("--reverse-zone", "reverse_zones", multiple=True, metavar="ZONE|auto",
+              help="Also publish PTR records in this reverse zone (repeatable); auto: the zones the server serves "
+                   "for Docker's subnets.")
+@click.option("--network", "networks", multiple=True, metavar="NAME",
+              help="Publish only addresses on this Docker network (repeatable) [default: every network].")
 @click.option("--owner-id", envvar="DOCKERNET_OWNER_ID", type=OWNER_ID, default=default_owner_id, show_default="this host's name",
               show_envvar=True, help="Scope of ownership: this watcher only changes records marked with this id.")
 @click.option("--docker-pid", envvar="DOCKER_PID", default="/var/run/docker.pid", show_default=True, show_envvar=True,
@@ -73,7 +78,7 @@ def cli(ctx: click.Context, docker_host: str | None) -> None:
 @click.option("--once", is_flag=True, help="Reconcile once and exit: 0 when everything was applied, 1 otherwise.")
 @click.argument("log_to", metavar="[LOG]", default="-", required=False)
 @click.pass_obj
-def watch(obj, server, port, zone, key_file, ttl, owner_id, docker_pid, pidfile, state_dir, resync_interval,
+def watch(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, docker_pid, pidfile, state_dir, resync_interval,
           settle_time, cleanup_on_exit, metrics_listen, once, log_to):
     """Publish running containers as <hostname>.<zone> A records, following Docker events.
 
@@ -96,7 +101,9 @@ def watch(obj, server, port, zone, key_file, ttl, owner_id, docker_pid, pidfile,
     except OSError as exc:
         raise DockernetError(f"cannot open log file {log_to}: {exc.strerror}") from None
     key = load_key_file(key_file)
-    target = DnsTarget(resolve_server(server), port, zone, key, owner_id)
+    auto_reverse = "auto" in reverse_zones
+    reverse = tuple(ZONE.convert(z, None, None) for z in reverse_zones if z != "auto")
+    target = DnsTarget(resolve_server(server), port, zone, key, owner_id, reverse_zones=reverse)
     journal = Journal(state_dir, owner_id)
     journal.open()
     health = Health()
@@ -109,10 +116,11 @@ def watch(obj, server, port, zone, key_file, ttl, owner_id, docker_pid, pidfile,
             serve_metrics(metrics_listen, metrics, health)
         except OSError as exc:
             raise DockernetError(f"cannot listen on {metrics_listen[0]}:{metrics_listen[1]} for metrics: {exc.strerror}") from None
-    reconciler = Reconciler(RecordPolicy(zone=zone, ttl=ttl), Nameserver(target), journal=journal, metrics=metrics,
-                            health=health)
+    policy = RecordPolicy(zone=zone, ttl=ttl, reverse_zones=reverse, networks=frozenset(networks))
+    reconciler = Reconciler(policy, Nameserver(target), journal=journal, metrics=metrics, health=health)
     options = WatchOptions(docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
-                           cleanup_on_exit=cleanup_on_exit, reload_key=lambda: load_key_file(key_file))
+                           cleanup_on_exit=cleanup_on_exit, reload_key=lambda: load_key_file(key_file),
+                           auto_reverse=auto_reverse)
     watcher = Watcher(DockerEngine(obj["docker_host"]), reconciler, options, metrics=metrics)
     if once:
         ok = watcher.once()

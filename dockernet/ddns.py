@@ -31,6 +31,7 @@ import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+import dns.rdtypes.ANY.PTR
 import dns.rdtypes.ANY.TXT
 import dns.rdtypes.IN.A
 import dns.rdtypes.IN.AAAA
@@ -39,12 +40,13 @@ import dns.update
 import dns.xfr
 
 from dockernet.errors import DnsRejected, DnsTransient
-from dockernet.plan import Change, Create, Current, Delete, Foreign, Owned, ownership_mark, parse_mark
+from dockernet.plan import Change, Create, Current, Delete, Foreign, Owned, Record, ownership_mark, parse_mark
 from dockernet.tsigkey import TsigKey
 
 #: rcodes with which a server says "a prerequisite did not hold" (RFC 2136 section 3.2)
 _PREREQUISITE_FAILED = {dns.rcode.YXDOMAIN, dns.rcode.YXRRSET, dns.rcode.NXDOMAIN, dns.rcode.NXRRSET}
 _ADDRESS_TYPES = (dns.rdatatype.A, dns.rdatatype.AAAA)
+_RECORD_TYPES = (dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.PTR)
 
 
 class Outcome(enum.Enum):
@@ -59,14 +61,24 @@ class DnsTarget:
 
     server: str
     port: int
-    zone: dns.name.Name
+    zone: dns.name.Name  # the forward zone
     key: TsigKey | None
     owner: str
     timeout: float = 2.0
+    reverse_zones: tuple[dns.name.Name, ...] = ()
 
     @property
     def where(self) -> str:
         return f"{self.server}#{self.port}"
+
+    @property
+    def zones(self) -> tuple[dns.name.Name, ...]:
+        return (self.zone, *self.reverse_zones)
+
+    def zone_of(self, fqdn: dns.name.Name) -> dns.name.Name:
+        """The zone a name is in: the deepest zone it is a subdomain of (on label boundaries)."""
+        inside = [zone for zone in self.zones if fqdn.is_subdomain(zone)]
+        return max(inside, key=len) if inside else self.zone
 
 
 def address_rdtype(address: str) -> dns.rdatatype.RdataType:
@@ -85,25 +97,45 @@ def address_rdata(address: str):
     return dns.rdtypes.IN.A.A(dns.rdataclass.IN, dns.rdatatype.A, address)
 
 
+def record_rdata(record: Record):
+    rdtype, data = record
+    if rdtype == "PTR":
+        return dns.rdtypes.ANY.PTR.PTR(dns.rdataclass.IN, dns.rdatatype.PTR, dns.name.from_text(data))
+    return address_rdata(data)
+
+
+def address_records(addresses) -> tuple[Record, ...]:
+    return tuple(sorted(("AAAA" if ":" in a else "A", a) for a in addresses))
+
+
+def is_reverse(zone: dns.name.Name) -> bool:
+    return zone.is_subdomain(_IN_ADDR) or zone.is_subdomain(_IP6)
+
+
+_IN_ADDR = dns.name.from_text("in-addr.arpa.")
+_IP6 = dns.name.from_text("ip6.arpa.")
+
+
 def txt_rdata(text: str):
     return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, [text.encode()])
 
 
-def new_update(target: DnsTarget) -> dns.update.UpdateMessage:
+def new_update(target: DnsTarget, zone: dns.name.Name | None = None) -> dns.update.UpdateMessage:
     key = target.key
-    return dns.update.UpdateMessage(target.zone, keyring=key.keyring if key else None, keyname=key.name if key else None)
+    return dns.update.UpdateMessage(zone or target.zone, keyring=key.keyring if key else None,
+                                    keyname=key.name if key else None)
 
 
 def build_update(change: Change, target: DnsTarget) -> dns.update.UpdateMessage:
     """The one UPDATE that applies ``change`` if, and only if, the zone is as planned."""
-    message = new_update(target)
+    message = new_update(target, target.zone_of(change.fqdn))
     add_change(message, change, target)
     return message
 
 
 def build_batch(changes: list[Change], target: DnsTarget) -> dns.update.UpdateMessage:
-    """One UPDATE for many changes: all their prerequisites must hold, or nothing is applied (RFC 2136 3.2)."""
-    message = new_update(target)
+    """One UPDATE for many changes of one zone: all their prerequisites hold, or nothing is applied (RFC 2136 3.2)."""
+    message = new_update(target, target.zone_of(changes[0].fqdn))
     for change in changes:
         add_change(message, change, target)
     return message
@@ -116,24 +148,28 @@ def add_change(message: dns.update.UpdateMessage, change: Change, target: DnsTar
         message.absent(fqdn)
     else:
         message.present(fqdn, txt_rdata(ownership_mark(target.owner, change.old.short_id)))
-        for rdtype in _ADDRESS_TYPES:
+        # only the types this watcher writes at the name: what it held, and what it will hold
+        written = {rdtype for rdtype, _ in change.old.records}
+        if not isinstance(change, Delete):
+            written |= {rdtype for rdtype, _ in change.claim.records}
+        for rdtype in sorted(written) + ["TXT"]:
             message.delete(fqdn, rdtype)
-        message.delete(fqdn, dns.rdatatype.TXT)
     if not isinstance(change, Delete):
         claim = change.claim
-        message.add(fqdn, claim.ttl, *(address_rdata(address) for address in claim.addresses),
+        message.add(fqdn, claim.ttl, *(record_rdata(record) for record in claim.records),
                     txt_rdata(ownership_mark(target.owner, claim.container_id)))
 
 
-def build_probe(target: DnsTarget) -> dns.update.UpdateMessage:
+def build_probe(target: DnsTarget, zone: dns.name.Name | None = None) -> dns.update.UpdateMessage:
     """An UPDATE that can never change anything: its prerequisite asks for a TXT nobody has.
 
     A server that would accept our updates answers NXRRSET; one that would
     not answers REFUSED, NOTAUTH or a TSIG error, which ``send`` turns into
     the matching ``DnsRejected``.
     """
-    message = new_update(target)
-    message.present(target.zone, dns.rdatatype.TXT, quoted(f"dockernet-probe-{secrets.token_hex(8)}"))
+    zone = zone or target.zone
+    message = new_update(target, zone)
+    message.present(zone, dns.rdatatype.TXT, quoted(f"dockernet-probe-{secrets.token_hex(8)}"))
     return message
 
 
@@ -141,9 +177,9 @@ def _key_label(target: DnsTarget) -> str:
     return f"key '{target.key.label}'" if target.key else "unsigned update"
 
 
-def rejection_for_rcode(rcode: int, target: DnsTarget) -> DnsRejected | DnsTransient:
-    """The error that says what a non-success rcode means for an update of ``target.zone``."""
-    zone = target.zone.to_text(omit_final_dot=True)
+def rejection_for_rcode(rcode: int, target: DnsTarget, zone_name: dns.name.Name | None = None) -> DnsRejected | DnsTransient:
+    """The error that says what a non-success rcode means for an update of the zone."""
+    zone = (zone_name or target.zone).to_text(omit_final_dot=True)
     name = dns.rcode.to_text(rcode)
     keyref = f'key "{target.key.label}"' if target.key else "this host's address"
     if rcode == dns.rcode.REFUSED:
@@ -235,11 +271,12 @@ class Nameserver:
             return Outcome.APPLIED
         if rcode in _PREREQUISITE_FAILED:
             return Outcome.CONFLICT
-        raise rejection_for_rcode(rcode, self.target)
+        raise rejection_for_rcode(rcode, self.target, message.zone[0].name if message.zone else None)
 
     def probe(self) -> None:
-        """Raise unless the server accepts our key for updates to the zone."""
-        self._send(build_probe(self.target))
+        """Raise unless the server accepts our key for updates to every zone."""
+        for zone in self.target.zones:
+            self._send(build_probe(self.target, zone))
 
     # -- reading the zone ----------------------------------------------------
 
@@ -263,27 +300,48 @@ class Nameserver:
         current = classify_name(texts, self.target.owner)
         if not isinstance(current, Owned):
             return current
-        addresses: list[str] = []
+        records: list[Record] = []
         ttl = current.ttl
-        for rdtype in _ADDRESS_TYPES:
+        types = (dns.rdatatype.PTR,) if is_reverse(self.target.zone_of(fqdn)) else _ADDRESS_TYPES
+        for rdtype in types:
             answer = self._query(fqdn, rdtype)
             rrset = answer.get_rrset(answer.answer, fqdn, dns.rdataclass.IN, rdtype)
             if rrset:
-                addresses.extend(rdata.to_text() for rdata in rrset)
+                records.extend((dns.rdatatype.to_text(rdtype), rdata.to_text()) for rdata in rrset)
                 ttl = rrset.ttl
-        return Owned(current.short_id, tuple(sorted(addresses)), ttl)
+        return Owned(current.short_id, tuple(sorted(records)), ttl)
+
+    def zone_for(self, fqdn: dns.name.Name) -> dns.name.Name | None:
+        """The zone this server serves that holds ``fqdn`` (by its SOA), or None when it serves none."""
+        response = self._query(fqdn, dns.rdatatype.SOA)
+        if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+            return None
+        for section in (response.answer, response.authority):
+            for rrset in section:
+                if rrset.rdtype == dns.rdatatype.SOA and fqdn.is_subdomain(rrset.name):
+                    return rrset.name
+        return None
 
     def transfer(self) -> dict[dns.name.Name, Current] | None:
-        """Every name in the zone with who holds it, by AXFR; None when transfer is not allowed."""
+        """Every name of every zone with who holds it, by AXFR; None when a transfer is not allowed."""
+        result: dict[dns.name.Name, Current] = {}
+        for zone in self.target.zones:
+            names = self._transfer_zone(zone)
+            if names is None:
+                return None
+            result.update(names)
+        return result
+
+    def _transfer_zone(self, zone: dns.name.Name) -> dict[dns.name.Name, Current] | None:
         target = self.target
         key = target.key
         texts: dict[dns.name.Name, list[str]] = {}
-        addresses: dict[dns.name.Name, list[str]] = {}
+        records: dict[dns.name.Name, list[Record]] = {}
         ttls: dict[dns.name.Name, int] = {}
         names: set[dns.name.Name] = set()
         try:
             for message in dns.query.xfr(
-                target.server, target.zone, port=target.port, timeout=target.timeout, lifetime=60,
+                target.server, zone, port=target.port, timeout=target.timeout, lifetime=60,
                 keyring=key.keyring if key else None, keyname=key.name if key else None, relativize=False,
             ):
                 for rrset in message.answer:
@@ -292,8 +350,9 @@ class Nameserver:
                         texts.setdefault(rrset.name, []).extend(
                             b"".join(rdata.strings).decode("utf-8", "replace") for rdata in rrset
                         )
-                    elif rrset.rdtype in _ADDRESS_TYPES:
-                        addresses.setdefault(rrset.name, []).extend(rdata.to_text() for rdata in rrset)
+                    elif rrset.rdtype in _RECORD_TYPES:
+                        records.setdefault(rrset.name, []).extend(
+                            (dns.rdatatype.to_text(rrset.rdtype), rdata.to_text()) for rdata in rrset)
                         ttls[rrset.name] = rrset.ttl
         except dns.xfr.TransferError as exc:
             if exc.rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH):
@@ -312,11 +371,11 @@ class Nameserver:
             raise DnsTransient(f"zone transfer from {target.where} failed: {exc}") from None
         result: dict[dns.name.Name, Current] = {}
         for name in names:
-            if name == target.zone:
+            if name == zone:
                 continue  # the apex (SOA, NS) is never ours
             current = classify_name(texts.get(name, []), target.owner)
             if isinstance(current, Owned):
-                current = Owned(current.short_id, tuple(sorted(addresses.get(name, []))), ttls.get(name, 0))
+                current = Owned(current.short_id, tuple(sorted(records.get(name, []))), ttls.get(name, 0))
             result[name] = current
         return result
 

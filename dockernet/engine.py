@@ -41,6 +41,8 @@ class ContainerInfo:
     addresses: tuple[str, ...]
     labels: dict = field(default_factory=dict, compare=False)
     pid: int = 0  # the container's init process on the host, 0 when not running
+    #: (network name, address) for every IPv4 and global IPv6 address the container has
+    networks: tuple[tuple[str, str], ...] = ()
 
     @property
     def short_id(self) -> str:
@@ -54,10 +56,15 @@ def container_from_inspect(data: dict) -> ContainerInfo:
     the top-level ``NetworkSettings.IPAddress`` is empty.
     """
     settings = data.get("NetworkSettings") or {}
-    addresses = {net.get("IPAddress") for net in (settings.get("Networks") or {}).values()}
-    addresses.add(settings.get("IPAddress"))
-    addresses.discard(None)
-    addresses.discard("")
+    networks = set()
+    for network, attached in (settings.get("Networks") or {}).items():
+        for key in ("IPAddress", "GlobalIPv6Address"):
+            if (attached or {}).get(key):
+                networks.add((network, attached[key]))
+    for key in ("IPAddress", "GlobalIPv6Address"):  # engines that predate per-network settings
+        if settings.get(key) and not any(address == settings[key] for _, address in networks):
+            networks.add(("bridge", settings[key]))
+    addresses = {address for _, address in networks}
     config = data.get("Config") or {}
     state = data.get("State") or {}
     return ContainerInfo(
@@ -69,6 +76,7 @@ def container_from_inspect(data: dict) -> ContainerInfo:
         addresses=tuple(sorted(addresses)),
         labels=config.get("Labels") or {},
         pid=int(state.get("Pid") or 0),
+        networks=tuple(sorted(networks)),
     )
 
 
@@ -224,6 +232,15 @@ class DockerEngine:
             raise DockernetError(f"Docker cannot tell which container '{ref}' is: {exc.explanation or exc}") from None
         except _DOCKER_ERRORS as exc:
             raise self._unreachable(exc) from None
+
+    def subnets(self) -> list[str]:
+        """The subnets of every Docker network (IPAM configuration), IPv4 and IPv6."""
+        try:
+            networks = self.client.networks()
+        except _DOCKER_ERRORS as exc:
+            raise self._unreachable(exc) from None
+        return [config["Subnet"] for network in networks for config in ((network.get("IPAM") or {}).get("Config") or [])
+                if config.get("Subnet")]
 
     def inspect_running(self, container_id: str) -> bool:
         info = self.inspect(container_id)

@@ -28,7 +28,7 @@ Decision table (``winner`` is the claim that should hold the name)::
 
     current \\ winner   none            claim C
     free               -               Create(C)
-    ours, for C        Delete          - (or Replace when addresses/TTL differ)
+    ours, for C        Delete          - (or Replace when records/TTL differ)
     ours, for X != C   Delete          Replace(X -> C)
     someone else's     -               - (Blocked: never taken)
 
@@ -65,13 +65,17 @@ def parse_mark(text: str) -> tuple[str, str] | None:
     return (match.group(1), match.group(2)) if match else None
 
 
+#: one record of a name, as (type, data in presentation form): ("A", "10.1.0.2"), ("PTR", "web1.docker.test.")
+Record = tuple[str, str]
+
+
 @dataclass(frozen=True)
 class Claim:
-    """A running container wants ``fqdn`` to resolve to ``addresses``."""
+    """A running container wants ``fqdn`` to hold ``records`` (sorted; A, AAAA or PTR)."""
 
     fqdn: dns.name.Name
     container_id: str
-    addresses: tuple[str, ...]
+    records: tuple[Record, ...]
     ttl: int
     created: str = ""
 
@@ -85,7 +89,7 @@ class Owned:
     """The name holds records this watcher wrote for a container."""
 
     short_id: str
-    addresses: tuple[str, ...]
+    records: tuple[Record, ...]
     ttl: int
 
 
@@ -153,14 +157,14 @@ def plan_name(fqdn: dns.name.Name, claims: list[Claim], current: Current) -> Cha
         return Delete(fqdn, current) if current else None
     if current is None:
         return Create(fqdn, winner)
-    if (current.short_id, current.addresses, current.ttl) == (winner.short_id, winner.addresses, winner.ttl):
+    if (current.short_id, current.records, current.ttl) == (winner.short_id, winner.records, winner.ttl):
         return None
     return Replace(fqdn, current, winner)
 
 
 def owned_by(claim: Claim) -> Owned:
     """What the zone holds once ``claim`` is published."""
-    return Owned(claim.short_id, claim.addresses, claim.ttl)
+    return Owned(claim.short_id, claim.records, claim.ttl)
 
 
 def current_after(change: Change) -> Current:

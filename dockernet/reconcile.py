@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import dns.name
+import dns.reversename
 
-from dockernet.ddns import Nameserver, Outcome, address_rdtype
+from dockernet.ddns import Nameserver, Outcome, address_records
 from dockernet.engine import ContainerInfo
 from dockernet.errors import DnsError, DnsRejected
 from dockernet.journal import Journal
@@ -43,6 +44,10 @@ class RecordPolicy:
 
     zone: dns.name.Name
     ttl: int
+    #: reverse zones PTR records are published in (empty: no PTR records)
+    reverse_zones: tuple[dns.name.Name, ...] = ()
+    #: publish only addresses on these networks (empty: every network)
+    networks: frozenset[str] = frozenset()
 
 
 class ClaimIndex:
@@ -84,26 +89,76 @@ class ClaimIndex:
         return before | self.names()
 
 
+LABEL_ENABLE = "dockernet.enable"
+LABEL_NAME = "dockernet.name"
+LABEL_ALIASES = "dockernet.aliases"
+LABEL_TTL = "dockernet.ttl"
+LABEL_NETWORK = "dockernet.network"
+_FALSE = {"false", "0", "no", "off"}
+
+
 def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Callable[[int, str], None] | None = None) -> list[Claim]:
-    """The names a container asks for; ``say(level, text)`` hears why a name was changed or skipped."""
+    """The names a container asks for; ``say(level, text)`` hears why a name was changed or skipped.
+
+    Labels on the container refine the defaults: ``dockernet.enable=false``
+    publishes nothing, ``dockernet.name`` replaces the hostname,
+    ``dockernet.aliases`` adds names (comma-separated), ``dockernet.ttl``
+    sets the TTL and ``dockernet.network`` publishes one network's addresses
+    only. An invalid label value is reported and ignored, never fatal.
+    """
     if not info.running:
         return []
     say = say or (lambda level, text: log.log(level, "%s", text))
-    decision = record_name(info.hostname, info.name, info.id, policy.zone)
-    if decision.skipped:
-        say(logging.WARNING, f"Skipping container ({info.short_id}) '{decision.source}': {decision.note}")
+    labels = info.labels or {}
+    if labels.get(LABEL_ENABLE, "").strip().lower() in _FALSE:
+        say(logging.INFO, f"Container ({info.short_id}) has {LABEL_ENABLE}={labels[LABEL_ENABLE]}: not published")
         return []
-    if decision.note:
-        say(logging.INFO, f"Using {decision.fqdn} for container ({info.short_id}): {decision.note}")
-    addresses = tuple(a for a in info.addresses if address_rdtype(a).name == "A")
+    ttl = policy.ttl
+    if LABEL_TTL in labels:
+        try:
+            ttl = int(labels[LABEL_TTL])
+            if not 0 <= ttl <= 2147483647:
+                raise ValueError
+        except ValueError:
+            ttl = policy.ttl
+            say(logging.WARNING, f"Container ({info.short_id}): ignoring {LABEL_TTL}={labels[LABEL_TTL]!r} (not a TTL)")
+    allowed = set(policy.networks)
+    if labels.get(LABEL_NETWORK):
+        allowed = {labels[LABEL_NETWORK].strip()}
+    pairs = info.networks or tuple(("", address) for address in info.addresses)
+    addresses = sorted({address for network, address in pairs if not allowed or network in allowed})
     if not addresses:
-        say(logging.INFO, f"Container ({info.short_id}) {decision.fqdn} has no IPv4 address; nothing to publish")
+        where = f" on {', '.join(sorted(allowed))}" if allowed else ""
+        say(logging.INFO, f"Container ({info.short_id}) {info.name} has no address{where}; nothing to publish")
         return []
-    return [Claim(decision.fqdn, info.id, addresses, policy.ttl, info.created)]
+
+    names: list[dns.name.Name] = []
+    primary_source = labels.get(LABEL_NAME, "").strip()
+    sources = [(primary_source or info.hostname, info.name if not primary_source else "")]
+    sources += [(alias.strip(), "") for alias in labels.get(LABEL_ALIASES, "").split(",") if alias.strip()]
+    for hostname, fallback in sources:
+        decision = record_name(hostname, fallback, info.id, policy.zone)
+        if decision.skipped:
+            say(logging.WARNING, f"Skipping container ({info.short_id}) name '{decision.source}': {decision.note}")
+            continue
+        if decision.note:
+            say(logging.INFO, f"Using {decision.fqdn} for container ({info.short_id}): {decision.note}")
+        if decision.fqdn not in names:
+            names.append(decision.fqdn)
+    if not names:
+        return []
+    records = address_records(addresses)
+    claims = [Claim(fqdn, info.id, records, ttl, info.created) for fqdn in names]
+    primary = names[0].to_text()
+    for address in addresses:
+        reverse = dns.reversename.from_address(address)
+        if any(reverse.is_subdomain(zone) for zone in policy.reverse_zones):
+            claims.append(Claim(reverse, info.id, (("PTR", primary),), ttl, info.created))
+    return claims
 
 
 def describe_records(fqdn: dns.name.Name, owned: Owned) -> str:
-    return "; ".join(f"{fqdn} {owned.ttl} {address_rdtype(a).name} {a}" for a in owned.addresses)
+    return "; ".join(f"{fqdn} {owned.ttl} {rdtype} {data}" for rdtype, data in owned.records)
 
 
 class Reconciler:
@@ -133,7 +188,7 @@ class Reconciler:
         self._last_error = ""
         self._warned_no_transfer = False
         #: the last naming remark logged per container, so each is said once, not per event
-        self._remarks: dict[str, str] = {}
+        self._remarks: dict[str, set[str]] = {}
 
     # -- inputs ---------------------------------------------------------------
 
@@ -146,8 +201,9 @@ class Reconciler:
 
     def _claims_of(self, info: ContainerInfo) -> list[Claim]:
         def say(level: int, text: str) -> None:
-            if self._remarks.get(info.id) != text:
-                self._remarks[info.id] = text
+            said = self._remarks.setdefault(info.id, set())
+            if text not in said:
+                said.add(text)
                 log.log(level, "%s", text)
 
         return claims_of(info, self.policy, say)
@@ -200,8 +256,11 @@ class Reconciler:
         decisions = (plan_name(fqdn, self.index.claims_for(fqdn), self.current.get(fqdn)) for fqdn in sorted(names))
         planned: list[Change] = [d for d in decisions if d is not None and not isinstance(d, Blocked)]
         done: set[dns.name.Name] = set()
-        for start in range(0, len(planned), BATCH_SIZE):
-            batch = planned[start:start + BATCH_SIZE]
+        by_zone: dict[dns.name.Name, list[Change]] = {}
+        for change in planned:
+            by_zone.setdefault(self.nameserver.target.zone_of(change.fqdn), []).append(change)
+        batches = [changes[i:i + BATCH_SIZE] for changes in by_zone.values() for i in range(0, len(changes), BATCH_SIZE)]
+        for batch in batches:
             if self.journal:
                 for change in batch:
                     if not isinstance(change, Delete):

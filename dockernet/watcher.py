@@ -69,6 +69,8 @@ class WatchOptions:
     cleanup_on_exit: bool = False
     #: re-reads the key on SIGHUP; returns the new key
     reload_key: Callable[[], object] | None = None
+    #: find the reverse zones for Docker's subnets on the server (--reverse-zone auto)
+    auto_reverse: bool = False
 
 
 class Watcher:
@@ -111,6 +113,8 @@ class Watcher:
     def once(self) -> bool:
         """One full reconcile; True when everything was applied."""
         self.engine.ping()
+        if self.options.auto_reverse:
+            self.discover_reverse_zones()
         self.reconciler.nameserver.probe()
         return self.reconciler.full(self.engine.running())
 
@@ -266,9 +270,36 @@ class Watcher:
             except DockerUnreachable as exc:
                 log.warning("%s", exc)
 
+    def discover_reverse_zones(self) -> None:
+        """``--reverse-zone auto``: ask the server which zone holds each Docker subnet's reverse names."""
+        import ipaddress
+
+        import dns.reversename
+
+        nameserver = self.reconciler.nameserver
+        found = set(nameserver.target.reverse_zones)
+        for subnet in self.engine.subnets():
+            network = ipaddress.ip_network(subnet, strict=False)
+            probe = dns.reversename.from_address(str(network.network_address))
+            try:
+                zone = nameserver.zone_for(probe)
+            except DockernetError as exc:
+                log.warning("Cannot look up the reverse zone of %s: %s", subnet, exc)
+                continue
+            if zone is None or zone == nameserver.target.zone:
+                log.info("No reverse zone for %s on %s; no PTR records for it", subnet, nameserver.target.where)
+            elif zone not in found:
+                log.info("Publishing PTR records for %s in %s", subnet, zone)
+                found.add(zone)
+        zones = tuple(sorted(found))
+        nameserver.target = replace(nameserver.target, reverse_zones=zones)
+        self.reconciler.policy = replace(self.reconciler.policy, reverse_zones=zones)
+
     def _connect(self) -> None:
         """Subscribe to events, then reconcile everything (see the module docstring)."""
         since = since_parameter(self._last_event_ns + 1) if self._last_event_ns else None
+        if self.options.auto_reverse:
+            self.discover_reverse_zones()
         opened_ns = time.time_ns()
         self._stream = self.engine.events(since=since)
         self._connected_at = self.clock()

@@ -17,8 +17,8 @@ ZONE = dns.name.from_text("docker.test")
 WEB = dns.name.from_text("web1.docker.test")
 KEY = parse_key_text('key "ddns-key" { algorithm hmac-sha256; secret "MDEyMzQ1Njc4OWFiY2RlZg=="; };')
 TARGET = DnsTarget("127.0.0.1", 53, ZONE, KEY, "host-a")
-NEW = Claim(WEB, "b" * 64, ("10.1.0.2", "10.1.0.7"), 60)
-OLD = Owned("a" * 12, ("10.1.0.5",), 60)
+NEW = Claim(WEB, "b" * 64, (("A", "10.1.0.2"), ("A", "10.1.0.7"), ("AAAA", "fd00:d0c::2")), 60)
+OLD = Owned("a" * 12, (("A", "10.1.0.5"),), 60)
 
 
 def pinned_text(change):

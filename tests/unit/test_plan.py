@@ -12,11 +12,11 @@ B_ID = "b" * 64
 
 
 def claim(cid, addresses=("10.1.0.2",), ttl=60, created="2026-01-01T00:00:00Z"):
-    return Claim(WEB, cid, tuple(addresses), ttl, created)
+    return Claim(WEB, cid, tuple(("A", a) for a in addresses), ttl, created)
 
 
-OURS_A = Owned("a" * 12, ("10.1.0.2",), 60)
-OURS_B = Owned("b" * 12, ("10.1.0.3",), 60)
+OURS_A = Owned("a" * 12, (("A", "10.1.0.2"),), 60)
+OURS_B = Owned("b" * 12, (("A", "10.1.0.3"),), 60)
 PERSON = Foreign("")
 OTHER_HOST = Foreign("host-b")
 

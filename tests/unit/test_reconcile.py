@@ -6,7 +6,7 @@ named is covered in tests/integration.
 
 import dns.name
 
-from dockernet.ddns import Outcome
+from dockernet.ddns import DnsTarget, Outcome
 from dockernet.engine import ContainerInfo
 from dockernet.errors import DnsTransient
 from dockernet.plan import Create, Delete, Foreign, Owned, Replace
@@ -23,6 +23,7 @@ class InMemoryZone:
     """Holds name -> Owned/Foreign and checks each change's prerequisite as named would."""
 
     def __init__(self, transfer_allowed=True):
+        self.target = DnsTarget("127.0.0.1", 53, ZONE, None, "host-a")
         self.names = {}
         self.sent = []
         self.batches = []
@@ -43,7 +44,7 @@ class InMemoryZone:
             del self.names[change.fqdn]
         else:
             claim = change.claim
-            self.names[change.fqdn] = Owned(claim.short_id, claim.addresses, claim.ttl)
+            self.names[change.fqdn] = Owned(claim.short_id, claim.records, claim.ttl)
         return Outcome.APPLIED
 
     def send_batch(self, changes):
@@ -95,7 +96,7 @@ def test_event_touches_only_that_containers_names():
     zone.sent.clear()
     rec.container_changed("a" * 64, container("a", "ca", "10.1.0.9"))
     assert [change.fqdn for change in zone.sent] == [name("ca")]
-    assert zone.names[name("ca")].addresses == ("10.1.0.9",)
+    assert zone.names[name("ca")].records == (("A", "10.1.0.9"),)
 
 
 def test_changes_made_while_the_server_is_down_are_applied_newest_state_only():
@@ -110,7 +111,7 @@ def test_changes_made_while_the_server_is_down_are_applied_newest_state_only():
     assert rec.retry_due_in() > 0  # backoff, not a busy loop
     clock.now += rec.retry_due_in()
     assert rec.retry_pending()
-    assert zone.names[name("web")] == Owned("b" * 12, ("10.1.0.3",), 60)
+    assert zone.names[name("web")] == Owned("b" * 12, (("A", "10.1.0.3"),), 60)
     assert [type(change) for change in zone.sent] == [Create]  # no stale create for a, no delete
     assert not rec.pending and rec.retry_due_in() is None
 
@@ -130,10 +131,10 @@ def test_backoff_doubles_and_is_capped():
 
 def test_record_of_ours_left_by_an_old_container_is_replaced_after_a_conflict():
     zone = InMemoryZone(transfer_allowed=False)
-    zone.names[name("web")] = Owned("0" * 12, ("10.1.0.99",), 60)  # a crashed run's record
+    zone.names[name("web")] = Owned("0" * 12, (("A", "10.1.0.99"),), 60)  # a crashed run's record
     rec, zone, _ = make(zone)
     assert rec.container_changed("a" * 64, container("a", "web"))
-    assert zone.names[name("web")] == Owned("a" * 12, ("10.1.0.2",), 60)
+    assert zone.names[name("web")] == Owned("a" * 12, (("A", "10.1.0.2"),), 60)
     assert [type(change) for change in zone.sent] == [Create, Replace]
 
 
@@ -151,7 +152,7 @@ def test_foreign_record_is_never_changed():
 
 def test_full_reconcile_with_transfer_removes_stale_records_of_ours_only():
     zone = InMemoryZone()
-    zone.names[name("gone")] = Owned("0" * 12, ("10.1.0.50",), 60)
+    zone.names[name("gone")] = Owned("0" * 12, (("A", "10.1.0.50"),), 60)
     zone.names[name("hand")] = Foreign("")
     rec, zone, _ = make(zone)
     assert rec.full([container("a", "web")])
@@ -164,7 +165,7 @@ def test_collision_second_container_takes_the_name_when_the_holder_stops():
     rec.container_changed("a" * 64, container("a", "web", "10.1.0.2", created="2026-01-01"))
     assert zone.names[name("web")].short_id == "b" * 12  # the holder keeps it, though a is older
     rec.container_changed("b" * 64, None)
-    assert zone.names[name("web")] == Owned("a" * 12, ("10.1.0.2",), 60)
+    assert zone.names[name("web")] == Owned("a" * 12, (("A", "10.1.0.2"),), 60)
 
 
 def test_claim_index_reports_old_and_new_names():
