@@ -43,31 +43,68 @@ def cli(ctx: click.Context, docker_host: str | None) -> None:
 # --- watch ------------------------------------------------------------------
 
 
+def _dns_options(func):
+    """The options that say where updates go, shared by watch and the dns commands."""
+    options = [
+        click.option("--server", envvar=["NET_NS", "DOCKERNET_SERVER"], default="127.0.0.1", show_default=True,
+                     show_envvar=True, help="DNS server that takes the updates (address or host name)."),
+        click.option("--port", envvar="DOCKERNET_PORT", type=click.IntRange(1, 65535), default=53, show_default=True,
+                     show_envvar=True, help="Port of the DNS server."),
+        click.option("--zone", envvar=["NET_DOMAIN", "DOCKERNET_ZONE"], type=ZONE, required=True, show_envvar=True,
+                     help="Zone the containers are published in, e.g. docker.test."),
+        click.option("--key-file", envvar=["DDNS_KEY", "DOCKERNET_KEY_FILE"], default="/etc/bind/ddns.key",
+                     show_default=True, show_envvar=True, type=click.Path(dir_okay=False),
+                     help="BIND TSIG key file (tsig-keygen, ddns-confgen, dns init)."),
+        click.option("--ttl", envvar="DOCKERNET_TTL", type=click.IntRange(0, 2147483647), default=60,
+                     show_default=True, show_envvar=True, help="TTL of the published records, in seconds."),
+        click.option("--reverse-zone", "reverse_zones", multiple=True, metavar="ZONE|auto",
+                     help="Also publish PTR records in this reverse zone (repeatable); auto: the zones the server "
+                          "serves for Docker's subnets."),
+        click.option("--network", "networks", multiple=True, metavar="NAME",
+                     help="Publish only addresses on this Docker network (repeatable) [default: every network]."),
+        click.option("--owner-id", envvar="DOCKERNET_OWNER_ID", type=OWNER_ID, default=default_owner_id,
+                     show_default="this host's name", show_envvar=True,
+                     help="Scope of ownership: this watcher only changes records marked with this id."),
+        click.option("--state-dir", envvar="DOCKERNET_STATE_DIR", default="/var/lib/dockernet", show_default=True,
+                     show_envvar=True, type=click.Path(file_okay=False),
+                     help="Where the journal of written names survives crashes (used when zone transfer is not allowed)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir, **watch_options):
+    """Key, nameserver, journal, reconciler and watcher, as every command that updates DNS needs them."""
+    from dockernet.ddns import DnsTarget, Nameserver, resolve_server
+    from dockernet.engine import DockerEngine
+    from dockernet.journal import Journal
+    from dockernet.reconcile import Reconciler, RecordPolicy
+    from dockernet.supervision import Health, NullMetrics
+    from dockernet.tsigkey import load_key_file
+    from dockernet.watcher import Watcher, WatchOptions
+
+    key = load_key_file(key_file)
+    reverse = tuple(ZONE.convert(z, None, None) for z in reverse_zones if z != "auto")
+    target = DnsTarget(resolve_server(server), port, zone, key, owner_id, reverse_zones=reverse)
+    journal = Journal(state_dir, owner_id)
+    journal.open()
+    metrics = watch_options.pop("metrics", None) or NullMetrics()
+    health = watch_options.pop("health", None) or Health()
+    policy = RecordPolicy(zone=zone, ttl=ttl, reverse_zones=reverse, networks=frozenset(networks))
+    reconciler = Reconciler(policy, Nameserver(target), journal=journal, metrics=metrics, health=health)
+    options = WatchOptions(reload_key=lambda: load_key_file(key_file), auto_reverse="auto" in reverse_zones,
+                           **watch_options)
+    watcher = Watcher(DockerEngine(obj["docker_host"]), reconciler, options, metrics=metrics)
+    return target, journal, reconciler, watcher
+
+
 @cli.command()
-@click.option("--server", envvar=["NET_NS", "DOCKERNET_SERVER"], default="127.0.0.1", show_default=True,
-              show_envvar=True, help="DNS server that takes the updates (address or host name).")
-@click.option("--port", envvar="DOCKERNET_PORT", type=click.IntRange(1, 65535), default=53, show_default=True,
-              show_envvar=True, help="Port of the DNS server.")
-@click.option("--zone", envvar=["NET_DOMAIN", "DOCKERNET_ZONE"], type=ZONE, required=True,
-              show_envvar=True, help="Zone the containers are published in, e.g. docker.test.")
-@click.option("--key-file", envvar=["DDNS_KEY", "DOCKERNET_KEY_FILE"], default="/etc/bind/ddns.key", show_default=True,
-              show_envvar=True, type=click.Path(dir_okay=False), help="BIND TSIG key file (tsig-keygen, ddns-confgen, dns init).")
-@click.option("--ttl", envvar="DOCKERNET_TTL", type=click.IntRange(0, 2147483647), default=60, show_default=True,
-              show_envvar=True, help="TTL of the published records, in seconds.")
-@click.option("--reverse-zone", "reverse_zones", multiple=True, metavar="ZONE|auto",
-              help="Also publish PTR records in this reverse zone (repeatable); auto: the zones the server serves "
-                   "for Docker's subnets.")
-@click.option("--network", "networks", multiple=True, metavar="NAME",
-              help="Publish only addresses on this Docker network (repeatable) [default: every network].")
-@click.option("--owner-id", envvar="DOCKERNET_OWNER_ID", type=OWNER_ID, default=default_owner_id, show_default="this host's name",
-              show_envvar=True, help="Scope of ownership: this watcher only changes records marked with this id.")
+@_dns_options
 @click.option("--docker-pid", envvar="DOCKER_PID", default="/var/run/docker.pid", show_default=True, show_envvar=True,
               help="Docker's pid file, consulted while waiting for the engine.")
 @click.option("--pidfile", envvar="DOCKERNET_PIDFILE", type=click.Path(dir_okay=False), show_envvar=True,
               help="Write the watcher's pid here (refused while another live watcher holds it).")
-@click.option("--state-dir", envvar="DOCKERNET_STATE_DIR", default="/var/lib/dockernet", show_default=True,
-              show_envvar=True, type=click.Path(file_okay=False),
-              help="Where the journal of written names survives crashes (used when zone transfer is not allowed).")
 @click.option("--resync-interval", envvar="DOCKERNET_RESYNC_INTERVAL", type=click.FloatRange(min=1), default=300,
               show_default=True, show_envvar=True, help="Seconds between full reconciles that repair drift.")
 @click.option("--settle-time", type=click.FloatRange(min=0), default=10, show_default=True,
@@ -78,8 +115,8 @@ def cli(ctx: click.Context, docker_host: str | None) -> None:
 @click.option("--once", is_flag=True, help="Reconcile once and exit: 0 when everything was applied, 1 otherwise.")
 @click.argument("log_to", metavar="[LOG]", default="-", required=False)
 @click.pass_obj
-def watch(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, docker_pid, pidfile, state_dir, resync_interval,
-          settle_time, cleanup_on_exit, metrics_listen, once, log_to):
+def watch(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir, docker_pid, pidfile,
+          resync_interval, settle_time, cleanup_on_exit, metrics_listen, once, log_to):
     """Publish running containers as <hostname>.<zone> A records, following Docker events.
 
     Each record is sent as a TSIG-signed RFC 2136 update and carries an
@@ -87,25 +124,13 @@ def watch(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner
     records it wrote itself. LOG is a file path, or - for standard output.
     """
     from dockernet import pidfile as pidfiles
-    from dockernet.ddns import DnsTarget, Nameserver, resolve_server
-    from dockernet.engine import DockerEngine
-    from dockernet.journal import Journal
     from dockernet.logformat import setup_logging
-    from dockernet.reconcile import Reconciler, RecordPolicy
     from dockernet.supervision import Health, NullMetrics
-    from dockernet.tsigkey import load_key_file
-    from dockernet.watcher import Watcher, WatchOptions
 
     try:
         setup_logging(log_to)
     except OSError as exc:
         raise DockernetError(f"cannot open log file {log_to}: {exc.strerror}") from None
-    key = load_key_file(key_file)
-    auto_reverse = "auto" in reverse_zones
-    reverse = tuple(ZONE.convert(z, None, None) for z in reverse_zones if z != "auto")
-    target = DnsTarget(resolve_server(server), port, zone, key, owner_id, reverse_zones=reverse)
-    journal = Journal(state_dir, owner_id)
-    journal.open()
     health = Health()
     metrics = NullMetrics()
     if metrics_listen and not once:
@@ -116,12 +141,11 @@ def watch(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner
             serve_metrics(metrics_listen, metrics, health)
         except OSError as exc:
             raise DockernetError(f"cannot listen on {metrics_listen[0]}:{metrics_listen[1]} for metrics: {exc.strerror}") from None
-    policy = RecordPolicy(zone=zone, ttl=ttl, reverse_zones=reverse, networks=frozenset(networks))
-    reconciler = Reconciler(policy, Nameserver(target), journal=journal, metrics=metrics, health=health)
-    options = WatchOptions(docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
-                           cleanup_on_exit=cleanup_on_exit, reload_key=lambda: load_key_file(key_file),
-                           auto_reverse=auto_reverse)
-    watcher = Watcher(DockerEngine(obj["docker_host"]), reconciler, options, metrics=metrics)
+    target, journal, reconciler, watcher = _runtime(
+        obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir, metrics=metrics,
+        health=health, docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
+        cleanup_on_exit=cleanup_on_exit)
+    key = target.key
     if once:
         ok = watcher.once()
         if not ok:
@@ -425,21 +449,22 @@ def dns() -> None:
               help="Directory for named.conf, the zone files and the key.")
 @click.option("--listen", type=IP, default="127.0.0.1", show_default=True, help="Address named listens on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=53, show_default=True, help="Port named listens on.")
-@click.option("--subnet", type=CIDR, default=None, help="Container subnet (CIDR): also serve its reverse zone.")
+@click.option("--subnet", "subnets", type=CIDR, multiple=True,
+              help="Container subnet (CIDR, IPv4 or IPv6; repeatable): also serve its reverse zone.")
 @click.option("--key-name", default="ddns-key", show_default=True, help="Name of the TSIG key.")
 @click.option("--algorithm", type=click.Choice(["hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"]),
               default="hmac-sha256", show_default=True, help="HMAC algorithm of the key.")
 @click.option("--transfer/--no-transfer", "allow_transfer", default=True, show_default=True,
               help="Let the key transfer the zone (AXFR), so the watcher can find its stale records in one sweep.")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
-def dns_init(zone, directory, listen, port, subnet, key_name, algorithm, allow_transfer, force):
+def dns_init(zone, directory, listen, port, subnets, key_name, algorithm, allow_transfer, force):
     """Write a TSIG key (mode 0600), a zone file and a named.conf that lets the key update the zone.
 
     The result runs as it is: named -g -c DIR/named.conf
     """
     from dockernet.dnsinit import KEY_FILE, InitSpec, new_secret, render_all, write_files
 
-    spec = InitSpec(zone=zone, directory=directory, listen=listen, port=port, subnet=subnet,
+    spec = InitSpec(zone=zone, directory=directory, listen=listen, port=port, subnets=tuple(subnets),
                     key_name=key_name, algorithm=algorithm, allow_transfer=allow_transfer)
     written = write_files(directory, render_all(spec, new_secret(algorithm)), force)
     for path in written:
@@ -449,6 +474,123 @@ def dns_init(zone, directory, listen, port, subnet, key_name, algorithm, allow_t
     click.echo(f"start named:    named -g -c {conf}")
     click.echo(f"start watching: dockernet watch --zone {zone.to_text(omit_final_dot=True)} --server {listen}{port_opt} "
                f"--key-file {directory.resolve() / KEY_FILE}")
+
+
+@dns.command("check")
+@_dns_options
+@click.pass_obj
+def dns_check(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir):
+    """Check that the server will take this key's updates: zones, update rights, zone transfer.
+
+    Probes with an UPDATE whose prerequisite cannot hold, so nothing
+    changes. Each finding is one line, with the named.conf fix where
+    something is missing. Exit 0 only when updates will work.
+    """
+    from dockernet.dnstools import check, updates_work
+
+    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id,
+                                         state_dir)
+    if watcher.options.auto_reverse:
+        watcher.discover_reverse_zones()
+    findings = check(reconciler.nameserver)
+    for finding in findings:
+        click.echo(finding.line())
+    sys.exit(0 if updates_work(findings) else 1)
+
+
+@dns.command("ls")
+@_dns_options
+@click.option("--owner", "list_owner", metavar="ID", help="List this owner's records instead of this watcher's.")
+@click.option("--all", "list_all", is_flag=True, help="List every owner's records.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def dns_ls(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir, list_owner, list_all,
+           as_json):
+    """The records dockernet wrote, with their container and whether it still runs.
+
+    Every owner's records can be listed where the key may transfer the zone;
+    without that, this watcher's own names are looked up one by one from its
+    journal.
+    """
+    import json
+
+    from dockernet.dnstools import list_marked
+
+    owner = None if list_all else (list_owner or owner_id)
+    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks,
+                                         owner or owner_id, state_dir)
+    if watcher.options.auto_reverse:
+        watcher.discover_reverse_zones()
+    rows = list_marked(reconciler.nameserver, owner)
+    if rows is None:
+        if owner != owner_id:
+            raise DockernetError("listing other owners' records needs zone transfer, which the server refuses",
+                                 hint="allow-transfer { key ...; }; in named.conf")
+        reconciler.load([])
+        rows = sorted((name.to_text(), owner_id, state.short_id, state.records)
+                      for name, state in reconciler.owned().items())
+    try:
+        running = {info.short_id for info in watcher.engine.running()}
+    except DockernetError:
+        running = None
+    listed = [{"name": name, "owner": who, "container": short_id, "records": [list(r) for r in records],
+               "running": (short_id in running) if running is not None else None}
+              for name, who, short_id, records in rows]
+    if as_json:
+        click.echo(json.dumps(listed, indent=2))
+        return
+    for row in listed:
+        state = {True: "running", False: "gone", None: "unknown"}[row["running"]]
+        data = ", ".join(f"{rdtype} {value}" for rdtype, value in row["records"]) or "-"
+        click.echo(f"{row['name']}  {data}  owner={row['owner']}  container={row['container']} ({state})")
+
+
+@dns.command("sync")
+@_dns_options
+@click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax, prerequisites included; send nothing.")
+@click.pass_obj
+def dns_sync(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir, dry_run):
+    """One reconcile, the same path the watcher takes (watch --once)."""
+    from dockernet.dnstools import render_nsupdate
+    from dockernet.logformat import setup_logging
+
+    setup_logging("-")
+    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id,
+                                         state_dir)
+    if not dry_run:
+        sys.exit(0 if watcher.once() else 1)
+    watcher.engine.ping()
+    if watcher.options.auto_reverse:
+        watcher.discover_reverse_zones()
+    changes = reconciler.preview(watcher.engine.running())
+    if not changes:
+        click.echo("; nothing to do")
+        return
+    click.echo(render_nsupdate(changes, reconciler.nameserver), nl=False)
+
+
+@dns.command("purge")
+@_dns_options
+@click.option("--owner", "purge_owner", metavar="ID", help="Remove this owner's records instead of this watcher's.")
+@click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax; send nothing.")
+@click.pass_obj
+def dns_purge(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir, purge_owner,
+              dry_run):
+    """Remove everything one owner wrote, and nothing else (each delete checks the owner's mark)."""
+    from dockernet.dnstools import render_nsupdate
+    from dockernet.logformat import setup_logging
+
+    setup_logging("-")
+    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks,
+                                         purge_owner or owner_id, state_dir)
+    if watcher.options.auto_reverse:
+        watcher.discover_reverse_zones()
+    if dry_run:
+        changes = reconciler.preview([])
+        click.echo(render_nsupdate(changes, reconciler.nameserver) if changes else "; nothing to do\n", nl=False)
+        return
+    reconciler.nameserver.probe()
+    sys.exit(0 if reconciler.full([]) else 1)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -333,6 +333,19 @@ class Nameserver:
         return result
 
     def _transfer_zone(self, zone: dns.name.Name) -> dict[dns.name.Name, Current] | None:
+        raw = self.transfer_raw(zone)
+        if raw is None:
+            return None
+        result: dict[dns.name.Name, Current] = {}
+        for name, (texts, records, ttl) in raw.items():
+            current = classify_name(texts, self.target.owner)
+            if isinstance(current, Owned):
+                current = Owned(current.short_id, tuple(sorted(records)), ttl)
+            result[name] = current
+        return result
+
+    def transfer_raw(self, zone: dns.name.Name) -> dict[dns.name.Name, tuple[list[str], list[Record], int]] | None:
+        """name -> (TXT strings, A/AAAA/PTR records, their TTL) for a zone, by AXFR; None when refused."""
         target = self.target
         key = target.key
         texts: dict[dns.name.Name, list[str]] = {}
@@ -369,15 +382,8 @@ class Nameserver:
             raise DnsTransient(f"cannot reach {target.where} for zone transfer: {exc}") from None
         except dns.exception.DNSException as exc:
             raise DnsTransient(f"zone transfer from {target.where} failed: {exc}") from None
-        result: dict[dns.name.Name, Current] = {}
-        for name in names:
-            if name == zone:
-                continue  # the apex (SOA, NS) is never ours
-            current = classify_name(texts.get(name, []), target.owner)
-            if isinstance(current, Owned):
-                current = Owned(current.short_id, tuple(sorted(records.get(name, []))), ttls.get(name, 0))
-            result[name] = current
-        return result
+        return {name: (texts.get(name, []), records.get(name, []), ttls.get(name, 0))
+                for name in names if name != zone}  # the apex (SOA, NS) is never ours
 
 
 def classify_name(txt_strings: list[str], owner: str) -> Current:

@@ -29,7 +29,7 @@ class InitSpec:
     directory: Path
     listen: str = "127.0.0.1"
     port: int = 53
-    subnet: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
+    subnets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     key_name: str = "ddns-key"
     algorithm: str = "hmac-sha256"
     #: let the key transfer the zone (AXFR), so the watcher can sweep it for stale records
@@ -110,8 +110,8 @@ def render_named_conf(spec: InitSpec) -> str:
     listen_v4 = "none" if v6 else spec.listen
     listen_v6 = spec.listen if v6 else "none"
     zones = [_zone_block(spec.zone, spec.key_name, spec.allow_transfer)]
-    if spec.subnet is not None:
-        zones.append(_zone_block(reverse_zone(spec.subnet), spec.key_name, spec.allow_transfer))
+    for reverse in reverse_zones(spec):
+        zones.append(_zone_block(reverse, spec.key_name, spec.allow_transfer))
     return (
         "// written by dockernet dns init: run with  named -g -c " + str(directory / CONF_FILE) + "\n"
         f'include "{directory / KEY_FILE}";\n\n'
@@ -137,10 +137,19 @@ def render_all(spec: InitSpec, secret: str) -> dict[str, tuple[str, int]]:
         CONF_FILE: (render_named_conf(spec), 0o644),
         f"{zone_text(spec.zone)}.zone": (render_zone(spec.zone, spec.listen), 0o644),
     }
-    if spec.subnet is not None:
-        reverse = reverse_zone(spec.subnet)
+    for reverse in reverse_zones(spec):
         files[f"{zone_text(reverse)}.zone"] = (render_reverse_zone(reverse, spec.zone), 0o644)
     return files
+
+
+def reverse_zones(spec: InitSpec) -> list[dns.name.Name]:
+    """One reverse zone per subnet, each once."""
+    zones: list[dns.name.Name] = []
+    for subnet in spec.subnets:
+        zone = reverse_zone(subnet)
+        if zone not in zones:
+            zones.append(zone)
+    return zones
 
 
 def atomic_write(path: Path, content: str, mode: int) -> None:

@@ -26,7 +26,7 @@ from dockernet.engine import ContainerInfo
 from dockernet.errors import DnsError, DnsRejected
 from dockernet.journal import Journal
 from dockernet.naming import record_name
-from dockernet.plan import Blocked, Change, Claim, Current, Delete, Owned, current_after, plan_name
+from dockernet.plan import Blocked, Change, Claim, Current, Delete, Owned, choose_winner, current_after, plan_name
 from dockernet.supervision import Health, NullMetrics
 
 #: names per UPDATE in a full reconcile: ~170 octets each, so a batch stays far below 64 KiB over TCP
@@ -189,6 +189,7 @@ class Reconciler:
         self._warned_no_transfer = False
         #: the last naming remark logged per container, so each is said once, not per event
         self._remarks: dict[str, set[str]] = {}
+        self._collisions: dict[dns.name.Name, tuple[str, tuple[str, ...]]] = {}
 
     # -- inputs ---------------------------------------------------------------
 
@@ -208,30 +209,44 @@ class Reconciler:
 
         return claims_of(info, self.policy, say)
 
-    def full(self, containers: list[ContainerInfo], guard: DeletionGuard | None = None) -> bool:
-        """Start over from every running container and the zone's truth.
+    def load(self, containers: list[ContainerInfo]) -> set[dns.name.Name]:
+        """Index every running container's claims and read the zones' truth; returns the names in play.
 
         The truth comes from a zone transfer where the key may make one;
         otherwise from one query per name this watcher claims, knows, or
-        finds in its journal. ``guard`` sees the names whose records would
-        be deleted (no running container claims them) and may hold them back.
+        finds in its journal. Raises ``DnsError`` when the server fails.
         """
         names = self.index.replace_all({info.id: self._claims_of(info) for info in containers})
-        try:
-            zone_state = self.nameserver.transfer()
-            if zone_state is None:
-                self._warn_no_transfer()
-                known = names | self._owned_names() | set(self.journal.names if self.journal else ())
-                zone_state = {name: self.nameserver.lookup(name) for name in sorted(known)}
-        except DnsError as exc:
-            self.needs_full = True
-            self._failed(names, exc)
-            return False
-        self.needs_full = False
+        zone_state = self.nameserver.transfer()
+        if zone_state is None:
+            self._warn_no_transfer()
+            known = names | self._owned_names() | set(self.journal.names if self.journal else ())
+            zone_state = {name: self.nameserver.lookup(name) for name in sorted(known)}
         self.current = {name: state for name, state in zone_state.items() if state is not None}
         self.health.dns_reached()
+        return names | self._owned_names()
+
+    def preview(self, containers: list[ContainerInfo]) -> list[Change]:
+        """The changes a full reconcile would send, sending nothing (``dns sync --dry-run``)."""
+        names = self.load(containers)
+        decisions = (plan_name(name, self.index.claims_for(name), self.current.get(name)) for name in sorted(names))
+        return [decision for decision in decisions if decision is not None and not isinstance(decision, Blocked)]
+
+    def full(self, containers: list[ContainerInfo], guard: DeletionGuard | None = None) -> bool:
+        """Start over from every running container and the zones' truth (see ``load``).
+
+        ``guard`` sees the names whose records would be deleted (no running
+        container claims them) and may hold them back. With no containers at
+        all this removes everything this owner holds (``dns purge``).
+        """
+        try:
+            names = self.load(containers)
+        except DnsError as exc:
+            self.needs_full = True
+            self._failed(self.index.names(), exc)
+            return False
+        self.needs_full = False
         owned = self._owned_names()
-        names |= owned
         if self.journal:
             self.journal.rewrite({name: self.current[name].short_id for name in owned})
         doomed = {name for name in owned if not self.index.claims_for(name)}
@@ -242,6 +257,26 @@ class Reconciler:
         if ok:
             self.metrics.reconciled()
         return ok
+
+    def purge(self) -> bool:
+        """Remove every record this owner holds (``--cleanup-on-exit``)."""
+        self.index.replace_all({})
+        return self.sync(self._owned_names() | set(self.journal.names if self.journal else ()))
+
+    def owned(self) -> dict[dns.name.Name, Owned]:
+        return {name: state for name, state in self.current.items() if isinstance(state, Owned)}
+
+    def _owned_names(self) -> set[dns.name.Name]:
+        return {name for name, state in self.current.items() if isinstance(state, Owned)}
+
+    def _warn_no_transfer(self) -> None:
+        if not self._warned_no_transfer:
+            log.warning(
+                "Zone transfer of %s is not allowed to this key: checking the names this watcher knows one by one "
+                "(allow-transfer in named.conf lets it sweep the whole zone)",
+                self.policy.zone,
+            )
+            self._warned_no_transfer = True
 
     def _apply_batched(self, names: set[dns.name.Name]) -> set[dns.name.Name]:
         """Send the plan for many names in few UPDATEs; returns the names done.
@@ -316,10 +351,24 @@ class Reconciler:
         self._succeeded()
         return True
 
+    def _note_collision(self, fqdn: dns.name.Name, claims: list[Claim], current: Current) -> None:
+        """Say once which container holds a name several containers want (the rule is in plan.py)."""
+        if len(claims) < 2:
+            self._collisions.pop(fqdn, None)
+            return
+        winner = choose_winner(claims, current)
+        waiting = tuple(sorted(claim.short_id for claim in claims if claim is not winner))
+        if self._collisions.get(fqdn) != (winner.short_id, waiting):
+            self._collisions[fqdn] = (winner.short_id, waiting)
+            log.warning("%s is wanted by %d containers: (%s) holds it; (%s) takes it when that one stops",
+                        fqdn, len(claims), winner.short_id, ", ".join(waiting))
+
     def _sync_name(self, fqdn: dns.name.Name, verified: bool) -> None:
         for _attempt in range(3):
             current = self.current.get(fqdn)
-            decision = plan_name(fqdn, self.index.claims_for(fqdn), current)
+            claims = self.index.claims_for(fqdn)
+            self._note_collision(fqdn, claims, current)
+            decision = plan_name(fqdn, claims, current)
             if decision is None:
                 return
             if isinstance(decision, Blocked):

@@ -44,6 +44,7 @@ PREFIX = "dnt-"
 IMAGE = "dockernet-test/busybox:latest"
 ZONE = "docker.test"
 SUBNET = "10.1.0.0/16"
+SUBNET6 = "fd00:d0c::/64"
 BRIDGE_IP = "10.1.0.1/16"
 REQUIRED_TOOLS = ("dockerd", "named", "nsenter", "ip", "busybox")
 
@@ -187,7 +188,7 @@ class PrivateDockerd:
             "dockerd", "--data-root", str(self.base / "data"), "--exec-root", str(self.base / "exec"),
             "--pidfile", str(self.pidfile), "-H", self.url,
             "--iptables=false", "--ip-masq=false", "--userland-proxy=false",
-            *(("--bip", self.bip) if self.bip else ()), *self.extra_args,
+            *(("--bip", self.bip, "--ipv6", "--fixed-cidr-v6", SUBNET6) if self.bip else ()), *self.extra_args,
         ]
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
@@ -279,7 +280,7 @@ class PrivateNamed:
         """Configure it exactly as a user would: with ``dockernet dns init``."""
         self.port = free_port()
         run_cli("dns", "init", "--zone", self.zone, "--dir", str(self.dir), "--port", str(self.port),
-                "--subnet", self.subnet, "--force", *self.init_args, check=True)
+                "--subnet", self.subnet, "--subnet", SUBNET6, "--force", *self.init_args, check=True)
 
     def start(self, timeout: float = 30.0) -> None:
         if not self.port:
@@ -321,6 +322,12 @@ class PrivateNamed:
         response = dns.query.udp(dns.message.make_query(fqdn, rdtype), "127.0.0.1", port=self.port, timeout=2)
         rrset = response.get_rrset(response.answer, fqdn, dns.rdataclass.IN, dns.rdatatype.from_text(rdtype))
         return {rdata.to_text() for rdata in rrset} if rrset else set()
+
+    def ttl(self, name: str, rdtype: str = "A") -> int | None:
+        fqdn = dns.name.from_text(name, origin=dns.name.from_text(self.zone))
+        response = dns.query.udp(dns.message.make_query(fqdn, rdtype), "127.0.0.1", port=self.port, timeout=2)
+        rrset = response.get_rrset(response.answer, fqdn, dns.rdataclass.IN, dns.rdatatype.from_text(rdtype))
+        return rrset.ttl if rrset else None
 
     def keyring(self):
         from dockernet.tsigkey import load_key_file
@@ -380,6 +387,7 @@ class WatcherProcess:
         ]
 
     def start(self, wait: bool = True, env: dict | None = None) -> "WatcherProcess":
+        self.log_offset = len(self.log_text())
         stderr = open(self.stderr, "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "dockernet", *self.args("--pidfile", str(self.pidfile), str(self.log))],
@@ -387,18 +395,29 @@ class WatcherProcess:
         )
         stderr.close()
         if wait:
-            started = wait_for(lambda: "Watching Docker events" in self.log_text() or self.proc.poll() is not None, 30)
+            # only this process's lines count: a restarted watcher appends to the same log
+            started = wait_for(lambda: "Watching Docker events" in self.new_log_text() or self.proc.poll() is not None, 30)
             assert started and self.proc.poll() is None, f"watcher did not start: {self.stderr_text()}"
         return self
 
     def once(self) -> subprocess.CompletedProcess:
         return run_cli(*self.args("--once", str(self.log)))
 
+    def dns(self, verb: str, *more: str) -> subprocess.CompletedProcess:
+        """``dockernet dns VERB`` with this watcher's server, zone, key, owner and state dir."""
+        return run_cli("--docker-host", self.dockerd.url, "dns", verb, "--server", "127.0.0.1",
+                       "--port", str(self.named.port), "--zone", self.named.zone, "--key-file", str(self.key_file),
+                       "--owner-id", self.owner, "--state-dir", str(self.workdir / f"state-{self.owner}"), *more)
+
     def log_text(self) -> str:
         try:
             return self.log.read_text()
         except FileNotFoundError:
             return ""
+
+    def new_log_text(self) -> str:
+        """What the process started last wrote to the log."""
+        return self.log_text()[getattr(self, "log_offset", 0):]
 
     def stderr_text(self) -> str:
         try:

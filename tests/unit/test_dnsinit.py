@@ -27,8 +27,10 @@ def spec(tmp_path, **kw):
 
 
 def test_rendered_files_parse(tmp_path):
-    files = render_all(spec(tmp_path, subnet=ipaddress.ip_network("10.1.0.0/16")), "MDEyMzQ1Njc4OWFiY2RlZg==")
-    assert set(files) == {"ddns.key", "named.conf", "docker.test.zone", "1.10.in-addr.arpa.zone"}
+    subnets = (ipaddress.ip_network("10.1.0.0/16"), ipaddress.ip_network("fd00:d0c::/64"))
+    files = render_all(spec(tmp_path, subnets=subnets), "MDEyMzQ1Njc4OWFiY2RlZg==")
+    assert set(files) == {"ddns.key", "named.conf", "docker.test.zone", "1.10.in-addr.arpa.zone",
+                          "0.0.0.0.0.0.0.0.c.0.d.0.0.0.d.f.ip6.arpa.zone"}
     key = parse_key_text(files["ddns.key"][0])
     assert key.label == "ddns-key" and files["ddns.key"][1] == 0o600
     zone = dns.zone.from_text(files["docker.test.zone"][0], origin="docker.test.", relativize=False)

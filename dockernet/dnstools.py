@@ -1,0 +1,146 @@
+"""The ``dns`` toolbox: check the server's grants, list and render what dockernet wrote.
+
+``check`` turns each probe's outcome into a finding with the exact
+named.conf fix; ``render_nsupdate`` prints a change as the commands
+``nsupdate`` would take (``dns sync --dry-run``), prerequisites included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dns.name
+
+from dockernet.ddns import Nameserver
+from dockernet.errors import DnsRejected, DnsTransient
+from dockernet.plan import Change, Create, Delete, ownership_mark, parse_mark
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    text: str
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'} {self.text}"
+
+
+def _zone_text(zone: dns.name.Name) -> str:
+    return zone.to_text(omit_final_dot=True)
+
+
+def check(nameserver: Nameserver) -> list[Finding]:
+    """Everything a watcher needs from the server, zone by zone; each failure says what to add to named.conf."""
+    target = nameserver.target
+    key = target.key
+    keyref = f'key "{key.label}"' if key else "this host's address"
+    findings = [Finding(True, f"{key} loaded" if key else "no TSIG key: unsigned updates")]
+    for zone in target.zones:
+        name = _zone_text(zone)
+        try:
+            served = nameserver.zone_for(zone)
+        except (DnsTransient, DnsRejected) as exc:
+            findings.append(Finding(False, f"{name}: {exc}"))
+            continue
+        if served != zone:
+            findings.append(Finding(False, f"{name}: {target.where} does not serve this zone; add to named.conf: "
+                                           f'zone "{name}" {{ type primary; file "{name}.zone"; '
+                                           f"allow-update {{ {keyref}; }}; }};"))
+            continue
+        findings.append(Finding(True, f"{name}: served by {target.where}"))
+        try:
+            nameserver._send(_probe_for(nameserver, zone))
+        except DnsRejected as exc:
+            findings.append(Finding(False, f"{name}: updates refused: {exc}" + _fix(exc, name, keyref)))
+        except DnsTransient as exc:
+            findings.append(Finding(False, f"{name}: {exc}"))
+        else:
+            findings.append(Finding(True, f"{name}: {keyref} may update the zone"))
+        try:
+            transferable = nameserver.transfer_raw(zone) is not None
+        except (DnsTransient, DnsRejected) as exc:
+            findings.append(Finding(False, f"{name}: zone transfer failed: {exc}"))
+            continue
+        if transferable:
+            findings.append(Finding(True, f"{name}: {keyref} may transfer the zone (stale records are found in one sweep)"))
+        else:
+            findings.append(Finding(
+                True, f"{name}: zone transfer not allowed; dockernet works from its journal instead. To allow the "
+                      f"sweep, add to the zone in named.conf: allow-transfer {{ {keyref}; }};"))
+    return findings
+
+
+def _probe_for(nameserver: Nameserver, zone: dns.name.Name):
+    from dockernet.ddns import build_probe
+
+    return build_probe(nameserver.target, zone)
+
+
+def _fix(exc: DnsRejected, zone: str, keyref: str) -> str:
+    if exc.code == "REFUSED":
+        return f"; add to zone \"{zone}\" in named.conf: allow-update {{ {keyref}; }};"
+    if exc.code in ("BADKEY", "BADSIG"):
+        return f"; named.conf must include the same key file ({keyref}) as the watcher"
+    if exc.code == "BADTIME":
+        return "; synchronise this host's clock with the server's (NTP)"
+    return ""
+
+
+def updates_work(findings: list[Finding]) -> bool:
+    return all(finding.ok for finding in findings)
+
+
+# --- nsupdate syntax -------------------------------------------------------------------
+
+
+def render_nsupdate(changes: list[Change], nameserver: Nameserver) -> str:
+    """The changes as nsupdate commands, one ``send`` per change (as dockernet sends them)."""
+    target = nameserver.target
+    lines = [f"server {target.server} {target.port}"]
+    for change in changes:
+        fqdn = change.fqdn.to_text()
+        lines.append(f"zone {target.zone_of(change.fqdn).to_text()}")
+        if isinstance(change, Create):
+            lines.append(f"prereq nxdomain {fqdn}")
+        else:
+            lines.append(f'prereq yxrrset {fqdn} TXT "{ownership_mark(target.owner, change.old.short_id)}"')
+            written = {rdtype for rdtype, _ in change.old.records}
+            if not isinstance(change, Delete):
+                written |= {rdtype for rdtype, _ in change.claim.records}
+            lines += [f"update delete {fqdn} {rdtype}" for rdtype in sorted(written) + ["TXT"]]
+        if not isinstance(change, Delete):
+            claim = change.claim
+            lines += [f"update add {fqdn} {claim.ttl} {rdtype} {data}" for rdtype, data in claim.records]
+            lines.append(f'update add {fqdn} {claim.ttl} TXT "{ownership_mark(target.owner, claim.container_id)}"')
+        lines.append("send")
+    return "\n".join(lines) + "\n"
+
+
+# --- listing ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listed:
+    name: str
+    owner: str
+    container: str
+    records: tuple[tuple[str, str], ...]
+    running: bool | None  # None: Docker could not be asked
+
+
+def list_marked(nameserver: Nameserver, owner: str | None) -> list[tuple[str, str, str, tuple]] | None:
+    """(name, owner, short id, records) of every dockernet mark in the zones (``owner`` None: all owners).
+
+    Needs zone transfer; None when the server refuses it.
+    """
+    found = []
+    for zone in nameserver.target.zones:
+        raw = nameserver.transfer_raw(zone)
+        if raw is None:
+            return None
+        for name, (texts, records, _ttl) in raw.items():
+            for text in texts:
+                mark = parse_mark(text)
+                if mark and (owner is None or mark[0] == owner):
+                    found.append((name.to_text(), mark[0], mark[1], tuple(sorted(records))))
+    return sorted(found)

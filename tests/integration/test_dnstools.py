@@ -1,0 +1,105 @@
+"""dockernet dns check / ls / sync / purge against real named servers configured each way."""
+
+import base64
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.harness import PrivateNamed, wait_for
+
+
+@pytest.fixture
+def named_refusing(run_dir):
+    """A named whose zone grants updates to nobody (allow-update { none; })."""
+    base, _ = run_dir
+    server = PrivateNamed(base, name="named-refusing")
+    server.provision()
+    conf = server.dir / "named.conf"
+    conf.write_text(conf.read_text().replace('allow-update { key "ddns-key"; };', "allow-update { none; };"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def lines_of(result):
+    return result.stdout.strip().splitlines()
+
+
+def test_check_passes_against_a_server_that_grants_everything(named, watchers):
+    result = watchers().dns("check", "--reverse-zone", "1.10.in-addr.arpa")
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = result.stdout
+    assert "ok   docker.test: key \"ddns-key\" may update the zone" in text
+    assert "ok   1.10.in-addr.arpa: key \"ddns-key\" may transfer the zone" in text
+    assert "FAIL" not in text
+
+
+def test_check_reports_refused_with_the_fix(named_refusing, watchers):
+    result = watchers(server=named_refusing).dns("check")
+    assert result.returncode == 1
+    failing = [line for line in lines_of(result) if line.startswith("FAIL")]
+    assert len(failing) == 1 and "REFUSED" in failing[0]
+    assert 'allow-update { key "ddns-key"; };' in failing[0]
+
+
+def test_check_reports_a_zone_not_served(named, watchers):
+    result = watchers().dns("check", "--reverse-zone", "9.9.in-addr.arpa")
+    assert result.returncode == 1
+    assert any(line.startswith("FAIL 9.9.in-addr.arpa:") and "does not serve this zone" in line
+               and 'zone "9.9.in-addr.arpa" { type primary;' in line for line in lines_of(result))
+
+
+def test_check_reports_an_unknown_key_as_badkey(named, watchers, tmp_path):
+    key = tmp_path / "other.key"
+    key.write_text(f'key "stranger" {{ algorithm hmac-sha256; secret "{base64.b64encode(os.urandom(32)).decode()}"; }};\n')
+    result = watchers(key_file=key).dns("check")
+    assert result.returncode == 1
+    assert "BADKEY" in result.stdout and "key 'stranger'" in result.stdout
+
+
+def test_check_reports_a_missing_transfer_grant(named_no_axfr, watchers):
+    result = watchers(server=named_no_axfr).dns("check")
+    assert result.returncode == 0  # updates work; the sweep is an improvement, not a requirement
+    assert 'zone transfer not allowed' in result.stdout and 'allow-transfer { key "ddns-key"; };' in result.stdout
+
+
+def test_sync_dry_run_prints_nsupdate_input_that_nsupdate_accepts(dockerd, named, containers, watchers, label):
+    watcher = watchers()
+    container = containers(hostname=label)
+    dry = watcher.dns("sync", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    script = dry.stdout
+    assert f"prereq nxdomain {label}.docker.test." in script
+    assert f"update add {label}.docker.test. 60 A {dockerd.address_of(container)}" in script
+    assert named.query(label) == set()  # nothing was sent
+    fed = subprocess.run(["nsupdate", "-k", str(named.key_file)], input=script, capture_output=True, text=True, timeout=30)
+    assert fed.returncode == 0, fed.stderr
+    assert named.query(label) == {dockerd.address_of(container)}
+    assert watcher.dns("sync", "--dry-run").stdout.strip() == "; nothing to do"  # the records nsupdate made are ours
+    container.remove(force=True)
+    assert "update delete" in watcher.dns("sync", "--dry-run").stdout
+    assert watcher.dns("sync").returncode == 0
+    assert named.query(label) == set()
+
+
+def test_ls_and_purge_by_owner(dockerd, named, containers, watchers, label):
+    mine = watchers(owner_id=f"{label}-me").start()
+    container = containers(hostname=label)
+    assert wait_for(lambda: named.query(label))
+    listed = json.loads(mine.dns("ls", "--json").stdout)
+    assert [(row["name"], row["container"], row["running"]) for row in listed] == [
+        (f"{label}.docker.test.", container.id[:12], True)]
+    assert ["A", dockerd.address_of(container)] in listed[0]["records"]
+    mine.kill()
+    container.remove(force=True)
+    other = watchers(owner_id=f"{label}-other")
+    everyone = json.loads(other.dns("ls", "--all", "--json").stdout)
+    assert any(row["owner"] == f"{label}-me" and row["running"] is False for row in everyone)
+    assert other.dns("ls", "--json").stdout.strip() == "[]"
+    dry = other.dns("purge", "--owner", f"{label}-me", "--dry-run")
+    assert f'prereq yxrrset {label}.docker.test. TXT "heritage=dockernet,owner={label}-me' in dry.stdout
+    assert named.query(label)
+    assert other.dns("purge", "--owner", f"{label}-me").returncode == 0
+    assert named.query(label) == set() and named.query(label, "TXT") == set()
