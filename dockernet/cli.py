@@ -55,6 +55,8 @@ def _dns_options(func):
         click.option("--key-file", envvar=["DDNS_KEY", "DOCKERNET_KEY_FILE"], default="/etc/bind/ddns.key",
                      show_default=True, show_envvar=True, type=click.Path(dir_okay=False),
                      help="BIND TSIG key file (tsig-keygen, ddns-confgen, dns init)."),
+        click.option("--no-key", is_flag=True,
+                     help="Send updates unsigned (for servers that grant updates by source address)."),
         click.option("--ttl", envvar="DOCKERNET_TTL", type=click.IntRange(0, 2147483647), default=60,
                      show_default=True, show_envvar=True, help="TTL of the published records, in seconds."),
         click.option("--reverse-zone", "reverse_zones", multiple=True, metavar="ZONE|auto",
@@ -74,7 +76,8 @@ def _dns_options(func):
     return func
 
 
-def _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir, **watch_options):
+def _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir,
+             send_from="host", **watch_options):
     """Key, nameserver, journal, reconciler and watcher, as every command that updates DNS needs them."""
     from dockernet.ddns import DnsTarget, Nameserver, resolve_server
     from dockernet.engine import DockerEngine
@@ -84,16 +87,17 @@ def _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks, ow
     from dockernet.tsigkey import load_key_file
     from dockernet.watcher import Watcher, WatchOptions
 
-    key = load_key_file(key_file)
+    key = None if no_key else load_key_file(key_file)
     reverse = tuple(ZONE.convert(z, None, None) for z in reverse_zones if z != "auto")
-    target = DnsTarget(resolve_server(server), port, zone, key, owner_id, reverse_zones=reverse)
+    target = DnsTarget(resolve_server(server), port, zone, key, owner_id, reverse_zones=reverse, send_from=send_from)
     journal = Journal(state_dir, owner_id)
     journal.open()
     metrics = watch_options.pop("metrics", None) or NullMetrics()
     health = watch_options.pop("health", None) or Health()
     policy = RecordPolicy(zone=zone, ttl=ttl, reverse_zones=reverse, networks=frozenset(networks))
     reconciler = Reconciler(policy, Nameserver(target), journal=journal, metrics=metrics, health=health)
-    options = WatchOptions(reload_key=lambda: load_key_file(key_file), auto_reverse="auto" in reverse_zones,
+    options = WatchOptions(reload_key=None if no_key else (lambda: load_key_file(key_file)),
+                           auto_reverse="auto" in reverse_zones,
                            **watch_options)
     watcher = Watcher(DockerEngine(obj["docker_host"]), reconciler, options, metrics=metrics)
     return target, journal, reconciler, watcher
@@ -101,6 +105,9 @@ def _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks, ow
 
 @cli.command()
 @_dns_options
+@click.option("--send-from", type=click.Choice(["host", "container"]), default="host", show_default=True,
+              help="Where UPDATEs leave from: container sends each record's UPDATE from inside its container's "
+                   "network namespace, so a server granting updates by source address authorises the container.")
 @click.option("--docker-pid", envvar="DOCKER_PID", default="/var/run/docker.pid", show_default=True, show_envvar=True,
               help="Docker's pid file, consulted while waiting for the engine.")
 @click.option("--pidfile", envvar="DOCKERNET_PIDFILE", type=click.Path(dir_okay=False), show_envvar=True,
@@ -115,7 +122,7 @@ def _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks, ow
 @click.option("--once", is_flag=True, help="Reconcile once and exit: 0 when everything was applied, 1 otherwise.")
 @click.argument("log_to", metavar="[LOG]", default="-", required=False)
 @click.pass_obj
-def watch(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir, docker_pid, pidfile,
+def watch(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir, send_from, docker_pid, pidfile,
           resync_interval, settle_time, cleanup_on_exit, metrics_listen, once, log_to):
     """Publish running containers as <hostname>.<zone> A records, following Docker events.
 
@@ -142,7 +149,7 @@ def watch(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner
         except OSError as exc:
             raise DockernetError(f"cannot listen on {metrics_listen[0]}:{metrics_listen[1]} for metrics: {exc.strerror}") from None
     target, journal, reconciler, watcher = _runtime(
-        obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir, metrics=metrics,
+        obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir, send_from, metrics=metrics,
         health=health, docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
         cleanup_on_exit=cleanup_on_exit)
     key = target.key
@@ -479,7 +486,7 @@ def dns_init(zone, directory, listen, port, subnets, key_name, algorithm, allow_
 @dns.command("check")
 @_dns_options
 @click.pass_obj
-def dns_check(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir):
+def dns_check(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir):
     """Check that the server will take this key's updates: zones, update rights, zone transfer.
 
     Probes with an UPDATE whose prerequisite cannot hold, so nothing
@@ -488,7 +495,7 @@ def dns_check(obj, server, port, zone, key_file, ttl, reverse_zones, networks, o
     """
     from dockernet.dnstools import check, updates_work
 
-    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id,
+    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id,
                                          state_dir)
     if watcher.options.auto_reverse:
         watcher.discover_reverse_zones()
@@ -504,7 +511,7 @@ def dns_check(obj, server, port, zone, key_file, ttl, reverse_zones, networks, o
 @click.option("--all", "list_all", is_flag=True, help="List every owner's records.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def dns_ls(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir, list_owner, list_all,
+def dns_ls(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir, list_owner, list_all,
            as_json):
     """The records dockernet wrote, with their container and whether it still runs.
 
@@ -517,7 +524,7 @@ def dns_ls(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owne
     from dockernet.dnstools import list_marked
 
     owner = None if list_all else (list_owner or owner_id)
-    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks,
+    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks,
                                          owner or owner_id, state_dir)
     if watcher.options.auto_reverse:
         watcher.discover_reverse_zones()
@@ -549,13 +556,13 @@ def dns_ls(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owne
 @_dns_options
 @click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax, prerequisites included; send nothing.")
 @click.pass_obj
-def dns_sync(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir, dry_run):
+def dns_sync(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir, dry_run):
     """One reconcile, the same path the watcher takes (watch --once)."""
     from dockernet.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
 
     setup_logging("-")
-    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id,
+    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id,
                                          state_dir)
     if not dry_run:
         sys.exit(0 if watcher.once() else 1)
@@ -574,14 +581,14 @@ def dns_sync(obj, server, port, zone, key_file, ttl, reverse_zones, networks, ow
 @click.option("--owner", "purge_owner", metavar="ID", help="Remove this owner's records instead of this watcher's.")
 @click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax; send nothing.")
 @click.pass_obj
-def dns_purge(obj, server, port, zone, key_file, ttl, reverse_zones, networks, owner_id, state_dir, purge_owner,
+def dns_purge(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir, purge_owner,
               dry_run):
     """Remove everything one owner wrote, and nothing else (each delete checks the owner's mark)."""
     from dockernet.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
 
     setup_logging("-")
-    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, ttl, reverse_zones, networks,
+    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks,
                                          purge_owner or owner_id, state_dir)
     if watcher.options.auto_reverse:
         watcher.discover_reverse_zones()

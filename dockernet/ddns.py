@@ -22,6 +22,7 @@ import enum
 import ipaddress
 import secrets
 import socket
+import threading
 from dataclasses import dataclass
 
 import dns.exception
@@ -66,6 +67,8 @@ class DnsTarget:
     owner: str
     timeout: float = 2.0
     reverse_zones: tuple[dns.name.Name, ...] = ()
+    #: "host", or "container": creates and replacements leave from the container's own namespace
+    send_from: str = "host"
 
     @property
     def where(self) -> str:
@@ -106,6 +109,32 @@ def record_rdata(record: Record):
 
 def address_records(addresses) -> tuple[Record, ...]:
     return tuple(sorted(("AAAA" if ":" in a else "A", a) for a in addresses))
+
+
+def socket_in_namespace(path: str, family: int, kind: int = socket.SOCK_DGRAM) -> socket.socket:
+    """A socket created inside the network namespace at ``path``; this process never moves.
+
+    setns(2) switches only the calling thread, and a socket keeps the
+    namespace it was made in, so a short-lived thread enters, makes the
+    socket and ends. The namespace is never created (``flags=0``).
+    """
+    from pyroute2 import netns
+
+    made: dict = {}
+
+    def enter_and_make() -> None:
+        try:
+            netns.setns(path, flags=0)
+            made["socket"] = socket.socket(family, kind)
+        except OSError as exc:
+            made["error"] = exc
+
+    worker = threading.Thread(target=enter_and_make, name="netns-socket")
+    worker.start()
+    worker.join()
+    if "error" in made:
+        raise DnsTransient(f"cannot open a socket in {path}: {made['error'].strerror or made['error']}")
+    return made["socket"]
 
 
 def is_reverse(zone: dns.name.Name) -> bool:
@@ -239,9 +268,13 @@ class Nameserver:
 
     # -- the exchange --------------------------------------------------------
 
-    def _exchange(self, message: dns.message.Message, tcp: bool = False) -> dns.message.Message:
+    def _exchange(self, message: dns.message.Message, tcp: bool = False, source_ns: str | None = None) -> dns.message.Message:
         target = self.target
         try:
+            if source_ns:
+                family = socket.AF_INET6 if ":" in target.server else socket.AF_INET
+                with socket_in_namespace(source_ns, family) as sock:
+                    return dns.query.udp(message, target.server, timeout=target.timeout, port=target.port, sock=sock)
             if tcp:
                 response = dns.query.tcp(message, target.server, timeout=target.timeout, port=target.port)
             else:
@@ -257,16 +290,16 @@ class Nameserver:
             raise DnsTransient(f"bad answer from {target.where}: {exc}") from None
         return response
 
-    def send(self, change: Change) -> Outcome:
-        """Apply one change; CONFLICT when its prerequisite did not hold (nothing changed)."""
-        return self._send(build_update(change, self.target))
+    def send(self, change: Change, source_ns: str | None = None) -> Outcome:
+        """Apply one change (from the namespace at ``source_ns`` if given); CONFLICT: a prerequisite did not hold."""
+        return self._send(build_update(change, self.target), source_ns=source_ns)
 
     def send_batch(self, changes: list[Change]) -> Outcome:
         """Apply many changes in one UPDATE over TCP; CONFLICT means none was applied."""
         return self._send(build_batch(changes, self.target), tcp=True)
 
-    def _send(self, message: dns.update.UpdateMessage, tcp: bool = False) -> Outcome:
-        rcode = self._exchange(message, tcp=tcp).rcode()
+    def _send(self, message: dns.update.UpdateMessage, tcp: bool = False, source_ns: str | None = None) -> Outcome:
+        rcode = self._exchange(message, tcp=tcp, source_ns=source_ns).rcode()
         if rcode == dns.rcode.NOERROR:
             return Outcome.APPLIED
         if rcode in _PREREQUISITE_FAILED:

@@ -190,12 +190,18 @@ class Reconciler:
         #: the last naming remark logged per container, so each is said once, not per event
         self._remarks: dict[str, set[str]] = {}
         self._collisions: dict[dns.name.Name, tuple[str, tuple[str, ...]]] = {}
+        #: running containers' pids, for --send-from container
+        self._pids: dict[str, int] = {}
 
     # -- inputs ---------------------------------------------------------------
 
     def container_changed(self, container_id: str, info: ContainerInfo | None) -> bool:
         """One container started, stopped, went or changed: sync only its names."""
         claims = self._claims_of(info) if info is not None else []
+        if info is not None and info.running and info.pid:
+            self._pids[container_id] = info.pid
+        else:
+            self._pids.pop(container_id, None)
         if not claims:
             self._remarks.pop(container_id, None)
         return self.sync(self.index.set_container(container_id, claims))
@@ -217,6 +223,7 @@ class Reconciler:
         finds in its journal. Raises ``DnsError`` when the server fails.
         """
         names = self.index.replace_all({info.id: self._claims_of(info) for info in containers})
+        self._pids = {info.id: info.pid for info in containers if info.pid}
         zone_state = self.nameserver.transfer()
         if zone_state is None:
             self._warn_no_transfer()
@@ -286,8 +293,8 @@ class Reconciler:
         or anything else) is left to the name-by-name path, which finds out
         which name was not as planned.
         """
-        if len(names) < 2 or self.pending:
-            return set()
+        if len(names) < 2 or self.pending or self.nameserver.target.send_from == "container":
+            return set()  # from containers, each update leaves from its own namespace
         decisions = (plan_name(fqdn, self.index.claims_for(fqdn), self.current.get(fqdn)) for fqdn in sorted(names))
         planned: list[Change] = [d for d in decisions if d is not None and not isinstance(d, Blocked)]
         done: set[dns.name.Name] = set()
@@ -380,7 +387,7 @@ class Reconciler:
                 return
             if self.journal and not isinstance(decision, Delete):
                 self.journal.add(fqdn, decision.claim.short_id)  # before the send: see journal.py
-            outcome = self.nameserver.send(decision)
+            outcome = self.nameserver.send(decision, source_ns=self._source_ns(decision))
             self.metrics.update_done("NOERROR" if outcome is Outcome.APPLIED else "PREREQUISITE_FAILED")
             self.health.dns_reached()
             if outcome is Outcome.APPLIED:
@@ -390,6 +397,16 @@ class Reconciler:
             self._remember(fqdn, self.nameserver.lookup(fqdn))
             verified = True
         raise DnsRejected(f"{fqdn} keeps changing under dockernet; will try again", code="CONFLICT")
+
+    def _source_ns(self, change: Change) -> str | None:
+        """Where the UPDATE leaves from: the container's namespace with --send-from container.
+
+        Deletes leave from the host: the container, and its namespace, may be gone.
+        """
+        if self.nameserver.target.send_from != "container" or isinstance(change, Delete):
+            return None
+        pid = self._pids.get(change.claim.container_id)
+        return f"/proc/{pid}/ns/net" if pid else None
 
     def _applied(self, change: Change) -> None:
         """Book-keeping and the log line for a change the server applied."""

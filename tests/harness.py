@@ -267,7 +267,8 @@ class PrivateDockerd:
 
 class PrivateNamed:
     def __init__(self, base: Path, zone: str = ZONE, subnet: str = SUBNET, name: str = "named",
-                 init_args: tuple[str, ...] = ()):
+                 init_args: tuple[str, ...] = (), netns: str | None = None):
+        self.netns = netns  # run named, and talk to it, inside this namespace
         self.dir = base / name
         self.zone = zone
         self.subnet = subnet
@@ -286,8 +287,9 @@ class PrivateNamed:
         if not self.port:
             self.provision()
         log = open(self.dir / "named.log", "ab")
+        enter = ["nsenter", f"--net=/var/run/netns/{self.netns}"] if self.netns else []
         self.proc = subprocess.Popen(
-            ["named", "-g", "-c", str(self.dir / "named.conf")], stdout=log, stderr=subprocess.STDOUT,
+            [*enter, "named", "-g", "-c", str(self.dir / "named.conf")], stdout=log, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
         log.close()
@@ -300,7 +302,7 @@ class PrivateNamed:
         if self.proc is not None and self.proc.poll() is not None:
             raise RuntimeError("named exited: " + (self.dir / "named.log").read_text(errors="replace")[-2000:])
         try:
-            response = dns.query.udp(dns.message.make_query(self.zone, "SOA"), "127.0.0.1", port=self.port, timeout=0.5)
+            response = self._udp(dns.message.make_query(self.zone, "SOA"), timeout=0.5)
         except Exception:
             return False
         return response.rcode() == dns.rcode.NOERROR and bool(response.answer)
@@ -319,9 +321,17 @@ class PrivateNamed:
     def query(self, name: str, rdtype: str = "A") -> set[str]:
         """The RRset's data as strings; empty when the name or type does not exist."""
         fqdn = dns.name.from_text(name, origin=dns.name.from_text(self.zone))
-        response = dns.query.udp(dns.message.make_query(fqdn, rdtype), "127.0.0.1", port=self.port, timeout=2)
+        response = self._udp(dns.message.make_query(fqdn, rdtype))
         rrset = response.get_rrset(response.answer, fqdn, dns.rdataclass.IN, dns.rdatatype.from_text(rdtype))
         return {rdata.to_text() for rdata in rrset} if rrset else set()
+
+    def _udp(self, message, timeout: float = 2):
+        if not self.netns:
+            return dns.query.udp(message, "127.0.0.1", port=self.port, timeout=timeout)
+        from dockernet.ddns import socket_in_namespace
+
+        with socket_in_namespace(f"/var/run/netns/{self.netns}", socket.AF_INET) as sock:
+            return dns.query.udp(message, "127.0.0.1", port=self.port, timeout=timeout, sock=sock)
 
     def ttl(self, name: str, rdtype: str = "A") -> int | None:
         fqdn = dns.name.from_text(name, origin=dns.name.from_text(self.zone))
@@ -366,7 +376,10 @@ class WatcherProcess:
     """``dockernet watch`` as a real process, logging to a file."""
 
     def __init__(self, dockerd: PrivateDockerd, named: PrivateNamed, workdir: Path, owner: str,
-                 key_file: Path | None = None, extra: tuple[str, ...] = ("--settle-time", "1")):
+                 key_file: Path | None = None, extra: tuple[str, ...] = ("--settle-time", "1"),
+                 netns: str | None = None, server: str = "127.0.0.1"):
+        self.netns = netns  # run the watcher inside this namespace
+        self.server = server
         self.dockerd = dockerd
         self.named = named
         self.workdir = workdir
@@ -380,7 +393,7 @@ class WatcherProcess:
 
     def args(self, *more: str) -> list[str]:
         return [
-            "--docker-host", self.dockerd.url, "watch", "--server", "127.0.0.1", "--port", str(self.named.port),
+            "--docker-host", self.dockerd.url, "watch", "--server", self.server, "--port", str(self.named.port),
             "--zone", self.named.zone, "--key-file", str(self.key_file), "--owner-id", self.owner,
             "--docker-pid", str(self.dockerd.pidfile), "--state-dir", str(self.workdir / f"state-{self.owner}"),
             *self.extra, *more,
@@ -389,8 +402,9 @@ class WatcherProcess:
     def start(self, wait: bool = True, env: dict | None = None) -> "WatcherProcess":
         self.log_offset = len(self.log_text())
         stderr = open(self.stderr, "ab")
+        enter = ["nsenter", f"--net=/var/run/netns/{self.netns}"] if self.netns else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dockernet", *self.args("--pidfile", str(self.pidfile), str(self.log))],
+            [*enter, sys.executable, "-m", "dockernet", *self.args("--pidfile", str(self.pidfile), str(self.log))],
             stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL, env=clean_env(env), cwd=REPO,
         )
         stderr.close()

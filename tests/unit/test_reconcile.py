@@ -30,7 +30,7 @@ class InMemoryZone:
         self.down = False
         self.transfer_allowed = transfer_allowed
 
-    def send(self, change):
+    def send(self, change, source_ns=None):
         if self.down:
             raise DnsTransient("no answer")
         self.sent.append(change)
