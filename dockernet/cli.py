@@ -561,7 +561,7 @@ def dns_sync(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, netw
     from dockernet.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
 
-    setup_logging("-")
+    setup_logging(None)  # stdout carries the nsupdate script
     _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id,
                                          state_dir)
     if not dry_run:
@@ -587,7 +587,7 @@ def dns_purge(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, net
     from dockernet.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
 
-    setup_logging("-")
+    setup_logging(None)
     _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks,
                                          purge_owner or owner_id, state_dir)
     if watcher.options.auto_reverse:

@@ -44,14 +44,16 @@ class RubyLoggerFormatter(logging.Formatter):
         return format_line(record.levelno, when, record.process or 0, record.getMessage())
 
 
-def setup_logging(destination: str, level: int = logging.INFO) -> logging.Logger:
-    """Send dockernet's log to ``destination``: a file path, or ``-`` for stdout.
+def setup_logging(destination: str | None, level: int = logging.INFO) -> logging.Logger:
+    """Send dockernet's log to ``destination``: a file path, ``-`` for stdout, None for stderr.
 
     A file is opened with ``WatchedFileHandler`` so that logrotate can move it
     away without the watcher writing into the rotated file forever.
     """
-    if destination == "-":
-        handler: logging.Handler = logging.StreamHandler(sys.stdout)
+    if destination is None:
+        handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    elif destination == "-":
+        handler = logging.StreamHandler(sys.stdout)
     else:
         handler = logging.handlers.WatchedFileHandler(destination)
     handler.setFormatter(RubyLoggerFormatter())

@@ -157,6 +157,14 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Callable[[int, str
     return claims
 
 
+_ARPA = dns.name.from_text("arpa.")
+
+
+def forward_first(fqdn: dns.name.Name) -> tuple[bool, dns.name.Name]:
+    """Sort key: names people look up first, their PTR records after (a container answers sooner)."""
+    return (fqdn.is_subdomain(_ARPA), fqdn)
+
+
 def describe_records(fqdn: dns.name.Name, owned: Owned) -> str:
     return "; ".join(f"{fqdn} {owned.ttl} {rdtype} {data}" for rdtype, data in owned.records)
 
@@ -341,7 +349,7 @@ class Reconciler:
     def sync(self, names: Iterable[dns.name.Name], verified: bool = False) -> bool:
         """Bring each name in line; True when every one is done (none left pending)."""
         ok = True
-        for fqdn in sorted(names):
+        for fqdn in sorted(names, key=forward_first):
             ok = self.sync_name(fqdn, verified) and ok
         return ok
 

@@ -103,3 +103,12 @@ def test_ls_and_purge_by_owner(dockerd, named, containers, watchers, label):
     assert named.query(label)
     assert other.dns("purge", "--owner", f"{label}-me").returncode == 0
     assert named.query(label) == set() and named.query(label, "TXT") == set()
+
+
+def test_sync_dry_run_stdout_is_only_the_script_even_when_the_log_has_something_to_say(dockerd, named_no_axfr,
+                                                                                    containers, watchers, label):
+    containers(hostname=label)
+    dry = watchers(server=named_no_axfr).dns("sync", "--dry-run")
+    assert dry.returncode == 0
+    assert "Zone transfer" in dry.stderr  # the warning goes to stderr...
+    assert all(line.split()[0] in ("server", "zone", "prereq", "update", "send") for line in dry.stdout.splitlines())

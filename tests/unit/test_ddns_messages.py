@@ -83,3 +83,25 @@ def test_tsig_errors_name_the_key_and_the_error(exc, code):
     error = tsig_rejection(exc, TARGET)
     assert error.code == code and code in str(error) and "'ddns-key'" in str(error)
     assert "MDEyMzQ1Njc4OWFiY2RlZg" not in str(error)
+
+
+def test_nsupdate_rendering_of_each_change():
+    from dockernet.ddns import Nameserver
+    from dockernet.dnstools import render_nsupdate
+
+    text = render_nsupdate([Create(WEB, NEW), Delete(WEB, OLD)], Nameserver(TARGET))
+    assert text == (
+        "server 127.0.0.1 53\n"
+        "zone docker.test.\n"
+        "prereq nxdomain web1.docker.test.\n"
+        "update add web1.docker.test. 60 A 10.1.0.2\n"
+        "update add web1.docker.test. 60 A 10.1.0.7\n"
+        "update add web1.docker.test. 60 AAAA fd00:d0c::2\n"
+        'update add web1.docker.test. 60 TXT "heritage=dockernet,owner=host-a,container=bbbbbbbbbbbb"\n'
+        "send\n"
+        "zone docker.test.\n"
+        'prereq yxrrset web1.docker.test. TXT "heritage=dockernet,owner=host-a,container=aaaaaaaaaaaa"\n'
+        "update delete web1.docker.test. A\n"
+        "update delete web1.docker.test. TXT\n"
+        "send\n"
+    )

@@ -203,3 +203,10 @@ def test_full_reconcile_sends_one_update_for_many_new_names():
     assert rec.full([container(c, f"c{c}") for c in "0123456789"])
     assert len(zone.batches) == 1 and zone.sent == []
     assert len(zone.names) == 10
+
+
+def test_forward_names_are_sent_before_their_ptr_records():
+    from dockernet.reconcile import forward_first
+
+    ptr = dns.name.from_text("2.0.1.10.in-addr.arpa")
+    assert sorted([ptr, name("web")], key=forward_first) == [name("web"), ptr]
