@@ -282,7 +282,7 @@ class Reconciler:
         return {name: state for name, state in self.current.items() if isinstance(state, Owned)}
 
     def _owned_names(self) -> set[dns.name.Name]:
-        return {name for name, state in self.current.items() if isinstance(state, Owned)}
+        return set(self.owned())
 
     def _warn_no_transfer(self) -> None:
         if not self._warned_no_transfer:
@@ -326,23 +326,6 @@ class Reconciler:
                 self._applied(change)
                 done.add(change.fqdn)
         return done
-
-    def purge(self) -> bool:
-        """Remove every record this owner holds (``--cleanup-on-exit``)."""
-        self.index.replace_all({})
-        return self.sync(self._owned_names() | set(self.journal.names if self.journal else ()))
-
-    def _owned_names(self) -> set[dns.name.Name]:
-        return {name for name, state in self.current.items() if isinstance(state, Owned)}
-
-    def _warn_no_transfer(self) -> None:
-        if not self._warned_no_transfer:
-            log.warning(
-                "Zone transfer of %s is not allowed to this key: checking the names this watcher knows one by one "
-                "(allow-transfer in named.conf lets it sweep the whole zone)",
-                self.policy.zone,
-            )
-            self._warned_no_transfer = True
 
     # -- applying -------------------------------------------------------------
 
