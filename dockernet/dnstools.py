@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import dns.exception
 import dns.name
 
 from dockernet.ddns import Nameserver
@@ -39,11 +40,15 @@ def check(nameserver: Nameserver) -> list[Finding]:
         name = _zone_text(zone)
         try:
             served = nameserver.zone_for(zone)
-        except (DnsTransient, DnsRejected) as exc:
+        except DnsRejected as exc:
+            findings.append(_rejected(nameserver, zone, exc, keyref, "look-up refused"))
+            continue
+        except DnsTransient as exc:
             findings.append(Finding(False, f"{name}: {exc}"))
             continue
         if served != zone:
-            findings.append(Finding(False, f"{name}: {target.where} does not serve this zone; add to named.conf: "
+            answer = _probe_answer(nameserver, zone)
+            findings.append(Finding(False, f"{name}: {target.where} does not serve this zone{answer}; add to named.conf: "
                                            f'zone "{name}" {{ type primary; file "{name}.zone"; '
                                            f"allow-update {{ {keyref}; }}; }};"))
             continue
@@ -51,7 +56,7 @@ def check(nameserver: Nameserver) -> list[Finding]:
         try:
             nameserver._send(_probe_for(nameserver, zone))
         except DnsRejected as exc:
-            findings.append(Finding(False, f"{name}: updates refused: {exc}" + _fix(exc, name, keyref)))
+            findings.append(_rejected(nameserver, zone, exc, keyref, "updates refused"))
         except DnsTransient as exc:
             findings.append(Finding(False, f"{name}: {exc}"))
         else:
@@ -70,6 +75,59 @@ def check(nameserver: Nameserver) -> list[Finding]:
     return findings
 
 
+def _rejected(nameserver: Nameserver, zone: dns.name.Name, exc: DnsRejected, keyref: str, what: str) -> Finding:
+    """A failing finding for a refusal, with the fix, and the measured skew behind a BADTIME."""
+    name = _zone_text(zone)
+    skew = ""
+    if exc.code == "BADTIME":
+        measured = clock_skew(nameserver, zone)
+        skew = f"; the server's clock is {measured:+.0f} s from ours" if measured is not None else ""
+    hint = f": {exc.hint}" if exc.hint else ""
+    return Finding(False, f"{name}: {what}: {exc.message}{skew}{hint}" + _fix(exc, name, keyref))
+
+
+def _probe_answer(nameserver: Nameserver, zone: dns.name.Name) -> str:
+    """What the server answers to an update probe for ``zone``, as ' (CODE)' or ''."""
+    try:
+        nameserver._send(_probe_for(nameserver, zone))
+    except DnsRejected as exc:
+        return f" ({exc.code})"
+    except DnsTransient:
+        return ""
+    return ""
+
+
+def clock_skew(nameserver: Nameserver, zone: dns.name.Name) -> float | None:
+    """Seconds the server's clock is ahead of ours, read from the time in its BADTIME answer.
+
+    RFC 8945 section 5.2.3: a BADTIME answer carries the server's current
+    time in the TSIG's Other Data. The answer is read without verifying the
+    signature (``keyring`` returning False), which is fine for a measurement.
+    """
+    import socket
+    import time
+
+    import dns.query
+
+    target = nameserver.target
+    message = _probe_for(nameserver, zone)
+    family = socket.AF_INET6 if ":" in target.server else socket.AF_INET
+    destination = (target.server, target.port)
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            expiration = time.time() + target.timeout
+            dns.query.send_udp(sock, message, destination, expiration)
+            response, _ = dns.query.receive_udp(sock, destination, expiration, keyring=lambda *_: False,
+                                                request_mac=message.mac)
+    except (OSError, dns.exception.DNSException):
+        return None
+    if not response.tsig:
+        return None
+    tsig = response.tsig[0]
+    server_time = int.from_bytes(tsig.other[:6], "big") if len(tsig.other) >= 6 else tsig.time_signed
+    return server_time - time.time()
+
+
 def _probe_for(nameserver: Nameserver, zone: dns.name.Name):
     from dockernet.ddns import build_probe
 
@@ -81,8 +139,6 @@ def _fix(exc: DnsRejected, zone: str, keyref: str) -> str:
         return f"; add to zone \"{zone}\" in named.conf: allow-update {{ {keyref}; }};"
     if exc.code in ("BADKEY", "BADSIG"):
         return f"; named.conf must include the same key file ({keyref}) as the watcher"
-    if exc.code == "BADTIME":
-        return "; synchronise this host's clock with the server's (NTP)"
     return ""
 
 

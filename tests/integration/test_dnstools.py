@@ -3,11 +3,14 @@
 import base64
 import json
 import os
+import re
+import shutil
 import subprocess
+import sys
 
 import pytest
 
-from tests.harness import PrivateNamed, wait_for
+from tests.harness import PrivateNamed, clean_env, wait_for
 
 
 @pytest.fixture
@@ -47,7 +50,7 @@ def test_check_reports_refused_with_the_fix(named_refusing, watchers):
 def test_check_reports_a_zone_not_served(named, watchers):
     result = watchers().dns("check", "--reverse-zone", "9.9.in-addr.arpa")
     assert result.returncode == 1
-    assert any(line.startswith("FAIL 9.9.in-addr.arpa:") and "does not serve this zone" in line
+    assert any(line.startswith("FAIL 9.9.in-addr.arpa:") and "does not serve this zone (NOTAUTH)" in line
                and 'zone "9.9.in-addr.arpa" { type primary;' in line for line in lines_of(result))
 
 
@@ -112,3 +115,20 @@ def test_sync_dry_run_stdout_is_only_the_script_even_when_the_log_has_something_
     assert dry.returncode == 0
     assert "Zone transfer" in dry.stderr  # the warning goes to stderr...
     assert all(line.split()[0] in ("server", "zone", "prereq", "update", "send") for line in dry.stdout.splitlines())
+
+
+def test_check_measures_the_clock_skew_behind_badtime(named, watchers):
+    if shutil.which("faketime") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("faketime is missing under CI")
+        pytest.skip("needs faketime")
+    watcher = watchers()
+    args = ["faketime", "-f", "-600s", sys.executable, "-m", "dockernet", "--docker-host", watcher.dockerd.url, "dns",
+            "check", "--server", "127.0.0.1", "--port", str(named.port), "--zone", named.zone,
+            "--key-file", str(named.key_file)]
+    result = subprocess.run(args, capture_output=True, text=True, env=clean_env(), timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = next(line for line in lines_of(result) if "BADTIME" in line)
+    seconds = float(re.search(r"the server's clock is ([+-]\d+) s from ours", line).group(1))
+    assert 590 <= seconds <= 610, line  # our clock runs 600 s behind the server's
+    assert "synchronise them (NTP)" in line
