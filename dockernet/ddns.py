@@ -125,7 +125,9 @@ def socket_in_namespace(path: str, family: int, kind: int = socket.SOCK_DGRAM) -
     def enter_and_make() -> None:
         try:
             netns.setns(path, flags=0)
-            made["socket"] = socket.socket(family, kind)
+            sock = socket.socket(family, kind)
+            sock.setblocking(False)  # dnspython's timeouts only work on non-blocking sockets
+            made["socket"] = sock
         except OSError as exc:
             made["error"] = exc
 

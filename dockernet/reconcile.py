@@ -63,6 +63,9 @@ class ClaimIndex:
     def names(self) -> set[dns.name.Name]:
         return set(self._by_name)
 
+    def names_of(self, container_id: str) -> set[dns.name.Name]:
+        return set(self._by_container.get(container_id, ()))
+
     def set_container(self, container_id: str, claims: Iterable[Claim]) -> set[dns.name.Name]:
         """Replace one container's claims; returns every name whose claims changed."""
         old_names = self._by_container.pop(container_id, set())
@@ -161,8 +164,13 @@ _ARPA = dns.name.from_text("arpa.")
 
 
 def forward_first(fqdn: dns.name.Name) -> tuple[bool, dns.name.Name]:
-    """Sort key: names people look up first, their PTR records after (a container answers sooner)."""
+    """Sort key: forward names first, PTR records after (a PTR waits for its forward name; see _claims_for)."""
     return (fqdn.is_subdomain(_ARPA), fqdn)
+
+
+def _forward_then_reverse(names) -> list[list[dns.name.Name]]:
+    ordered = sorted(names, key=forward_first)
+    return [[n for n in ordered if not n.is_subdomain(_ARPA)], [n for n in ordered if n.is_subdomain(_ARPA)]]
 
 
 def describe_records(fqdn: dns.name.Name, owned: Owned) -> str:
@@ -200,6 +208,8 @@ class Reconciler:
         self._collisions: dict[dns.name.Name, tuple[str, tuple[str, ...]]] = {}
         #: running containers' pids, for --send-from container
         self._pids: dict[str, int] = {}
+        #: reverse names to plan again once a forward name changed hands
+        self._followups: set[dns.name.Name] = set()
 
     # -- inputs ---------------------------------------------------------------
 
@@ -244,8 +254,18 @@ class Reconciler:
     def preview(self, containers: list[ContainerInfo]) -> list[Change]:
         """The changes a full reconcile would send, sending nothing (``dns sync --dry-run``)."""
         names = self.load(containers)
-        decisions = (plan_name(name, self.index.claims_for(name), self.current.get(name)) for name in sorted(names))
-        return [decision for decision in decisions if decision is not None and not isinstance(decision, Blocked)]
+        loaded = dict(self.current)
+        changes: list[Change] = []
+        try:
+            for group in _forward_then_reverse(names):
+                decisions = (plan_name(name, self._claims_for(name), self.current.get(name)) for name in group)
+                planned = [d for d in decisions if d is not None and not isinstance(d, Blocked)]
+                for change in planned:  # what the reverse names will see once the forward ones are applied
+                    self._remember(change.fqdn, current_after(change))
+                changes += planned
+        finally:
+            self.current = loaded
+        return changes
 
     def full(self, containers: list[ContainerInfo], guard: DeletionGuard | None = None) -> bool:
         """Start over from every running container and the zones' truth (see ``load``).
@@ -264,7 +284,7 @@ class Reconciler:
         owned = self._owned_names()
         if self.journal:
             self.journal.rewrite({name: self.current[name].short_id for name in owned})
-        doomed = {name for name in owned if not self.index.claims_for(name)}
+        doomed = {name for name in owned if not self._claims_for(name)}
         if doomed and guard is not None and not guard(doomed, len(owned)):
             names -= doomed
         names -= self._apply_batched(names)
@@ -303,7 +323,13 @@ class Reconciler:
         """
         if len(names) < 2 or self.pending or self.nameserver.target.send_from == "container":
             return set()  # from containers, each update leaves from its own namespace
-        decisions = (plan_name(fqdn, self.index.claims_for(fqdn), self.current.get(fqdn)) for fqdn in sorted(names))
+        done: set[dns.name.Name] = set()
+        for group in _forward_then_reverse(names):  # PTRs are planned once their forward names are in
+            done |= self._apply_group(group)
+        return done
+
+    def _apply_group(self, names: list[dns.name.Name]) -> set[dns.name.Name]:
+        decisions = (plan_name(fqdn, self._claims_for(fqdn), self.current.get(fqdn)) for fqdn in names)
         planned: list[Change] = [d for d in decisions if d is not None and not isinstance(d, Blocked)]
         done: set[dns.name.Name] = set()
         by_zone: dict[dns.name.Name, list[Change]] = {}
@@ -331,8 +357,12 @@ class Reconciler:
 
     def sync(self, names: Iterable[dns.name.Name], verified: bool = False) -> bool:
         """Bring each name in line; True when every one is done (none left pending)."""
+        names = set(names)
         ok = True
         for fqdn in sorted(names, key=forward_first):
+            ok = self.sync_name(fqdn, verified) and ok
+        followups, self._followups = self._followups - names, set()
+        for fqdn in sorted(followups):
             ok = self.sync_name(fqdn, verified) and ok
         return ok
 
@@ -364,7 +394,7 @@ class Reconciler:
     def _sync_name(self, fqdn: dns.name.Name, verified: bool) -> None:
         for _attempt in range(3):
             current = self.current.get(fqdn)
-            claims = self.index.claims_for(fqdn)
+            claims = self._claims_for(fqdn)
             self._note_collision(fqdn, claims, current)
             decision = plan_name(fqdn, claims, current)
             if decision is None:
@@ -389,6 +419,22 @@ class Reconciler:
             verified = True
         raise DnsRejected(f"{fqdn} keeps changing under dockernet; will try again", code="CONFLICT")
 
+    def _claims_for(self, fqdn: dns.name.Name) -> list[Claim]:
+        """The claims on a name that may be published now.
+
+        A PTR claim counts only while its own container holds the forward
+        name it points at: a reverse record must never point at a name held
+        by someone else, nor outlive its forward record.
+        """
+        claims = self.index.claims_for(fqdn)
+        if not fqdn.is_subdomain(_ARPA):
+            return claims
+        return [claim for claim in claims if self._holds_forward(claim)]
+
+    def _holds_forward(self, claim: Claim) -> bool:
+        state = self.current.get(dns.name.from_text(claim.records[0][1]))
+        return isinstance(state, Owned) and state.short_id == claim.short_id
+
     def _source_ns(self, change: Change) -> str | None:
         """Where the UPDATE leaves from: the container's namespace with --send-from container.
 
@@ -404,6 +450,9 @@ class Reconciler:
         fqdn = change.fqdn
         self.applied += 1
         self._remember(fqdn, current_after(change))
+        if not isinstance(change, Delete) and not fqdn.is_subdomain(_ARPA):
+            # the new holder's PTR records may now be published (see _claims_for)
+            self._followups |= {n for n in self.index.names_of(change.claim.container_id) if n.is_subdomain(_ARPA)}
         if isinstance(change, Delete):
             if self.journal:
                 self.journal.remove(fqdn)

@@ -37,3 +37,29 @@ def test_send_from_container_is_accepted_by_a_keyless_named_trusting_the_docker_
     finally:
         watcher.cleanup()
         named.stop()
+
+
+def test_a_socket_made_in_a_namespace_still_times_out(run_dir):
+    """A reply that never comes must not hang the watcher (dnspython needs a non-blocking socket)."""
+    import socket
+    import time
+
+    import dns.exception
+    import dns.message
+    import dns.query
+    import pytest
+
+    from dockernet.ddns import socket_in_namespace
+    from tests.harness import free_port
+
+    quiet = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # bound, so no ICMP error: it just never answers
+    quiet.bind(("127.0.0.1", free_port()))
+    try:
+        with socket_in_namespace("/proc/self/ns/net", socket.AF_INET) as sock:
+            started = time.monotonic()
+            with pytest.raises(dns.exception.Timeout):
+                dns.query.udp(dns.message.make_query("x.test", "A"), "127.0.0.1", port=quiet.getsockname()[1],
+                              timeout=0.3, sock=sock)
+            assert time.monotonic() - started < 2
+    finally:
+        quiet.close()

@@ -210,3 +210,50 @@ def test_forward_names_are_sent_before_their_ptr_records():
 
     ptr = dns.name.from_text("2.0.1.10.in-addr.arpa")
     assert sorted([ptr, name("web")], key=forward_first) == [name("web"), ptr]
+
+
+def _with_ptr(cid_char, hostname, address, created="2026-01-01"):
+    return ContainerInfo(cid_char * 64, hostname, hostname, True, created, (address,), {}, 42, (("bridge", address),))
+
+
+REV = dns.name.from_text("1.10.in-addr.arpa")
+
+
+def ptr(address):
+    import dns.reversename
+
+    return dns.reversename.from_address(address)
+
+
+def make_rev(zone=None):
+    zone = zone or InMemoryZone()
+    zone.target = DnsTarget("127.0.0.1", 53, ZONE, None, "host-a", reverse_zones=(REV,))
+    rec = Reconciler(RecordPolicy(ZONE, 60, reverse_zones=(REV,)), zone, clock=Clock())
+    return rec, zone
+
+
+def test_no_ptr_for_a_name_held_by_someone_else():
+    zone = InMemoryZone(transfer_allowed=False)
+    zone.names[name("hand")] = Foreign("")
+    rec, zone = make_rev(zone)
+    rec.container_changed("a" * 64, _with_ptr("a", "hand", "10.1.0.2"))
+    assert ptr("10.1.0.2") not in zone.names
+
+
+def test_ptr_follows_its_forward_name_through_a_handover():
+    rec, zone = make_rev()
+    rec.container_changed("b" * 64, _with_ptr("b", "web", "10.1.0.3", created="2026-02-01"))
+    rec.container_changed("a" * 64, _with_ptr("a", "web", "10.1.0.2", created="2026-01-01"))
+    assert zone.names[ptr("10.1.0.3")].records == (("PTR", "web.docker.test."),)
+    assert ptr("10.1.0.2") not in zone.names  # a waits: b holds web
+    rec.container_changed("b" * 64, None)
+    assert zone.names[name("web")].short_id == "a" * 12
+    assert ptr("10.1.0.3") not in zone.names
+    assert zone.names[ptr("10.1.0.2")].records == (("PTR", "web.docker.test."),)  # published right after the handover
+
+
+def test_preview_plans_ptr_after_forward_and_changes_nothing():
+    rec, zone = make_rev()
+    changes = rec.preview([_with_ptr("a", "web", "10.1.0.2")])
+    assert [c.fqdn for c in changes] == [name("web"), ptr("10.1.0.2")]
+    assert rec.current == {} and zone.names == {} and zone.sent == []
