@@ -160,17 +160,23 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Callable[[int, str
     return claims
 
 
-_ARPA = dns.name.from_text("arpa.")
+def is_reverse_name(fqdn: dns.name.Name) -> bool:
+    """Whether the name is under arpa. (absolute names end with the empty root label)."""
+    return len(fqdn.labels) >= 2 and fqdn.labels[-2].lower() == b"arpa"
 
 
-def forward_first(fqdn: dns.name.Name) -> tuple[bool, dns.name.Name]:
-    """Sort key: forward names first, PTR records after (a PTR waits for its forward name; see _claims_for)."""
-    return (fqdn.is_subdomain(_ARPA), fqdn)
+def forward_first(fqdn: dns.name.Name) -> tuple[bool, tuple[bytes, ...]]:
+    """Sort key: forward names first, PTR records after (a PTR waits for its forward name; see _claims_for).
+
+    Compares raw labels: ``dns.name.Name`` comparison is DNSSEC canonical
+    order and costs about as much as the rest of a cold start's planning.
+    """
+    return (is_reverse_name(fqdn), fqdn.labels)
 
 
 def _forward_then_reverse(names) -> list[list[dns.name.Name]]:
     ordered = sorted(names, key=forward_first)
-    return [[n for n in ordered if not n.is_subdomain(_ARPA)], [n for n in ordered if n.is_subdomain(_ARPA)]]
+    return [[n for n in ordered if not is_reverse_name(n)], [n for n in ordered if is_reverse_name(n)]]
 
 
 def describe_records(fqdn: dns.name.Name, owned: Owned) -> str:
@@ -246,7 +252,7 @@ class Reconciler:
         if zone_state is None:
             self._warn_no_transfer()
             known = names | self._owned_names() | set(self.journal.names if self.journal else ())
-            zone_state = {name: self.nameserver.lookup(name) for name in sorted(known)}
+            zone_state = {name: self.nameserver.lookup(name) for name in sorted(known, key=forward_first)}
         self.current = {name: state for name, state in zone_state.items() if state is not None}
         self.health.dns_reached()
         return names | self._owned_names()
@@ -362,7 +368,7 @@ class Reconciler:
         for fqdn in sorted(names, key=forward_first):
             ok = self.sync_name(fqdn, verified) and ok
         followups, self._followups = self._followups - names, set()
-        for fqdn in sorted(followups):
+        for fqdn in sorted(followups, key=forward_first):
             ok = self.sync_name(fqdn, verified) and ok
         return ok
 
@@ -427,7 +433,7 @@ class Reconciler:
         by someone else, nor outlive its forward record.
         """
         claims = self.index.claims_for(fqdn)
-        if not fqdn.is_subdomain(_ARPA):
+        if not is_reverse_name(fqdn):
             return claims
         return [claim for claim in claims if self._holds_forward(claim)]
 
@@ -450,9 +456,9 @@ class Reconciler:
         fqdn = change.fqdn
         self.applied += 1
         self._remember(fqdn, current_after(change))
-        if not isinstance(change, Delete) and not fqdn.is_subdomain(_ARPA):
+        if not isinstance(change, Delete) and not is_reverse_name(fqdn):
             # the new holder's PTR records may now be published (see _claims_for)
-            self._followups |= {n for n in self.index.names_of(change.claim.container_id) if n.is_subdomain(_ARPA)}
+            self._followups |= {n for n in self.index.names_of(change.claim.container_id) if is_reverse_name(n)}
         if isinstance(change, Delete):
             if self.journal:
                 self.journal.remove(fqdn)
@@ -497,7 +503,7 @@ class Reconciler:
 
     def retry_pending(self) -> bool:
         """Try the pending names again; stops at the first failure (the server is still down)."""
-        for fqdn in sorted(self.pending):
+        for fqdn in sorted(self.pending, key=forward_first):
             if not self.sync_name(fqdn, verified=False):
                 return False
         return True
