@@ -84,10 +84,6 @@ class DnsTarget:
         return max(inside, key=len) if inside else self.zone
 
 
-def address_rdtype(address: str) -> dns.rdatatype.RdataType:
-    return dns.rdatatype.AAAA if ":" in address else dns.rdatatype.A
-
-
 def quoted(text: str) -> str:
     return '"' + text + '"'
 

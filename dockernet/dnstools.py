@@ -175,15 +175,6 @@ def render_nsupdate(changes: list[Change], nameserver: Nameserver) -> str:
 # --- listing ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Listed:
-    name: str
-    owner: str
-    container: str
-    records: tuple[tuple[str, str], ...]
-    running: bool | None  # None: Docker could not be asked
-
-
 def list_marked(nameserver: Nameserver, owner: str | None) -> list[tuple[str, str, str, tuple]] | None:
     """(name, owner, short id, records) of every dockernet mark in the zones (``owner`` None: all owners).
 
