@@ -253,7 +253,10 @@ class Reconciler:
             self._warn_no_transfer()
             known = names | self._owned_names() | set(self.journal.names if self.journal else ())
             zone_state = {name: self.nameserver.lookup(name) for name in sorted(known, key=forward_first)}
-        self.current = {name: state for name, state in zone_state.items() if state is not None}
+        # keep our own names, and others' only where a container wants the name: a big shared
+        # zone must not make the daemon big (an unknown taken name fails its prerequisite anyway)
+        self.current = {name: state for name, state in zone_state.items()
+                        if isinstance(state, Owned) or (state is not None and name in names)}
         self.health.dns_reached()
         return names | self._owned_names()
 
