@@ -93,6 +93,7 @@ class Watcher:
         self._watchdog = watchdog_interval()
         self._next_watchdog = 0.0
         self._ready_sent = False
+        self._probe_error = ""
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -202,9 +203,14 @@ class Watcher:
             self.health.dns_failed()
         except DockernetError as exc:
             self.health.dns_failed()
-            log.error("%s", exc)
+            if str(exc) != self._probe_error:  # one line per state change, not one per probe
+                log.error("%s", exc)
+                self._probe_error = str(exc)
         else:
             self.health.dns_reached()
+            if self._probe_error:
+                log.info("The DNS server accepts this key again")
+                self._probe_error = ""
 
     def _handle(self, raw: dict) -> None:
         event = parse_event(raw)
