@@ -174,11 +174,17 @@ def write_files(directory: Path, files: dict[str, tuple[str, int]], force: bool)
     existing = [str(path) for path in targets if path.exists()]
     if existing and not force:
         raise FileConflict(f"{', '.join(existing)} already exist(s)", hint="use --force to overwrite")
+    created: list[Path] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for path in targets:
             content, mode = files[path.name]
+            fresh = not path.exists()
             atomic_write(path, content, mode)
+            if fresh:
+                created.append(path)
     except OSError as exc:
+        for path in created:  # all or none: a key without its named.conf helps nobody
+            path.unlink(missing_ok=True)
         raise DockernetError(f"cannot write into {directory}: {exc.strerror}") from None
     return targets

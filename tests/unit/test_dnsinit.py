@@ -62,3 +62,13 @@ def test_no_transfer_grants_updates_but_not_axfr(tmp_path):
     conf = render_all(spec(tmp_path, allow_transfer=False), "MDEy")["named.conf"][0]
     assert 'allow-update { key "ddns-key"; };' in conf and "allow-transfer { none; };\n}" in conf
     assert 'allow-transfer { key' not in conf
+
+
+def test_a_failing_write_leaves_no_partial_set(tmp_path):
+    from dockernet.errors import DockernetError
+
+    files = render_all(spec(tmp_path), "MDEyMzQ1Njc4OWFiY2RlZg==")
+    (tmp_path / "docker.test.zone").mkdir()  # the third file cannot be written: a directory holds its name
+    with pytest.raises(DockernetError, match="cannot write into"):
+        write_files(tmp_path, files, force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docker.test.zone"]
