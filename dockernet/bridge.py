@@ -23,7 +23,7 @@ from typing import Iterator
 
 from dockernet.errors import DockernetError, UsageError
 
-_IFNAME = re.compile(r"^[^\s/:]{1,15}$")
+_IFNAME = re.compile(r"[^\s/:]{1,15}")  # fullmatch: '$' would accept a trailing newline
 
 
 class NetlinkFailed(DockernetError):
@@ -56,7 +56,7 @@ def make_spec(name: str, cidr: str, gateway: str | None = None, mtu: int | None 
     ``--cidr 10.1.0.1/16`` means network 10.1.0.0/16 with gateway 10.1.0.1;
     ``--cidr 10.1.0.0/16`` takes the first host address as the gateway.
     """
-    if not _IFNAME.match(name or ""):
+    if not _IFNAME.fullmatch(name or ""):
         raise UsageError(f"'{name}' is not a valid interface name (1-15 characters, no spaces, '/' or ':')")
     try:
         given = ipaddress.ip_interface(cidr)

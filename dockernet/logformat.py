@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import re
 import sys
 from datetime import datetime
 
@@ -22,6 +23,40 @@ _RUBY_SEVERITY = {
     logging.ERROR: "ERROR",
     logging.CRITICAL: "FATAL",
 }
+
+
+def printable(text: str) -> str:
+    """``text`` as one line of printable ASCII, for values a container supplied.
+
+    Hostnames, names and labels are untrusted: a newline in one would start
+    a forged log line, a bidi control could hide text. Backslash and quote
+    are escaped too, so ``'...'`` around the result stays unambiguous.
+    """
+    out = []
+    for char in text:
+        if " " <= char <= "~" and char not in "\\'":
+            out.append(char)
+        elif char in "\\'":
+            out.append("\\" + char)
+        elif char in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[char])
+        elif ord(char) < 0x100:
+            out.append(f"\\x{ord(char):02x}")
+        elif ord(char) < 0x10000:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(f"\\U{ord(char):08x}")
+    return "".join(out)
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
+# Line breaks and invisible controls: C0, DEL, C1, the Unicode line/paragraph separators and bidi controls.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line(message: str) -> str:
+    """The last guard: whatever a message holds, it is written as exactly one line."""
+    return _CONTROLS.sub(lambda match: printable(match.group()), message)
 
 
 def ruby_severity(levelno: int) -> str:
@@ -41,7 +76,7 @@ def format_line(levelno: int, when: datetime, pid: int, message: str, progname: 
 class RubyLoggerFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created)
-        return format_line(record.levelno, when, record.process or 0, record.getMessage())
+        return format_line(record.levelno, when, record.process or 0, one_line(record.getMessage()))
 
 
 def setup_logging(destination: str | None, level: int = logging.INFO) -> logging.Logger:

@@ -19,7 +19,15 @@ from dataclasses import dataclass
 import dns.exception
 import dns.name
 
-_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+from dockernet.logformat import printable
+
+# Matched with ``fullmatch`` only: ``$`` also matches before a trailing newline, and a
+# name with a newline in it is refused by the server for everyone after it in the queue.
+#: what may come in: ASCII letters, digits, ``-`` and ``_`` (checked before any repair, so
+#: ``str.lower`` never turns a non-ASCII character such as the Kelvin sign into ASCII)
+_RAW_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}")
+#: what may go out: an RFC 1123 host-name label
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 # A textual name longer than this does not fit in 255 octets of wire format.
 _MAX_NAME_TEXT = 253
 
@@ -40,7 +48,7 @@ class NameDecision:
 
 def source_name(hostname: str, container_name: str, container_id: str) -> str:
     """The name a person gave the container: its hostname, else its name."""
-    hostname = (hostname or "").strip()
+    hostname = hostname or ""
     if not hostname or hostname == container_id[:12]:
         return container_name.lstrip("/")
     return hostname
@@ -48,8 +56,10 @@ def source_name(hostname: str, container_name: str, container_id: str) -> str:
 
 def repair_label(label: str) -> str | None:
     """``label`` made a valid host-name label, or None where no unambiguous repair exists."""
+    if not _RAW_LABEL.fullmatch(label):
+        return None
     candidate = label.lower().replace("_", "-")
-    return candidate if _LABEL.match(candidate) else None
+    return candidate if _LABEL.fullmatch(candidate) else None
 
 
 def record_name(hostname: str, container_name: str, container_id: str, zone: dns.name.Name) -> NameDecision:
@@ -68,7 +78,7 @@ def record_name(hostname: str, container_name: str, container_id: str, zone: dns
     repaired = [repair_label(label) for label in labels]
     if any(label is None for label in repaired):
         bad = next(label for label, fixed in zip(labels, repaired) if fixed is None)
-        return NameDecision(None, source, f"'{bad}' is not a valid DNS label (letters, digits, hyphens; 1-63 long)")
+        return NameDecision(None, source, f"'{printable(bad)}' is not a valid DNS label (letters, digits, hyphens; 1-63 long)")
     fixed_text = ".".join(repaired)  # type: ignore[arg-type]
     try:
         if len(repaired) == 1:
@@ -81,5 +91,5 @@ def record_name(hostname: str, container_name: str, container_id: str, zone: dns
         return NameDecision(None, source, f"{fqdn} is outside the zone {zone}")
     if len(fqdn.to_text(omit_final_dot=True)) > _MAX_NAME_TEXT:
         return NameDecision(None, source, "the name is longer than 253 characters")
-    note = f"made a valid DNS name from '{source}'" if fixed_text != text else ""
+    note = f"made a valid DNS name from '{printable(source)}'" if fixed_text != text else ""
     return NameDecision(fqdn, source, note)

@@ -28,9 +28,11 @@ from typing import Iterator
 from dockernet.bridge import NetlinkFailed, netlink
 from dockernet.engine import ContainerInfo, DockerEngine
 from dockernet.errors import DockernetError, DockerUnreachable, UsageError
+from dockernet.logformat import printable
 
-_IFNAME = re.compile(r"^[^\s/:]{1,15}$")
-_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+# matched with ``fullmatch``: ``$`` would also accept a trailing newline
+_IFNAME = re.compile(r"[^\s/:]{1,15}")
+_MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
 
 
 class ContainerNotFound(DockernetError):
@@ -283,7 +285,7 @@ def parse_mac(text: str) -> str:
             raise UsageError("U: needs a seed (e.g. U:web1)")
         return stable_mac(text[2:])
     mac = text.lower().replace("-", ":")
-    if not _MAC.match(mac):
+    if not _MAC.fullmatch(mac):
         raise UsageError(f"'{text}' is not a MAC address (aa:bb:cc:dd:ee:ff) nor U:seed")
     if int(mac[:2], 16) & 1:
         raise UsageError(f"{mac} is a multicast MAC address", hint="the first octet must be even")
@@ -291,8 +293,8 @@ def parse_mac(text: str) -> str:
 
 
 def check_ifname(name: str) -> str:
-    if not _IFNAME.match(name):
-        raise UsageError(f"'{name}' is not a valid interface name (1-15 characters, no spaces, '/' or ':')")
+    if not _IFNAME.fullmatch(name):
+        raise UsageError(f"'{printable(name)}' is not a valid interface name (1-15 characters, no spaces, '/' or ':')")
     return name
 
 

@@ -45,13 +45,14 @@ from dataclasses import dataclass
 import dns.name
 
 HERITAGE = "dockernet"
-_OWNER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-_MARK = re.compile(r"^heritage=dockernet,owner=([^,]+),container=([0-9a-f]{12})$")
+# Both matched with ``fullmatch``: ``$`` would also accept a trailing newline.
+_OWNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
+_MARK = re.compile(r"heritage=dockernet,owner=([A-Za-z0-9][A-Za-z0-9._-]{0,62}),container=([0-9a-f]{12})")
 
 
 def valid_owner_id(owner: str) -> bool:
     """Owner ids go into TXT data and log lines: keep them short and plain."""
-    return bool(_OWNER_ID.match(owner))
+    return bool(_OWNER_ID.fullmatch(owner))
 
 
 def ownership_mark(owner: str, container_id: str) -> str:
@@ -61,7 +62,7 @@ def ownership_mark(owner: str, container_id: str) -> str:
 
 def parse_mark(text: str) -> tuple[str, str] | None:
     """``(owner, short container id)`` from a TXT string, or None if it is no dockernet mark."""
-    match = _MARK.match(text)
+    match = _MARK.fullmatch(text)
     return (match.group(1), match.group(2)) if match else None
 
 

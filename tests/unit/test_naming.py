@@ -63,3 +63,83 @@ def test_overlong_name_is_skipped():
     long_name = ".".join(["a" * 60] * 4) + ".docker.test"
     decision = record_name(long_name, "c", CID, zone)
     assert decision.skipped
+
+
+# Hostile input: every value below comes from a container. Each must be skipped (or, for the two
+# unambiguous repairs, repaired), never passed through: one such name reaching the server once
+# stopped every other container's updates.
+HOSTILE = [
+    "0\n",  # Python's '$' matches before a trailing newline
+    "web\n",
+    "0\n.bar.test",  # the reported poison: passes a '$'-anchored label pattern, refused by named
+    "\nweb",
+    "we\nb",
+    "web\r",
+    "web\x00",
+    "we\x00b",
+    "web\t",
+    "\tweb",
+    "web ",
+    " web",
+    "we b",
+    "web\x7f",
+    "web\u2028",
+    "web\u202e",
+    "caf\u00e9",
+    "\u212aelvin",  # KELVIN SIGN: str.lower() makes it ASCII 'k'
+    "\u0130stanbul",  # LATIN CAPITAL I WITH DOT: lower() gives two characters
+    "ｗｅｂ",  # fullwidth letters
+    "web\ufeff",
+    "x" * 64,
+    ".".join(["a" * 63] * 4) + ".docker.test",
+    "*",
+    "*.docker.test",
+    "@",
+    "web/1",
+    "web\\.x",
+    'web"1',
+    "web;1",
+    "-",
+    "..",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_hostnames_are_skipped(text):
+    decision = record_name(text, "fallback", CID, ZONE)
+    assert decision.skipped, f"{text!r} became {decision.fqdn}"
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_container_names_are_skipped(text):
+    # no -h: Docker's hostname is the short id and the container name is used
+    assert record_name(CID[:12], text, CID, ZONE).skipped
+
+
+@pytest.mark.parametrize("text", [text for text in HOSTILE if text.strip(" ") == text])
+def test_hostile_labels_and_aliases_publish_nothing_of_theirs(text):
+    from dockernet.engine import ContainerInfo
+    from dockernet.reconcile import RecordPolicy, claims_of
+
+    info = ContainerInfo(CID, "c1", CID[:12], True, "", ("10.1.0.2",),
+                         labels={"dockernet.name": text, "dockernet.aliases": f"ok1,{text},ok2"})
+    said = []
+    claims = claims_of(info, RecordPolicy(ZONE, 60), lambda level, line: said.append(line))
+    # the label name is refused; the valid aliases around the hostile one still publish
+    assert {claim.fqdn for claim in claims} == {dns.name.from_text(f"ok{i}.docker.test") for i in (1, 2)}
+    assert all("\n" not in line and "\r" not in line and "\x00" not in line for line in said)
+
+
+@pytest.mark.parametrize("label, repaired", [("web1", "web1"), ("Web_1", "web-1"), ("a" * 63, "a" * 63), ("1", "1")])
+def test_the_only_repairs_are_case_and_underscore(label, repaired):
+    assert repair_label(label) == repaired
+
+
+def test_spaces_around_label_values_are_trimmed_but_no_other_whitespace():
+    from dockernet.engine import ContainerInfo
+    from dockernet.reconcile import RecordPolicy, claims_of
+
+    labels = {"dockernet.name": " web ", "dockernet.aliases": "a, b ,\tc,d\n"}
+    info = ContainerInfo(CID, "c1", CID[:12], True, "", ("10.1.0.2",), labels=labels)
+    names = {claim.fqdn.to_text() for claim in claims_of(info, RecordPolicy(ZONE, 60), lambda *_: None)}
+    assert names == {"web.docker.test.", "a.docker.test.", "b.docker.test."}

@@ -46,7 +46,7 @@ def test_explicit_macs(text, result):
     assert parse_mac(text) == result
 
 
-@pytest.mark.parametrize("text", ["01:00:5e:00:00:01", "zz:aa:bb:cc:dd:ee", "02:aa:bb", "U:"])
+@pytest.mark.parametrize("text", ["01:00:5e:00:00:01", "zz:aa:bb:cc:dd:ee", "02:aa:bb", "U:", "02:aa:bb:cc:dd:ee\n"])
 def test_bad_macs(text):
     with pytest.raises(UsageError):
         parse_mac(text)
@@ -88,3 +88,9 @@ def test_render_ls():
         "NAME  ID            PID   INTERFACES        HOST VETH\n"
         "web   c3ec557d4a74  4242  eth0=10.1.0.2/16  veth1a2b3c(docker0)\n"
     )
+
+
+@pytest.mark.parametrize("text", ["eth0\n", "eth 0", "", "a/b", "x" * 16, "eth0\t"])
+def test_interface_names_are_matched_whole(text):
+    with pytest.raises(UsageError):
+        check_ifname(text)

@@ -60,10 +60,13 @@ def test_mark_round_trip_and_rejections():
     assert parse_mark("v=spf1 -all") is None
     assert parse_mark("heritage=external-dns,external-dns/owner=x") is None
     assert parse_mark(mark + ",extra") is None
+    assert parse_mark(mark + "\n") is None  # '$' would have let a trailing newline through
 
 
 @pytest.mark.parametrize("owner, ok", [("host-a", True), ("a.b_c-1", True), ("", False), ("-x", False),
-                                       ("a,b", False), ("a=b", False), ("x" * 64, False), ('a"b', False)])
+                                       ("a,b", False), ("a=b", False), ("x" * 64, False), ('a"b', False),
+                                       ("a\n", False), ("a/../b", False), ("..", False), ("a\x00", False),
+                                       ("h\u00f6st", False)])
 def test_owner_ids(owner, ok):
     assert valid_owner_id(owner) is ok
 
