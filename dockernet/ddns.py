@@ -307,7 +307,11 @@ class Nameserver:
     def probe(self) -> None:
         """Raise unless the server accepts our key for updates to every zone."""
         for zone in self.target.zones:
-            self._send(build_probe(self.target, zone))
+            self.probe_zone(zone)
+
+    def probe_zone(self, zone: dns.name.Name) -> None:
+        """Raise unless the server accepts our key for updates to ``zone`` (nothing changes either way)."""
+        self._send(build_probe(self.target, zone))
 
     # -- reading the zone ----------------------------------------------------
 

@@ -46,9 +46,13 @@ class DockerUnreachable(DockernetError):
 
 
 # --- DNS -----------------------------------------------------------------
-# Two families, told apart because the watcher treats them differently:
+# Three families, told apart because the watcher treats them differently:
 # DnsTransient (the server is unreachable, timing out or failing) is retried
-# with backoff; DnsRejected (the server understood and said no) needs a person.
+# with backoff, and the names it concerns are looked up again before they are
+# planned (the lost UPDATE may have been applied); DnsRejected (the server
+# understood and said no) either concerns one name, which is then set aside
+# alone, or the key or zone, which stops every update until a person acts;
+# NameContended is a race the watcher settles by itself.
 
 
 class DnsError(DockernetError):
@@ -66,3 +70,11 @@ class DnsRejected(DnsError):
         super().__init__(message, hint=hint)
         #: the rcode or TSIG error name the server answered (REFUSED, BADSIG, ...)
         self.code = code
+
+
+#: TSIG verdicts: the key itself is refused, so no update of any name can succeed
+KEY_VERDICTS = frozenset({"BADKEY", "BADSIG", "BADTIME", "TSIG"})
+
+
+class NameContended(DnsError):
+    """The name kept changing on the server while dockernet updated it; it is tried again."""

@@ -15,25 +15,49 @@ How it stays consistent without costing the hot path an fsync:
   ``load`` ignores;
 * at start-up the file is rewritten from what the server confirmed,
   through a temp file, fsync and rename, so it never grows without bound.
+
+A write that fails (a full disk) never stops DNS updates, but it switches
+crash recovery off, so it is never silent either: ``on_state`` hears each
+change between "writing" and "failing" (the reconciler logs it once, counts
+it in the metrics and shows it in ``/healthz``).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 import dns.exception
 import dns.name
 
-from dockernet.errors import DockernetError
+from dockernet.errors import DockernetError, UsageError
+from dockernet.plan import valid_owner_id
 
 
 class Journal:
     def __init__(self, directory: str | os.PathLike, owner: str):
+        if not valid_owner_id(owner):  # the owner id becomes part of a file name: no '/', no '..'
+            raise UsageError(f"'{owner}' is not a valid owner id (letters, digits, '.', '_', '-'; up to 63)")
         self.directory = Path(directory)
         self.path = self.directory / f"records-{owner}.journal"
         self._fd: int | None = None
         self.names: dict[dns.name.Name, str] = {}
+        #: why the last write failed, or "" while writes succeed
+        self.error = ""
+        #: told the new ``error`` each time it changes ("" when writes succeed again)
+        self.on_state: Callable[[str], None] | None = None
+        #: told of every failed write (for a counter)
+        self.on_failure: Callable[[], None] | None = None
+
+    def _report(self, exc: OSError | None) -> None:
+        error = "" if exc is None else (exc.strerror or str(exc))
+        if exc is not None and self.on_failure:
+            self.on_failure()
+        if error != self.error:
+            self.error = error
+            if self.on_state:
+                self.on_state(error)
 
     def open(self) -> dict[dns.name.Name, str]:
         """Load the journal and open it for appending; returns name -> short container id."""
@@ -67,9 +91,13 @@ class Journal:
         if self._fd is None:
             return
         try:
-            os.write(self._fd, line.encode())
-        except OSError:
-            pass  # a full disk must not stop DNS updates; the zone transfer or resync still heals
+            written = os.write(self._fd, line.encode())
+            if written != len(line.encode()):
+                raise OSError(28, os.strerror(28))  # a short write: the filesystem is full
+        except OSError as exc:
+            self._report(exc)  # a full disk must not stop DNS updates, but it is said
+            return
+        self._report(None)
 
     def add(self, fqdn: dns.name.Name, short_id: str) -> None:
         if self.names.get(fqdn) != short_id:
@@ -92,10 +120,14 @@ class Journal:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temp, self.path)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             os.close(self._fd)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError:
+            self._fd = fd
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            self._report(exc)
             return
+        self._report(None)
         self.names = dict(names)
 
     def close(self) -> None:

@@ -6,9 +6,24 @@ one container) and what it knows of the **current** state of those names in
 the zone. Events and full resyncs both end in ``sync_name``, which plans one
 name (``plan.plan_name``) and sends the change (``ddns.Nameserver``).
 
-Nothing is lost when the server is down: a name whose update failed stays
-in ``pending`` and is planned again from the newest claims when the server
-answers, so a name's changes can never be applied out of order.
+Failures are kept to the names they concern:
+
+* **transient** (timeout, connection refused, SERVFAIL): the name stays in
+  ``pending`` and is planned again from the newest claims, so its changes are
+  never applied out of order. Its fate on the server is unknown (a timed-out
+  UPDATE may still be applied), so it is *unsure*: looked up before it is
+  planned again. One such failure holds up no other name; two in a row mean
+  the server is down, and everything waits for the backoff. When the server
+  answers again, a full reconcile follows shortly, to catch UPDATEs that
+  landed after their answers were lost.
+* **rejected for that name** (REFUSED or NOTAUTH while the zone still accepts
+  this key's probe, NOTZONE, FORMERR): the name is *set aside* alone, logged
+  once with the server's verdict and the containers that want it, counted in
+  the metrics and shown in ``/healthz`` as degraded. It is tried again only
+  when something about it changes: an event of its container, SIGHUP, or the
+  periodic resync.
+* **rejected for the key or the zone** (a TSIG error, or a refusal the zone
+  probe confirms): no update can succeed; everything waits, with backoff.
 """
 
 from __future__ import annotations
@@ -23,10 +38,13 @@ import dns.reversename
 
 from dockernet.ddns import Nameserver, Outcome, address_records
 from dockernet.engine import ContainerInfo
-from dockernet.errors import DnsError, DnsRejected
+from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsTransient, NameContended
 from dockernet.journal import Journal
+from dockernet.logformat import printable
 from dockernet.naming import record_name
-from dockernet.plan import Blocked, Change, Claim, Current, Delete, Owned, choose_winner, current_after, plan_name
+from dockernet.plan import (
+    Blocked, Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, plan_name,
+)
 from dockernet.supervision import Health, NullMetrics
 
 #: names per UPDATE in a full reconcile: ~170 octets each, so a batch stays far below 64 KiB over TCP
@@ -34,6 +52,19 @@ BATCH_SIZE = 200
 
 #: ``guard(doomed, owned)`` may veto the deletions a full reconcile found (see ``Reconciler.full``)
 DeletionGuard = Callable[[set, int], bool]
+
+#: rcodes that may concern one name only; REFUSED and NOTAUTH are checked against the zone first
+_NAME_VERDICTS = frozenset({"REFUSED", "NOTAUTH", "NOTZONE", "FORMERR"})
+#: what a name-level verdict means, for the log line that sets the name aside
+_WHY_SET_ASIDE = {
+    "REFUSED": "the server takes this key's updates to the zone but refuses this name "
+               "(an update-policy rule, or check-names)",
+    "NOTAUTH": "the server takes this key's updates to the zone but not for this name",
+    "NOTZONE": "the name lies outside the zone the update was sent to",
+    "FORMERR": "the server could not parse the update of this name",
+}
+#: the default upper bound of a container's ``dockernet.ttl`` (one day)
+MAX_TTL = 86400
 
 log = logging.getLogger("dockernet")
 
@@ -48,6 +79,8 @@ class RecordPolicy:
     reverse_zones: tuple[dns.name.Name, ...] = ()
     #: publish only addresses on these networks (empty: every network)
     networks: frozenset[str] = frozenset()
+    #: the largest TTL a container may ask for with ``dockernet.ttl``
+    max_ttl: int = MAX_TTL
 
 
 class ClaimIndex:
@@ -113,36 +146,31 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Callable[[int, str
         return []
     say = say or (lambda level, text: log.log(level, "%s", text))
     labels = info.labels or {}
-    if labels.get(LABEL_ENABLE, "").strip().lower() in _FALSE:
-        say(logging.INFO, f"Container ({info.short_id}) has {LABEL_ENABLE}={labels[LABEL_ENABLE]}: not published")
+    if labels.get(LABEL_ENABLE, "").strip(" ").lower() in _FALSE:
+        say(logging.INFO, f"Container ({info.short_id}) has {LABEL_ENABLE}={printable(labels[LABEL_ENABLE])}: "
+                          "not published")
         return []
-    ttl = policy.ttl
-    if LABEL_TTL in labels:
-        try:
-            ttl = int(labels[LABEL_TTL])
-            if not 0 <= ttl <= 2147483647:
-                raise ValueError
-        except ValueError:
-            ttl = policy.ttl
-            say(logging.WARNING, f"Container ({info.short_id}): ignoring {LABEL_TTL}={labels[LABEL_TTL]!r} (not a TTL)")
+    ttl = label_ttl(labels.get(LABEL_TTL), policy, lambda text: say(logging.WARNING, f"Container ({info.short_id}): {text}"))
     allowed = set(policy.networks)
     if labels.get(LABEL_NETWORK):
-        allowed = {labels[LABEL_NETWORK].strip()}
+        allowed = {labels[LABEL_NETWORK].strip(" ")}
     pairs = info.networks or tuple(("", address) for address in info.addresses)
     addresses = sorted({address for network, address in pairs if not allowed or network in allowed})
     if not addresses:
-        where = f" on {', '.join(sorted(allowed))}" if allowed else ""
-        say(logging.INFO, f"Container ({info.short_id}) {info.name} has no address{where}; nothing to publish")
+        where = f" on {', '.join(printable(network) for network in sorted(allowed))}" if allowed else ""
+        say(logging.INFO, f"Container ({info.short_id}) {printable(info.name)} has no address{where}; nothing to publish")
         return []
 
     names: list[dns.name.Name] = []
-    primary_source = labels.get(LABEL_NAME, "").strip()
+    # label values may be padded with spaces ("a, b"); nothing else is trimmed: a newline is invalid, not repaired
+    primary_source = labels.get(LABEL_NAME, "").strip(" ")
     sources = [(primary_source or info.hostname, info.name if not primary_source else "")]
-    sources += [(alias.strip(), "") for alias in labels.get(LABEL_ALIASES, "").split(",") if alias.strip()]
+    sources += [(alias.strip(" "), "") for alias in labels.get(LABEL_ALIASES, "").split(",") if alias.strip(" ")]
     for hostname, fallback in sources:
         decision = record_name(hostname, fallback, info.id, policy.zone)
         if decision.skipped:
-            say(logging.WARNING, f"Skipping container ({info.short_id}) name '{decision.source}': {decision.note}")
+            say(logging.WARNING, f"Skipping container ({info.short_id}) name '{printable(decision.source)}': "
+                                 f"{decision.note}")
             continue
         if decision.note:
             say(logging.INFO, f"Using {decision.fqdn} for container ({info.short_id}): {decision.note}")
@@ -158,6 +186,29 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Callable[[int, str
         if any(reverse.is_subdomain(zone) for zone in policy.reverse_zones):
             claims.append(Claim(reverse, info.id, (("PTR", primary),), ttl, info.created))
     return claims
+
+
+def label_ttl(text: str | None, policy: RecordPolicy, warn: Callable[[str], None]) -> int:
+    """The TTL a ``dockernet.ttl`` label asks for: the default when absent or invalid, capped at ``max_ttl``."""
+    if text is None:
+        return policy.ttl
+    if not text.isascii() or not text.isdigit() or len(text) > 10:
+        warn(f"ignoring {LABEL_TTL}='{printable(text)}' (not a TTL in seconds)")
+        return policy.ttl
+    ttl = int(text)
+    if ttl > policy.max_ttl:
+        warn(f"{LABEL_TTL}={ttl} is above the maximum {policy.max_ttl} (--max-ttl); using {policy.max_ttl}")
+        return policy.max_ttl
+    return ttl
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A name the server rejected for a reason that retrying will not change."""
+
+    verdict: str  # the rcode: REFUSED, NOTZONE, ...
+    reason: str  # the error as the user reads it
+    containers: tuple[str, ...]  # short ids of the containers that want the name
 
 
 def is_reverse_name(fqdn: dns.name.Name) -> bool:
@@ -203,11 +254,22 @@ class Reconciler:
         self.current: dict[dns.name.Name, Current] = {}
         #: names whose last update failed, to be planned again when the server answers
         self.pending: set[dns.name.Name] = set()
+        #: names whose last UPDATE got no answer: it may have been applied, so look before planning
+        self.unsure: set[dns.name.Name] = set()
+        #: names the server rejected for themselves: not tried until something about them changes
+        self.set_aside: dict[dns.name.Name, SetAside] = {}
         self.retry_first = retry_first
         self.retry_cap = retry_cap
         self._delay = 0.0
         self._retry_at = 0.0
+        #: transient failures in a row; two mean the server is down, not one name
+        self._streak = 0
+        self._server_down = False
         self._last_error = ""
+        #: the verdict last logged per set-aside name, so a repeat is not logged again
+        self._said_rejection: dict[dns.name.Name, str] = {}
+        #: journal entries outside the configured zones, already reported
+        self._foreign_journal: set[dns.name.Name] = set()
         self._warned_no_transfer = False
         #: the last naming remark logged per container, so each is said once, not per event
         self._remarks: dict[str, set[str]] = {}
@@ -216,6 +278,19 @@ class Reconciler:
         self._pids: dict[str, int] = {}
         #: reverse names to plan again once a forward name changed hands
         self._followups: set[dns.name.Name] = set()
+        if journal is not None:
+            journal.on_state = self._journal_state
+            journal.on_failure = self.metrics.journal_failed
+
+    def _journal_state(self, error: str) -> None:
+        """The journal started or stopped failing: said once per change, and shown in /healthz."""
+        self.health.journal_error = error
+        if error:
+            log.error("Cannot write the journal %s (%s): DNS updates go on, but records of containers that stop "
+                      "while this watcher is down may be left behind unless the key may transfer the zone",
+                      self.journal.path, error)
+        else:
+            log.info("The journal %s is written again", self.journal.path)
 
     # -- inputs ---------------------------------------------------------------
 
@@ -226,9 +301,10 @@ class Reconciler:
             self._pids[container_id] = info.pid
         else:
             self._pids.pop(container_id, None)
-        if not claims:
-            self._remarks.pop(container_id, None)
-        return self.sync(self.index.set_container(container_id, claims))
+            self._remarks.pop(container_id, None)  # a remark is said once per run of the container
+        names = self.index.set_container(container_id, claims)
+        self._release(names)  # its container changed: a set-aside name may be tried again
+        return self.sync(names)
 
     def _claims_of(self, info: ContainerInfo) -> list[Claim]:
         def say(level: int, text: str) -> None:
@@ -251,8 +327,14 @@ class Reconciler:
         zone_state = self.nameserver.transfer()
         if zone_state is None:
             self._warn_no_transfer()
-            known = names | self._owned_names() | set(self.journal.names if self.journal else ())
-            zone_state = {name: self.nameserver.lookup(name) for name in sorted(known, key=forward_first)}
+            known = names | self._owned_names() | self._journal_names() | self.unsure
+            zone_state = {}
+            for name in sorted(known, key=forward_first):
+                try:
+                    zone_state[name] = self.nameserver.lookup(name)
+                except DnsRejected as exc:  # about this name only: the others are still read
+                    self._name_failed(name, exc)
+        self.unsure.clear()  # every name in play was just read from the server
         # keep our own names, and others' only where a container wants the name: a big shared
         # zone must not make the daemon big (an unknown taken name fails its prerequisite anyway)
         self.current = {name: state for name, state in zone_state.items()
@@ -281,13 +363,16 @@ class Reconciler:
 
         ``guard`` sees the names whose records would be deleted (no running
         container claims them) and may hold them back. With no containers at
-        all this removes everything this owner holds (``dns purge``).
+        all this removes everything this owner holds (``dns purge``). Names
+        set aside are tried once more, each alone (a resync is a change).
         """
+        retry = set(self.set_aside)
+        self._release(retry)
         try:
             names = self.load(containers)
         except DnsError as exc:
             self.needs_full = True
-            self._failed(self.index.names(), exc)
+            self._server_failed(self.index.names(), exc)
             return False
         self.needs_full = False
         owned = self._owned_names()
@@ -296,7 +381,7 @@ class Reconciler:
         doomed = {name for name in owned if not self._claims_for(name)}
         if doomed and guard is not None and not guard(doomed, len(owned)):
             names -= doomed
-        names -= self._apply_batched(names)
+        names -= self._apply_batched(names - retry - set(self.set_aside))  # one rejected name fails a whole batch
         ok = self.sync(names, verified=True)
         if ok:
             self.metrics.reconciled()
@@ -305,7 +390,26 @@ class Reconciler:
     def purge(self) -> bool:
         """Remove every record this owner holds (``--cleanup-on-exit``)."""
         self.index.replace_all({})
-        return self.sync(self._owned_names() | set(self.journal.names if self.journal else ()))
+        self._release(set(self.set_aside))
+        return self.sync(self._owned_names() | self._journal_names())
+
+    def _journal_names(self) -> set[dns.name.Name]:
+        """The journal's names inside the zones served now; others are reported once and left alone.
+
+        A name outside every configured zone (the journal of an old
+        ``--zone``) would be answered NOTZONE or REFUSED forever: it cannot
+        be changed through these zones, so it is not tried at all.
+        """
+        if not self.journal:
+            return set()
+        zones = self.nameserver.target.zones
+        inside = {name for name in self.journal.names if any(name.is_subdomain(zone) for zone in zones)}
+        outside = set(self.journal.names) - inside - self._foreign_journal
+        for name in sorted(outside, key=forward_first):
+            log.warning("The journal names %s, which lies outside the zones this watcher serves; not changing it "
+                        "(dns purge with that --zone removes old records)", name)
+        self._foreign_journal |= outside
+        return inside
 
     def owned(self) -> dict[dns.name.Name, Owned]:
         return {name: state for name, state in self.current.items() if isinstance(state, Owned)}
@@ -352,6 +456,10 @@ class Reconciler:
                         self.journal.add(change.fqdn, change.claim.short_id)
             try:
                 outcome = self.nameserver.send_batch(batch)
+            except DnsTransient:
+                self.unsure.update(change.fqdn for change in batch)  # the batch may have been applied
+                self._streak += 1
+                continue
             except DnsError:
                 continue
             if outcome is not Outcome.APPLIED:
@@ -376,21 +484,25 @@ class Reconciler:
         return ok
 
     def sync_name(self, fqdn: dns.name.Name, verified: bool = False) -> bool:
-        if self.pending and self.clock() < self._retry_at:
-            self.pending.add(fqdn)  # the server is failing: wait for the retry
+        """Bring one name in line; False when it is left pending or set aside."""
+        if fqdn in self.set_aside:
+            return False
+        if self._server_down and self.clock() < self._retry_at:
+            self.pending.add(fqdn)  # the server is down: wait for the retry
             return False
         try:
             self._sync_name(fqdn, verified)
         except DnsError as exc:
-            self._failed([fqdn], exc)
+            self._name_failed(fqdn, exc)
             return False
         self.pending.discard(fqdn)
+        self._said_rejection.pop(fqdn, None)
         self._succeeded()
         return True
 
     def _note_collision(self, fqdn: dns.name.Name, claims: list[Claim], current: Current) -> None:
         """Say once which container holds a name several containers want (the rule is in plan.py)."""
-        if len(claims) < 2:
+        if len(claims) < 2 or isinstance(current, Foreign):  # a foreign holder is reported as Blocked
             self._collisions.pop(fqdn, None)
             return
         winner = choose_winner(claims, current)
@@ -401,6 +513,10 @@ class Reconciler:
                         fqdn, len(claims), winner.short_id, ", ".join(waiting))
 
     def _sync_name(self, fqdn: dns.name.Name, verified: bool) -> None:
+        if fqdn in self.unsure:  # the last UPDATE got no answer: it may have been applied after all
+            self._remember(fqdn, self.nameserver.lookup(fqdn))
+            self.unsure.discard(fqdn)
+            verified = True
         for _attempt in range(3):
             current = self.current.get(fqdn)
             claims = self._claims_for(fqdn)
@@ -417,7 +533,11 @@ class Reconciler:
                 return
             if self.journal and not isinstance(decision, Delete):
                 self.journal.add(fqdn, decision.claim.short_id)  # before the send: see journal.py
-            outcome = self.nameserver.send(decision, source_ns=self._source_ns(decision))
+            try:
+                outcome = self.nameserver.send(decision, source_ns=self._source_ns(decision))
+            except DnsTransient:
+                self.unsure.add(fqdn)
+                raise
             self.metrics.update_done("NOERROR" if outcome is Outcome.APPLIED else "PREREQUISITE_FAILED")
             self.health.dns_reached()
             if outcome is Outcome.APPLIED:
@@ -426,7 +546,7 @@ class Reconciler:
             # a prerequisite failed: the zone is not as we thought; look and plan again
             self._remember(fqdn, self.nameserver.lookup(fqdn))
             verified = True
-        raise DnsRejected(f"{fqdn} keeps changing under dockernet; will try again", code="CONFLICT")
+        raise NameContended(f"{fqdn} kept changing on the server while dockernet updated it; trying again")
 
     def _claims_for(self, fqdn: dns.name.Name) -> list[Claim]:
         """The claims on a name that may be published now.
@@ -477,21 +597,90 @@ class Reconciler:
 
     # -- retries --------------------------------------------------------------
 
-    def _failed(self, names: Iterable[dns.name.Name], exc: DnsError) -> None:
+    def _name_failed(self, fqdn: dns.name.Name, exc: DnsError) -> None:
+        """Decide whom a failure concerns: this name alone (set aside, or one more try later) or the server."""
+        self.metrics.update_failed(getattr(exc, "code", "") or ("CONTENDED" if isinstance(exc, NameContended)
+                                                                 else "UNREACHABLE"))
+        if isinstance(exc, NameContended):
+            self._back_off([fqdn], str(exc))
+        elif isinstance(exc, DnsRejected) and self._concerns_name_only(fqdn, exc):
+            self._set_aside(fqdn, exc)
+        elif isinstance(exc, DnsTransient) and self._streak == 0:
+            self._streak = 1  # one failure may be this name's; the next name finds out whether the server is down
+            self._back_off([fqdn], str(exc))
+        else:
+            self._server_failed([fqdn], exc)
+
+    def _concerns_name_only(self, fqdn: dns.name.Name, exc: DnsRejected) -> bool:
+        """Whether a rejection is about this name, not the key or zone: look before concluding.
+
+        REFUSED and NOTAUTH are what a server says both to a key it does not
+        let into the zone and to one name its policy forbids; the probe, an
+        UPDATE of the zone that can change nothing, tells the two apart.
+        """
+        if exc.code in KEY_VERDICTS or exc.code not in _NAME_VERDICTS:
+            return False
+        if exc.code in ("REFUSED", "NOTAUTH"):
+            try:
+                self.nameserver.probe_zone(self.nameserver.target.zone_of(fqdn))
+            except DnsError:
+                return False
+        return True
+
+    def _set_aside(self, fqdn: dns.name.Name, exc: DnsRejected) -> None:
+        containers = tuple(sorted({claim.short_id for claim in self.index.claims_for(fqdn)}))
+        if not containers and isinstance(self.current.get(fqdn), Owned):
+            containers = (self.current[fqdn].short_id,)
+        self.set_aside[fqdn] = SetAside(exc.code, exc.message, containers)
+        self.pending.discard(fqdn)
+        self._count_set_aside()
+        self.health.dns_reached()  # the server answered; it only refused this name
+        self._streak = 0  # the server answered (and took the zone probe): it is up
+        said = f"{exc.code} {containers}"
+        if self._said_rejection.get(fqdn) != said:
+            self._said_rejection[fqdn] = said
+            who = ", ".join(f"({short_id})" for short_id in containers) or "no running container"
+            log.error("%s was rejected by %s (%s) for container %s: %s; this name is set aside (no other name "
+                      "waits for it) until its container changes, SIGHUP or the next resync",
+                      fqdn, self.nameserver.target.where, exc.code, who, _WHY_SET_ASIDE.get(exc.code, exc.message))
+
+    def _release(self, names: Iterable[dns.name.Name]) -> None:
+        """Something about these names changed: let them be tried again."""
+        released = [name for name in names if self.set_aside.pop(name, None) is not None]
+        if released:
+            self._count_set_aside()
+
+    def _count_set_aside(self) -> None:
+        self.health.rejected_names = len(self.set_aside)
+        self.metrics.rejected(len(self.set_aside))
+
+    def _back_off(self, names: Iterable[dns.name.Name], message: str) -> None:
+        """Keep names pending and schedule their retry (doubling up to ``retry_cap``)."""
         self.pending.update(names)
-        self.metrics.update_failed(getattr(exc, "code", "") or "UNREACHABLE")
         self.metrics.pending(len(self.pending))
-        self.health.dns_failed()
         self._delay = min(self.retry_cap, max(self.retry_first, self._delay * 2))
         self._retry_at = self.clock() + self._delay
-        message = str(exc)
         if message != self._last_error:
-            log.error("%s (%d change(s) pending; retrying with backoff up to %g s)", message, len(self.pending), self.retry_cap)
+            log.error("%s (%d change(s) pending; retrying with backoff up to %g s)", message, len(self.pending),
+                      self.retry_cap)
             self._last_error = message
+
+    def _server_failed(self, names: Iterable[dns.name.Name], exc: DnsError) -> None:
+        """No update can succeed now (the server is down, or refuses the key or zone): everything waits."""
+        self._server_down = True
+        self._streak += 1
+        self.health.dns_failed()
+        self._back_off(names, str(exc))
 
     def _succeeded(self) -> None:
         self.metrics.pending(len(self.pending))
         self.health.dns_reached()
+        self._streak = 0
+        if self._server_down:
+            # UPDATEs whose answers were lost may still land after this point: look at the whole zone soon
+            self._server_down = False
+            self.needs_full = True
+            self._retry_at = self.clock() + 2 * self.nameserver.target.timeout
         if self._last_error and not self.pending:
             log.info("DNS updates succeed again; nothing pending")
         if not self.pending:
@@ -505,8 +694,11 @@ class Reconciler:
         return max(0.0, self._retry_at - self.clock())
 
     def retry_pending(self) -> bool:
-        """Try the pending names again; stops at the first failure (the server is still down)."""
+        """Try the pending names again; stops at the first failure while the server is down."""
+        ok = True
         for fqdn in sorted(self.pending, key=forward_first):
             if not self.sync_name(fqdn, verified=False):
-                return False
-        return True
+                ok = False
+                if self._server_down:
+                    return False
+        return ok

@@ -57,6 +57,10 @@ class Health:
     dns_failing: bool = False
     stale_after: float = 60.0
     clock: callable = field(default=time.monotonic, repr=False)
+    #: names the server rejected and that are set aside (the rest is published: degraded, not failing)
+    rejected_names: int = 0
+    #: why the journal cannot be written ("" while it can): crash recovery is off, updates go on
+    journal_error: str = ""
 
     def dns_reached(self) -> None:
         self.dns_ok_at = self.clock()
@@ -75,6 +79,15 @@ class Health:
             problems.append("DNS server not reached recently")
         return problems
 
+    def degradations(self) -> list[str]:
+        """What works only in part: reported by /healthz with status 200, after ``degraded:``."""
+        found = []
+        if self.rejected_names:
+            found.append(f"{self.rejected_names} name(s) rejected by the DNS server and set aside (see the log)")
+        if self.journal_error:
+            found.append(f"journal not written ({self.journal_error}): crash recovery is off")
+        return found
+
 
 class NullMetrics:
     """Takes every metrics call and does nothing."""
@@ -85,6 +98,8 @@ class NullMetrics:
     def pending(self, count: int) -> None: ...
     def reconciled(self) -> None: ...
     def latency(self, seconds: float) -> None: ...
+    def rejected(self, count: int) -> None: ...
+    def journal_failed(self) -> None: ...
 
 
 class PrometheusMetrics(NullMetrics):
@@ -101,6 +116,11 @@ class PrometheusMetrics(NullMetrics):
         gauge = Gauge("dockernet_seconds_since_reconcile", "Seconds since the last full reconcile that applied everything",
                       registry=self.registry)
         gauge.set_function(lambda: time.monotonic() - self._last_reconcile if self._reconciled_once else float("nan"))
+        self._rejected = Gauge("dockernet_rejected_names",
+                               "Names the DNS server rejected, set aside until their container changes",
+                               registry=self.registry)
+        self._journal_errors = Counter("dockernet_journal_write_failures", "Journal writes that failed",
+                                       registry=self.registry)
         self._latency = Histogram(
             "dockernet_event_to_update_seconds", "From a Docker event to its DNS update being applied",
             buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=self.registry,
@@ -125,6 +145,12 @@ class PrometheusMetrics(NullMetrics):
     def latency(self, seconds: float) -> None:
         self._latency.observe(seconds)
 
+    def rejected(self, count: int) -> None:
+        self._rejected.set(count)
+
+    def journal_failed(self) -> None:
+        self._journal_errors.inc()
+
 
 def serve_metrics(listen: tuple[str, int], metrics: PrometheusMetrics, health: Health):
     """Serve ``/metrics`` and ``/healthz`` from a daemon thread; returns the server (``.shutdown()``)."""
@@ -138,9 +164,11 @@ def serve_metrics(listen: tuple[str, int], metrics: PrometheusMetrics, health: H
         path = environ.get("PATH_INFO", "")
         if path == "/healthz":
             problems = health.problems()
+            degraded = health.degradations()
             status = "503 Service Unavailable" if problems else "200 OK"
+            text = "; ".join(problems) if problems else ("degraded: " + "; ".join(degraded) if degraded else "ok")
             start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
-            return [(("; ".join(problems) if problems else "ok") + "\n").encode()]
+            return [(text + "\n").encode()]
         if path == "/metrics":
             return metrics_app(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])

@@ -113,7 +113,11 @@ def test_changes_made_while_the_server_is_down_are_applied_newest_state_only():
     assert rec.retry_pending()
     assert zone.names[name("web")] == Owned("b" * 12, (("A", "10.1.0.3"),), 60)
     assert [type(change) for change in zone.sent] == [Create]  # no stale create for a, no delete
-    assert not rec.pending and rec.retry_due_in() is None
+    # recovered: one full look at the zone follows (a timed-out UPDATE may still land), then nothing
+    assert not rec.pending and rec.needs_full and rec.retry_due_in() == 2 * zone.target.timeout
+    clock.now += rec.retry_due_in()
+    assert rec.full([container("b", "web", "10.1.0.3")])
+    assert rec.retry_due_in() is None
 
 
 def test_backoff_doubles_and_is_capped():
