@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from dockernet.ddns import Nameserver
 from dockernet.engine import DockerEngine, iterate_events, parse_event, since_parameter
 from dockernet.errors import DnsTransient, DockernetError, DockerUnreachable
 from dockernet.pidfile import process_alive, read_pid
@@ -251,15 +252,32 @@ class Watcher:
     def _reload(self) -> None:
         log.info("SIGHUP: re-reading the key file and resyncing")
         if self.options.reload_key is not None:
-            try:
-                key = self.options.reload_key()
-            except DockernetError as exc:
-                log.error("Keeping the old key: %s", exc)
-            else:
-                nameserver = self.reconciler.nameserver
-                nameserver.target = replace(nameserver.target, key=key)
-                log.info("Now signing with %s", key)
+            self._adopt_new_key()
         self._next_resync = self.clock()
+
+    def _adopt_new_key(self) -> None:
+        """Sign with the re-read key only once the server accepted it, as start-up does.
+
+        A well-formed file with a wrong secret would otherwise turn every
+        later update into BADSIG; the old key keeps working meanwhile.
+        """
+        try:
+            key = self.options.reload_key()
+        except DockernetError as exc:
+            log.error("Keeping the old key: %s", exc)
+            return
+        nameserver = self.reconciler.nameserver
+        trial = Nameserver(replace(nameserver.target, key=key))
+        try:
+            trial.probe()
+        except DnsTransient as exc:
+            log.error("Keeping the old key: the new %s cannot be checked now (%s); send SIGHUP again", key, exc)
+            return
+        except DockernetError as exc:
+            log.error("Keeping the old key: the server does not accept the new %s: %s", key, exc)
+            return
+        nameserver.target = trial.target
+        log.info("Now signing with %s", key)
 
     # -- the engine connection ------------------------------------------------------
 
