@@ -10,8 +10,9 @@ from pathlib import Path
 import click
 
 from dockernet import __version__
-from dockernet.errors import DockernetError
-from dockernet.params import CIDR, IP, LISTEN, OWNER_ID, ZONE
+from dockernet.errors import DockernetError, UsageError
+from dockernet.logformat import one_line
+from dockernet.params import CIDR, IP, KEY_NAME, LISTEN, OWNER_ID, ZONE
 
 log = logging.getLogger("dockernet")
 
@@ -59,6 +60,9 @@ def _dns_options(func):
                      help="Send updates unsigned (for servers that grant updates by source address)."),
         click.option("--ttl", envvar="DOCKERNET_TTL", type=click.IntRange(0, 2147483647), default=60,
                      show_default=True, show_envvar=True, help="TTL of the published records, in seconds."),
+        click.option("--max-ttl", envvar="DOCKERNET_MAX_TTL", type=click.IntRange(0, 2147483647), default=86400,
+                     show_default=True, show_envvar=True,
+                     help="Largest TTL a container may ask for with the dockernet.ttl label (larger values are capped)."),
         click.option("--reverse-zone", "reverse_zones", multiple=True, metavar="ZONE|auto",
                      help="Also publish PTR records in this reverse zone (repeatable); auto: the zones the server "
                           "serves for Docker's subnets."),
@@ -76,7 +80,7 @@ def _dns_options(func):
     return func
 
 
-def _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir,
+def _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir,
              send_from="host", **watch_options):
     """Key, nameserver, journal, reconciler and watcher, as every command that updates DNS needs them."""
     from dockernet.ddns import DnsTarget, Nameserver, resolve_server
@@ -84,17 +88,22 @@ def _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, netw
     from dockernet.journal import Journal
     from dockernet.reconcile import Reconciler, RecordPolicy
     from dockernet.supervision import Health, NullMetrics
-    from dockernet.tsigkey import load_key_file
+    from dockernet.tsigkey import key_file_exposure, load_key_file
     from dockernet.watcher import Watcher, WatchOptions
 
+    if ttl > max_ttl:
+        raise UsageError(f"--ttl {ttl} is above --max-ttl {max_ttl}")
     key = None if no_key else load_key_file(key_file)
+    exposure = None if no_key else key_file_exposure(key_file)
+    if exposure:
+        log.warning("%s", exposure)
     reverse = tuple(ZONE.convert(z, None, None) for z in reverse_zones if z != "auto")
     target = DnsTarget(resolve_server(server), port, zone, key, owner_id, reverse_zones=reverse, send_from=send_from)
     journal = Journal(state_dir, owner_id)
     journal.open()
     metrics = watch_options.pop("metrics", None) or NullMetrics()
     health = watch_options.pop("health", None) or Health()
-    policy = RecordPolicy(zone=zone, ttl=ttl, reverse_zones=reverse, networks=frozenset(networks))
+    policy = RecordPolicy(zone=zone, ttl=ttl, reverse_zones=reverse, networks=frozenset(networks), max_ttl=max_ttl)
     reconciler = Reconciler(policy, Nameserver(target), journal=journal, metrics=metrics, health=health)
     options = WatchOptions(reload_key=None if no_key else (lambda: load_key_file(key_file)),
                            auto_reverse="auto" in reverse_zones,
@@ -122,7 +131,7 @@ def _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, netw
 @click.option("--once", is_flag=True, help="Reconcile once and exit: 0 when everything was applied, 1 otherwise.")
 @click.argument("log_to", metavar="[LOG]", default="-", required=False)
 @click.pass_obj
-def watch(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir, send_from, docker_pid, pidfile,
+def watch(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir, send_from, docker_pid, pidfile,
           resync_interval, settle_time, cleanup_on_exit, metrics_listen, once, log_to):
     """Publish running containers as <hostname>.<zone> A records, following Docker events.
 
@@ -149,7 +158,7 @@ def watch(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, network
         except OSError as exc:
             raise DockernetError(f"cannot listen on {metrics_listen[0]}:{metrics_listen[1]} for metrics: {exc.strerror}") from None
     target, journal, reconciler, watcher = _runtime(
-        obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir, send_from, metrics=metrics,
+        obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir, send_from, metrics=metrics,
         health=health, docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
         cleanup_on_exit=cleanup_on_exit)
     key = target.key
@@ -379,13 +388,17 @@ def netns_ls(obj, as_json):
 @click.argument("container")
 @click.argument("address", metavar="IP/PREFIX")
 @click.option("--dev", metavar="IFNAME", help="Interface in the container [default: the one with the default route].")
+@click.option("--force", is_flag=True, help="Change it even though dockernet did not attach it (e.g. Docker's eth0).")
 @click.pass_obj
-def netns_addr(obj, action, container, address, dev):
-    """Add or delete an IPv4 or IPv6 address inside a container."""
+def netns_addr(obj, action, container, address, dev, force):
+    """Add or delete an IPv4 or IPv6 address inside a container.
+
+    Only on interfaces dockernet attached, unless --force.
+    """
     from dockernet.netns import change_address, check_ifname, parse_interface
 
     interface = parse_interface(address)
-    click.echo(change_address(_engine(obj), container, action, interface, check_ifname(dev) if dev else None))
+    click.echo(change_address(_engine(obj), container, action, interface, check_ifname(dev) if dev else None, force))
 
 
 @netns.command("route")
@@ -394,9 +407,13 @@ def netns_addr(obj, action, container, address, dev):
 @click.argument("destination", metavar="DEST|default")
 @click.argument("via", required=False, metavar="[via GATEWAY]", nargs=-1)
 @click.option("--dev", metavar="IFNAME", help="Interface in the container.")
+@click.option("--force", is_flag=True, help="Change it even though dockernet did not attach it (e.g. Docker's eth0).")
 @click.pass_obj
-def netns_route(obj, action, container, destination, via, dev):
-    """Add or delete a route inside a container: DEST (a CIDR) or default, via GATEWAY and/or --dev."""
+def netns_route(obj, action, container, destination, via, dev, force):
+    """Add or delete a route inside a container: DEST (a CIDR) or default, via GATEWAY and/or --dev.
+
+    Only routes through interfaces dockernet attached, unless --force.
+    """
     from dockernet.netns import change_route, check_ifname, parse_destination
 
     gateway = None
@@ -405,7 +422,7 @@ def netns_route(obj, action, container, destination, via, dev):
             raise click.UsageError("expected 'via GATEWAY' after the destination")
         gateway = IP.convert(via[1], None, None)
     target = parse_destination(destination)
-    click.echo(change_route(_engine(obj), container, action, target, gateway, check_ifname(dev) if dev else None))
+    click.echo(change_route(_engine(obj), container, action, target, gateway, check_ifname(dev) if dev else None, force))
 
 
 @netns.command("attach")
@@ -434,12 +451,16 @@ def netns_attach(obj, container, bridge, ip_spec, ifname, mac, mtu, create_bridg
 @netns.command("detach")
 @click.argument("container")
 @click.option("--ifname", required=True, help="The interface attach made, e.g. eth1.")
+@click.option("--force", is_flag=True, help="Delete it even though dockernet did not attach it (e.g. Docker's eth0).")
 @click.pass_obj
-def netns_detach(obj, container, ifname):
-    """Remove an interface attach made: the veth pair goes from both ends."""
+def netns_detach(obj, container, ifname, force):
+    """Remove an interface attach made: the veth pair goes from both ends.
+
+    Refuses an interface dockernet did not attach (Docker's eth0) unless --force.
+    """
     from dockernet.netns import check_ifname, detach
 
-    click.echo(detach(_engine(obj), container, check_ifname(ifname)))
+    click.echo(detach(_engine(obj), container, check_ifname(ifname), force))
 
 
 # --- dns --------------------------------------------------------------------
@@ -458,7 +479,7 @@ def dns() -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=53, show_default=True, help="Port named listens on.")
 @click.option("--subnet", "subnets", type=CIDR, multiple=True,
               help="Container subnet (CIDR, IPv4 or IPv6; repeatable): also serve its reverse zone.")
-@click.option("--key-name", default="ddns-key", show_default=True, help="Name of the TSIG key.")
+@click.option("--key-name", type=KEY_NAME, default="ddns-key", show_default=True, help="Name of the TSIG key.")
 @click.option("--algorithm", type=click.Choice(["hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"]),
               default="hmac-sha256", show_default=True, help="HMAC algorithm of the key.")
 @click.option("--transfer/--no-transfer", "allow_transfer", default=True, show_default=True,
@@ -486,7 +507,7 @@ def dns_init(zone, directory, listen, port, subnets, key_name, algorithm, allow_
 @dns.command("check")
 @_dns_options
 @click.pass_obj
-def dns_check(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir):
+def dns_check(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir):
     """Check that the server will take this key's updates: zones, update rights, zone transfer.
 
     Probes with an UPDATE whose prerequisite cannot hold, so nothing
@@ -495,7 +516,7 @@ def dns_check(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, net
     """
     from dockernet.dnstools import check, updates_work
 
-    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id,
+    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id,
                                          state_dir)
     if watcher.options.auto_reverse:
         watcher.discover_reverse_zones()
@@ -507,11 +528,11 @@ def dns_check(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, net
 
 @dns.command("ls")
 @_dns_options
-@click.option("--owner", "list_owner", metavar="ID", help="List this owner's records instead of this watcher's.")
+@click.option("--owner", "list_owner", type=OWNER_ID, help="List this owner's records instead of this watcher's.")
 @click.option("--all", "list_all", is_flag=True, help="List every owner's records.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def dns_ls(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir, list_owner, list_all,
+def dns_ls(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir, list_owner, list_all,
            as_json):
     """The records dockernet wrote, with their container and whether it still runs.
 
@@ -524,7 +545,7 @@ def dns_ls(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networ
     from dockernet.dnstools import list_marked
 
     owner = None if list_all else (list_owner or owner_id)
-    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks,
+    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks,
                                          owner or owner_id, state_dir)
     if watcher.options.auto_reverse:
         watcher.discover_reverse_zones()
@@ -540,14 +561,17 @@ def dns_ls(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networ
         running = {info.short_id for info in watcher.engine.running()}
     except DockernetError:
         running = None
+    # only this host's engine is asked, so only this owner's containers can be said to be gone
     listed = [{"name": name, "owner": who, "container": short_id, "records": [list(r) for r in records],
-               "running": (short_id in running) if running is not None else None}
+               "running": (short_id in running) if running is not None and who == owner_id else None}
               for name, who, short_id, records in rows]
     if as_json:
         click.echo(json.dumps(listed, indent=2))
         return
     for row in listed:
         state = {True: "running", False: "gone", None: "unknown"}[row["running"]]
+        if row["owner"] != owner_id:
+            state = "other owner"
         data = ", ".join(f"{rdtype} {value}" for rdtype, value in row["records"]) or "-"
         click.echo(f"{row['name']}  {data}  owner={row['owner']}  container={row['container']} ({state})")
 
@@ -556,13 +580,13 @@ def dns_ls(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networ
 @_dns_options
 @click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax, prerequisites included; send nothing.")
 @click.pass_obj
-def dns_sync(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir, dry_run):
+def dns_sync(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir, dry_run):
     """One reconcile, the same path the watcher takes (watch --once)."""
     from dockernet.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
 
     setup_logging(None)  # stdout carries the nsupdate script
-    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id,
+    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id,
                                          state_dir)
     if not dry_run:
         sys.exit(0 if watcher.once() else 1)
@@ -578,17 +602,17 @@ def dns_sync(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, netw
 
 @dns.command("purge")
 @_dns_options
-@click.option("--owner", "purge_owner", metavar="ID", help="Remove this owner's records instead of this watcher's.")
+@click.option("--owner", "purge_owner", type=OWNER_ID, help="Remove this owner's records instead of this watcher's.")
 @click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax; send nothing.")
 @click.pass_obj
-def dns_purge(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks, owner_id, state_dir, purge_owner,
+def dns_purge(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir, purge_owner,
               dry_run):
     """Remove everything one owner wrote, and nothing else (each delete checks the owner's mark)."""
     from dockernet.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
 
     setup_logging(None)
-    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, networks,
+    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks,
                                          purge_owner or owner_id, state_dir)
     if watcher.options.auto_reverse:
         watcher.discover_reverse_zones()
@@ -601,9 +625,30 @@ def dns_purge(obj, server, port, zone, key_file, no_key, ttl, reverse_zones, net
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: domain errors become one line on stderr and an exit code."""
+    """Entry point: every error becomes one line on stderr and an exit code, click's own included."""
     try:
-        cli.main(args=argv, prog_name="dockernet")
+        status = cli.main(args=argv, prog_name="dockernet", standalone_mode=False)
+    except _NO_ARGS_IS_HELP as exc:  # click >= 8.2: a bare group prints its help, as a usage error
+        click.echo(exc.format_message(), err=True)
+        sys.exit(2)
+    except click.UsageError as exc:
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        _fail(exc.format_message() + where, 2)
+    except click.ClickException as exc:
+        _fail(exc.format_message(), exc.exit_code)
+    except click.Abort:
+        _fail("aborted", 1)
     except DockernetError as exc:
-        click.echo(f"dockernet: error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        _fail(str(exc), exc.exit_code)
+    except OSError as exc:  # the last net: a file or socket error nobody expected is still one line
+        where = f": {exc.filename}" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}{where}", 1)
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"dockernet: error: {one_line(message)}", err=True)
+    sys.exit(code)

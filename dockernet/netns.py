@@ -33,6 +33,8 @@ from dockernet.logformat import printable
 # matched with ``fullmatch``: ``$`` would also accept a trailing newline
 _IFNAME = re.compile(r"[^\s/:]{1,15}")
 _MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
+#: what Docker allows in a container name (an id is hex, so it fits too)
+_CONTAINER_REF = re.compile(r"/?[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
 
 
 class ContainerNotFound(DockernetError):
@@ -41,6 +43,15 @@ class ContainerNotFound(DockernetError):
 
 class ContainerNotRunning(DockernetError):
     """The container is not running."""
+
+
+class NotAttachedByDockernet(DockernetError):
+    """The interface was not attached by dockernet; dockernet leaves it alone."""
+
+
+#: the alias ``attach`` gives the interface it makes inside a container; only those are
+#: changed or detached without --force (eth0 is Docker's: deleting it cuts the container off)
+ATTACH_MARK = "dockernet-attach"
 
 
 # --- finding the namespace ----------------------------------------------------------
@@ -60,6 +71,9 @@ def _start_time(pid: int) -> str | None:
 
 def resolve(engine: DockerEngine, ref: str) -> ContainerInfo:
     """The running container named by name, id or unique id prefix."""
+    if not _CONTAINER_REF.fullmatch(ref):
+        raise UsageError(f"'{printable(ref)}' is not a container name or id",
+                         hint="give a name, an id or a unique id prefix (docker ps)")
     info = engine.find(ref)
     if info is None:
         raise ContainerNotFound(f"no container '{ref}'", hint="give a name, an id or a unique id prefix (docker ps)")
@@ -329,6 +343,31 @@ def _link_index(ipr, ifname: str, where: str) -> int:
     return found[0]
 
 
+def check_ours(ipr, index: int, info: ContainerInfo, doing: str, force: bool) -> None:
+    """Refuse to change an interface ``attach`` did not make (by its alias), unless forced."""
+    link = ipr.get_links(index)[0]
+    if force or link.get("IFLA_IFALIAS") == ATTACH_MARK:
+        return
+    raise NotAttachedByDockernet(
+        f"{link.get('IFLA_IFNAME')} in {info.name} was not attached by dockernet (Docker or another tool manages it); "
+        f"not {doing}", hint="dockernet changes only interfaces it attached: add --force to do it anyway")
+
+
+def _route_oif(ipr, action: str, request: dict, destination) -> int | None:
+    """The interface a route change concerns: the one given, the existing route's, or the gateway's."""
+    if "oif" in request:
+        return request["oif"]
+    if action == "del":
+        for route in ipr.get_routes(family=request["family"], table=254):
+            if (route.get("RTA_DST"), route["dst_len"]) == _dst_key(destination):
+                return route.get("RTA_OIF")
+        return None
+    if request.get("gateway"):
+        found = ipr.route("get", dst=request["gateway"])
+        return found[0].get("RTA_OIF") if found else None
+    return None
+
+
 def _default_dev(ipr) -> str:
     """The interface Docker gave the container (the one with the default route, else the first veth)."""
     for route in ipr.get_routes(family=2, table=254):
@@ -337,13 +376,14 @@ def _default_dev(ipr) -> str:
     return "eth0"
 
 
-def change_address(engine: DockerEngine, ref: str, action: str, interface, dev: str | None) -> str:
+def change_address(engine: DockerEngine, ref: str, action: str, interface, dev: str | None, force: bool = False) -> str:
     """Add or delete one address; saying so, not failing, when there is nothing to do."""
     from pyroute2 import NetlinkError
 
     with container_netlink(engine, ref) as (info, ipr):
         dev = dev or _default_dev(ipr)
         index = _link_index(ipr, dev, f"container {info.name}")
+        check_ours(ipr, index, info, "changing its addresses", force)
         present = any(f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}" == f"{interface.ip}/{interface.network.prefixlen}"
                       for a in ipr.get_addr(index=index))
         if action == "add" and present:
@@ -358,7 +398,8 @@ def change_address(engine: DockerEngine, ref: str, action: str, interface, dev: 
         return f"{'added' if action == 'add' else 'deleted'} {interface} {'on' if action == 'add' else 'from'} {dev} in {info.name}"
 
 
-def change_route(engine: DockerEngine, ref: str, action: str, destination, gateway: str | None, dev: str | None) -> str:
+def change_route(engine: DockerEngine, ref: str, action: str, destination, gateway: str | None, dev: str | None,
+                 force: bool = False) -> str:
     from pyroute2 import NetlinkError
 
     family_of = destination.version if destination is not None else (ipaddress.ip_address(gateway).version if gateway else 4)
@@ -373,6 +414,9 @@ def change_route(engine: DockerEngine, ref: str, action: str, destination, gatew
             request["oif"] = _link_index(ipr, dev, f"container {info.name}")
         if not gateway and not dev and action == "add":
             raise UsageError("a route needs 'via GATEWAY' or --dev")
+        oif = _route_oif(ipr, action, request, destination)
+        if oif is not None:
+            check_ours(ipr, oif, info, f"changing route {dst_text}", force)
         try:
             ipr.route(action, **request)
         except NetlinkError as exc:
@@ -475,7 +519,7 @@ def attach(engine: DockerEngine, ref: str, spec: AttachSpec, host_netns: str | N
                           **settings)
             _netlink_call(f"bring {host_name} up", host.link, "set", index=outer, state="up")
             inner = _link_index(inside, peer_name, f"container {info.name}")
-            rename = {"ifname": spec.ifname}
+            rename = {"ifname": spec.ifname, "ifalias": ATTACH_MARK}
             if spec.mac:
                 rename["address"] = spec.mac
             if spec.mtu:
@@ -498,12 +542,13 @@ def attach(engine: DockerEngine, ref: str, spec: AttachSpec, host_netns: str | N
     return f"attached {info.name} {spec.ifname} {spec.interface} to {spec.bridge} (host side {host_name}){via}"
 
 
-def detach(engine: DockerEngine, ref: str, ifname: str) -> str:
+def detach(engine: DockerEngine, ref: str, ifname: str, force: bool = False) -> str:
     """The undo of attach: delete the pair (from the container's side; the host end goes with it)."""
     with container_netlink(engine, ref) as (info, inside):
         found = inside.link_lookup(ifname=ifname)
         if not found:
             return f"no {ifname} in {info.name}: nothing to do"
+        check_ours(inside, found[0], info, "deleting it", force)
         link = inside.get_links(found[0])[0]
         linkinfo = link.get("IFLA_LINKINFO")
         if not linkinfo or linkinfo.get("IFLA_INFO_KIND") != "veth":

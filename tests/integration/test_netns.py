@@ -117,26 +117,61 @@ def test_attach_to_a_missing_bridge_changes_nothing(dockerd, containers, label):
 def test_addresses_and_routes_ipv4_and_ipv6(dockerd, containers, label):
     container = containers(name=f"{label}-ar", sysctls={"net.ipv6.conf.all.disable_ipv6": "0",
                                                          "net.ipv6.conf.eth0.disable_ipv6": "0"})
+    # eth0 is Docker's: every change below needs --force (the refusals are tested on their own)
     for address in ("10.30.0.5/24", "fd00:30::5/64"):
-        added = netns_cli(dockerd, "addr", "add", container.name, address)
+        added = netns_cli(dockerd, "addr", "add", container.name, address, "--force")
         assert added.returncode == 0 and added.stdout.startswith("added"), added.stderr
         assert address in container_addresses(container, "eth0")
-        assert "nothing to do" in netns_cli(dockerd, "addr", "add", container.name, address).stdout
-    route = netns_cli(dockerd, "route", "add", container.name, "10.40.0.0/16", "via", "10.1.0.1")
+        assert "nothing to do" in netns_cli(dockerd, "addr", "add", container.name, address, "--force").stdout
+    route = netns_cli(dockerd, "route", "add", container.name, "10.40.0.0/16", "via", "10.1.0.1", "--force")
     assert route.returncode == 0, route.stderr
     assert "10.40.0.0/16 via 10.1.0.1" in inside(container, "ip", "route")[1]
-    assert "nothing to do" in netns_cli(dockerd, "route", "add", container.name, "10.40.0.0/16", "via", "10.1.0.1").stdout
-    v6 = netns_cli(dockerd, "route", "add", container.name, "fd00:40::/48", "via", "fd00:30::1")
+    assert "nothing to do" in netns_cli(dockerd, "route", "add", container.name, "10.40.0.0/16", "via", "10.1.0.1",
+                                        "--force").stdout
+    v6 = netns_cli(dockerd, "route", "add", container.name, "fd00:40::/48", "via", "fd00:30::1", "--force")
     assert v6.returncode == 0, v6.stderr
     assert "fd00:40::/48 via fd00:30::1" in inside(container, "ip", "-6", "route")[1]
-    other_default = netns_cli(dockerd, "route", "add", container.name, "default", "via", "10.30.0.1")
+    other_default = netns_cli(dockerd, "route", "add", container.name, "default", "via", "10.30.0.1", "--force")
     assert other_default.returncode == 2 and "already has a route to default via 10.1.0.1" in other_default.stderr
     for args in (("route", "del", container.name, "10.40.0.0/16"), ("route", "del", container.name, "fd00:40::/48"),
                  ("addr", "del", container.name, "10.30.0.5/24"), ("addr", "del", container.name, "fd00:30::5/64")):
-        result = netns_cli(dockerd, *args)
+        result = netns_cli(dockerd, *args, "--force")
         assert result.returncode == 0 and result.stdout.startswith("deleted"), result.stderr
     assert "10.40.0.0" not in inside(container, "ip", "route")[1]
     assert "10.30.0.5/24" not in container_addresses(container, "eth0")
+
+
+def test_docker_managed_interfaces_are_refused_without_force_and_left_as_they_were(dockerd, containers, label):
+    container = containers(name=f"{label}-dm")
+    links_before = inside(container, "ip", "-o", "link")[1]
+    addresses_before = container_addresses(container, "eth0")
+    routes_before = inside(container, "ip", "route")[1]
+    for args in (("detach", container.name, "--ifname", "eth0"),
+                 ("addr", "add", container.name, "10.31.0.5/24"),
+                 ("addr", "del", container.name, next(iter(addresses_before))),
+                 ("route", "del", container.name, "default"),
+                 ("route", "add", container.name, "10.41.0.0/16", "via", "10.1.0.1")):
+        result = netns_cli(dockerd, *args)
+        assert result.returncode == 1, (args, result.stdout)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "eth0 in" in lines[0] and "was not attached by dockernet" in lines[0]
+        assert "--force" in lines[0]
+    assert inside(container, "ip", "-o", "link")[1] == links_before
+    assert container_addresses(container, "eth0") == addresses_before
+    assert inside(container, "ip", "route")[1] == routes_before
+    # what attach made is dockernet's: changed and detached without --force
+    bridge = f"br{label[1:9]}"
+    attached = netns_cli(dockerd, "attach", container.name, "--bridge", bridge, "--ip", "10.24.0.5/24", "--create-bridge")
+    assert attached.returncode == 0, attached.stderr
+    try:
+        added = netns_cli(dockerd, "addr", "add", container.name, "10.24.1.5/24", "--dev", "eth1")
+        assert added.returncode == 0, added.stderr
+        assert "10.24.1.5/24" in container_addresses(container, "eth1")
+    finally:
+        detached = netns_cli(dockerd, "detach", container.name, "--ifname", "eth1")
+        with IPRoute(netns=dockerd.netns, flags=0) as ipr:
+            ipr.link("del", index=ipr.link_lookup(ifname=bridge)[0])
+    assert detached.returncode == 0, detached.stderr
 
 
 @pytest.mark.parametrize("command", [("show",), ("attach", "--bridge", "x", "--ip", "10.22.0.5/24"), ("addr", "add")])
