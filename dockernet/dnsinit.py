@@ -18,6 +18,8 @@ import dns.name
 import dns.reversename
 
 from dockernet.errors import DockernetError, FileConflict, UsageError
+from dockernet.logformat import printable
+from dockernet.naming import conf_safe_name
 
 KEY_FILE = "ddns.key"
 CONF_FILE = "named.conf"
@@ -132,6 +134,9 @@ def render_named_conf(spec: InitSpec) -> str:
 
 def render_all(spec: InitSpec, secret: str) -> dict[str, tuple[str, int]]:
     """Every file ``dns init`` writes: name -> (content, mode)."""
+    for what, text in (("key name", spec.key_name), ("zone", zone_text(spec.zone))):
+        if not conf_safe_name(text):  # these are written into named.conf and file names as they are
+            raise UsageError(f"'{printable(text)}' is not a valid {what} for named.conf")
     files = {
         KEY_FILE: (render_key(spec.key_name, spec.algorithm, secret), 0o600),
         CONF_FILE: (render_named_conf(spec), 0o644),
@@ -171,7 +176,10 @@ def atomic_write(path: Path, content: str, mode: int) -> None:
 def write_files(directory: Path, files: dict[str, tuple[str, int]], force: bool) -> list[Path]:
     """Write all files or none: every conflict is found before the first write."""
     targets = [directory / name for name in files]
-    existing = [str(path) for path in targets if path.exists()]
+    try:
+        existing = [str(path) for path in targets if path.exists()]
+    except OSError as exc:
+        raise DockernetError(f"cannot look into {directory}: {exc.strerror}") from None
     if existing and not force:
         raise FileConflict(f"{', '.join(existing)} already exist(s)", hint="use --force to overwrite")
     created: list[Path] = []
@@ -186,5 +194,6 @@ def write_files(directory: Path, files: dict[str, tuple[str, int]], force: bool)
     except OSError as exc:
         for path in created:  # all or none: a key without its named.conf helps nobody
             path.unlink(missing_ok=True)
-        raise DockernetError(f"cannot write into {directory}: {exc.strerror}") from None
+        raise DockernetError(f"cannot write into {directory}: {exc.strerror}",
+                             hint="choose a --dir this user may write to") from None
     return targets

@@ -32,6 +32,17 @@ _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _MAX_NAME_TEXT = 253
 
 
+# Zone and key names end up in named.conf, in file names and in nsupdate scripts: letters,
+# digits, '-' and '_' per label, matched whole, so no quote, brace, ';', '/' or space gets in.
+_CONF_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?")
+
+
+def conf_safe_name(text: str) -> bool:
+    """Whether ``text`` is a DNS name made only of letter-digit-hyphen(-underscore) labels."""
+    labels = text[:-1].split(".") if text.endswith(".") else text.split(".")
+    return 0 < len(text) <= 254 and all(_CONF_LABEL.fullmatch(label) for label in labels)
+
+
 @dataclass(frozen=True)
 class NameDecision:
     """The outcome of naming one container: a name, or why there is none."""

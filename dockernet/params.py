@@ -8,8 +8,9 @@ import click
 import dns.exception
 import dns.name
 
+from dockernet.logformat import printable
+from dockernet.naming import conf_safe_name
 from dockernet.plan import valid_owner_id
-
 
 class ZoneType(click.ParamType):
     """A DNS zone name such as docker.test (absolute; the trailing dot is optional)."""
@@ -19,14 +20,30 @@ class ZoneType(click.ParamType):
     def convert(self, value, param, ctx):
         if isinstance(value, dns.name.Name):
             return value
-        text = str(value).strip()
+        text = str(value).strip(" ")
+        if not conf_safe_name(text):
+            self.fail(f"'{printable(text)}' is not a valid DNS name (labels of letters, digits, '-' and '_', "
+                      "separated by dots)", param, ctx)
         try:
             zone = dns.name.from_text(text)
         except dns.exception.DNSException as exc:
-            self.fail(f"'{text}' is not a valid DNS name ({exc})", param, ctx)
+            self.fail(f"'{printable(text)}' is not a valid DNS name ({exc})", param, ctx)
         if zone == dns.name.root:
             self.fail("the root zone cannot be a container zone", param, ctx)
         return zone
+
+
+class KeyNameType(click.ParamType):
+    """A TSIG key name as named.conf spells it: ddns-key, or host1.example.com."""
+
+    name = "NAME"
+
+    def convert(self, value, param, ctx):
+        text = str(value)
+        if not conf_safe_name(text) or text.endswith("."):
+            self.fail(f"'{printable(text)}' is not a valid key name (letters, digits, '-', '_' and dots, "
+                      "e.g. ddns-key)", param, ctx)
+        return text
 
 
 class NetworkType(click.ParamType):
@@ -64,9 +81,9 @@ class OwnerIdType(click.ParamType):
     name = "ID"
 
     def convert(self, value, param, ctx):
-        text = str(value).strip()
+        text = str(value).strip(" ")
         if not valid_owner_id(text):
-            self.fail(f"'{text}' is not a valid owner id (letters, digits, '.', '_', '-'; up to 63)", param, ctx)
+            self.fail(f"'{printable(text)}' is not a valid owner id (letters, digits, '.', '_', '-'; up to 63)", param, ctx)
         return text
 
 
@@ -96,3 +113,4 @@ LISTEN = ListenType()
 CIDR = NetworkType()
 IP = AddressType()
 OWNER_ID = OwnerIdType()
+KEY_NAME = KeyNameType()

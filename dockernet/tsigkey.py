@@ -98,3 +98,15 @@ def load_key_file(path: str | os.PathLike) -> TsigKey:
     except (OSError, UnicodeDecodeError) as exc:
         raise KeyFileError(f"key file {path} cannot be read ({exc.__class__.__name__})") from None
     return parse_key_text(text, origin=f"key file {path}")
+
+
+def key_file_exposure(path: str | os.PathLike) -> str | None:
+    """A warning when users other than the owner may read the key file (anyone reading it may sign updates)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (f"key file {path} is readable or writable by other users (mode {mode & 0o777:04o}): "
+                f"anyone who can read it may change the zone; chmod 600 {path}")
+    return None
