@@ -32,7 +32,9 @@ ALGORITHMS = {
     "hmac-sha512": dns.tsig.HMAC_SHA512,
 }
 
-_COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*|#[^\n]*", re.S)
+# A quoted string is matched first and kept: a base64 secret may hold "//" (about one key in a
+# hundred), which a bare comment pattern would cut off as a C++ comment.
+_COMMENTS = re.compile(r'("(?:[^"\\]|\\.)*")|/\*.*?\*/|//[^\n]*|#[^\n]*', re.S)
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class TsigKey:
 
 def parse_key_text(text: str, origin: str = "key file") -> TsigKey:
     """Parse the text of a BIND key file; ``origin`` names it in errors."""
-    content = _COMMENTS.sub(" ", text).replace("\n", " ").strip()
+    content = _COMMENTS.sub(lambda match: match.group(1) or " ", text).replace("\n", " ").strip()
     match = dns.tsigkeyring.TSIG_KEY_FILE_RE.match(content)
     rest = content[match.end():].strip(" ;") if match else ""
     if rest.startswith("key"):

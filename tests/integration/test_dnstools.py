@@ -99,7 +99,13 @@ def test_ls_and_purge_by_owner(dockerd, named, containers, watchers, label):
     container.remove(force=True)
     other = watchers(owner_id=f"{label}-other")
     everyone = json.loads(other.dns("ls", "--all", "--json").stdout)
-    assert any(row["owner"] == f"{label}-me" and row["running"] is False for row in everyone)
+    # another host's engine is not asked: whether its container runs is unknown here, not "gone"
+    assert any(row["owner"] == f"{label}-me" and row["running"] is None for row in everyone)
+    assert f"{label}.docker.test." in other.dns("ls", "--all").stdout
+    assert any(f"{label}.docker.test." in line and "(other owner)" in line for line in lines_of(other.dns("ls", "--all")))
+    # its own host does know: the container is gone
+    own_view = json.loads(mine.dns("ls", "--all", "--json").stdout)
+    assert any(row["owner"] == f"{label}-me" and row["running"] is False for row in own_view)
     assert other.dns("ls", "--json").stdout.strip() == "[]"
     dry = other.dns("purge", "--owner", f"{label}-me", "--dry-run")
     assert f'prereq yxrrset {label}.docker.test. TXT "heritage=dockernet,owner={label}-me' in dry.stdout

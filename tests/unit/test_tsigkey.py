@@ -72,3 +72,12 @@ def test_missing_unreadable_and_directory_key_files(tmp_path):
     binary.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(KeyFileError):
         load_key_file(binary)
+
+
+def test_a_secret_holding_two_slashes_is_not_cut_as_a_comment():
+    # base64 secrets contain "//" about once in a hundred keys (tsig-keygen's and dns init's alike)
+    secret = base64.b64encode(b"\xff\xff\xff" + bytes(range(29))).decode()
+    assert "//" in secret
+    key = parse_key_text(f'// a comment\nkey "ddns-key" {{ /* another */ algorithm hmac-sha256; # and one more\n'
+                         f'\tsecret "{secret}";\n}};\n')
+    assert key.keyring[key.name].secret == base64.b64decode(secret)
