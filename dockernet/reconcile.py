@@ -332,8 +332,10 @@ class Reconciler:
             for name in sorted(known, key=forward_first):
                 try:
                     zone_state[name] = self.nameserver.lookup(name)
-                except DnsRejected as exc:  # about this name only: the others are still read
-                    self._name_failed(name, exc)
+                except DnsRejected as exc:
+                    if not self._concerns_name_only(name, exc):
+                        raise  # the key or the zone: nothing can be read
+                    self._set_aside(name, exc)  # this name only: the others are still read
         self.unsure.clear()  # every name in play was just read from the server
         # keep our own names, and others' only where a container wants the name: a big shared
         # zone must not make the daemon big (an unknown taken name fails its prerequisite anyway)
@@ -383,7 +385,7 @@ class Reconciler:
             names -= doomed
         names -= self._apply_batched(names - retry - set(self.set_aside))  # one rejected name fails a whole batch
         ok = self.sync(names, verified=True)
-        if ok:
+        if not self.pending:  # names set aside are reported on their own; they do not make a resync stale
             self.metrics.reconciled()
         return ok
 

@@ -352,6 +352,16 @@ class PrivateNamed:
         return dns.query.tcp(message, "127.0.0.1", port=self.port, timeout=5).rcode()
 
 
+def named_with_update_rule(base: Path, name: str, rule: str) -> PrivateNamed:
+    """A started named from ``dns init`` whose zone has ``rule`` instead of its ``allow-update`` line."""
+    server = PrivateNamed(base, name=name)
+    server.provision()
+    conf = server.dir / "named.conf"
+    conf.write_text(conf.read_text().replace('allow-update { key "ddns-key"; };', rule))
+    server.start()
+    return server
+
+
 def run_cli(*args: str, check: bool = False, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """``python -m dockernet ARGS`` as a separate process, with a clean environment."""
     result = subprocess.run(

@@ -10,18 +10,13 @@ import sys
 
 import pytest
 
-from tests.harness import PrivateNamed, clean_env, wait_for
+from tests.harness import clean_env, named_with_update_rule, wait_for
 
 
 @pytest.fixture
 def named_refusing(run_dir):
     """A named whose zone grants updates to nobody (allow-update { none; })."""
-    base, _ = run_dir
-    server = PrivateNamed(base, name="named-refusing")
-    server.provision()
-    conf = server.dir / "named.conf"
-    conf.write_text(conf.read_text().replace('allow-update { key "ddns-key"; };', "allow-update { none; };"))
-    server.start()
+    server = named_with_update_rule(run_dir[0], "named-refusing", "allow-update { none; };")
     yield server
     server.stop()
 

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from tests.harness import PrivateNamed, free_port, run_cli, wait_for
+from tests.harness import free_port, named_with_update_rule, run_cli, wait_for
 from tests.integration.test_resilience import http_get
 
 pytestmark = pytest.mark.integration
@@ -32,14 +32,9 @@ def assert_one_record_per_line(text):
 @pytest.fixture
 def named_policy(run_dir):
     """A named whose update-policy refuses one name to the key and grants it every other name of the zone."""
-    base, _ = run_dir
-    server = PrivateNamed(base, name="named-policy")
-    server.provision()
-    conf = server.dir / "named.conf"
     policy = (f'update-policy {{ deny ddns-key name {REFUSED_NAME}.docker.test. ANY; '
               'grant ddns-key zonesub ANY; };')
-    conf.write_text(conf.read_text().replace('allow-update { key "ddns-key"; };', policy))
-    server.start()
+    server = named_with_update_rule(run_dir[0], "named-policy", policy)
     yield server
     server.stop()
 

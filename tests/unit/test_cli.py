@@ -41,6 +41,27 @@ def test_bad_input_is_a_usage_error_before_any_io(args, env, words):
     for word in words:
         assert word in result.stderr
     assert "Traceback" not in result.stderr
+    # click's own errors speak the tool's one-line style too, pointing at the right --help
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dockernet: error: ") and "--help')" in lines[0], lines
+
+
+@pytest.mark.parametrize("args, words", [
+    (["dns", "purge", "--zone", "docker.test", "--owner", "x/../../pwn2"], ["not a valid owner id"]),
+    (["dns", "ls", "--zone", "docker.test", "--owner", "a\nb"], ["not a valid owner id", "'a\\nb'"]),
+    (["netns", "show", ""], ["'' is not a container name or id"]),
+    (["netns", "detach", "a b", "--ifname", "eth1"], ["is not a container name or id"]),
+    (["watch", "--zone", "docker.test", "--ttl", "90000"], ["--ttl 90000 is above --max-ttl 86400"]),
+    (["dns", "init", "--zone", 'a"b.test', "--dir", "/tmp/never-made"], ["is not a valid DNS name"]),
+])
+def test_hostile_or_wrong_arguments_are_one_line_and_touch_nothing(args, words, tmp_path):
+    result = run_cli(*args, env={"DOCKER_HOST": "unix:///nonexistent/docker.sock", "DDNS_KEY": str(tmp_path / "k"),
+                                 "DOCKERNET_STATE_DIR": str(tmp_path / "state")})
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("dockernet: error: "), result.stderr
+    for word in words:
+        assert word in lines[0]
+    assert not (tmp_path / "state").exists() and not __import__("os").path.exists("/tmp/never-made")
 
 
 @pytest.mark.parametrize("content, words", [

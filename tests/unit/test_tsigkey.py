@@ -81,3 +81,16 @@ def test_a_secret_holding_two_slashes_is_not_cut_as_a_comment():
     key = parse_key_text(f'// a comment\nkey "ddns-key" {{ /* another */ algorithm hmac-sha256; # and one more\n'
                          f'\tsecret "{secret}";\n}};\n')
     assert key.keyring[key.name].secret == base64.b64decode(secret)
+
+
+@pytest.mark.parametrize("mode, warned", [(0o600, False), (0o400, False), (0o640, True), (0o644, True), (0o606, True)])
+def test_a_key_file_others_may_read_draws_a_warning(tmp_path, mode, warned):
+    from dockernet.tsigkey import key_file_exposure
+
+    path = tmp_path / "ddns.key"
+    path.write_text("x")
+    path.chmod(mode)
+    warning = key_file_exposure(path)
+    assert bool(warning) == warned
+    if warned:
+        assert f"chmod 600 {path}" in warning and f"{mode:04o}" in warning
