@@ -81,8 +81,11 @@ def _dns_options(func):
 
 
 def _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir,
-             send_from="host", **watch_options):
-    """Key, nameserver, journal, reconciler and watcher, as every command that updates DNS needs them."""
+             send_from="host", read_only=False, **watch_options):
+    """Key, nameserver, journal, reconciler and watcher, as every command that updates DNS needs them.
+
+    ``read_only`` commands (ls, check, dry runs) read the journal if there is one and create nothing.
+    """
     from dockernet.ddns import DnsTarget, Nameserver, resolve_server
     from dockernet.engine import DockerEngine
     from dockernet.journal import Journal
@@ -100,7 +103,7 @@ def _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zo
     reverse = tuple(ZONE.convert(z, None, None) for z in reverse_zones if z != "auto")
     target = DnsTarget(resolve_server(server), port, zone, key, owner_id, reverse_zones=reverse, send_from=send_from)
     journal = Journal(state_dir, owner_id)
-    journal.open()
+    journal.open(writable=not read_only)
     metrics = watch_options.pop("metrics", None) or NullMetrics()
     health = watch_options.pop("health", None) or Health()
     policy = RecordPolicy(zone=zone, ttl=ttl, reverse_zones=reverse, networks=frozenset(networks), max_ttl=max_ttl)
@@ -133,11 +136,14 @@ def _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zo
 @click.pass_obj
 def watch(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir, send_from, docker_pid, pidfile,
           resync_interval, settle_time, cleanup_on_exit, metrics_listen, once, log_to):
-    """Publish running containers as <hostname>.<zone> A records, following Docker events.
+    """Publish running containers as <hostname>.<zone>, following Docker events.
 
-    Each record is sent as a TSIG-signed RFC 2136 update and carries an
-    ownership mark (a TXT record), so dockernet only ever changes or removes
-    records it wrote itself. LOG is a file path, or - for standard output.
+    A records for IPv4, AAAA for global IPv6 addresses, PTR records in
+    --reverse-zone zones. Each name is sent as a TSIG-signed RFC 2136 update
+    and carries an ownership mark (a TXT record), so dockernet only ever
+    changes or removes records it wrote itself. A name the server rejects
+    is set aside alone; no other container waits for it. LOG is a file
+    path, or - for standard output.
     """
     from dockernet import pidfile as pidfiles
     from dockernet.logformat import setup_logging
@@ -517,7 +523,7 @@ def dns_check(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_z
     from dockernet.dnstools import check, updates_work
 
     _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id,
-                                         state_dir)
+                                         state_dir, read_only=True)
     if watcher.options.auto_reverse:
         watcher.discover_reverse_zones()
     findings = check(reconciler.nameserver)
@@ -546,7 +552,7 @@ def dns_ls(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zone
 
     owner = None if list_all else (list_owner or owner_id)
     _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks,
-                                         owner or owner_id, state_dir)
+                                         owner or owner_id, state_dir, read_only=True)
     if watcher.options.auto_reverse:
         watcher.discover_reverse_zones()
     rows = list_marked(reconciler.nameserver, owner)
@@ -587,7 +593,7 @@ def dns_sync(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zo
 
     setup_logging(None)  # stdout carries the nsupdate script
     _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id,
-                                         state_dir)
+                                         state_dir, read_only=dry_run)
     if not dry_run:
         sys.exit(0 if watcher.once() else 1)
     watcher.engine.ping()
@@ -613,7 +619,7 @@ def dns_purge(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_z
 
     setup_logging(None)
     _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks,
-                                         purge_owner or owner_id, state_dir)
+                                         purge_owner or owner_id, state_dir, read_only=dry_run)
     if watcher.options.auto_reverse:
         watcher.discover_reverse_zones()
     if dry_run:

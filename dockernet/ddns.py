@@ -263,6 +263,8 @@ class Nameserver:
 
     def __init__(self, target: DnsTarget):
         self.target = target
+        #: what the server did when it last gave no zone transfer ("answered REFUSED", ...)
+        self.no_transfer_reason = ""
 
     # -- the exchange --------------------------------------------------------
 
@@ -387,11 +389,13 @@ class Nameserver:
         records: dict[dns.name.Name, list[Record]] = {}
         ttls: dict[dns.name.Name, int] = {}
         names: set[dns.name.Name] = set()
+        received = 0
         try:
             for message in dns.query.xfr(
                 target.server, zone, port=target.port, timeout=target.timeout, lifetime=60,
                 keyring=key.keyring if key else None, keyname=key.name if key else None, relativize=False,
             ):
+                received += 1
                 for rrset in message.answer:
                     names.add(rrset.name)
                     if rrset.rdtype == dns.rdatatype.TXT:
@@ -404,6 +408,7 @@ class Nameserver:
                         ttls[rrset.name] = rrset.ttl
         except dns.xfr.TransferError as exc:
             if exc.rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH):
+                self.no_transfer_reason = f"{target.where} answered {dns.rcode.to_text(exc.rcode)}"
                 return None
             raise DnsTransient(f"zone transfer from {target.where} failed ({dns.rcode.to_text(exc.rcode)})") from None
         except dns.exception.Timeout:
@@ -411,10 +416,14 @@ class Nameserver:
         except (dns.tsig.PeerError, dns.tsig.BadSignature) as exc:
             raise tsig_rejection(exc, target) from None
         except (OSError, EOFError) as exc:
-            # BIND closes the TCP connection on a refused transfer of some kinds
-            if isinstance(exc, (ConnectionResetError, EOFError)):
+            closed = isinstance(exc, (ConnectionResetError, EOFError))
+            if closed and received:  # data came, then the connection went: a failed transfer, not a refusal
+                raise DnsTransient(f"zone transfer of {zone} from {target.where} was cut off after {received} "
+                                   f"message(s)") from None
+            if closed:  # no answer at all: some servers refuse a transfer this way
+                self.no_transfer_reason = f"{target.where} closed the connection without answering"
                 return None
-            raise DnsTransient(f"cannot reach {target.where} for zone transfer: {exc}") from None
+            raise DnsTransient(f"cannot reach {target.where} for zone transfer: {exc.strerror or exc}") from None
         except dns.exception.DNSException as exc:
             raise DnsTransient(f"zone transfer from {target.where} failed: {exc}") from None
         return {name: (texts.get(name, []), records.get(name, []), ttls.get(name, 0))

@@ -17,6 +17,7 @@ from pathlib import Path
 import dns.name
 import dns.reversename
 
+from dockernet.atomicfile import write_atomic
 from dockernet.errors import DockernetError, FileConflict, UsageError
 from dockernet.logformat import printable
 from dockernet.naming import conf_safe_name
@@ -157,43 +158,31 @@ def reverse_zones(spec: InitSpec) -> list[dns.name.Name]:
     return zones
 
 
-def atomic_write(path: Path, content: str, mode: int) -> None:
-    """Write ``content`` to ``path`` through a temp file in the same directory, then rename."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
 def write_files(directory: Path, files: dict[str, tuple[str, int]], force: bool) -> list[Path]:
-    """Write all files or none: every conflict is found before the first write."""
+    """Write all files or none: every conflict is found before the first write, and a failure part-way
+    removes the files this run created and puts back the ones ``--force`` overwrote."""
     targets = [directory / name for name in files]
     try:
-        existing = [str(path) for path in targets if path.exists()]
+        existing = [path for path in targets if path.exists()]
+        originals = {path: (path.read_text(), path.stat().st_mode & 0o7777) for path in existing if path.is_file()}
     except OSError as exc:
         raise DockernetError(f"cannot look into {directory}: {exc.strerror}") from None
     if existing and not force:
-        raise FileConflict(f"{', '.join(existing)} already exist(s)", hint="use --force to overwrite")
-    created: list[Path] = []
+        raise FileConflict(f"{', '.join(str(path) for path in existing)} already exist(s)",
+                           hint="use --force to overwrite")
+    written: list[Path] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for path in targets:
             content, mode = files[path.name]
-            fresh = not path.exists()
-            atomic_write(path, content, mode)
-            if fresh:
-                created.append(path)
+            write_atomic(path, content, mode)
+            written.append(path)
     except OSError as exc:
-        for path in created:  # all or none: a key without its named.conf helps nobody
-            path.unlink(missing_ok=True)
+        for path in written:  # all or none: a key without its named.conf helps nobody
+            if path in originals:
+                write_atomic(path, *originals[path])
+            else:
+                path.unlink(missing_ok=True)
         raise DockernetError(f"cannot write into {directory}: {exc.strerror}",
                              hint="choose a --dir this user may write to") from None
     return targets

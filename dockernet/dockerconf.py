@@ -1,7 +1,7 @@
-"""The files that tell Docker (and ifupdown) about the bridge: render, merge, check (pure).
+"""The files that tell Docker (and ifupdown) about the bridge: render, merge, check.
 
-Everything here maps old file text to new file text; ``write_atomic`` is the
-one writer. dockernet owns only a few settings and keeps everything else:
+Everything here maps old file text to new file text and is pure, but for
+the two edges: ``read_text`` reads a file, ``write_atomic`` writes one. dockernet owns only a few settings and keeps everything else:
 
 * ``daemon.json``: ``bridge``, ``dns`` and ``dns-search`` are set, ``bip`` is
   removed (dockerd refuses ``bip`` together with ``bridge``), every other
@@ -20,12 +20,12 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
-import os
 import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockernet import atomicfile
 from dockernet.bridge import BridgeSpec
 from dockernet.errors import DockernetError
 
@@ -301,24 +301,13 @@ def read_text(path: Path) -> str | None:
 
 
 def write_atomic(change: FileChange) -> None:
-    """Write (or delete) one file: a temp file in the same directory, fsync, rename; the mode is kept."""
+    """Write (or delete) one file through ``atomicfile.write_atomic``; the mode is kept."""
     path = change.path
     try:
         if change.after is None:
             path.unlink(missing_ok=True)
             return
         path.parent.mkdir(parents=True, exist_ok=True)
-        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o644
-        temp = path.with_name(f".{path.name}.dockernet.{os.getpid()}")
-        try:
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(change.after)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp, mode)
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
+        atomicfile.write_atomic(path, change.after)
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from None

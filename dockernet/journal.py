@@ -31,6 +31,7 @@ from typing import Callable
 import dns.exception
 import dns.name
 
+from dockernet.atomicfile import write_atomic
 from dockernet.errors import DockernetError, UsageError
 from dockernet.plan import valid_owner_id
 
@@ -59,12 +60,19 @@ class Journal:
             if self.on_state:
                 self.on_state(error)
 
-    def open(self) -> dict[dns.name.Name, str]:
-        """Load the journal and open it for appending; returns name -> short container id."""
+    def open(self, writable: bool = True) -> dict[dns.name.Name, str]:
+        """Load the journal and open it for appending; returns name -> short container id.
+
+        With ``writable=False`` (read-only commands) nothing is created: a
+        missing directory or file reads as an empty journal, and every later
+        ``add``, ``remove`` and ``rewrite`` does nothing.
+        """
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
+            if writable:
+                self.directory.mkdir(parents=True, exist_ok=True)
             self.names = self._load()
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            if writable:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
             raise DockernetError(f"cannot use state directory {self.directory}: {exc.strerror}",
                                  hint="pass --state-dir with a writable directory") from None
@@ -100,31 +108,25 @@ class Journal:
         self._report(None)
 
     def add(self, fqdn: dns.name.Name, short_id: str) -> None:
-        if self.names.get(fqdn) != short_id:
+        if self._fd is not None and self.names.get(fqdn) != short_id:
             self.names[fqdn] = short_id
             self._append(f"+ {fqdn} {short_id}\n")
 
     def remove(self, fqdn: dns.name.Name) -> None:
-        if self.names.pop(fqdn, None) is not None:
+        if self._fd is not None and self.names.pop(fqdn, None) is not None:
             self._append(f"- {fqdn}\n")
 
     def rewrite(self, names: dict[dns.name.Name, str]) -> None:
         """Replace the file's content with ``names`` atomically (temp file, fsync, rename)."""
         if self._fd is None:
             return
-        temp = self.path.with_name(self.path.name + ".tmp")
         body = "".join(f"+ {name} {short_id}\n" for name, short_id in sorted(names.items()))
         try:
-            with open(temp, "w") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, self.path)
+            write_atomic(self.path, body, default_mode=0o644)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             os.close(self._fd)
             self._fd = fd
         except OSError as exc:
-            temp.unlink(missing_ok=True)
             self._report(exc)
             return
         self._report(None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from dockernet.atomicfile import write_atomic
 from dockernet.errors import DockernetError, PidfileBusy
 
 
@@ -35,11 +36,8 @@ def acquire(path: str) -> None:
     held = read_pid(path)
     if held and held != os.getpid() and process_alive(held):
         raise PidfileBusy(f"pid file {path} is held by running process {held}", hint="stop that watcher first")
-    temp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(temp, "w") as handle:
-            handle.write(f"{os.getpid()}\n")
-        os.replace(temp, path)
+        write_atomic(path, f"{os.getpid()}\n", mode=0o644)
     except OSError as exc:
         raise DockernetError(f"cannot write pid file {path}: {exc.strerror}") from None
 

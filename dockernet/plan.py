@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import dns.name
 
@@ -138,15 +139,34 @@ class Blocked:
 Change = Create | Replace | Delete
 
 
+_CREATED = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
+
+
+def created_ns(created: str) -> int:
+    """Docker's ``Created`` as nanoseconds since the epoch (0 when unreadable).
+
+    Compared as text it sorts wrong: Docker drops trailing zeros of the
+    fraction, so ``...:18.12Z`` comes before ``...:18.1Z``.
+    """
+    match = _CREATED.fullmatch(created)
+    if not match:
+        return 0
+    seconds, fraction, zone = match.groups()
+    when = datetime.fromisoformat(seconds + ("+00:00" if zone == "Z" else zone))
+    return int(when.timestamp()) * 1_000_000_000 + int((fraction or "").ljust(9, "0"))
+
+
 def choose_winner(claims: list[Claim], current: Current) -> Claim | None:
     """The claim that should hold the name (see the module's collision rule)."""
     if not claims:
         return None
+    if len(claims) == 1:
+        return claims[0]
     if isinstance(current, Owned):
         for claim in claims:
             if claim.short_id == current.short_id:
                 return claim
-    return min(claims, key=lambda claim: (claim.created, claim.container_id))
+    return min(claims, key=lambda claim: (created_ns(claim.created), claim.container_id))
 
 
 def plan_name(fqdn: dns.name.Name, claims: list[Claim], current: Current) -> Change | Blocked | None:

@@ -4,7 +4,9 @@
 (an index by name and by container, so one event only touches the names of
 one container) and what it knows of the **current** state of those names in
 the zone. Events and full resyncs both end in ``sync_name``, which plans one
-name (``plan.plan_name``) and sends the change (``ddns.Nameserver``).
+name (``plan.plan_name``) and sends the change (``ddns.Nameserver``); a
+full reconcile first sends what it can in batches of many names (each name
+keeping its own prerequisites) and leaves the rest to ``sync_name``.
 
 Failures are kept to the names they concern:
 
@@ -235,7 +237,7 @@ def describe_records(fqdn: dns.name.Name, owned: Owned) -> str:
 
 
 class Reconciler:
-    """Plans and applies changes name by name; remembers what failed."""
+    """Plans and applies changes: one name at a time for events, in batches for a full reconcile; remembers what failed."""
 
     def __init__(self, policy: RecordPolicy, nameserver: Nameserver, clock: Callable[[], float] = time.monotonic,
                  retry_first: float = 0.5, retry_cap: float = 15.0, journal: Journal | None = None,
@@ -421,10 +423,11 @@ class Reconciler:
 
     def _warn_no_transfer(self) -> None:
         if not self._warned_no_transfer:
+            reason = getattr(self.nameserver, "no_transfer_reason", "")
             log.warning(
-                "Zone transfer of %s is not allowed to this key: checking the names this watcher knows one by one "
+                "Zone transfer of %s is not allowed to this key%s: checking the names this watcher knows one by one "
                 "(allow-transfer in named.conf lets it sweep the whole zone)",
-                self.policy.zone,
+                self.policy.zone, f" ({reason})" if reason else "",
             )
             self._warned_no_transfer = True
 

@@ -16,6 +16,14 @@ from tests.harness import (
 )
 
 IN_CI = os.environ.get("CI") == "true"
+HERE = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/integration is marked ``integration`` (``pytest -m 'not integration'``: unit tests only)."""
+    for item in items:
+        if HERE in Path(str(item.fspath)).resolve().parents:
+            item.add_marker(pytest.mark.integration)
 
 
 def _unavailable(reason: str):

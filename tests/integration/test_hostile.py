@@ -17,8 +17,6 @@ import pytest
 from tests.harness import free_port, named_with_update_rule, run_cli, wait_for
 from tests.integration.test_resilience import http_get
 
-pytestmark = pytest.mark.integration
-
 #: every line of the watcher's log starts like this (Ruby Logger); a forged line would not have to
 RUBY_LINE = re.compile(r"[DIWEF], \[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6} #\d+\] +[A-Z]+ -- : ")
 REFUSED_NAME = "refused-name"

@@ -79,6 +79,7 @@ def test_sigkill_without_zone_transfer_converges_from_the_journal(dockerd, named
     coming = containers(hostname=f"{label}-coming")
     watcher.start()
     assert "Zone transfer of docker.test. is not allowed" in watcher.log_text()
+    assert f"(127.0.0.1#{named.port} answered REFUSED)" in watcher.log_text()  # what the server did, not a guess
     assert wait_for(lambda: named.query(f"{label}-going") == set(), 15), watcher.log_text()
     assert named.query(f"{label}-staying") == {dockerd.address_of(staying)}
     assert wait_for(lambda: named.query(f"{label}-coming") == {dockerd.address_of(coming)})

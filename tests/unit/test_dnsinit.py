@@ -72,3 +72,18 @@ def test_a_failing_write_leaves_no_partial_set(tmp_path):
     with pytest.raises(DockernetError, match="cannot write into"):
         write_files(tmp_path, files, force=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["docker.test.zone"]
+
+
+def test_a_failing_forced_write_puts_back_what_it_overwrote(tmp_path):
+    from dockernet.errors import DockernetError
+
+    old_key = 'key "old" { algorithm hmac-sha256; secret "b2xkb2xkb2xk"; };\n'
+    (tmp_path / "ddns.key").write_text(old_key)
+    (tmp_path / "ddns.key").chmod(0o600)
+    (tmp_path / "docker.test.zone").mkdir()  # a later file cannot be written
+    files = render_all(spec(tmp_path), "MDEyMzQ1Njc4OWFiY2RlZg==")
+    with pytest.raises(DockernetError, match="cannot write into"):
+        write_files(tmp_path, files, force=True)
+    assert (tmp_path / "ddns.key").read_text() == old_key
+    assert (tmp_path / "ddns.key").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddns.key", "docker.test.zone"]

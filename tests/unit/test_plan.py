@@ -75,3 +75,22 @@ def test_current_after_each_change():
     assert current_after(Create(WEB, claim(A_ID))) == OURS_A
     assert current_after(Replace(WEB, OURS_B, claim(A_ID))) == OURS_A
     assert current_after(Delete(WEB, OURS_A)) is None
+
+
+@pytest.mark.parametrize("earlier, later", [
+    ("2026-11-28T01:50:18.1Z", "2026-11-28T01:50:18.12Z"),  # Docker drops trailing zeros: text order is wrong
+    ("2026-11-28T01:50:18Z", "2026-11-28T01:50:18.000000001Z"),
+    ("2026-11-28T01:50:18.999999999Z", "2026-11-28T01:50:19Z"),
+    ("2026-11-28T02:50:18.5+02:00", "2026-11-28T01:50:18.6Z"),  # an offset is honoured
+    ("garbage", "2026-11-28T01:50:18Z"),  # unreadable sorts first, deterministically
+])
+def test_created_is_compared_as_a_time(earlier, later):
+    from dockernet.plan import created_ns
+
+    assert created_ns(earlier) < created_ns(later)
+
+
+def test_the_oldest_container_wins_with_dockers_real_timestamp_spellings():
+    older = Claim(WEB, "b" * 64, (("A", "10.1.0.3"),), 60, "2026-11-28T01:50:18.1Z")
+    newer = Claim(WEB, "a" * 64, (("A", "10.1.0.2"),), 60, "2026-11-28T01:50:18.12Z")
+    assert choose_winner([newer, older], None) is older
