@@ -41,7 +41,7 @@ import dns.update
 import dns.xfr
 
 from dockernet.errors import DnsRejected, DnsTransient
-from dockernet.plan import Change, Create, Current, Delete, Foreign, Owned, Record, ownership_mark, parse_mark
+from dockernet.plan import Change, Current, Foreign, Owned, Record, operations, parse_mark
 from dockernet.tsigkey import TsigKey
 
 #: rcodes with which a server says "a prerequisite did not hold" (RFC 2136 section 3.2)
@@ -100,6 +100,8 @@ def record_rdata(record: Record):
     rdtype, data = record
     if rdtype == "PTR":
         return dns.rdtypes.ANY.PTR.PTR(dns.rdataclass.IN, dns.rdatatype.PTR, dns.name.from_text(data))
+    if rdtype == "TXT":
+        return txt_rdata(data)
     return address_rdata(data)
 
 
@@ -169,22 +171,16 @@ def build_batch(changes: list[Change], target: DnsTarget) -> dns.update.UpdateMe
 
 
 def add_change(message: dns.update.UpdateMessage, change: Change, target: DnsTarget) -> None:
-    """Append one change's prerequisite and updates to ``message``."""
-    fqdn = change.fqdn
-    if isinstance(change, Create):
-        message.absent(fqdn)
+    """Append one change's prerequisite and updates to ``message`` (rendered from ``plan.operations``)."""
+    ops = operations(change, target.owner)
+    if ops.required_mark is None:
+        message.absent(ops.fqdn)
     else:
-        message.present(fqdn, txt_rdata(ownership_mark(target.owner, change.old.short_id)))
-        # only the types this watcher writes at the name: what it held, and what it will hold
-        written = {rdtype for rdtype, _ in change.old.records}
-        if not isinstance(change, Delete):
-            written |= {rdtype for rdtype, _ in change.claim.records}
-        for rdtype in sorted(written) + ["TXT"]:
-            message.delete(fqdn, rdtype)
-    if not isinstance(change, Delete):
-        claim = change.claim
-        message.add(fqdn, claim.ttl, *(record_rdata(record) for record in claim.records),
-                    txt_rdata(ownership_mark(target.owner, claim.container_id)))
+        message.present(ops.fqdn, txt_rdata(ops.required_mark))
+    for rdtype in ops.deletes:
+        message.delete(ops.fqdn, rdtype)
+    if ops.adds:
+        message.add(ops.fqdn, ops.ttl, *(record_rdata(record) for record in ops.adds))
 
 
 def build_probe(target: DnsTarget, zone: dns.name.Name | None = None) -> dns.update.UpdateMessage:

@@ -14,7 +14,7 @@ import dns.name
 
 from dockernet.ddns import Nameserver
 from dockernet.errors import DnsRejected, DnsTransient
-from dockernet.plan import Change, Create, Delete, ownership_mark, parse_mark
+from dockernet.plan import Change, operations, parse_mark
 
 
 @dataclass(frozen=True)
@@ -150,26 +150,29 @@ def updates_work(findings: list[Finding]) -> bool:
 
 
 def render_nsupdate(changes: list[Change], nameserver: Nameserver) -> str:
-    """The changes as nsupdate commands, one ``send`` per change (as dockernet sends them)."""
+    """The changes as nsupdate commands, one ``send`` per change (as dockernet sends them).
+
+    Rendered from ``plan.operations``, the same value the UPDATE messages are
+    built from, so the script does exactly what a real run would.
+    """
     target = nameserver.target
     lines = [f"server {target.server} {target.port}"]
     for change in changes:
-        fqdn = change.fqdn.to_text()
-        lines.append(f"zone {target.zone_of(change.fqdn).to_text()}")
-        if isinstance(change, Create):
+        ops = operations(change, target.owner)
+        fqdn = ops.fqdn.to_text()
+        lines.append(f"zone {target.zone_of(ops.fqdn).to_text()}")
+        if ops.required_mark is None:
             lines.append(f"prereq nxdomain {fqdn}")
         else:
-            lines.append(f'prereq yxrrset {fqdn} TXT "{ownership_mark(target.owner, change.old.short_id)}"')
-            written = {rdtype for rdtype, _ in change.old.records}
-            if not isinstance(change, Delete):
-                written |= {rdtype for rdtype, _ in change.claim.records}
-            lines += [f"update delete {fqdn} {rdtype}" for rdtype in sorted(written) + ["TXT"]]
-        if not isinstance(change, Delete):
-            claim = change.claim
-            lines += [f"update add {fqdn} {claim.ttl} {rdtype} {data}" for rdtype, data in claim.records]
-            lines.append(f'update add {fqdn} {claim.ttl} TXT "{ownership_mark(target.owner, claim.container_id)}"')
+            lines.append(f'prereq yxrrset {fqdn} TXT "{ops.required_mark}"')
+        lines += [f"update delete {fqdn} {rdtype}" for rdtype in ops.deletes]
+        lines += [f"update add {fqdn} {ops.ttl} {rdtype} {_nsupdate_data(rdtype, data)}" for rdtype, data in ops.adds]
         lines.append("send")
     return "\n".join(lines) + "\n"
+
+
+def _nsupdate_data(rdtype: str, data: str) -> str:
+    return f'"{data}"' if rdtype == "TXT" else data
 
 
 # --- listing ----------------------------------------------------------------------------

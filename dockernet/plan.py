@@ -193,3 +193,43 @@ def current_after(change: Change) -> Current:
     if isinstance(change, Delete):
         return None
     return owned_by(change.claim)
+
+
+# --- from a change to its RR operations (RFC 2136) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operations:
+    """What one change asks of the server, as RFC 2136 sections: one prerequisite, deletes, adds.
+
+    The single rule from plan to wire: the UPDATE message (``ddns``) and the
+    nsupdate script of a dry run (``dnstools``) are both rendered from this
+    value, so what a dry run prints is what a real run sends.
+    """
+
+    fqdn: dns.name.Name
+    #: ``None``: "name is not in use" (section 2.4.5); else the TXT string that must be the
+    #: name's whole TXT RRset: "RRset exists (value dependent)" (section 2.4.2)
+    required_mark: str | None
+    #: RRsets deleted (section 2.5.2): only the types this watcher writes at the name
+    deletes: tuple[str, ...]
+    #: records added (section 2.5.1), the ownership TXT last
+    adds: tuple[Record, ...]
+    ttl: int
+
+
+def operations(change: Change, owner: str) -> Operations:
+    """The RR operations that apply ``change`` if, and only if, the zone is as the plan assumed."""
+    if isinstance(change, Create):
+        required, deletes = None, ()
+    else:
+        required = ownership_mark(owner, change.old.short_id)
+        written = {rdtype for rdtype, _ in change.old.records}
+        if not isinstance(change, Delete):
+            written |= {rdtype for rdtype, _ in change.claim.records}
+        deletes = (*sorted(written), "TXT")
+    if isinstance(change, Delete):
+        return Operations(change.fqdn, required, deletes, (), 0)
+    claim = change.claim
+    adds = (*claim.records, ("TXT", ownership_mark(owner, claim.container_id)))
+    return Operations(change.fqdn, required, deletes, adds, claim.ttl)
