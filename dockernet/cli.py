@@ -623,11 +623,12 @@ def dns_purge(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_z
     if watcher.options.auto_reverse:
         watcher.discover_reverse_zones()
     if dry_run:
+        reconciler.find_owner_reverse_zones()
         changes = reconciler.preview([])
         click.echo(render_nsupdate(changes, reconciler.nameserver) if changes else "; nothing to do\n", nl=False)
         return
     reconciler.nameserver.probe()
-    sys.exit(0 if reconciler.full([]) else 1)
+    sys.exit(0 if reconciler.purge() else 1)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -359,13 +359,14 @@ class Nameserver:
         """Every name of every zone with who holds it, by AXFR; None when a transfer is not allowed."""
         result: dict[dns.name.Name, Current] = {}
         for zone in self.target.zones:
-            names = self._transfer_zone(zone)
+            names = self.transfer_zone(zone)
             if names is None:
                 return None
             result.update(names)
         return result
 
-    def _transfer_zone(self, zone: dns.name.Name) -> dict[dns.name.Name, Current] | None:
+    def transfer_zone(self, zone: dns.name.Name) -> dict[dns.name.Name, Current] | None:
+        """Every name of one zone with who holds it, by AXFR; None when a transfer is not allowed."""
         raw = self.transfer_raw(zone)
         if raw is None:
             return None

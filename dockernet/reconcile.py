@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
 import dns.name
@@ -392,10 +392,57 @@ class Reconciler:
         return ok
 
     def purge(self) -> bool:
-        """Remove every record this owner holds (``--cleanup-on-exit``)."""
-        self.index.replace_all({})
-        self._release(set(self.set_aside))
-        return self.sync(self._owned_names() | self._journal_names())
+        """Remove every record this owner wrote, PTRs included, and nothing else.
+
+        The one removal path of ``dns purge`` and ``--cleanup-on-exit``: the
+        reverse zones are found first (``find_owner_reverse_zones``), then a
+        full reconcile with no containers deletes each owned name, every
+        delete carrying this owner's mark as its prerequisite.
+        """
+        self.find_owner_reverse_zones()
+        return self.full([])
+
+    def find_owner_reverse_zones(self) -> None:
+        """Add the reverse zones this owner's PTR records may be in, whether or not --reverse-zone named them.
+
+        Candidates: the reverse names of the addresses its forward names
+        hold, and the reverse names in its journal. Their zones are asked
+        of the server by SOA, as ``--reverse-zone auto`` does, one query per
+        parent name not already inside a known zone.
+        """
+        forward = self.policy.zone
+        names = {name for name in (self.journal.names if self.journal else ()) if is_reverse_name(name)}
+        try:
+            owned = self.owned() or self._read_owned(forward)
+            for fqdn, state in owned.items():
+                if fqdn.is_subdomain(forward):
+                    names |= {dns.reversename.from_address(data) for rdtype, data in state.records if rdtype != "PTR"}
+            zones = set(self.policy.reverse_zones)
+            for parent in sorted({name.parent() for name in names}, key=forward_first):
+                if any(parent.is_subdomain(zone) for zone in zones):
+                    continue
+                zone = self.nameserver.zone_for(parent)
+                if zone is not None and is_reverse_name(zone) and zone != dns.name.from_text("arpa."):
+                    zones.add(zone)
+        except DnsError as exc:
+            log.warning("Cannot find the reverse zones of this owner's PTR records (%s); removing from %s only",
+                        exc, ", ".join(str(zone) for zone in self.nameserver.target.zones))
+            return
+        if zones != set(self.policy.reverse_zones):
+            self.set_reverse_zones(tuple(sorted(zones, key=forward_first)))
+
+    def _read_owned(self, zone: dns.name.Name) -> dict[dns.name.Name, Owned]:
+        """This owner's names in ``zone``: by zone transfer, else by looking up the journal's names."""
+        state = self.nameserver.transfer_zone(zone)
+        if state is None:
+            journal = self.journal.names if self.journal else {}
+            state = {name: self.nameserver.lookup(name) for name in journal if name.is_subdomain(zone)}
+        return {name: current for name, current in state.items() if isinstance(current, Owned)}
+
+    def set_reverse_zones(self, zones: tuple[dns.name.Name, ...]) -> None:
+        """Publish (and look for) PTR records in these reverse zones from now on."""
+        self.policy = replace(self.policy, reverse_zones=zones)
+        self.nameserver.target = replace(self.nameserver.target, reverse_zones=zones)
 
     def _journal_names(self) -> set[dns.name.Name]:
         """The journal's names inside the zones served now; others are reported once and left alone.

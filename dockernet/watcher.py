@@ -315,9 +315,7 @@ class Watcher:
             elif zone not in found:
                 log.info("Publishing PTR records for %s in %s", subnet, zone)
                 found.add(zone)
-        zones = tuple(sorted(found))
-        nameserver.target = replace(nameserver.target, reverse_zones=zones)
-        self.reconciler.policy = replace(self.reconciler.policy, reverse_zones=zones)
+        self.reconciler.set_reverse_zones(tuple(sorted(found)))
 
     def _connect(self) -> None:
         """Subscribe to events, then reconcile everything (see the module docstring)."""

@@ -8,6 +8,8 @@ import shutil
 import subprocess
 import sys
 
+import dns.query
+import dns.update
 import pytest
 
 from tests.harness import clean_env, named_with_update_rule, wait_for
@@ -133,3 +135,51 @@ def test_check_measures_the_clock_skew_behind_badtime(named, watchers):
     seconds = float(re.search(r"the server's clock is ([+-]\d+) s from ours", line).group(1))
     assert 590 <= seconds <= 610, line  # our clock runs 600 s behind the server's
     assert "synchronise them (NTP)" in line
+
+
+def _marked(owner, short_id):
+    return f'"heritage=dockernet,owner={owner},container={short_id}"'
+
+
+@pytest.mark.parametrize("how", ["dns purge", "cleanup-on-exit"])
+def test_one_removal_path_finds_every_ptr_of_the_owner_without_reverse_zone(dockerd, named, containers, watchers,
+                                                                            label, how):
+    from tests.integration.test_records import ipv6_of, ptr_name
+
+    owner = f"{label}-gone"
+    writer = watchers(owner_id=owner, extra=("--settle-time", "1", "--reverse-zone", "auto")).start()
+    container = containers(hostname=label)
+    v4, v6 = dockerd.address_of(container), ipv6_of(dockerd, container)
+    fqdn = f"{label}.docker.test."
+    assert wait_for(lambda: named.query(ptr_name(v4), "PTR") == {fqdn} and named.query(ptr_name(v6), "PTR") == {fqdn})
+    writer.kill()
+    # someone else's records, forward and reverse, each with its own owner's mark
+    other_address = f"10.1.254.{int(label[1:3], 16) % 250 + 2}"  # one per test: no container has it
+    other_ptr = ptr_name(other_address)
+    assert named.update(lambda u: (u.add(f"{label}-other", 60, "A", other_address),
+                                   u.add(f"{label}-other", 60, "TXT", _marked("someone-else", "0" * 12)))) == 0
+    key = named.keyring()
+    reverse = dns.update.UpdateMessage("1.10.in-addr.arpa", keyring=key.keyring, keyname=key.name)
+    reverse.add(other_ptr, 60, "PTR", f"{label}-other.docker.test.")
+    reverse.add(other_ptr, 60, "TXT", _marked("someone-else", "0" * 12))
+    assert dns.query.tcp(reverse, "127.0.0.1", port=named.port, timeout=5).rcode() == 0
+
+    if how == "dns purge":
+        dry = watchers(owner_id=f"{label}-admin").dns("purge", "--owner", owner, "--dry-run")
+        assert f"update delete {ptr_name(v4)} PTR" in dry.stdout and f"update delete {ptr_name(v6)} PTR" in dry.stdout
+        result = watchers(owner_id=f"{label}-admin").dns("purge", "--owner", owner)  # no --reverse-zone
+        assert result.returncode == 0, result.stderr
+    else:
+        container.remove(force=True)  # its records stay while no watcher runs
+        again = watchers(owner_id=owner, extra=("--settle-time", "60", "--cleanup-on-exit")).start()
+        assert again.terminate() == 0  # cleans up, also the PTRs it was not told about this time
+
+    for name, rdtype in ((label, "A"), (label, "AAAA"), (label, "TXT"), (ptr_name(v4), "PTR"), (ptr_name(v4), "TXT"),
+                         (ptr_name(v6), "PTR"), (ptr_name(v6), "TXT")):
+        assert named.query(name, rdtype) == set(), (name, rdtype)
+    assert named.query(f"{label}-other") == {other_address}
+    assert named.query(other_ptr, "PTR") == {f"{label}-other.docker.test."}
+    named.update(lambda u: u.delete(f"{label}-other"))
+    reverse = dns.update.UpdateMessage("1.10.in-addr.arpa", keyring=key.keyring, keyname=key.name)
+    reverse.delete(other_ptr)
+    dns.query.tcp(reverse, "127.0.0.1", port=named.port, timeout=5)
