@@ -21,13 +21,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from dockernet.errors import DockernetError, UsageError
+from dockernet.errors import DockernetError, LinkVanished, NamespaceMissing, NetlinkFailed, UsageError
 
 _IFNAME = re.compile(r"[^\s/:]{1,15}")  # fullmatch: '$' would accept a trailing newline
-
-
-class NetlinkFailed(DockernetError):
-    """A netlink request failed."""
 
 
 @dataclass(frozen=True)
@@ -244,7 +240,7 @@ def netlink(netns: str | None = None) -> Iterator:
     try:
         ipr = IPRoute(netns=netns, flags=0) if netns else IPRoute()
     except FileNotFoundError:
-        raise DockernetError(f"network namespace {netns} does not exist") from None
+        raise NamespaceMissing(f"network namespace {netns} does not exist") from None
     except (OSError, NetlinkError) as exc:
         raise _netlink_error(exc, "open a netlink socket") from None
     try:
@@ -306,6 +302,15 @@ def observe(ipr, name: str) -> Observation:
     return Observation(bridge, tuple(others))
 
 
+def _index_of(ipr, step: Step) -> int:
+    """The link a step acts on; it may have vanished since the plan was made (another tool, a reboot of Docker)."""
+    found = ipr.link_lookup(ifname=step.name)
+    if not found:
+        raise LinkVanished(f"{step.name} disappeared before dockernet could {step.describe()}",
+                           hint="something else changed the links meanwhile; run the command again")
+    return found[0]
+
+
 def apply_steps(ipr, steps: list[Step]) -> None:
     """Execute a plan, in order. Decides nothing."""
     from pyroute2 import NetlinkError
@@ -313,11 +318,11 @@ def apply_steps(ipr, steps: list[Step]) -> None:
     for step in steps:
         try:
             if isinstance(step, DeleteLink):
-                ipr.link("del", index=ipr.link_lookup(ifname=step.name)[0])
+                ipr.link("del", index=_index_of(ipr, step))
             elif isinstance(step, CreateBridge):
                 ipr.link("add", ifname=step.name, kind="bridge", br_forward_delay=0, br_stp_state=0)
             else:
-                index = ipr.link_lookup(ifname=step.name)[0]
+                index = _index_of(ipr, step)
                 if isinstance(step, SetMtu):
                     ipr.link("set", index=index, mtu=step.mtu)
                 elif isinstance(step, AddAddress):

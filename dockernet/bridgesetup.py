@@ -24,18 +24,10 @@ from dockernet.dockerconf import (
     STANZA_HEADER, ConfigError, FileChange, UnitFacts, docker_opts, find_conflicts, flags_in, merge_daemon_json,
     parse_daemon_json, read_text, render_interfaces, rewrite_docker_opts, unmerge_daemon_json, write_atomic,
 )
-from dockernet.errors import DockernetError, UsageError
+from dockernet.errors import BridgeBusy, DockerRunning, UsageError
 
 DEFAULT_UNIT_DIRS = (Path("/etc/systemd/system"), Path("/run/systemd/system"), Path("/lib/systemd/system"),
                      Path("/usr/lib/systemd/system"))
-
-
-class DockerRunning(DockernetError):
-    """Docker is running."""
-
-
-class BridgeBusy(DockernetError):
-    """The bridge has ports attached."""
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from dockernet import __version__
-from dockernet.errors import DockernetError, UsageError
+from dockernet.errors import CannotListen, CannotOpenLog, DockernetError, TransferNotAllowed, UsageError
 from dockernet.logformat import one_line
 from dockernet.params import CIDR, IP, KEY_NAME, LISTEN, OWNER_ID, ZONE
 
@@ -152,7 +152,7 @@ def watch(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones
     try:
         setup_logging(log_to)
     except OSError as exc:
-        raise DockernetError(f"cannot open log file {log_to}: {exc.strerror}") from None
+        raise CannotOpenLog(f"cannot open log file {log_to}: {exc.strerror}") from None
     health = Health()
     metrics = NullMetrics()
     if metrics_listen and not once:
@@ -162,7 +162,7 @@ def watch(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones
         try:
             serve_metrics(metrics_listen, metrics, health)
         except OSError as exc:
-            raise DockernetError(f"cannot listen on {metrics_listen[0]}:{metrics_listen[1]} for metrics: {exc.strerror}") from None
+            raise CannotListen(f"cannot listen on {metrics_listen[0]}:{metrics_listen[1]} for metrics: {exc.strerror}") from None
     target, journal, reconciler, watcher = _runtime(
         obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir, send_from, metrics=metrics,
         health=health, docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
@@ -558,7 +558,7 @@ def dns_ls(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zone
     rows = list_marked(reconciler.nameserver, owner)
     if rows is None:
         if owner != owner_id:
-            raise DockernetError("listing other owners' records needs zone transfer, which the server refuses",
+            raise TransferNotAllowed("listing other owners' records needs zone transfer, which the server refuses",
                                  hint="allow-transfer { key ...; }; in named.conf")
         reconciler.load([])
         rows = sorted((name.to_text(), owner_id, state.short_id, state.records)

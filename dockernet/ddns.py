@@ -40,7 +40,7 @@ import dns.tsig
 import dns.update
 import dns.xfr
 
-from dockernet.errors import DnsRejected, DnsTransient
+from dockernet.errors import DnsNotAuthoritative, DnsNotZone, DnsRefused, DnsRejected, DnsTransient, TsigRejected
 from dockernet.plan import Change, Current, Foreign, Owned, Record, operations, parse_mark
 from dockernet.tsigkey import TsigKey
 
@@ -206,48 +206,44 @@ def rejection_for_rcode(rcode: int, target: DnsTarget, zone_name: dns.name.Name 
     name = dns.rcode.to_text(rcode)
     keyref = f'key "{target.key.label}"' if target.key else "this host's address"
     if rcode == dns.rcode.REFUSED:
-        return DnsRejected(
+        return DnsRefused(
             f"update of zone {zone} refused by {target.where} (REFUSED)",
             hint=f"named.conf does not grant {keyref} updates to this zone: add allow-update {{ {keyref}; }}; or a matching update-policy",
-            code=name,
         )
     if rcode == dns.rcode.NOTAUTH:
-        return DnsRejected(
+        return DnsNotAuthoritative(
             f"{target.where} is not authoritative for zone {zone}, or does not accept {_key_label(target)} (NOTAUTH)",
             hint="check --zone and --server, and that named.conf includes the same key",
-            code=name,
         )
     if rcode == dns.rcode.NOTZONE:
-        return DnsRejected(
-            f"a record name lies outside zone {zone} (NOTZONE)", hint="check --zone", code=name
-        )
+        return DnsNotZone(f"a record name lies outside zone {zone} (NOTZONE)", hint="check --zone")
     if rcode == dns.rcode.SERVFAIL:
         return DnsTransient(f"{target.where} failed to process the update (SERVFAIL)")
     return DnsRejected(f"{target.where} answered {name} to an update of zone {zone}", code=name)
 
 
-def tsig_rejection(exc: Exception, target: DnsTarget) -> DnsRejected:
+def tsig_rejection(exc: Exception, target: DnsTarget) -> TsigRejected:
     """The error for a TSIG failure, naming the key and the TSIG error."""
     label = _key_label(target)
     if isinstance(exc, dns.tsig.PeerBadKey):
-        return DnsRejected(
+        return TsigRejected(
             f"{label} rejected by {target.where} (BADKEY)",
             hint="the server knows no key of this name and algorithm: check that named.conf includes the same key",
             code="BADKEY",
         )
     if isinstance(exc, dns.tsig.PeerBadSignature):
-        return DnsRejected(
+        return TsigRejected(
             f"{label} rejected by {target.where} (BADSIG)",
             hint="the secret differs from the server's copy of the key: use the same key file on both sides",
             code="BADSIG",
         )
     if isinstance(exc, dns.tsig.PeerBadTime):
-        return DnsRejected(
+        return TsigRejected(
             f"{label} rejected by {target.where} (BADTIME)",
             hint="this host's clock and the server's differ by more than 5 minutes: synchronise them (NTP)",
             code="BADTIME",
         )
-    return DnsRejected(
+    return TsigRejected(
         f"the answer of {target.where} to {label} does not verify ({exc.__class__.__name__})",
         hint="the server signs with another secret: use the same key file on both sides",
         code="TSIG",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import dns.name
 import dns.reversename
 
 from dockernet.atomicfile import write_atomic
-from dockernet.errors import DockernetError, FileConflict, UsageError
+from dockernet.errors import FileConflict, UsageError, WriteFailed
 from dockernet.logformat import printable
 from dockernet.naming import conf_safe_name
 
@@ -166,7 +165,7 @@ def write_files(directory: Path, files: dict[str, tuple[str, int]], force: bool)
         existing = [path for path in targets if path.exists()]
         originals = {path: (path.read_text(), path.stat().st_mode & 0o7777) for path in existing if path.is_file()}
     except OSError as exc:
-        raise DockernetError(f"cannot look into {directory}: {exc.strerror}") from None
+        raise WriteFailed(f"cannot look into {directory}: {exc.strerror}") from None
     if existing and not force:
         raise FileConflict(f"{', '.join(str(path) for path in existing)} already exist(s)",
                            hint="use --force to overwrite")
@@ -183,6 +182,6 @@ def write_files(directory: Path, files: dict[str, tuple[str, int]], force: bool)
                 write_atomic(path, *originals[path])
             else:
                 path.unlink(missing_ok=True)
-        raise DockernetError(f"cannot write into {directory}: {exc.strerror}",
+        raise WriteFailed(f"cannot write into {directory}: {exc.strerror}",
                              hint="choose a --dir this user may write to") from None
     return targets

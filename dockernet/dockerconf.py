@@ -27,13 +27,9 @@ from pathlib import Path
 
 from dockernet import atomicfile
 from dockernet.bridge import BridgeSpec
-from dockernet.errors import DockernetError
+from dockernet.errors import ConfigError
 
 STANZA_HEADER = "# written by dockernet bridge setup"
-
-
-class ConfigError(DockernetError):
-    """A Docker configuration file cannot be used as it is."""
 
 
 # --- daemon.json ------------------------------------------------------------------

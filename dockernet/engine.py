@@ -19,7 +19,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from dockernet.errors import DockernetError, DockerUnreachable
+from dockernet.errors import ContainerAmbiguous, DockerUnreachable
 
 #: container events that can change what a container publishes
 CONTAINER_ACTIONS = ("start", "restart", "die", "stop", "destroy", "rename", "pause", "unpause")
@@ -229,7 +229,7 @@ class DockerEngine:
         except docker.errors.NotFound:
             return None
         except docker.errors.APIError as exc:  # e.g. an id prefix that matches several containers
-            raise DockernetError(f"Docker cannot tell which container '{ref}' is: {exc.explanation or exc}") from None
+            raise ContainerAmbiguous(f"Docker cannot tell which container '{ref}' is: {exc.explanation or exc}") from None
         except _DOCKER_ERRORS as exc:
             raise self._unreachable(exc) from None
 

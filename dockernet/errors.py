@@ -1,8 +1,10 @@
-"""Typed errors for dockernet.
+"""Typed errors for dockernet: every failure a user can meet, in one place.
 
 Library code raises these and never prints or exits; the CLI turns each into
 one line on stderr (see ``cli.main``). A subclass's docstring is its default
-message, so ``raise DockerUnreachable()`` already says something useful.
+message, so ``raise DockerUnreachable()`` already says something useful, and
+``hint`` says what to do next. Callers branch on the class (and, for DNS
+verdicts, on ``code``: the rcode or TSIG error), never on the text.
 """
 
 from __future__ import annotations
@@ -55,6 +57,65 @@ class DockerUnreachable(DockernetError):
 # NameContended is a race the watcher settles by itself.
 
 
+class ConfigError(DockernetError):
+    """A configuration file cannot be used as it is."""
+
+
+class WriteFailed(DockernetError):
+    """A file could not be written; nothing was left half-written."""
+
+
+class StateDirUnusable(DockernetError):
+    """The state directory (--state-dir) cannot be used."""
+
+
+class CannotListen(DockernetError):
+    """The metrics address cannot be listened on."""
+
+
+class CannotOpenLog(DockernetError):
+    """The log file cannot be opened."""
+
+
+# --- netlink and containers ----------------------------------------------
+
+
+class NetlinkFailed(DockernetError):
+    """A netlink request failed."""
+
+
+class NamespaceMissing(DockernetError):
+    """The network namespace does not exist."""
+
+
+class LinkVanished(DockernetError):
+    """A link disappeared while dockernet was changing it."""
+
+
+class DockerRunning(DockernetError):
+    """Docker is running; the bridge cannot be rebuilt under it."""
+
+
+class BridgeBusy(DockernetError):
+    """The bridge has ports attached, or the name is held by another kind of link."""
+
+
+class ContainerNotFound(DockernetError):
+    """No such container."""
+
+
+class ContainerAmbiguous(DockernetError):
+    """Docker cannot tell which container is meant."""
+
+
+class ContainerNotRunning(DockernetError):
+    """The container is not running."""
+
+
+class NotAttachedByDockernet(DockernetError):
+    """The interface was not attached by dockernet; dockernet leaves it alone."""
+
+
 class DnsError(DockernetError):
     """The DNS server did not accept the request."""
 
@@ -66,10 +127,39 @@ class DnsTransient(DnsError):
 class DnsRejected(DnsError):
     """The DNS server rejected the update."""
 
+    #: the rcode or TSIG error name the server answered, when the class does not say it
+    default_code = ""
+
     def __init__(self, message: str | None = None, *, hint: str | None = None, code: str = ""):
         super().__init__(message, hint=hint)
-        #: the rcode or TSIG error name the server answered (REFUSED, BADSIG, ...)
-        self.code = code
+        #: the rcode or TSIG error name the server answered (REFUSED, BADSIG, ...): metrics and branching use it
+        self.code = code or self.default_code
+
+
+class DnsRefused(DnsRejected):
+    """The DNS server refused the update (REFUSED)."""
+
+    default_code = "REFUSED"
+
+
+class DnsNotAuthoritative(DnsRejected):
+    """The DNS server is not authoritative for the zone, or does not know the key (NOTAUTH)."""
+
+    default_code = "NOTAUTH"
+
+
+class DnsNotZone(DnsRejected):
+    """A record name lies outside the zone of the update (NOTZONE)."""
+
+    default_code = "NOTZONE"
+
+
+class TsigRejected(DnsRejected):
+    """The DNS server rejected the TSIG signature (BADKEY, BADSIG, BADTIME)."""
+
+
+class TransferNotAllowed(DnsError):
+    """The DNS server does not let this key transfer the zone."""
 
 
 #: TSIG verdicts: the key itself is refused, so no update of any name can succeed

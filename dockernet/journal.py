@@ -32,7 +32,7 @@ import dns.exception
 import dns.name
 
 from dockernet.atomicfile import write_atomic
-from dockernet.errors import DockernetError, UsageError
+from dockernet.errors import StateDirUnusable, UsageError
 from dockernet.plan import valid_owner_id
 
 
@@ -74,7 +74,7 @@ class Journal:
             if writable:
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise DockernetError(f"cannot use state directory {self.directory}: {exc.strerror}",
+            raise StateDirUnusable(f"cannot use state directory {self.directory}: {exc.strerror}",
                                  hint="pass --state-dir with a writable directory") from None
         return dict(self.names)
 

@@ -25,9 +25,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
-from dockernet.bridge import NetlinkFailed, netlink
+from dockernet.bridge import netlink
 from dockernet.engine import ContainerInfo, DockerEngine
-from dockernet.errors import DockernetError, DockerUnreachable, UsageError
+from dockernet.errors import (
+    ContainerNotFound, ContainerNotRunning, DockernetError, DockerUnreachable, NetlinkFailed, NotAttachedByDockernet,
+    UsageError,
+)
 from dockernet.logformat import printable
 
 # matched with ``fullmatch``: ``$`` would also accept a trailing newline
@@ -35,18 +38,6 @@ _IFNAME = re.compile(r"[^\s/:]{1,15}")
 _MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}")
 #: what Docker allows in a container name (an id is hex, so it fits too)
 _CONTAINER_REF = re.compile(r"/?[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
-
-
-class ContainerNotFound(DockernetError):
-    """No such container."""
-
-
-class ContainerNotRunning(DockernetError):
-    """The container is not running."""
-
-
-class NotAttachedByDockernet(DockernetError):
-    """The interface was not attached by dockernet; dockernet leaves it alone."""
 
 
 #: the alias ``attach`` gives the interface it makes inside a container; only those are

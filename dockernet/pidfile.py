@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from dockernet.atomicfile import write_atomic
-from dockernet.errors import DockernetError, PidfileBusy
+from dockernet.errors import PidfileBusy, WriteFailed
 
 
 def read_pid(path: str) -> int | None:
@@ -39,7 +39,7 @@ def acquire(path: str) -> None:
     try:
         write_atomic(path, f"{os.getpid()}\n", mode=0o644)
     except OSError as exc:
-        raise DockernetError(f"cannot write pid file {path}: {exc.strerror}") from None
+        raise WriteFailed(f"cannot write pid file {path}: {exc.strerror}") from None
 
 
 def release(path: str) -> None:
