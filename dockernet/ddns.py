@@ -56,6 +56,21 @@ class Outcome(enum.Enum):
     CONFLICT = "conflict"
 
 
+#: changes per UPDATE in ``apply_batched``: ~170 octets each, so a batch stays far below 64 KiB over TCP
+BATCH_SIZE = 200
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What ``apply_batched`` did; it decides nothing about what comes next."""
+
+    done: tuple[Change, ...] = ()
+    #: not applied: their batch hit a prerequisite that did not hold or was refused, or was never sent
+    not_done: tuple[Change, ...] = ()
+    #: their batch got no answer: they may have been applied
+    lost: tuple[Change, ...] = ()
+
+
 @dataclass(frozen=True)
 class DnsTarget:
     """Where updates go and how they are signed."""
@@ -289,6 +304,31 @@ class Nameserver:
     def send_batch(self, changes: list[Change]) -> Outcome:
         """Apply many changes in one UPDATE over TCP; CONFLICT means none was applied."""
         return self._send(build_batch(changes, self.target), tcp=True)
+
+    def apply_batched(self, changes: tuple[Change, ...]) -> Applied:
+        """Send changes in few UPDATEs, one zone and ``BATCH_SIZE`` changes each, and report what happened.
+
+        Each batch carries every change's own prerequisite, so it is applied
+        whole or not at all (RFC 2136 section 3.2). A batch without an answer
+        ends the sending: the server is likely down, and the rest is reported
+        not done.
+        """
+        by_zone: dict[dns.name.Name, list[Change]] = {}
+        for change in changes:
+            by_zone.setdefault(self.target.zone_of(change.fqdn), []).append(change)
+        batches = [group[i:i + BATCH_SIZE] for group in by_zone.values() for i in range(0, len(group), BATCH_SIZE)]
+        done: list[Change] = []
+        not_done: list[Change] = []
+        for number, batch in enumerate(batches):
+            try:
+                outcome = self.send_batch(batch)
+            except DnsTransient:
+                rest = [change for later in batches[number + 1:] for change in later]
+                return Applied(tuple(done), tuple(not_done + rest), tuple(batch))
+            except DnsRejected:
+                outcome = Outcome.CONFLICT  # one refused name refuses its batch; name by name tells which
+            (done if outcome is Outcome.APPLIED else not_done).extend(batch)
+        return Applied(tuple(done), tuple(not_done))
 
     def _send(self, message: dns.update.UpdateMessage, tcp: bool = False, source_ns: str | None = None) -> Outcome:
         rcode = self._exchange(message, tcp=tcp, source_ns=source_ns).rcode()

@@ -40,8 +40,10 @@ rule depends only on the set of claims and the holder, never on event order.
 from __future__ import annotations
 
 import re
+from collections import ChainMap
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Callable, Iterable, Mapping
 
 import dns.name
 
@@ -181,6 +183,66 @@ def plan_name(fqdn: dns.name.Name, claims: list[Claim], current: Current) -> Cha
     if (current.short_id, current.records, current.ttl) == (winner.short_id, winner.records, winner.ttl):
         return None
     return Replace(fqdn, current, winner)
+
+
+def is_reverse_name(fqdn: dns.name.Name) -> bool:
+    """Whether the name is under arpa. (absolute names end with the empty root label)."""
+    return len(fqdn.labels) >= 2 and fqdn.labels[-2].lower() == b"arpa"
+
+
+def forward_first(fqdn: dns.name.Name) -> tuple[bool, tuple[bytes, ...]]:
+    """Sort key: forward names first, PTR records after (a PTR waits for its forward name).
+
+    Compares raw labels: ``dns.name.Name`` comparison is DNSSEC canonical
+    order and costs about as much as the rest of a cold start's planning.
+    """
+    return (is_reverse_name(fqdn), fqdn.labels)
+
+
+def holds_forward(claim: Claim, zone: Mapping[dns.name.Name, Current]) -> bool:
+    """Whether a PTR claim's own container holds the forward name it points at.
+
+    A reverse record must never point at a name held by someone else, nor
+    outlive its forward record: a PTR claim counts only while this holds.
+    """
+    state = zone.get(dns.name.from_text(claim.records[0][1]))
+    return isinstance(state, Owned) and state.short_id == claim.short_id
+
+
+def publishable(fqdn: dns.name.Name, claims: list[Claim], zone: Mapping[dns.name.Name, Current]) -> list[Claim]:
+    """The claims on a name that may be published now (for a PTR: see ``holds_forward``)."""
+    if not is_reverse_name(fqdn):
+        return claims
+    return [claim for claim in claims if holds_forward(claim, zone)]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What should change in the zone, forward names before PTRs, and what cannot change and why."""
+
+    changes: tuple[Change, ...] = ()
+    blocked: tuple[Blocked, ...] = ()
+
+
+def plan(names: Iterable[dns.name.Name], claims_for: Callable[[dns.name.Name], list[Claim]],
+         current: Mapping[dns.name.Name, Current]) -> Plan:
+    """The changes that bring ``names`` from ``current`` to what their claims ask.
+
+    Forward names are planned first; each PTR is then planned against the
+    zone *as it will be* once the forward changes are applied, so a handover
+    of a forward name also hands over its PTR in the same plan.
+    """
+    after: ChainMap = ChainMap({}, current)  # what the zone holds once the planned changes are applied
+    changes: list[Change] = []
+    blocked: list[Blocked] = []
+    for fqdn in sorted(names, key=forward_first):
+        decision = plan_name(fqdn, publishable(fqdn, claims_for(fqdn), after), current.get(fqdn))
+        if isinstance(decision, Blocked):
+            blocked.append(decision)
+        elif decision is not None:
+            changes.append(decision)
+            after[fqdn] = current_after(decision)
+    return Plan(tuple(changes), tuple(blocked))
 
 
 def owned_by(claim: Claim) -> Owned:

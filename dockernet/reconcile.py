@@ -38,6 +38,7 @@ from typing import Callable, Iterable
 import dns.name
 import dns.reversename
 
+from dockernet import reversezones
 from dockernet.ddns import Nameserver, Outcome, address_records
 from dockernet.engine import ContainerInfo
 from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsTransient, NameContended
@@ -45,12 +46,11 @@ from dockernet.journal import Journal
 from dockernet.logformat import printable
 from dockernet.naming import record_name
 from dockernet.plan import (
-    Blocked, Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, plan_name,
+    Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first, is_reverse_name, plan,
+    publishable,
 )
+from dockernet.retries import Retries, SetAside
 from dockernet.supervision import Health, NullMetrics
-
-#: names per UPDATE in a full reconcile: ~170 octets each, so a batch stays far below 64 KiB over TCP
-BATCH_SIZE = 200
 
 #: ``guard(doomed, owned)`` may veto the deletions a full reconcile found (see ``Reconciler.full``)
 DeletionGuard = Callable[[set, int], bool]
@@ -204,40 +204,12 @@ def label_ttl(text: str | None, policy: RecordPolicy, warn: Callable[[str], None
     return ttl
 
 
-@dataclass(frozen=True)
-class SetAside:
-    """A name the server rejected for a reason that retrying will not change."""
-
-    verdict: str  # the rcode: REFUSED, NOTZONE, ...
-    reason: str  # the error as the user reads it
-    containers: tuple[str, ...]  # short ids of the containers that want the name
-
-
-def is_reverse_name(fqdn: dns.name.Name) -> bool:
-    """Whether the name is under arpa. (absolute names end with the empty root label)."""
-    return len(fqdn.labels) >= 2 and fqdn.labels[-2].lower() == b"arpa"
-
-
-def forward_first(fqdn: dns.name.Name) -> tuple[bool, tuple[bytes, ...]]:
-    """Sort key: forward names first, PTR records after (a PTR waits for its forward name; see _claims_for).
-
-    Compares raw labels: ``dns.name.Name`` comparison is DNSSEC canonical
-    order and costs about as much as the rest of a cold start's planning.
-    """
-    return (is_reverse_name(fqdn), fqdn.labels)
-
-
-def _forward_then_reverse(names) -> list[list[dns.name.Name]]:
-    ordered = sorted(names, key=forward_first)
-    return [[n for n in ordered if not is_reverse_name(n)], [n for n in ordered if is_reverse_name(n)]]
-
-
 def describe_records(fqdn: dns.name.Name, owned: Owned) -> str:
     return "; ".join(f"{fqdn} {owned.ttl} {rdtype} {data}" for rdtype, data in owned.records)
 
 
 class Reconciler:
-    """Plans and applies changes: one name at a time for events, in batches for a full reconcile; remembers what failed."""
+    """Keeps the claims and what the zone holds; plans, applies, and hands failures to ``Retries``."""
 
     def __init__(self, policy: RecordPolicy, nameserver: Nameserver, clock: Callable[[], float] = time.monotonic,
                  retry_first: float = 0.5, retry_cap: float = 15.0, journal: Journal | None = None,
@@ -248,28 +220,13 @@ class Reconciler:
         self.journal = journal
         self.metrics = metrics or NullMetrics()
         self.health = health or Health()
+        self.retries = Retries(clock, self.metrics, self.health, retry_first, retry_cap)
         #: changes applied since start; the watcher reads it to time events
         self.applied = 0
-        #: the last full reconcile failed: run one again when the retry is due
+        #: a full reconcile is due when the retry is (the last one failed, or an outage just ended)
         self.needs_full = False
         self.index = ClaimIndex()
         self.current: dict[dns.name.Name, Current] = {}
-        #: names whose last update failed, to be planned again when the server answers
-        self.pending: set[dns.name.Name] = set()
-        #: names whose last UPDATE got no answer: it may have been applied, so look before planning
-        self.unsure: set[dns.name.Name] = set()
-        #: names the server rejected for themselves: not tried until something about them changes
-        self.set_aside: dict[dns.name.Name, SetAside] = {}
-        self.retry_first = retry_first
-        self.retry_cap = retry_cap
-        self._delay = 0.0
-        self._retry_at = 0.0
-        #: transient failures in a row; two mean the server is down, not one name
-        self._streak = 0
-        self._server_down = False
-        self._last_error = ""
-        #: the verdict last logged per set-aside name, so a repeat is not logged again
-        self._said_rejection: dict[dns.name.Name, str] = {}
         #: journal entries outside the configured zones, already reported
         self._foreign_journal: set[dns.name.Name] = set()
         self._warned_no_transfer = False
@@ -283,6 +240,18 @@ class Reconciler:
         if journal is not None:
             journal.on_state = self._journal_state
             journal.on_failure = self.metrics.journal_failed
+
+    @property
+    def pending(self) -> set[dns.name.Name]:
+        return self.retries.pending
+
+    @property
+    def unsure(self) -> set[dns.name.Name]:
+        return self.retries.unsure
+
+    @property
+    def set_aside(self) -> dict:
+        return self.retries.set_aside
 
     def _journal_state(self, error: str) -> None:
         """The journal started or stopped failing: said once per change, and shown in /healthz."""
@@ -305,7 +274,7 @@ class Reconciler:
             self._pids.pop(container_id, None)
             self._remarks.pop(container_id, None)  # a remark is said once per run of the container
         names = self.index.set_container(container_id, claims)
-        self._release(names)  # its container changed: a set-aside name may be tried again
+        self.retries.release(names)  # its container changed: a set-aside name may be tried again
         return self.sync(names)
 
     def _claims_of(self, info: ContainerInfo) -> list[Claim]:
@@ -329,9 +298,8 @@ class Reconciler:
         zone_state = self.nameserver.transfer()
         if zone_state is None:
             self._warn_no_transfer()
-            known = names | self._owned_names() | self._journal_names() | self.unsure
             zone_state = {}
-            for name in sorted(known, key=forward_first):
+            for name in sorted(names | set(self.owned()) | self._journal_names() | self.unsure, key=forward_first):
                 try:
                     zone_state[name] = self.nameserver.lookup(name)
                 except DnsRejected as exc:
@@ -344,23 +312,11 @@ class Reconciler:
         self.current = {name: state for name, state in zone_state.items()
                         if isinstance(state, Owned) or (state is not None and name in names)}
         self.health.dns_reached()
-        return names | self._owned_names()
+        return names | set(self.owned())
 
     def preview(self, containers: list[ContainerInfo]) -> list[Change]:
         """The changes a full reconcile would send, sending nothing (``dns sync --dry-run``)."""
-        names = self.load(containers)
-        loaded = dict(self.current)
-        changes: list[Change] = []
-        try:
-            for group in _forward_then_reverse(names):
-                decisions = (plan_name(name, self._claims_for(name), self.current.get(name)) for name in group)
-                planned = [d for d in decisions if d is not None and not isinstance(d, Blocked)]
-                for change in planned:  # what the reverse names will see once the forward ones are applied
-                    self._remember(change.fqdn, current_after(change))
-                changes += planned
-        finally:
-            self.current = loaded
-        return changes
+        return list(plan(self.load(containers), self.index.claims_for, self.current).changes)
 
     def full(self, containers: list[ContainerInfo], guard: DeletionGuard | None = None) -> bool:
         """Start over from every running container and the zones' truth (see ``load``).
@@ -371,21 +327,21 @@ class Reconciler:
         set aside are tried once more, each alone (a resync is a change).
         """
         retry = set(self.set_aside)
-        self._release(retry)
+        self.retries.release(retry)
         try:
             names = self.load(containers)
         except DnsError as exc:
             self.needs_full = True
-            self._server_failed(self.index.names(), exc)
+            self.retries.server_failed(self.index.names(), str(exc))
             return False
         self.needs_full = False
-        owned = self._owned_names()
+        owned = set(self.owned())
         if self.journal:
             self.journal.rewrite({name: self.current[name].short_id for name in owned})
-        doomed = {name for name in owned if not self._claims_for(name)}
+        doomed = {name for name in owned if not publishable(name, self.index.claims_for(name), self.current)}
         if doomed and guard is not None and not guard(doomed, len(owned)):
             names -= doomed
-        names -= self._apply_batched(names - retry - set(self.set_aside))  # one rejected name fails a whole batch
+        names -= self._send_in_batches(names - retry - set(self.set_aside))  # a rejected name fails a whole batch
         ok = self.sync(names, verified=True)
         if not self.pending:  # names set aside are reported on their own; they do not make a resync stale
             self.metrics.reconciled()
@@ -403,39 +359,21 @@ class Reconciler:
         return self.full([])
 
     def find_owner_reverse_zones(self) -> None:
-        """Add the reverse zones this owner's PTR records may be in, whether or not --reverse-zone named them.
-
-        Candidates: the reverse names of the addresses its forward names
-        hold, and the reverse names in its journal. Their zones are asked
-        of the server by SOA, as ``--reverse-zone auto`` does, one query per
-        parent name not already inside a known zone.
-        """
-        forward = self.policy.zone
-        names = {name for name in (self.journal.names if self.journal else ()) if is_reverse_name(name)}
+        """Add the reverse zones this owner's PTR records may be in, whether or not --reverse-zone named them."""
+        journal = set(self.journal.names) if self.journal else set()
         try:
-            owned = self.owned() or self._read_owned(forward)
-            for fqdn, state in owned.items():
-                if fqdn.is_subdomain(forward):
-                    names |= {dns.reversename.from_address(data) for rdtype, data in state.records if rdtype != "PTR"}
-            zones = set(self.policy.reverse_zones)
-            for parent in sorted({name.parent() for name in names}, key=forward_first):
-                if any(parent.is_subdomain(zone) for zone in zones):
-                    continue
-                zone = self.nameserver.zone_for(parent)
-                if zone is not None and is_reverse_name(zone) and zone != dns.name.from_text("arpa."):
-                    zones.add(zone)
+            owned = self.owned() or self._read_owned(self.policy.zone, journal)
+            zones = reversezones.of_owner(self.nameserver, owned, journal)
         except DnsError as exc:
             log.warning("Cannot find the reverse zones of this owner's PTR records (%s); removing from %s only",
                         exc, ", ".join(str(zone) for zone in self.nameserver.target.zones))
             return
-        if zones != set(self.policy.reverse_zones):
-            self.set_reverse_zones(tuple(sorted(zones, key=forward_first)))
+        self.set_reverse_zones(zones)
 
-    def _read_owned(self, zone: dns.name.Name) -> dict[dns.name.Name, Owned]:
+    def _read_owned(self, zone: dns.name.Name, journal: set[dns.name.Name]) -> dict[dns.name.Name, Current]:
         """This owner's names in ``zone``: by zone transfer, else by looking up the journal's names."""
         state = self.nameserver.transfer_zone(zone)
         if state is None:
-            journal = self.journal.names if self.journal else {}
             state = {name: self.nameserver.lookup(name) for name in journal if name.is_subdomain(zone)}
         return {name: current for name, current in state.items() if isinstance(current, Owned)}
 
@@ -465,9 +403,6 @@ class Reconciler:
     def owned(self) -> dict[dns.name.Name, Owned]:
         return {name: state for name, state in self.current.items() if isinstance(state, Owned)}
 
-    def _owned_names(self) -> set[dns.name.Name]:
-        return set(self.owned())
-
     def _warn_no_transfer(self) -> None:
         if not self._warned_no_transfer:
             reason = getattr(self.nameserver, "no_transfer_reason", "")
@@ -478,54 +413,40 @@ class Reconciler:
             )
             self._warned_no_transfer = True
 
-    def _apply_batched(self, names: set[dns.name.Name]) -> set[dns.name.Name]:
-        """Send the plan for many names in few UPDATEs; returns the names done.
+    def _send_in_batches(self, names: set[dns.name.Name]) -> set[dns.name.Name]:
+        """Plan many names and send them in few UPDATEs; returns the names done.
 
-        Each batch carries every name's own prerequisite, so it is applied
-        whole or not at all; a batch that fails (a prerequisite did not hold,
-        or anything else) is left to the name-by-name path, which finds out
+        Forward names go first and PTRs are planned once they are in. What a
+        batch could not do is left to the name-by-name path, which finds out
         which name was not as planned.
         """
         if len(names) < 2 or self.pending or self.nameserver.target.send_from == "container":
             return set()  # from containers, each update leaves from its own namespace
         done: set[dns.name.Name] = set()
-        for group in _forward_then_reverse(names):  # PTRs are planned once their forward names are in
-            done |= self._apply_group(group)
-        return done
-
-    def _apply_group(self, names: list[dns.name.Name]) -> set[dns.name.Name]:
-        decisions = (plan_name(fqdn, self._claims_for(fqdn), self.current.get(fqdn)) for fqdn in names)
-        planned: list[Change] = [d for d in decisions if d is not None and not isinstance(d, Blocked)]
-        done: set[dns.name.Name] = set()
-        by_zone: dict[dns.name.Name, list[Change]] = {}
-        for change in planned:
-            by_zone.setdefault(self.nameserver.target.zone_of(change.fqdn), []).append(change)
-        batches = [changes[i:i + BATCH_SIZE] for changes in by_zone.values() for i in range(0, len(changes), BATCH_SIZE)]
-        for batch in batches:
-            if self.journal:
-                for change in batch:
-                    if not isinstance(change, Delete):
-                        self.journal.add(change.fqdn, change.claim.short_id)
-            try:
-                outcome = self.nameserver.send_batch(batch)
-            except DnsTransient:
-                self.unsure.update(change.fqdn for change in batch)  # the batch may have been applied
-                self._streak += 1
-                continue
-            except DnsError:
-                continue
-            if outcome is not Outcome.APPLIED:
-                continue
-            self.health.dns_reached()
-            for change in batch:
+        for group in ([n for n in names if not is_reverse_name(n)], [n for n in names if is_reverse_name(n)]):
+            changes = plan(group, self.index.claims_for, self.current).changes
+            self._journal_before(changes)
+            applied = self.nameserver.apply_batched(changes)
+            if applied.lost:
+                self.retries.transient_batch(change.fqdn for change in applied.lost)
+            if applied.done:
+                self.health.dns_reached()
+            for change in applied.done:
                 self._applied(change)
                 done.add(change.fqdn)
         return done
 
+    def _journal_before(self, changes: Iterable[Change]) -> None:
+        """Journal the names about to be written, before the UPDATE is sent (see journal.py)."""
+        if self.journal:
+            for change in changes:
+                if not isinstance(change, Delete):
+                    self.journal.add(change.fqdn, change.claim.short_id)
+
     # -- applying -------------------------------------------------------------
 
     def sync(self, names: Iterable[dns.name.Name], verified: bool = False) -> bool:
-        """Bring each name in line; True when every one is done (none left pending)."""
+        """Bring each name in line; True when every one is done (none left pending or set aside)."""
         names = set(names)
         ok = True
         for fqdn in sorted(names, key=forward_first):
@@ -537,24 +458,23 @@ class Reconciler:
 
     def sync_name(self, fqdn: dns.name.Name, verified: bool = False) -> bool:
         """Bring one name in line; False when it is left pending or set aside."""
-        if fqdn in self.set_aside:
-            return False
-        if self._server_down and self.clock() < self._retry_at:
-            self.pending.add(fqdn)  # the server is down: wait for the retry
+        if self.retries.waiting(fqdn):
             return False
         try:
             self._sync_name(fqdn, verified)
         except DnsError as exc:
             self._name_failed(fqdn, exc)
             return False
-        self.pending.discard(fqdn)
-        self._said_rejection.pop(fqdn, None)
-        self._succeeded()
+        if self.retries.succeeded(fqdn):
+            # an outage ended: UPDATEs whose answers were lost may land even now; look at the whole zone soon
+            self.needs_full = True
+            self.retries.retry_at = self.clock() + 2 * self.nameserver.target.timeout
         return True
 
-    def _note_collision(self, fqdn: dns.name.Name, claims: list[Claim], current: Current) -> None:
+    def _note_collision(self, fqdn: dns.name.Name, current: Current) -> None:
         """Say once which container holds a name several containers want (the rule is in plan.py)."""
-        if len(claims) < 2 or isinstance(current, Foreign):  # a foreign holder is reported as Blocked
+        claims = self.index.claims_for(fqdn)
+        if len(claims) < 2 or isinstance(current, Foreign) or is_reverse_name(fqdn):  # Foreign: reported as Blocked
             self._collisions.pop(fqdn, None)
             return
         winner = choose_winner(claims, current)
@@ -565,56 +485,39 @@ class Reconciler:
                         fqdn, len(claims), winner.short_id, ", ".join(waiting))
 
     def _sync_name(self, fqdn: dns.name.Name, verified: bool) -> None:
+        """Plan the name, send its change, and on a failed prerequisite look and plan again (three times)."""
         if fqdn in self.unsure:  # the last UPDATE got no answer: it may have been applied after all
             self._remember(fqdn, self.nameserver.lookup(fqdn))
             self.unsure.discard(fqdn)
             verified = True
         for _attempt in range(3):
-            current = self.current.get(fqdn)
-            claims = self._claims_for(fqdn)
-            self._note_collision(fqdn, claims, current)
-            decision = plan_name(fqdn, claims, current)
-            if decision is None:
+            self._note_collision(fqdn, self.current.get(fqdn))
+            step = plan([fqdn], self.index.claims_for, self.current)
+            if step.blocked and not verified:  # make sure before saying so: look at the name once
+                self._remember(fqdn, self.nameserver.lookup(fqdn))
+                verified = True
+                continue
+            for blocked in step.blocked:
+                log.warning("%s is %s; not taking it for container (%s)", fqdn, blocked.holder.describe(),
+                            blocked.claim.short_id)
+            if not step.changes:
                 return
-            if isinstance(decision, Blocked):
-                if not verified:
-                    self._remember(fqdn, self.nameserver.lookup(fqdn))
-                    verified = True
-                    continue
-                log.warning("%s is %s; not taking it for container (%s)", fqdn, decision.holder.describe(), decision.claim.short_id)
-                return
-            if self.journal and not isinstance(decision, Delete):
-                self.journal.add(fqdn, decision.claim.short_id)  # before the send: see journal.py
+            change = step.changes[0]
+            self._journal_before([change])
             try:
-                outcome = self.nameserver.send(decision, source_ns=self._source_ns(decision))
+                outcome = self.nameserver.send(change, source_ns=self._source_ns(change))
             except DnsTransient:
                 self.unsure.add(fqdn)
                 raise
             self.metrics.update_done("NOERROR" if outcome is Outcome.APPLIED else "PREREQUISITE_FAILED")
             self.health.dns_reached()
             if outcome is Outcome.APPLIED:
-                self._applied(decision)
+                self._applied(change)
                 return
             # a prerequisite failed: the zone is not as we thought; look and plan again
             self._remember(fqdn, self.nameserver.lookup(fqdn))
             verified = True
         raise NameContended(f"{fqdn} kept changing on the server while dockernet updated it; trying again")
-
-    def _claims_for(self, fqdn: dns.name.Name) -> list[Claim]:
-        """The claims on a name that may be published now.
-
-        A PTR claim counts only while its own container holds the forward
-        name it points at: a reverse record must never point at a name held
-        by someone else, nor outlive its forward record.
-        """
-        claims = self.index.claims_for(fqdn)
-        if not is_reverse_name(fqdn):
-            return claims
-        return [claim for claim in claims if self._holds_forward(claim)]
-
-    def _holds_forward(self, claim: Claim) -> bool:
-        state = self.current.get(dns.name.from_text(claim.records[0][1]))
-        return isinstance(state, Owned) and state.short_id == claim.short_id
 
     def _source_ns(self, change: Change) -> str | None:
         """Where the UPDATE leaves from: the container's namespace with --send-from container.
@@ -632,7 +535,7 @@ class Reconciler:
         self.applied += 1
         self._remember(fqdn, current_after(change))
         if not isinstance(change, Delete) and not is_reverse_name(fqdn):
-            # the new holder's PTR records may now be published (see _claims_for)
+            # the new holder's PTR records may now be published (see plan.holds_forward)
             self._followups |= {n for n in self.index.names_of(change.claim.container_id) if is_reverse_name(n)}
         if isinstance(change, Delete):
             if self.journal:
@@ -647,21 +550,20 @@ class Reconciler:
         else:
             self.current[fqdn] = state
 
-    # -- retries --------------------------------------------------------------
+    # -- failures -------------------------------------------------------------
 
     def _name_failed(self, fqdn: dns.name.Name, exc: DnsError) -> None:
-        """Decide whom a failure concerns: this name alone (set aside, or one more try later) or the server."""
-        self.metrics.update_failed(getattr(exc, "code", "") or ("CONTENDED" if isinstance(exc, NameContended)
-                                                                 else "UNREACHABLE"))
+        """Decide whom a failure concerns (see the module docstring); ``Retries`` keeps the books."""
+        code = getattr(exc, "code", "") or ("CONTENDED" if isinstance(exc, NameContended) else "UNREACHABLE")
+        self.metrics.update_failed(code)
         if isinstance(exc, NameContended):
-            self._back_off([fqdn], str(exc))
+            self.retries.contended(fqdn, str(exc))
         elif isinstance(exc, DnsRejected) and self._concerns_name_only(fqdn, exc):
             self._set_aside(fqdn, exc)
-        elif isinstance(exc, DnsTransient) and self._streak == 0:
-            self._streak = 1  # one failure may be this name's; the next name finds out whether the server is down
-            self._back_off([fqdn], str(exc))
+        elif isinstance(exc, DnsTransient):
+            self.retries.transient(fqdn, str(exc))
         else:
-            self._server_failed([fqdn], exc)
+            self.retries.server_failed([fqdn], str(exc))
 
     def _concerns_name_only(self, fqdn: dns.name.Name, exc: DnsRejected) -> bool:
         """Whether a rejection is about this name, not the key or zone: look before concluding.
@@ -683,74 +585,19 @@ class Reconciler:
         containers = tuple(sorted({claim.short_id for claim in self.index.claims_for(fqdn)}))
         if not containers and isinstance(self.current.get(fqdn), Owned):
             containers = (self.current[fqdn].short_id,)
-        self.set_aside[fqdn] = SetAside(exc.code, exc.message, containers)
-        self.pending.discard(fqdn)
-        self._count_set_aside()
-        self.health.dns_reached()  # the server answered; it only refused this name
-        self._streak = 0  # the server answered (and took the zone probe): it is up
-        said = f"{exc.code} {containers}"
-        if self._said_rejection.get(fqdn) != said:
-            self._said_rejection[fqdn] = said
-            who = ", ".join(f"({short_id})" for short_id in containers) or "no running container"
-            log.error("%s was rejected by %s (%s) for container %s: %s; this name is set aside (no other name "
-                      "waits for it) until its container changes, SIGHUP or the next resync",
-                      fqdn, self.nameserver.target.where, exc.code, who, _WHY_SET_ASIDE.get(exc.code, exc.message))
-
-    def _release(self, names: Iterable[dns.name.Name]) -> None:
-        """Something about these names changed: let them be tried again."""
-        released = [name for name in names if self.set_aside.pop(name, None) is not None]
-        if released:
-            self._count_set_aside()
-
-    def _count_set_aside(self) -> None:
-        self.health.rejected_names = len(self.set_aside)
-        self.metrics.rejected(len(self.set_aside))
-
-    def _back_off(self, names: Iterable[dns.name.Name], message: str) -> None:
-        """Keep names pending and schedule their retry (doubling up to ``retry_cap``)."""
-        self.pending.update(names)
-        self.metrics.pending(len(self.pending))
-        self._delay = min(self.retry_cap, max(self.retry_first, self._delay * 2))
-        self._retry_at = self.clock() + self._delay
-        if message != self._last_error:
-            log.error("%s (%d change(s) pending; retrying with backoff up to %g s)", message, len(self.pending),
-                      self.retry_cap)
-            self._last_error = message
-
-    def _server_failed(self, names: Iterable[dns.name.Name], exc: DnsError) -> None:
-        """No update can succeed now (the server is down, or refuses the key or zone): everything waits."""
-        self._server_down = True
-        self._streak += 1
-        self.health.dns_failed()
-        self._back_off(names, str(exc))
-
-    def _succeeded(self) -> None:
-        self.metrics.pending(len(self.pending))
-        self.health.dns_reached()
-        self._streak = 0
-        if self._server_down:
-            # UPDATEs whose answers were lost may still land after this point: look at the whole zone soon
-            self._server_down = False
-            self.needs_full = True
-            self._retry_at = self.clock() + 2 * self.nameserver.target.timeout
-        if self._last_error and not self.pending:
-            log.info("DNS updates succeed again; nothing pending")
-        if not self.pending:
-            self._last_error = ""
-            self._delay = 0.0
+        entry = SetAside(exc.code, _WHY_SET_ASIDE.get(exc.code, exc.message), containers)
+        self.retries.put_aside(fqdn, entry, self.nameserver.target.where)
 
     def retry_due_in(self) -> float | None:
-        """Seconds until pending names should be tried again (None: nothing pending)."""
-        if not self.pending and not self.needs_full:
-            return None
-        return max(0.0, self._retry_at - self.clock())
+        """Seconds until pending names, or a full reconcile, should be tried (None: nothing waits)."""
+        return self.retries.due_in(also_waiting=self.needs_full)
 
     def retry_pending(self) -> bool:
         """Try the pending names again; stops at the first failure while the server is down."""
         ok = True
-        for fqdn in sorted(self.pending, key=forward_first):
+        for fqdn in self.retries.in_retry_order():
             if not self.sync_name(fqdn, verified=False):
                 ok = False
-                if self._server_down:
+                if self.retries.server_down:
                     return False
         return ok

@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import Callable
 
+from dockernet import reversezones
 from dockernet.ddns import Nameserver
 from dockernet.engine import DockerEngine, iterate_events, parse_event, since_parameter
 from dockernet.errors import DnsTransient, DockernetError, DockerUnreachable
@@ -296,26 +297,8 @@ class Watcher:
 
     def discover_reverse_zones(self) -> None:
         """``--reverse-zone auto``: ask the server which zone holds each Docker subnet's reverse names."""
-        import ipaddress
-
-        import dns.reversename
-
-        nameserver = self.reconciler.nameserver
-        found = set(nameserver.target.reverse_zones)
-        for subnet in self.engine.subnets():
-            network = ipaddress.ip_network(subnet, strict=False)
-            probe = dns.reversename.from_address(str(network.network_address))
-            try:
-                zone = nameserver.zone_for(probe)
-            except DockernetError as exc:
-                log.warning("Cannot look up the reverse zone of %s: %s", subnet, exc)
-                continue
-            if zone is None or zone == nameserver.target.zone:
-                log.info("No reverse zone for %s on %s; no PTR records for it", subnet, nameserver.target.where)
-            elif zone not in found:
-                log.info("Publishing PTR records for %s in %s", subnet, zone)
-                found.add(zone)
-        self.reconciler.set_reverse_zones(tuple(sorted(found)))
+        zones = reversezones.for_subnets(self.reconciler.nameserver, self.engine.subnets())
+        self.reconciler.set_reverse_zones(zones)
 
     def _connect(self) -> None:
         """Subscribe to events, then reconcile everything (see the module docstring)."""

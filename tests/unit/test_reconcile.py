@@ -6,7 +6,7 @@ named is covered in tests/integration.
 
 import dns.name
 
-from dockernet.ddns import DnsTarget, Outcome
+from dockernet.ddns import DnsTarget, Nameserver, Outcome
 from dockernet.engine import ContainerInfo
 from dockernet.errors import DnsTransient
 from dockernet.plan import Create, Delete, Foreign, Owned, Replace
@@ -60,6 +60,9 @@ class InMemoryZone:
                 return Outcome.CONFLICT
         self.sent = sent
         return Outcome.APPLIED
+
+    # the real batching (zones, batch size, stop at a lost batch) over this zone's send_batch
+    apply_batched = Nameserver.apply_batched
 
     def lookup(self, fqdn):
         if self.down:
@@ -130,7 +133,7 @@ def test_backoff_doubles_and_is_capped():
         clock.now += delays[-1]
         rec.retry_pending()
     assert delays[0] == 0.5 and delays[1] == 1.0 and delays[2] == 2.0
-    assert max(delays) == rec.retry_cap
+    assert max(delays) == rec.retries.retry_cap
 
 
 def test_record_of_ours_left_by_an_old_container_is_replaced_after_a_conflict():
@@ -210,7 +213,7 @@ def test_full_reconcile_sends_one_update_for_many_new_names():
 
 
 def test_forward_names_are_sent_before_their_ptr_records():
-    from dockernet.reconcile import forward_first
+    from dockernet.plan import forward_first
 
     ptr = dns.name.from_text("2.0.1.10.in-addr.arpa")
     assert sorted([ptr, name("web")], key=forward_first) == [name("web"), ptr]

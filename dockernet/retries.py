@@ -1,0 +1,152 @@
+"""Which names wait, why, and when they are tried again: the reconciler's failure book-keeping.
+
+The reconciler decides whom a failure concerns (it may ask the server); this
+class only keeps the books and says so in the log:
+
+* ``pending``: names to plan again when their retry is due, with backoff
+  (0.5 s doubling to ``retry_cap``). While the server is down every name
+  waits; otherwise a pending name holds up no other name.
+* ``unsure``: names whose last UPDATE got no answer; they are looked up
+  before they are planned again (the UPDATE may have been applied).
+* ``set_aside``: names the server rejected for themselves; not tried until
+  something about them changes (``release``).
+
+No I/O; time comes from ``clock``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import dns.name
+
+from dockernet.plan import forward_first
+from dockernet.supervision import Health, NullMetrics
+
+log = logging.getLogger("dockernet")
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A name the server rejected for a reason that retrying will not change."""
+
+    verdict: str  # the rcode: REFUSED, NOTZONE, ...
+    reason: str  # what the verdict means, as the user reads it
+    containers: tuple[str, ...]  # short ids of the containers that want the name
+
+
+class Retries:
+    def __init__(self, clock: Callable[[], float], metrics: NullMetrics, health: Health,
+                 retry_first: float = 0.5, retry_cap: float = 15.0):
+        self.clock = clock
+        self.metrics = metrics
+        self.health = health
+        self.retry_first = retry_first
+        self.retry_cap = retry_cap
+        self.pending: set[dns.name.Name] = set()
+        self.unsure: set[dns.name.Name] = set()
+        self.set_aside: dict[dns.name.Name, SetAside] = {}
+        self.retry_at = 0.0
+        self._delay = 0.0
+        #: transient failures in a row; two mean the server is down, not one name
+        self._streak = 0
+        self.server_down = False
+        self._last_error = ""
+        #: what was last logged per set-aside name, so a repeat is not logged again
+        self._said: dict[dns.name.Name, str] = {}
+
+    def waiting(self, fqdn: dns.name.Name) -> bool:
+        """Whether ``fqdn`` must not be sent now: set aside, or the server is down and the retry not due."""
+        if fqdn in self.set_aside:
+            return True
+        if self.server_down and self.clock() < self.retry_at:
+            self.pending.add(fqdn)
+            return True
+        return False
+
+    # -- failures -----------------------------------------------------------------
+
+    def transient(self, fqdn: dns.name.Name, message: str) -> None:
+        """No answer, or SERVFAIL: one such failure is the name's; a second in a row is the server's."""
+        if self._streak == 0:
+            self._streak = 1
+            self._back_off([fqdn], message)
+        else:
+            self.server_failed([fqdn], message)
+
+    def transient_batch(self, names: Iterable[dns.name.Name]) -> None:
+        """A batch got no answer: its names are unsure, and the next failure means the server is down."""
+        self.unsure.update(names)
+        self._streak += 1
+
+    def contended(self, fqdn: dns.name.Name, message: str) -> None:
+        self._back_off([fqdn], message)
+
+    def server_failed(self, names: Iterable[dns.name.Name], message: str) -> None:
+        """No update can succeed now (the server is down, or refuses the key or zone): everything waits."""
+        self.server_down = True
+        self._streak += 1
+        self.health.dns_failed()
+        self._back_off(names, message)
+
+    def put_aside(self, fqdn: dns.name.Name, entry: SetAside, where: str) -> None:
+        """Set one rejected name aside; said once per verdict and set of containers."""
+        self.set_aside[fqdn] = entry
+        self.pending.discard(fqdn)
+        self._streak = 0  # the server answered: it is up
+        self.health.dns_reached()
+        self._count()
+        said = f"{entry.verdict} {entry.containers}"
+        if self._said.get(fqdn) != said:
+            self._said[fqdn] = said
+            who = ", ".join(f"({short_id})" for short_id in entry.containers) or "no running container"
+            log.error("%s was rejected by %s (%s) for container %s: %s; this name is set aside (no other name "
+                      "waits for it) until its container changes, SIGHUP or the next resync",
+                      fqdn, where, entry.verdict, who, entry.reason)
+
+    def release(self, names: Iterable[dns.name.Name]) -> None:
+        """Something about these names changed: let them be tried again."""
+        if [name for name in names if self.set_aside.pop(name, None) is not None]:
+            self._count()
+
+    def _count(self) -> None:
+        self.health.rejected_names = len(self.set_aside)
+        self.metrics.rejected(len(self.set_aside))
+
+    def _back_off(self, names: Iterable[dns.name.Name], message: str) -> None:
+        self.pending.update(names)
+        self.metrics.pending(len(self.pending))
+        self._delay = min(self.retry_cap, max(self.retry_first, self._delay * 2))
+        self.retry_at = self.clock() + self._delay
+        if message != self._last_error:
+            log.error("%s (%d change(s) pending; retrying with backoff up to %g s)", message, len(self.pending),
+                      self.retry_cap)
+            self._last_error = message
+
+    # -- success ------------------------------------------------------------------
+
+    def succeeded(self, fqdn: dns.name.Name) -> bool:
+        """The name is done; True when this ends an outage (the caller then looks at the whole zone)."""
+        self.pending.discard(fqdn)
+        self._said.pop(fqdn, None)
+        self.metrics.pending(len(self.pending))
+        self.health.dns_reached()
+        self._streak = 0
+        recovered, self.server_down = self.server_down, False
+        if self._last_error and not self.pending:
+            log.info("DNS updates succeed again; nothing pending")
+        if not self.pending:
+            self._last_error = ""
+            self._delay = 0.0
+        return recovered
+
+    def due_in(self, also_waiting: bool = False) -> float | None:
+        """Seconds until pending names (or ``also_waiting`` work) should be tried; None: nothing waits."""
+        if not self.pending and not also_waiting:
+            return None
+        return max(0.0, self.retry_at - self.clock())
+
+    def in_retry_order(self) -> list[dns.name.Name]:
+        return sorted(self.pending, key=forward_first)
