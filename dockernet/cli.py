@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from dockernet import __version__
-from dockernet.errors import CannotListen, CannotOpenLog, DockernetError, TransferNotAllowed, UsageError
+from dockernet.errors import CannotListen, CannotOpenLog, DockernetError
 from dockernet.logformat import one_line
-from dockernet.params import CIDR, IP, KEY_NAME, LISTEN, OWNER_ID, ZONE
+from dockernet.params import CIDR, IP, KEY_NAME, LISTEN, OWNER_ID, REVERSE_ZONE, ZONE
 
 log = logging.getLogger("dockernet")
 
@@ -44,79 +46,56 @@ def cli(ctx: click.Context, docker_host: str | None) -> None:
 # --- watch ------------------------------------------------------------------
 
 
-def _dns_options(func):
-    """The options that say where updates go, shared by watch and the dns commands."""
-    options = [
-        click.option("--server", envvar=["NET_NS", "DOCKERNET_SERVER"], default="127.0.0.1", show_default=True,
-                     show_envvar=True, help="DNS server that takes the updates (address or host name)."),
-        click.option("--port", envvar="DOCKERNET_PORT", type=click.IntRange(1, 65535), default=53, show_default=True,
-                     show_envvar=True, help="Port of the DNS server."),
-        click.option("--zone", envvar=["NET_DOMAIN", "DOCKERNET_ZONE"], type=ZONE, required=True, show_envvar=True,
-                     help="Zone the containers are published in, e.g. docker.test."),
-        click.option("--key-file", envvar=["DDNS_KEY", "DOCKERNET_KEY_FILE"], default="/etc/bind/ddns.key",
-                     show_default=True, show_envvar=True, type=click.Path(dir_okay=False),
-                     help="BIND TSIG key file (tsig-keygen, ddns-confgen, dns init)."),
-        click.option("--no-key", is_flag=True,
-                     help="Send updates unsigned (for servers that grant updates by source address)."),
-        click.option("--ttl", envvar="DOCKERNET_TTL", type=click.IntRange(0, 2147483647), default=60,
-                     show_default=True, show_envvar=True, help="TTL of the published records, in seconds."),
-        click.option("--max-ttl", envvar="DOCKERNET_MAX_TTL", type=click.IntRange(0, 2147483647), default=86400,
-                     show_default=True, show_envvar=True,
-                     help="Largest TTL a container may ask for with the dockernet.ttl label (larger values are capped)."),
-        click.option("--reverse-zone", "reverse_zones", multiple=True, metavar="ZONE|auto",
-                     help="Also publish PTR records in this reverse zone (repeatable); auto: the zones the server "
-                          "serves for Docker's subnets."),
-        click.option("--network", "networks", multiple=True, metavar="NAME",
-                     help="Publish only addresses on this Docker network (repeatable) [default: every network]."),
-        click.option("--owner-id", envvar="DOCKERNET_OWNER_ID", type=OWNER_ID, default=default_owner_id,
-                     show_default="this host's name", show_envvar=True,
-                     help="Scope of ownership: this watcher only changes records marked with this id."),
-        click.option("--state-dir", envvar="DOCKERNET_STATE_DIR", default="/var/lib/dockernet", show_default=True,
-                     show_envvar=True, type=click.Path(file_okay=False),
-                     help="Where the journal of written names survives crashes (used when zone transfer is not allowed)."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+_DNS_OPTIONS = [
+    click.option("--server", envvar=["NET_NS", "DOCKERNET_SERVER"], default="127.0.0.1", show_default=True,
+                 show_envvar=True, help="DNS server that takes the updates (address or host name)."),
+    click.option("--port", envvar="DOCKERNET_PORT", type=click.IntRange(1, 65535), default=53, show_default=True,
+                 show_envvar=True, help="Port of the DNS server."),
+    click.option("--zone", envvar=["NET_DOMAIN", "DOCKERNET_ZONE"], type=ZONE, required=True, show_envvar=True,
+                 help="Zone the containers are published in, e.g. docker.test."),
+    click.option("--key-file", envvar=["DDNS_KEY", "DOCKERNET_KEY_FILE"], default="/etc/bind/ddns.key",
+                 show_default=True, show_envvar=True, type=click.Path(dir_okay=False),
+                 help="BIND TSIG key file (tsig-keygen, ddns-confgen, dns init)."),
+    click.option("--no-key", is_flag=True, help="Send updates unsigned (for servers that grant updates by source address)."),
+    click.option("--ttl", envvar="DOCKERNET_TTL", type=click.IntRange(0, 2147483647), default=60,
+                 show_default=True, show_envvar=True, help="TTL of the published records, in seconds."),
+    click.option("--max-ttl", envvar="DOCKERNET_MAX_TTL", type=click.IntRange(0, 2147483647), default=86400,
+                 show_default=True, show_envvar=True,
+                 help="Largest TTL a container may ask for with the dockernet.ttl label (larger values are capped)."),
+    click.option("--reverse-zone", "reverse_zones", type=REVERSE_ZONE, multiple=True,
+                 help="Also publish PTR records in this reverse zone (repeatable); auto: the zones the server "
+                      "serves for Docker's subnets."),
+    click.option("--network", "networks", multiple=True, metavar="NAME",
+                 help="Publish only addresses on this Docker network (repeatable) [default: every network]."),
+    click.option("--owner-id", envvar="DOCKERNET_OWNER_ID", type=OWNER_ID, default=default_owner_id,
+                 show_default="this host's name", show_envvar=True,
+                 help="Scope of ownership: this watcher only changes records marked with this id."),
+    click.option("--state-dir", envvar="DOCKERNET_STATE_DIR", default="/var/lib/dockernet", show_default=True,
+                 show_envvar=True, type=click.Path(file_okay=False),
+                 help="Where the journal of written names survives crashes (used when zone transfer is not allowed)."),
+]
+_SETTINGS_FIELDS = ("server", "port", "zone", "key_file", "no_key", "ttl", "max_ttl", "reverse_zones", "networks",
+                    "owner_id", "state_dir")
 
 
-def _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir,
-             send_from="host", read_only=False, **watch_options):
-    """Key, nameserver, journal, reconciler and watcher, as every command that updates DNS needs them.
+def dns_options(func):
+    """The options that say where updates go, declared once for watch and the dns commands.
 
-    ``read_only`` commands (ls, check, dry runs) read the journal if there is one and create nothing.
+    The command receives them as one frozen ``settings`` (``runtime.DnsSettings``).
     """
-    from dockernet.ddns import DnsTarget, Nameserver, resolve_server
-    from dockernet.engine import DockerEngine
-    from dockernet.journal import Journal
-    from dockernet.reconcile import Reconciler, RecordPolicy
-    from dockernet.supervision import Health, NullMetrics
-    from dockernet.tsigkey import key_file_exposure, load_key_file
-    from dockernet.watcher import Watcher, WatchOptions
+    @functools.wraps(func)
+    def with_settings(*args, **kwargs):
+        from dockernet.runtime import DnsSettings
 
-    if ttl > max_ttl:
-        raise UsageError(f"--ttl {ttl} is above --max-ttl {max_ttl}")
-    key = None if no_key else load_key_file(key_file)
-    exposure = None if no_key else key_file_exposure(key_file)
-    if exposure:
-        log.warning("%s", exposure)
-    reverse = tuple(ZONE.convert(z, None, None) for z in reverse_zones if z != "auto")
-    target = DnsTarget(resolve_server(server), port, zone, key, owner_id, reverse_zones=reverse, send_from=send_from)
-    journal = Journal(state_dir, owner_id)
-    journal.open(writable=not read_only)
-    metrics = watch_options.pop("metrics", None) or NullMetrics()
-    health = watch_options.pop("health", None) or Health()
-    policy = RecordPolicy(zone=zone, ttl=ttl, reverse_zones=reverse, networks=frozenset(networks), max_ttl=max_ttl)
-    reconciler = Reconciler(policy, Nameserver(target), journal=journal, metrics=metrics, health=health)
-    options = WatchOptions(reload_key=None if no_key else (lambda: load_key_file(key_file)),
-                           auto_reverse="auto" in reverse_zones,
-                           **watch_options)
-    watcher = Watcher(DockerEngine(obj["docker_host"]), reconciler, options, metrics=metrics)
-    return target, journal, reconciler, watcher
+        return func(*args, settings=DnsSettings(**{name: kwargs.pop(name) for name in _SETTINGS_FIELDS}), **kwargs)
+
+    for option in reversed(_DNS_OPTIONS):
+        with_settings = option(with_settings)
+    return with_settings
 
 
 @cli.command()
-@_dns_options
+@dns_options
 @click.option("--send-from", type=click.Choice(["host", "container"]), default="host", show_default=True,
               help="Where UPDATEs leave from: container sends each record's UPDATE from inside its container's "
                    "network namespace, so a server granting updates by source address authorises the container.")
@@ -134,8 +113,8 @@ def _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zo
 @click.option("--once", is_flag=True, help="Reconcile once and exit: 0 when everything was applied, 1 otherwise.")
 @click.argument("log_to", metavar="[LOG]", default="-", required=False)
 @click.pass_obj
-def watch(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir, send_from, docker_pid, pidfile,
-          resync_interval, settle_time, cleanup_on_exit, metrics_listen, once, log_to):
+def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle_time, cleanup_on_exit, metrics_listen,
+          once, log_to):
     """Publish running containers as <hostname>.<zone>, following Docker events.
 
     A records for IPv4, AAAA for global IPv6 addresses, PTR records in
@@ -147,46 +126,51 @@ def watch(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones
     """
     from dockernet import pidfile as pidfiles
     from dockernet.logformat import setup_logging
+    from dockernet.runtime import build
     from dockernet.supervision import Health, NullMetrics
 
     try:
         setup_logging(log_to)
     except OSError as exc:
         raise CannotOpenLog(f"cannot open log file {log_to}: {exc.strerror}") from None
-    health = Health()
-    metrics = NullMetrics()
+    health, metrics = Health(), NullMetrics()
     if metrics_listen and not once:
-        from dockernet.supervision import PrometheusMetrics, serve_metrics
-
-        metrics = PrometheusMetrics()
-        try:
-            serve_metrics(metrics_listen, metrics, health)
-        except OSError as exc:
-            raise CannotListen(f"cannot listen on {metrics_listen[0]}:{metrics_listen[1]} for metrics: {exc.strerror}") from None
-    target, journal, reconciler, watcher = _runtime(
-        obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir, send_from, metrics=metrics,
-        health=health, docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
-        cleanup_on_exit=cleanup_on_exit)
-    key = target.key
+        metrics = _serve_metrics(metrics_listen, health)
+    runtime = build(replace(settings, send_from=send_from), obj["docker_host"], metrics=metrics, health=health,
+                    docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
+                    cleanup_on_exit=cleanup_on_exit)
     if once:
-        ok = watcher.once()
+        ok = runtime.watcher.once()
         if not ok:
-            log.error("Not every change was applied (%d pending)", len(reconciler.pending))
+            log.error("Not every change was applied (%d pending)", len(runtime.reconciler.pending))
         sys.exit(0 if ok else 1)
     if pidfile:
         pidfiles.acquire(pidfile)
-    watcher.install_signal_handlers()
-    log.info("dockernet %s watching for zone %s via %s with %s, owner id %s", __version__, zone, target.where, key, owner_id)
+    runtime.watcher.install_signal_handlers()
+    target = runtime.nameserver.target
+    log.info("dockernet %s watching for zone %s via %s with %s, owner id %s", __version__, settings.zone, target.where,
+             target.key, settings.owner_id)
     try:
-        watcher.run()
+        runtime.watcher.run()
     except DockernetError as exc:
         log.error("%s", exc)
         raise
     finally:
-        journal.close()
+        runtime.journal.close()
         if pidfile:
             pidfiles.release(pidfile)
     log.info("Stopped")
+
+
+def _serve_metrics(listen, health):
+    from dockernet.supervision import PrometheusMetrics, serve_metrics
+
+    metrics = PrometheusMetrics()
+    try:
+        serve_metrics(listen, metrics, health)
+    except OSError as exc:
+        raise CannotListen(f"cannot listen on {listen[0]}:{listen[1]} for metrics: {exc.strerror}") from None
+    return metrics
 
 
 # --- bridge -----------------------------------------------------------------
@@ -511,9 +495,9 @@ def dns_init(zone, directory, listen, port, subnets, key_name, algorithm, allow_
 
 
 @dns.command("check")
-@_dns_options
+@dns_options
 @click.pass_obj
-def dns_check(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir):
+def dns_check(obj, settings):
     """Check that the server will take this key's updates: zones, update rights, zone transfer.
 
     Probes with an UPDATE whose prerequisite cannot hold, so nothing
@@ -521,113 +505,81 @@ def dns_check(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_z
     something is missing. Exit 0 only when updates will work.
     """
     from dockernet.dnstools import check, updates_work
+    from dockernet.runtime import build
 
-    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id,
-                                         state_dir, read_only=True)
-    if watcher.options.auto_reverse:
-        watcher.discover_reverse_zones()
-    findings = check(reconciler.nameserver)
-    for finding in findings:
-        click.echo(finding.line())
+    runtime = build(settings, obj["docker_host"], read_only=True)
+    runtime.resolve_reverse_zones()
+    findings = check(runtime.nameserver)
+    click.echo("\n".join(finding.line() for finding in findings))
     sys.exit(0 if updates_work(findings) else 1)
 
 
 @dns.command("ls")
-@_dns_options
+@dns_options
 @click.option("--owner", "list_owner", type=OWNER_ID, help="List this owner's records instead of this watcher's.")
 @click.option("--all", "list_all", is_flag=True, help="List every owner's records.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def dns_ls(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir, list_owner, list_all,
-           as_json):
+def dns_ls(obj, settings, list_owner, list_all, as_json):
     """The records dockernet wrote, with their container and whether it still runs.
 
     Every owner's records can be listed where the key may transfer the zone;
     without that, this watcher's own names are looked up one by one from its
-    journal.
+    journal. Another owner's containers are on another host: 'other owner'.
     """
     import json
 
-    from dockernet.dnstools import list_marked
+    from dockernet.dnstools import list_records, render_ls
+    from dockernet.runtime import build
 
-    owner = None if list_all else (list_owner or owner_id)
-    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks,
-                                         owner or owner_id, state_dir, read_only=True)
-    if watcher.options.auto_reverse:
-        watcher.discover_reverse_zones()
-    rows = list_marked(reconciler.nameserver, owner)
-    if rows is None:
-        if owner != owner_id:
-            raise TransferNotAllowed("listing other owners' records needs zone transfer, which the server refuses",
-                                 hint="allow-transfer { key ...; }; in named.conf")
-        reconciler.load([])
-        rows = sorted((name.to_text(), owner_id, state.short_id, state.records)
-                      for name, state in reconciler.owned().items())
-    try:
-        running = {info.short_id for info in watcher.engine.running()}
-    except DockernetError:
-        running = None
-    # only this host's engine is asked, so only this owner's containers can be said to be gone
-    listed = [{"name": name, "owner": who, "container": short_id, "records": [list(r) for r in records],
-               "running": (short_id in running) if running is not None and who == owner_id else None}
-              for name, who, short_id, records in rows]
-    if as_json:
-        click.echo(json.dumps(listed, indent=2))
-        return
-    for row in listed:
-        state = {True: "running", False: "gone", None: "unknown"}[row["running"]]
-        if row["owner"] != owner_id:
-            state = "other owner"
-        data = ", ".join(f"{rdtype} {value}" for rdtype, value in row["records"]) or "-"
-        click.echo(f"{row['name']}  {data}  owner={row['owner']}  container={row['container']} ({state})")
+    owner = None if list_all else (list_owner or settings.owner_id)
+    runtime = build(replace(settings, owner_id=owner or settings.owner_id), obj["docker_host"], read_only=True)
+    runtime.resolve_reverse_zones()
+    rows = list_records(runtime, owner, settings.owner_id)
+    click.echo(json.dumps(rows, indent=2) if as_json else render_ls(rows, settings.owner_id), nl=as_json or bool(rows))
 
 
 @dns.command("sync")
-@_dns_options
+@dns_options
 @click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax, prerequisites included; send nothing.")
 @click.pass_obj
-def dns_sync(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir, dry_run):
+def dns_sync(obj, settings, dry_run):
     """One reconcile, the same path the watcher takes (watch --once)."""
     from dockernet.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
+    from dockernet.runtime import build
 
     setup_logging(None)  # stdout carries the nsupdate script
-    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id,
-                                         state_dir, read_only=dry_run)
+    runtime = build(settings, obj["docker_host"], read_only=dry_run)
     if not dry_run:
-        sys.exit(0 if watcher.once() else 1)
-    watcher.engine.ping()
-    if watcher.options.auto_reverse:
-        watcher.discover_reverse_zones()
-    changes = reconciler.preview(watcher.engine.running())
-    if not changes:
-        click.echo("; nothing to do")
-        return
-    click.echo(render_nsupdate(changes, reconciler.nameserver), nl=False)
+        sys.exit(0 if runtime.watcher.once() else 1)
+    runtime.engine.ping()
+    runtime.resolve_reverse_zones()
+    changes = runtime.reconciler.preview(runtime.engine.running())
+    click.echo(render_nsupdate(changes, runtime.nameserver) if changes else "; nothing to do\n", nl=False)
 
 
 @dns.command("purge")
-@_dns_options
+@dns_options
 @click.option("--owner", "purge_owner", type=OWNER_ID, help="Remove this owner's records instead of this watcher's.")
 @click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax; send nothing.")
 @click.pass_obj
-def dns_purge(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks, owner_id, state_dir, purge_owner,
-              dry_run):
-    """Remove everything one owner wrote, and nothing else (each delete checks the owner's mark)."""
+def dns_purge(obj, settings, purge_owner, dry_run):
+    """Remove everything one owner wrote, PTRs included, and nothing else (each delete checks the owner's mark)."""
     from dockernet.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
+    from dockernet.runtime import build
 
     setup_logging(None)
-    _, _, reconciler, watcher = _runtime(obj, server, port, zone, key_file, no_key, ttl, max_ttl, reverse_zones, networks,
-                                         purge_owner or owner_id, state_dir, read_only=dry_run)
-    if watcher.options.auto_reverse:
-        watcher.discover_reverse_zones()
+    runtime = build(replace(settings, owner_id=purge_owner or settings.owner_id), obj["docker_host"], read_only=dry_run)
+    runtime.resolve_reverse_zones()
+    reconciler = runtime.reconciler
     if dry_run:
         reconciler.find_owner_reverse_zones()
         changes = reconciler.preview([])
-        click.echo(render_nsupdate(changes, reconciler.nameserver) if changes else "; nothing to do\n", nl=False)
+        click.echo(render_nsupdate(changes, runtime.nameserver) if changes else "; nothing to do\n", nl=False)
         return
-    reconciler.nameserver.probe()
+    runtime.nameserver.probe()
     sys.exit(0 if reconciler.purge() else 1)
 
 

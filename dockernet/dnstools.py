@@ -13,7 +13,7 @@ import dns.exception
 import dns.name
 
 from dockernet.ddns import Nameserver
-from dockernet.errors import DnsRejected, DnsTransient
+from dockernet.errors import DnsRejected, DnsTransient, DockernetError, TransferNotAllowed
 from dockernet.plan import Change, operations, parse_mark
 
 
@@ -194,3 +194,38 @@ def list_marked(nameserver: Nameserver, owner: str | None) -> list[tuple[str, st
                 if mark and (owner is None or mark[0] == owner):
                     found.append((name.to_text(), mark[0], mark[1], tuple(sorted(records))))
     return sorted(found)
+
+
+def list_records(runtime, owner: str | None, this_owner: str) -> list[dict]:
+    """Rows for ``dns ls``: every marked name of ``owner`` (None: every owner), with its container's state.
+
+    Only this host's engine is asked, so only ``this_owner``'s containers can
+    be said to run or be gone; another owner's are ``None`` (on another host).
+    Without zone transfer, this owner's names come from its journal.
+    """
+    rows = list_marked(runtime.nameserver, owner)
+    if rows is None:
+        if owner != this_owner:
+            raise TransferNotAllowed("listing other owners' records needs zone transfer, which the server refuses",
+                                     hint="allow-transfer { key ...; }; in named.conf")
+        runtime.reconciler.load([])
+        rows = sorted((name.to_text(), this_owner, state.short_id, state.records)
+                      for name, state in runtime.reconciler.owned().items())
+    try:
+        running = {info.short_id for info in runtime.engine.running()}
+    except DockernetError:
+        running = None
+    return [{"name": name, "owner": who, "container": short_id, "records": [list(r) for r in records],
+             "running": (short_id in running) if running is not None and who == this_owner else None}
+            for name, who, short_id, records in rows]
+
+
+def render_ls(rows: list[dict], this_owner: str) -> str:
+    lines = []
+    for row in rows:
+        state = {True: "running", False: "gone", None: "unknown"}[row["running"]]
+        if row["owner"] != this_owner:
+            state = "other owner"
+        data = ", ".join(f"{rdtype} {value}" for rdtype, value in row["records"]) or "-"
+        lines.append(f"{row['name']}  {data}  owner={row['owner']}  container={row['container']} ({state})")
+    return "\n".join(lines)

@@ -33,6 +33,15 @@ class ZoneType(click.ParamType):
         return zone
 
 
+class ReverseZoneType(ZoneType):
+    """A reverse zone such as 1.10.in-addr.arpa, or auto (the zones the server serves for Docker's subnets)."""
+
+    name = "ZONE|auto"
+
+    def convert(self, value, param, ctx):
+        return "auto" if value == "auto" else super().convert(value, param, ctx)
+
+
 class KeyNameType(click.ParamType):
     """A TSIG key name as named.conf spells it: ddns-key, or host1.example.com."""
 
@@ -114,3 +123,4 @@ CIDR = NetworkType()
 IP = AddressType()
 OWNER_ID = OwnerIdType()
 KEY_NAME = KeyNameType()
+REVERSE_ZONE = ReverseZoneType()

@@ -1,0 +1,109 @@
+"""One DNS runtime from one frozen settings value: what ``watch`` and every ``dns`` command are built from.
+
+The options the commands share (``cli.dns_options``) arrive as one
+``DnsSettings``; ``build`` turns it into the key, the nameserver, the
+journal, the reconciler and the watcher, in one place, so the commands
+differ only in what they do with them. Nothing here prints; the key file's
+permissions are reported through the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import dns.name
+
+from dockernet.errors import UsageError
+
+log = logging.getLogger("dockernet")
+
+#: ``--reverse-zone auto``: the zones the server serves for Docker's subnets
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class DnsSettings:
+    """Where updates go, how they are signed, what is published, and whose records they are."""
+
+    zone: dns.name.Name
+    server: str = "127.0.0.1"
+    port: int = 53
+    key_file: str = "/etc/bind/ddns.key"
+    no_key: bool = False
+    ttl: int = 60
+    max_ttl: int = 86400
+    #: reverse zones, or ``AUTO``
+    reverse_zones: tuple = ()
+    networks: tuple[str, ...] = ()
+    owner_id: str = "localhost"
+    state_dir: str = "/var/lib/dockernet"
+    #: "host", or "container": creates and replacements leave from the container's own namespace
+    send_from: str = "host"
+
+    def __post_init__(self):
+        if self.ttl > self.max_ttl:
+            raise UsageError(f"--ttl {self.ttl} is above --max-ttl {self.max_ttl}")
+
+    @property
+    def auto_reverse(self) -> bool:
+        return AUTO in self.reverse_zones
+
+    @property
+    def named_reverse_zones(self) -> tuple[dns.name.Name, ...]:
+        return tuple(zone for zone in self.reverse_zones if zone != AUTO)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: DnsSettings
+    reconciler: object  # Reconciler
+    watcher: object  # Watcher
+    journal: object  # Journal
+
+    @property
+    def nameserver(self):
+        return self.reconciler.nameserver
+
+    @property
+    def engine(self):
+        return self.watcher.engine
+
+    def resolve_reverse_zones(self) -> None:
+        """``--reverse-zone auto``: ask the server now (the watcher asks again on every reconnect)."""
+        if self.settings.auto_reverse:
+            self.watcher.discover_reverse_zones()
+
+
+def build(settings: DnsSettings, docker_host: str | None, *, read_only: bool = False, metrics=None, health=None,
+          **watch_options) -> Runtime:
+    """Everything a command that talks to the DNS server needs, from ``settings``.
+
+    ``read_only`` commands (ls, check, dry runs) read the journal if there is
+    one and create nothing.
+    """
+    from dockernet.ddns import DnsTarget, Nameserver, resolve_server
+    from dockernet.engine import DockerEngine
+    from dockernet.journal import Journal
+    from dockernet.reconcile import Reconciler, RecordPolicy
+    from dockernet.supervision import Health, NullMetrics
+    from dockernet.tsigkey import key_file_exposure, load_key_file
+    from dockernet.watcher import Watcher, WatchOptions
+
+    key = None if settings.no_key else load_key_file(settings.key_file)
+    exposure = None if settings.no_key else key_file_exposure(settings.key_file)
+    if exposure:
+        log.warning("%s", exposure)
+    reverse = settings.named_reverse_zones
+    target = DnsTarget(resolve_server(settings.server), settings.port, settings.zone, key, settings.owner_id,
+                       reverse_zones=reverse, send_from=settings.send_from)
+    journal = Journal(settings.state_dir, settings.owner_id)
+    journal.open(writable=not read_only)
+    metrics = metrics or NullMetrics()
+    policy = RecordPolicy(zone=settings.zone, ttl=settings.ttl, reverse_zones=reverse,
+                          networks=frozenset(settings.networks), max_ttl=settings.max_ttl)
+    reconciler = Reconciler(policy, Nameserver(target), journal=journal, metrics=metrics, health=health or Health())
+    reload_key = None if settings.no_key else (lambda: load_key_file(settings.key_file))
+    options = WatchOptions(reload_key=reload_key, auto_reverse=settings.auto_reverse, **watch_options)
+    watcher = Watcher(DockerEngine(docker_host), reconciler, options, metrics=metrics)
+    return Runtime(settings, reconciler, watcher, journal)
