@@ -54,7 +54,7 @@ def check(nameserver: Nameserver) -> list[Finding]:
             continue
         findings.append(Finding(True, f"{name}: served by {target.where}"))
         try:
-            nameserver._send(_probe_for(nameserver, zone))
+            nameserver.probe_zone(zone)
         except DnsRejected as exc:
             findings.append(_rejected(nameserver, zone, exc, keyref, "updates refused"))
         except DnsTransient as exc:
@@ -89,7 +89,7 @@ def _rejected(nameserver: Nameserver, zone: dns.name.Name, exc: DnsRejected, key
 def _probe_answer(nameserver: Nameserver, zone: dns.name.Name) -> str:
     """What the server answers to an update probe for ``zone``, as ' (CODE)' or ''."""
     try:
-        nameserver._send(_probe_for(nameserver, zone))
+        nameserver.probe_zone(zone)
     except DnsRejected as exc:
         return f" ({exc.code})"
     except DnsTransient:

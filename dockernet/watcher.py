@@ -277,7 +277,7 @@ class Watcher:
         except DockernetError as exc:
             log.error("Keeping the old key: the server does not accept the new %s: %s", key, exc)
             return
-        nameserver.target = trial.target
+        self.reconciler.nameserver = trial  # a new nameserver for the new key; the old one is left as it was
         log.info("Now signing with %s", key)
 
     # -- the engine connection ------------------------------------------------------
