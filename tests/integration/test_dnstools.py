@@ -12,7 +12,7 @@ import dns.query
 import dns.update
 import pytest
 
-from tests.harness import clean_env, named_with_update_rule, wait_for
+from tests.harness import clean_env, named_with_update_rule, run_cli, wait_for
 
 
 @pytest.fixture
@@ -183,3 +183,24 @@ def test_one_removal_path_finds_every_ptr_of_the_owner_without_reverse_zone(dock
     reverse = dns.update.UpdateMessage("1.10.in-addr.arpa", keyring=key.keyring, keyname=key.name)
     reverse.delete(other_ptr)
     dns.query.tcp(reverse, "127.0.0.1", port=named.port, timeout=5)
+
+
+@pytest.mark.parametrize("state", ["missing", "empty"])
+def test_read_only_commands_write_nothing(dockerd, named, containers, watchers, label, tmp_path, state):
+    mine = watchers(owner_id=f"{label}-ro").start()
+    containers(hostname=label)
+    assert wait_for(lambda: named.query(label))
+    mine.kill()
+    state_dir = tmp_path / "state"
+    if state == "empty":
+        state_dir.mkdir()
+    for verb, *more in (("ls",), ("ls", "--all"), ("check",), ("sync", "--dry-run"), ("purge", "--dry-run")):
+        result = run_cli("--docker-host", dockerd.url, "dns", verb, "--server", "127.0.0.1", "--port", str(named.port),
+                         "--zone", named.zone, "--key-file", str(named.key_file), "--owner-id", f"{label}-ro",
+                         "--state-dir", str(state_dir), "--reverse-zone", "auto", *more)
+        assert result.returncode == 0, (verb, result.stdout, result.stderr)
+        if state == "missing":
+            assert not state_dir.exists(), verb
+        else:
+            assert list(state_dir.iterdir()) == [], verb
+    assert named.query(label)  # and nothing was sent
