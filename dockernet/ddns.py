@@ -24,6 +24,7 @@ import secrets
 import socket
 import threading
 from dataclasses import dataclass
+from typing import Callable
 
 import dns.exception
 import dns.message
@@ -41,7 +42,7 @@ import dns.update
 import dns.xfr
 
 from dockernet.errors import DnsNotAuthoritative, DnsNotZone, DnsRefused, DnsRejected, DnsTransient, TsigRejected
-from dockernet.plan import Change, Current, Foreign, Owned, Record, operations, parse_mark
+from dockernet.plan import Change, Current, Delete, Foreign, Owned, Record, operations, parse_mark
 from dockernet.tsigkey import TsigKey
 
 #: rcodes with which a server says "a prerequisite did not hold" (RFC 2136 section 3.2)
@@ -268,10 +269,21 @@ def tsig_rejection(exc: Exception, target: DnsTarget) -> TsigRejected:
 class Nameserver:
     """Sends changes to one server for one zone on behalf of one owner."""
 
-    def __init__(self, target: DnsTarget):
+    def __init__(self, target: DnsTarget, namespace_of: Callable[[str], str | None] | None = None):
         self.target = target
+        #: with ``send_from="container"``: a container id -> the path of its network namespace (None: gone)
+        self.namespace_of = namespace_of
         #: what the server did when it last gave no zone transfer ("answered REFUSED", ...)
         self.no_transfer_reason = ""
+
+    def source_of(self, change: Change) -> str | None:
+        """The namespace a change's UPDATE leaves from: the container's with --send-from container, else None.
+
+        Deletes leave from the host: the container, and its namespace, may be gone.
+        """
+        if self.target.send_from != "container" or self.namespace_of is None or isinstance(change, Delete):
+            return None
+        return self.namespace_of(change.claim.container_id)
 
     # -- the exchange --------------------------------------------------------
 
@@ -297,9 +309,9 @@ class Nameserver:
             raise DnsTransient(f"bad answer from {target.where}: {exc}") from None
         return response
 
-    def send(self, change: Change, source_ns: str | None = None) -> Outcome:
-        """Apply one change (from the namespace at ``source_ns`` if given); CONFLICT: a prerequisite did not hold."""
-        return self._send(build_update(change, self.target), source_ns=source_ns)
+    def send(self, change: Change) -> Outcome:
+        """Apply one change (from where ``source_of`` says); CONFLICT: a prerequisite did not hold."""
+        return self._send(build_update(change, self.target), source_ns=self.source_of(change))
 
     def send_batch(self, changes: list[Change]) -> Outcome:
         """Apply many changes in one UPDATE over TCP; CONFLICT means none was applied."""
@@ -316,12 +328,13 @@ class Nameserver:
         by_zone: dict[dns.name.Name, list[Change]] = {}
         for change in changes:
             by_zone.setdefault(self.target.zone_of(change.fqdn), []).append(change)
-        batches = [group[i:i + BATCH_SIZE] for group in by_zone.values() for i in range(0, len(group), BATCH_SIZE)]
+        size = 1 if self.target.send_from == "container" else BATCH_SIZE  # each from its own container
+        batches = [group[i:i + size] for group in by_zone.values() for i in range(0, len(group), size)]
         done: list[Change] = []
         not_done: list[Change] = []
         for number, batch in enumerate(batches):
             try:
-                outcome = self.send_batch(batch)
+                outcome = self.send(batch[0]) if size == 1 else self.send_batch(batch)
             except DnsTransient:
                 rest = [change for later in batches[number + 1:] for change in later]
                 return Applied(tuple(done), tuple(not_done + rest), tuple(batch))

@@ -246,6 +246,15 @@ class DockerEngine:
         info = self.inspect(container_id)
         return bool(info and info.running)
 
+    def namespace_of(self, container_id: str) -> str | None:
+        """The path of a running container's network namespace (``--send-from container``); None when it is gone.
+
+        Asked at send time, not remembered: after a restart the container's
+        init process, and so the path, is a new one.
+        """
+        info = self.inspect(container_id)
+        return f"/proc/{info.pid}/ns/net" if info and info.running and info.pid else None
+
     def running(self) -> list[ContainerInfo]:
         """Every running container, inspected (the list call lacks the hostname)."""
         try:

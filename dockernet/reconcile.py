@@ -233,8 +233,6 @@ class Reconciler:
         #: the last naming remark logged per container, so each is said once, not per event
         self._remarks: dict[str, set[str]] = {}
         self._collisions: dict[dns.name.Name, tuple[str, tuple[str, ...]]] = {}
-        #: running containers' pids, for --send-from container
-        self._pids: dict[str, int] = {}
         #: reverse names to plan again once a forward name changed hands
         self._followups: set[dns.name.Name] = set()
         if journal is not None:
@@ -268,10 +266,7 @@ class Reconciler:
     def container_changed(self, container_id: str, info: ContainerInfo | None) -> bool:
         """One container started, stopped, went or changed: sync only its names."""
         claims = self._claims_of(info) if info is not None else []
-        if info is not None and info.running and info.pid:
-            self._pids[container_id] = info.pid
-        else:
-            self._pids.pop(container_id, None)
+        if info is None or not info.running:
             self._remarks.pop(container_id, None)  # a remark is said once per run of the container
         names = self.index.set_container(container_id, claims)
         self.retries.release(names)  # its container changed: a set-aside name may be tried again
@@ -294,7 +289,6 @@ class Reconciler:
         finds in its journal. Raises ``DnsError`` when the server fails.
         """
         names = self.index.replace_all({info.id: self._claims_of(info) for info in containers})
-        self._pids = {info.id: info.pid for info in containers if info.pid}
         zone_state = self.nameserver.transfer()
         if zone_state is None:
             self._warn_no_transfer()
@@ -420,8 +414,8 @@ class Reconciler:
         batch could not do is left to the name-by-name path, which finds out
         which name was not as planned.
         """
-        if len(names) < 2 or self.pending or self.nameserver.target.send_from == "container":
-            return set()  # from containers, each update leaves from its own namespace
+        if len(names) < 2 or self.pending:
+            return set()
         done: set[dns.name.Name] = set()
         for group in ([n for n in names if not is_reverse_name(n)], [n for n in names if is_reverse_name(n)]):
             changes = plan(group, self.index.claims_for, self.current).changes
@@ -505,7 +499,7 @@ class Reconciler:
             change = step.changes[0]
             self._journal_before([change])
             try:
-                outcome = self.nameserver.send(change, source_ns=self._source_ns(change))
+                outcome = self.nameserver.send(change)
             except DnsTransient:
                 self.unsure.add(fqdn)
                 raise
@@ -518,16 +512,6 @@ class Reconciler:
             self._remember(fqdn, self.nameserver.lookup(fqdn))
             verified = True
         raise NameContended(f"{fqdn} kept changing on the server while dockernet updated it; trying again")
-
-    def _source_ns(self, change: Change) -> str | None:
-        """Where the UPDATE leaves from: the container's namespace with --send-from container.
-
-        Deletes leave from the host: the container, and its namespace, may be gone.
-        """
-        if self.nameserver.target.send_from != "container" or isinstance(change, Delete):
-            return None
-        pid = self._pids.get(change.claim.container_id)
-        return f"/proc/{pid}/ns/net" if pid else None
 
     def _applied(self, change: Change) -> None:
         """Book-keeping and the log line for a change the server applied."""

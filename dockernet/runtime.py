@@ -102,8 +102,10 @@ def build(settings: DnsSettings, docker_host: str | None, *, read_only: bool = F
     metrics = metrics or NullMetrics()
     policy = RecordPolicy(zone=settings.zone, ttl=settings.ttl, reverse_zones=reverse,
                           networks=frozenset(settings.networks), max_ttl=settings.max_ttl)
-    reconciler = Reconciler(policy, Nameserver(target), journal=journal, metrics=metrics, health=health or Health())
+    engine = DockerEngine(docker_host)
+    nameserver = Nameserver(target, namespace_of=engine.namespace_of)
+    reconciler = Reconciler(policy, nameserver, journal=journal, metrics=metrics, health=health or Health())
     reload_key = None if settings.no_key else (lambda: load_key_file(settings.key_file))
     options = WatchOptions(reload_key=reload_key, auto_reverse=settings.auto_reverse, **watch_options)
-    watcher = Watcher(DockerEngine(docker_host), reconciler, options, metrics=metrics)
+    watcher = Watcher(engine, reconciler, options, metrics=metrics)
     return Runtime(settings, reconciler, watcher, journal)

@@ -268,7 +268,7 @@ class Watcher:
             log.error("Keeping the old key: %s", exc)
             return
         nameserver = self.reconciler.nameserver
-        trial = Nameserver(replace(nameserver.target, key=key))
+        trial = Nameserver(replace(nameserver.target, key=key), namespace_of=nameserver.namespace_of)
         try:
             trial.probe()
         except DnsTransient as exc:

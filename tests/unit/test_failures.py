@@ -34,9 +34,9 @@ class VerdictZone(InMemoryZone):
             code = self.refused_names[fqdn]
             raise DnsRejected(f"update of zone docker.test refused ({code})", code=code)
 
-    def send(self, change, source_ns=None):
+    def send(self, change):
         self._verdict(change.fqdn)
-        outcome = super().send(change, source_ns)
+        outcome = super().send(change)
         if self.lose_answers:
             raise DnsTransient("no answer from 127.0.0.1#53 within 2 s")
         return outcome

@@ -30,7 +30,7 @@ class InMemoryZone:
         self.down = False
         self.transfer_allowed = transfer_allowed
 
-    def send(self, change, source_ns=None):
+    def send(self, change):
         if self.down:
             raise DnsTransient("no answer")
         self.sent.append(change)
