@@ -1,8 +1,11 @@
-"""click parameter types: bad input becomes a usage error before any I/O."""
+"""click parameters: types that turn bad input into a usage error before any I/O, and the DNS
+options ``watch`` and the ``dns`` commands share, declared once (``dns_options``)."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import socket
 
 import click
 import dns.exception
@@ -124,3 +127,60 @@ IP = AddressType()
 OWNER_ID = OwnerIdType()
 KEY_NAME = KeyNameType()
 REVERSE_ZONE = ReverseZoneType()
+
+
+# --- the options watch and the dns commands share -------------------------------------
+
+
+def default_owner_id() -> str:
+    """This host's name, the natural scope of the records its watcher owns."""
+    name = socket.gethostname().split(".")[0] or "localhost"
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name)[:63]
+
+
+_DNS_OPTIONS = [
+    click.option("--server", envvar=["NET_NS", "DOCKERNET_SERVER"], default="127.0.0.1", show_default=True,
+                 show_envvar=True, help="DNS server that takes the updates (address or host name)."),
+    click.option("--port", envvar="DOCKERNET_PORT", type=click.IntRange(1, 65535), default=53, show_default=True,
+                 show_envvar=True, help="Port of the DNS server."),
+    click.option("--zone", envvar=["NET_DOMAIN", "DOCKERNET_ZONE"], type=ZONE, required=True, show_envvar=True,
+                 help="Zone the containers are published in, e.g. docker.test."),
+    click.option("--key-file", envvar=["DDNS_KEY", "DOCKERNET_KEY_FILE"], default="/etc/bind/ddns.key",
+                 show_default=True, show_envvar=True, type=click.Path(dir_okay=False),
+                 help="BIND TSIG key file (tsig-keygen, ddns-confgen, dns init)."),
+    click.option("--no-key", is_flag=True, help="Send updates unsigned (for servers that grant updates by source address)."),
+    click.option("--ttl", envvar="DOCKERNET_TTL", type=click.IntRange(0, 2147483647), default=60,
+                 show_default=True, show_envvar=True, help="TTL of the published records, in seconds."),
+    click.option("--max-ttl", envvar="DOCKERNET_MAX_TTL", type=click.IntRange(0, 2147483647), default=86400,
+                 show_default=True, show_envvar=True,
+                 help="Largest TTL a container may ask for with the dockernet.ttl label (larger values are capped)."),
+    click.option("--reverse-zone", "reverse_zones", type=REVERSE_ZONE, multiple=True,
+                 help="Also publish PTR records in this reverse zone (repeatable); auto: the zones the server "
+                      "serves for Docker's subnets."),
+    click.option("--network", "networks", multiple=True, metavar="NAME",
+                 help="Publish only addresses on this Docker network (repeatable) [default: every network]."),
+    click.option("--owner-id", envvar="DOCKERNET_OWNER_ID", type=OWNER_ID, default=default_owner_id,
+                 show_default="this host's name", show_envvar=True,
+                 help="Scope of ownership: this watcher only changes records marked with this id."),
+    click.option("--state-dir", envvar="DOCKERNET_STATE_DIR", default="/var/lib/dockernet", show_default=True,
+                 show_envvar=True, type=click.Path(file_okay=False),
+                 help="Where the journal of written names survives crashes (used when zone transfer is not allowed)."),
+]
+_SETTINGS_FIELDS = ("server", "port", "zone", "key_file", "no_key", "ttl", "max_ttl", "reverse_zones", "networks",
+                    "owner_id", "state_dir")
+
+
+def dns_options(func):
+    """The options that say where updates go, declared once for watch and the dns commands.
+
+    The command receives them as one frozen ``settings`` (``runtime.DnsSettings``).
+    """
+    @functools.wraps(func)
+    def with_settings(*args, **kwargs):
+        from dockernet.runtime import DnsSettings
+
+        return func(*args, settings=DnsSettings(**{name: kwargs.pop(name) for name in _SETTINGS_FIELDS}), **kwargs)
+
+    for option in reversed(_DNS_OPTIONS):
+        with_settings = option(with_settings)
+    return with_settings

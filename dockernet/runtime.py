@@ -1,6 +1,6 @@
 """One DNS runtime from one frozen settings value: what ``watch`` and every ``dns`` command are built from.
 
-The options the commands share (``cli.dns_options``) arrive as one
+The options the commands share (``params.dns_options``) arrive as one
 ``DnsSettings``; ``build`` turns it into the key, the nameserver, the
 journal, the reconciler and the watcher, in one place, so the commands
 differ only in what they do with them. Nothing here prints; the key file's

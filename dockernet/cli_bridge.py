@@ -1,0 +1,160 @@
+"""``dockernet bridge``: build the Docker bridge on a subnet of your network, and point Docker at it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+
+def _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name):
+    from dockernet.bridgesetup import DEFAULT_UNIT_DIRS, FilePaths
+
+    if no_interfaces_file:
+        interfaces = None
+    else:
+        interfaces = Path(interfaces_file or f"/etc/network/interfaces.d/{name}")
+    return FilePaths(config=config, daemon_json=Path(daemon_json), defaults_file=Path(defaults_file),
+                     interfaces_file=interfaces, unit_dirs=tuple(Path(d) for d in unit_dir) or DEFAULT_UNIT_DIRS)
+
+
+def _bridge_file_options(func):
+    options = [
+        click.option("--config", type=click.Choice(["daemon-json", "docker-opts", "none"]), default="daemon-json",
+                     show_default=True, help="Which file tells Docker to use the bridge."),
+        click.option("--daemon-json", default="/etc/docker/daemon.json", show_default=True, metavar="PATH",
+                     help="Docker's daemon.json."),
+        click.option("--defaults-file", default="/etc/default/docker", show_default=True, metavar="PATH",
+                     help="The file holding DOCKER_OPTS."),
+        click.option("--interfaces-file", metavar="PATH",
+                     help="ifupdown stanza for the bridge [default: /etc/network/interfaces.d/NAME]."),
+        click.option("--no-interfaces-file", is_flag=True, help="Do not write (or remove) the ifupdown stanza."),
+        click.option("--unit-dir", multiple=True, metavar="DIR",
+                     help="Where to look for docker.service and its drop-ins (repeatable) [default: the systemd dirs]."),
+        click.option("--docker-pid", default="/var/run/docker.pid", show_default=True, metavar="PATH",
+                     help="Docker's pid file: a live pid means Docker runs."),
+        click.option("--netns", metavar="NAME|PATH", help="Work inside this network namespace instead of the host's."),
+        click.option("--dry-run", is_flag=True, help="Print the netlink steps and file diffs; change nothing."),
+        click.option("--force", is_flag=True, help="Go ahead despite overlapping networks, ports on the bridge, "
+                                                   "or a non-bridge link of that name."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _run_plan(obj, plan, netns, docker_pid, dry_run, what):
+    from dockernet.bridge import netlink
+    from dockernet.bridgesetup import execute, refuse_if_docker_runs
+
+    for warning in plan.warnings:
+        click.echo(f"dockernet: warning: {warning}", err=True)
+    if plan.nothing_to_do:
+        click.echo(f"nothing to do: {what}")
+        return
+    for step in plan.steps:
+        click.echo(step.describe())
+    for change in plan.files:
+        if change.changed:
+            click.echo(change.diff(), nl=False)
+    if dry_run:
+        click.echo("dry run: nothing changed")
+        return
+    refuse_if_docker_runs(docker_pid, obj["docker_host"])
+    with netlink(netns) as ipr:
+        execute(plan, ipr)
+    for change in plan.files:
+        if change.changed:
+            click.echo(f"{'removed' if change.after is None else 'wrote'} {change.path}")
+
+
+@click.group()
+def bridge() -> None:
+    """Build the Docker bridge on a subnet of your network, and point Docker at it."""
+
+
+@bridge.command("setup")
+@click.option("--cidr", required=True, help="Subnet of the bridge, e.g. 10.1.0.0/16 (10.1.0.1/16 also sets the gateway).")
+@click.option("--name", default="docker0", show_default=True, help="Name of the bridge.")
+@click.option("--gateway", metavar="IP", help="The bridge's own address [default: the first host address].")
+@click.option("--dns", "dns_servers", multiple=True, metavar="IP", help="Resolver for containers (repeatable) [default: the gateway].")
+@click.option("--dns-search", multiple=True, metavar="DOMAIN", help="Search domain for containers (repeatable).")
+@click.option("--mtu", type=int, help="MTU of the bridge.")
+@_bridge_file_options
+@click.pass_obj
+def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, config, daemon_json, defaults_file,
+                 interfaces_file, no_interfaces_file, unit_dir, docker_pid, netns, dry_run, force):
+    """Rebuild the bridge over netlink and write Docker's configuration for it.
+
+    Refuses while Docker runs, when the subnet overlaps a network already on
+    this host, or when containers are attached (--force overrides the last
+    two). Run twice with the same arguments, the second run changes nothing.
+    """
+    from dockernet.bridge import make_spec, netlink, observe
+    from dockernet.bridgesetup import plan_setup
+
+    spec = make_spec(name, cidr, gateway, mtu, dns_servers, dns_search)
+    paths = _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name)
+    with netlink(netns) as ipr:
+        observation = observe(ipr, name)
+    plan = plan_setup(spec, cidr, paths, observation, force=force)
+    _run_plan(obj, plan, netns, docker_pid, dry_run, f"{name} is {spec.interface} and the files agree")
+
+
+@bridge.command("teardown")
+@click.option("--name", default="docker0", show_default=True, help="Name of the bridge.")
+@_bridge_file_options
+@click.pass_obj
+def bridge_teardown(obj, name, config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir,
+                    docker_pid, netns, dry_run, force):
+    """Remove the bridge and the settings bridge setup wrote (the undo of setup)."""
+    from dockernet.bridge import netlink, observe
+    from dockernet.bridgesetup import plan_teardown
+
+    paths = _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name)
+    with netlink(netns) as ipr:
+        observation = observe(ipr, name)
+    plan = plan_teardown(name, paths, observation, force=force)
+    _run_plan(obj, plan, netns, docker_pid, dry_run, f"no bridge {name} and no settings of dockernet's")
+
+
+@bridge.command("show")
+@click.option("--name", default="docker0", show_default=True, help="Name of the bridge.")
+@click.option("--daemon-json", default="/etc/docker/daemon.json", show_default=True, metavar="PATH")
+@click.option("--defaults-file", default="/etc/default/docker", show_default=True, metavar="PATH")
+@click.option("--netns", metavar="NAME|PATH", help="Look inside this network namespace instead of the host's.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def bridge_show(obj, name, daemon_json, defaults_file, netns, as_json):
+    """The bridge's state, its ports with their containers, and whether Docker's files agree."""
+    import json
+
+    from dockernet.bridge import netlink, observe
+    from dockernet.bridgesetup import FilePaths, bridge_summary, config_agreement
+    from dockernet.netns import port_owners
+
+    paths = FilePaths("none", Path(daemon_json), Path(defaults_file), None)
+    with netlink(netns) as ipr:
+        observation = observe(ipr, name)
+    bridge_state = observation.bridge
+    summary = bridge_summary(bridge_state)
+    owners = port_owners(obj["docker_host"], netns) if bridge_state and bridge_state.ports else {}
+    summary["ports"] = [{"ifname": port, **owners.get(port, {})} for port in (bridge_state.ports if bridge_state else ())]
+    summary["config"] = config_agreement(bridge_state, paths)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    if not summary["exists"]:
+        click.echo(f"{name}: does not exist")
+    else:
+        state = "up" if summary["up"] else "down"
+        click.echo(f"{name}: {summary['kind']} {state} mtu {summary['mtu']} stp {'on' if summary['stp'] else 'off'} "
+                   f"forward_delay {summary['forward_delay_s']:g}s")
+        for address in summary["addresses"]:
+            click.echo(f"    inet {address}")
+        for port in summary["ports"]:
+            owner = f"  container {port['container']} ({port['id']})" if "container" in port else ""
+            click.echo(f"    port {port['ifname']}{owner}")
+    for line in summary["config"]:
+        click.echo(f"config: {line}")
