@@ -65,9 +65,8 @@ BATCH_SIZE = 200
 class Applied:
     """What ``apply_batched`` did; it decides nothing about what comes next."""
 
+    #: applied; every other change was not (a prerequisite did not hold, a refusal, or never sent)
     done: tuple[Change, ...] = ()
-    #: not applied: their batch hit a prerequisite that did not hold or was refused, or was never sent
-    not_done: tuple[Change, ...] = ()
     #: their batch got no answer: they may have been applied
     lost: tuple[Change, ...] = ()
 
@@ -322,8 +321,7 @@ class Nameserver:
 
         Each batch carries every change's own prerequisite, so it is applied
         whole or not at all (RFC 2136 section 3.2). A batch without an answer
-        ends the sending: the server is likely down, and the rest is reported
-        not done.
+        ends the sending: the server is likely down.
         """
         by_zone: dict[dns.name.Name, list[Change]] = {}
         for change in changes:
@@ -331,17 +329,16 @@ class Nameserver:
         size = 1 if self.target.send_from == "container" else BATCH_SIZE  # each from its own container
         batches = [group[i:i + size] for group in by_zone.values() for i in range(0, len(group), size)]
         done: list[Change] = []
-        not_done: list[Change] = []
-        for number, batch in enumerate(batches):
+        for batch in batches:
             try:
                 outcome = self.send(batch[0]) if size == 1 else self.send_batch(batch)
             except DnsTransient:
-                rest = [change for later in batches[number + 1:] for change in later]
-                return Applied(tuple(done), tuple(not_done + rest), tuple(batch))
+                return Applied(tuple(done), tuple(batch))
             except DnsRejected:
-                outcome = Outcome.CONFLICT  # one refused name refuses its batch; name by name tells which
-            (done if outcome is Outcome.APPLIED else not_done).extend(batch)
-        return Applied(tuple(done), tuple(not_done))
+                continue  # one refused name refuses its batch; name by name tells which
+            if outcome is Outcome.APPLIED:
+                done.extend(batch)
+        return Applied(tuple(done))
 
     def _send(self, message: dns.update.UpdateMessage, tcp: bool = False, source_ns: str | None = None) -> Outcome:
         rcode = self._exchange(message, tcp=tcp, source_ns=source_ns).rcode()

@@ -4,7 +4,7 @@
 (an index by name and by container, so one event only touches the names of
 one container) and what it knows of the **current** state of those names in
 the zone. Events and full resyncs both end in ``sync_name``, which plans one
-name (``plan.plan_name``) and sends the change (``ddns.Nameserver``); a
+name (``plan.plan``) and sends the change (``ddns.Nameserver``); a
 full reconcile first sends what it can in batches of many names (each name
 keeping its own prerequisites) and leaves the rest to ``sync_name``.
 
