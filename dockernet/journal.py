@@ -43,6 +43,8 @@ class Journal:
         self.directory = Path(directory)
         self.path = self.directory / f"records-{owner}.journal"
         self._fd: int | None = None
+        #: the file may end in a partial line: the next append starts with a newline
+        self._torn = False
         self.names: dict[dns.name.Name, str] = {}
         #: why the last write failed, or "" while writes succeed
         self.error = ""
@@ -73,6 +75,7 @@ class Journal:
             self.names = self._load()
             if writable:
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                self._torn = self._ends_mid_line()
         except OSError as exc:
             raise StateDirUnusable(f"cannot use state directory {self.directory}: {exc.strerror}",
                                  hint="pass --state-dir with a writable directory") from None
@@ -95,16 +98,29 @@ class Journal:
                 continue
         return names
 
+    def _ends_mid_line(self) -> bool:
+        """Whether the file ends in a torn line (a crash, or a write the disk cut short)."""
+        size = os.fstat(self._fd).st_size
+        if not size:
+            return False
+        with open(self.path, "rb") as handle:
+            handle.seek(size - 1)
+            return handle.read(1) != b"\n"
+
     def _append(self, line: str) -> None:
         if self._fd is None:
             return
+        data = ("\n" + line if self._torn else line).encode()  # never glue a line onto a torn one
         try:
-            written = os.write(self._fd, line.encode())
-            if written != len(line.encode()):
-                raise OSError(28, os.strerror(28))  # a short write: the filesystem is full
-        except OSError as exc:
+            written = os.write(self._fd, data)
+        except OSError as exc:  # nothing was written: the file ends as it did
             self._report(exc)  # a full disk must not stop DNS updates, but it is said
             return
+        if written < len(data):  # part of the line went in: the next one must start afresh
+            self._torn = True
+            self._report(OSError(28, os.strerror(28)))
+            return
+        self._torn = False
         self._report(None)
 
     def add(self, fqdn: dns.name.Name, short_id: str) -> None:
@@ -126,6 +142,7 @@ class Journal:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
             os.close(self._fd)
             self._fd = fd
+            self._torn = False
         except OSError as exc:
             self._report(exc)
             return

@@ -50,3 +50,30 @@ def test_each_owner_has_its_own_journal(tmp_path):
     a.open()
     a.add(WEB, "a" * 12)
     assert Journal(tmp_path, "host-b").open() == {}
+
+
+def test_a_line_appended_after_a_torn_one_is_kept(tmp_path):
+    journal = Journal(tmp_path, "host-a")
+    journal.open()
+    journal.close()
+    with open(journal.path, "ab") as handle:
+        handle.write(b"+ web.docker.te")  # killed in the middle of a write
+    again = Journal(tmp_path, "host-a")
+    again.open()
+    again.add(DB, "b" * 12)  # must not be glued onto the torn line
+    again.close()
+    assert Journal(tmp_path, "host-a").open()[DB] == "b" * 12
+
+
+def test_a_line_appended_after_a_short_write_is_kept(tmp_path, monkeypatch):
+    journal = Journal(tmp_path, "host-a")
+    journal.open()
+    real_write = __import__("os").write
+    monkeypatch.setattr("dockernet.journal.os.write", lambda fd, data: real_write(fd, data[:5]))  # the disk fills up
+    journal.add(WEB, "a" * 12)
+    assert journal.error
+    monkeypatch.setattr("dockernet.journal.os.write", real_write)  # space again
+    journal.add(DB, "b" * 12)
+    assert journal.error == ""
+    journal.close()
+    assert Journal(tmp_path, "host-a").open() == {DB: "b" * 12}
