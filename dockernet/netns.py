@@ -354,7 +354,12 @@ def _route_oif(ipr, action: str, request: dict, destination) -> int | None:
                 return route.get("RTA_OIF")
         return None
     if request.get("gateway"):
-        found = ipr.route("get", dst=request["gateway"])
+        from pyroute2 import NetlinkError
+
+        try:
+            found = ipr.route("get", dst=request["gateway"])
+        except NetlinkError:  # an unreachable gateway: the route add itself says so, as one line
+            return None
         return found[0].get("RTA_OIF") if found else None
     return None
 

@@ -174,6 +174,16 @@ def test_docker_managed_interfaces_are_refused_without_force_and_left_as_they_we
     assert detached.returncode == 0, detached.stderr
 
 
+def test_a_gateway_no_interface_reaches_is_one_line(dockerd, containers, label):
+    container = containers(name=f"{label}-nr")
+    removed = netns_cli(dockerd, "route", "del", container.name, "default", "--force")
+    assert removed.returncode == 0, removed.stderr  # now no route reaches 192.0.2.1 from inside
+    result = netns_cli(dockerd, "route", "add", container.name, "10.42.0.0/16", "via", "192.0.2.1")
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert len(lines) == 1 and "cannot add route 10.42.0.0/16" in lines[0], lines
+
+
 @pytest.mark.parametrize("command", [("show",), ("attach", "--bridge", "x", "--ip", "10.22.0.5/24"), ("addr", "add")])
 def test_stopped_or_missing_container_is_one_clear_line(dockerd, containers, label, command):
     stopped = containers(name=f"{label}-stopped")
