@@ -15,7 +15,7 @@ import click
 from dockernet import __version__, cli_bridge, cli_dns, cli_netns
 from dockernet.errors import CannotListen, CannotOpenLog, DockernetError
 from dockernet.logformat import one_line
-from dockernet.params import LISTEN, dns_options
+from dockernet.params import LISTEN, dns_options, owner_options
 
 log = logging.getLogger("dockernet")
 
@@ -58,10 +58,13 @@ def cli(ctx: click.Context, docker_host: str | None) -> None:
 @click.option("--metrics-listen", envvar="DOCKERNET_METRICS_LISTEN", metavar="HOST:PORT", type=LISTEN, show_envvar=True,
               help="Serve Prometheus /metrics and /healthz here, e.g. 127.0.0.1:9153.")
 @click.option("--once", is_flag=True, help="Reconcile once and exit: 0 when everything was applied, 1 otherwise.")
+@owner_options
+@click.option("--lease-interval", type=click.FloatRange(min=1, max=86400), default=60, show_default=True,
+              help="Seconds between renewals of this owner id's lease record, its sign of life in the zone.")
 @click.argument("log_to", metavar="[LOG]", default="-", required=False)
 @click.pass_obj
 def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle_time, cleanup_on_exit, metrics_listen,
-          once, log_to):
+          once, take_over_owner, adopt_owner, lease_interval, log_to):
     """Publish running containers as <hostname>.<zone>, following Docker events.
 
     A records for IPv4, AAAA for global IPv6 addresses, PTR records in
@@ -83,9 +86,10 @@ def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle
     health, metrics = Health(), NullMetrics()
     if metrics_listen and not once:
         metrics = _serve_metrics(metrics_listen, health)
-    runtime = build(replace(settings, send_from=send_from), obj["docker_host"], metrics=metrics, health=health,
+    settings = replace(settings, send_from=send_from, lease_interval=lease_interval, take_over_owner=take_over_owner)
+    runtime = build(settings, obj["docker_host"], metrics=metrics, health=health,
                     docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
-                    cleanup_on_exit=cleanup_on_exit)
+                    cleanup_on_exit=cleanup_on_exit, adopt_owner=adopt_owner)
     if once:
         ok = runtime.watcher.once()
         if not ok:

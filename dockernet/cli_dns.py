@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dockernet.params import CIDR, IP, KEY_NAME, OWNER_ID, ZONE, dns_options
+from dockernet.params import CIDR, IP, KEY_NAME, OWNER_ID, ZONE, dns_options, owner_options
 
 
 @click.group()
@@ -97,15 +97,17 @@ def dns_ls(obj, settings, list_owner, list_all, as_json):
 @dns.command("sync")
 @dns_options
 @click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax, prerequisites included; send nothing.")
+@owner_options
 @click.pass_obj
-def dns_sync(obj, settings, dry_run):
+def dns_sync(obj, settings, dry_run, take_over_owner, adopt_owner):
     """One reconcile, the same path the watcher takes (watch --once)."""
     from dockernet.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build
 
     setup_logging(None)  # stdout carries the nsupdate script
-    runtime = build(settings, obj["docker_host"], read_only=dry_run)
+    runtime = build(replace(settings, take_over_owner=take_over_owner), obj["docker_host"], read_only=dry_run,
+                    adopt_owner=adopt_owner)
     if not dry_run:
         sys.exit(0 if runtime.watcher.once() else 1)
     runtime.engine.ping()

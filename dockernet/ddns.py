@@ -84,6 +84,12 @@ class DnsTarget:
     reverse_zones: tuple[dns.name.Name, ...] = ()
     #: "host", or "container": creates and replacements leave from the container's own namespace
     send_from: str = "host"
+    #: where the zone's SOA was asked, when updates were sent on to the primary it names (primary.py)
+    asked: str = ""
+    #: the primary's name in the SOA, when updates were sent on to it
+    mname: str = ""
+    #: why this server is known not to be the zone's primary (said when it refuses an update)
+    not_primary: str = ""
 
     @property
     def where(self) -> str:
@@ -220,6 +226,9 @@ def rejection_for_rcode(rcode: int, target: DnsTarget, zone_name: dns.name.Name 
     zone = (zone_name or target.zone).to_text(omit_final_dot=True)
     name = dns.rcode.to_text(rcode)
     keyref = f'key "{target.key.label}"' if target.key else "this host's address"
+    if target.not_primary and rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH):
+        return (DnsRefused if rcode == dns.rcode.REFUSED else DnsNotAuthoritative)(
+            f"update of zone {zone} refused by {target.where} ({name})", hint=target.not_primary)
     if rcode == dns.rcode.REFUSED:
         return DnsRefused(
             f"update of zone {zone} refused by {target.where} (REFUSED)",
@@ -340,6 +349,10 @@ class Nameserver:
                 done.extend(batch)
         return Applied(tuple(done))
 
+    def send_message(self, message: dns.update.UpdateMessage) -> Outcome:
+        """Send an UPDATE built elsewhere (the owner lease, an adoption); CONFLICT: a prerequisite did not hold."""
+        return self._send(message)
+
     def _send(self, message: dns.update.UpdateMessage, tcp: bool = False, source_ns: str | None = None) -> Outcome:
         rcode = self._exchange(message, tcp=tcp, source_ns=source_ns).rcode()
         if rcode == dns.rcode.NOERROR:
@@ -359,23 +372,35 @@ class Nameserver:
 
     # -- reading the zone ----------------------------------------------------
 
-    def _query(self, fqdn: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.Message:
+    def query(self, fqdn: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.Message:
         key = self.target.key
         query = dns.message.make_query(fqdn, rdtype)
         if key:
             query.use_tsig(key.keyring, keyname=key.name)
         return self._exchange(query)
 
-    def lookup(self, fqdn: dns.name.Name) -> Current:
-        """Who holds ``fqdn`` now: free (None), this owner (Owned) or someone else (Foreign)."""
-        response = self._query(fqdn, dns.rdatatype.TXT)
+    def read_txt(self, fqdn: dns.name.Name) -> list[str] | None:
+        """The TXT strings at ``fqdn`` (each record's strings joined); None when the name does not exist."""
+        response = self.query(fqdn, dns.rdatatype.TXT)
         rcode = response.rcode()
         if rcode == dns.rcode.NXDOMAIN:
             return None
         if rcode != dns.rcode.NOERROR:
             raise rejection_for_rcode(rcode, self.target)
         txt = response.get_rrset(response.answer, fqdn, dns.rdataclass.IN, dns.rdatatype.TXT)
-        texts = [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in txt] if txt else []
+        return [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in txt] if txt else []
+
+    def serial(self, zone: dns.name.Name) -> int | None:
+        """The zone's SOA serial on this server (one small query), or None when it does not answer with one."""
+        response = self.query(zone, dns.rdatatype.SOA)
+        soa = response.get_rrset(response.answer, zone, dns.rdataclass.IN, dns.rdatatype.SOA)
+        return soa[0].serial if soa else None
+
+    def lookup(self, fqdn: dns.name.Name) -> Current:
+        """Who holds ``fqdn`` now: free (None), this owner (Owned) or someone else (Foreign)."""
+        texts = self.read_txt(fqdn)
+        if texts is None:
+            return None
         current = classify_name(texts, self.target.owner)
         if not isinstance(current, Owned):
             return current
@@ -383,7 +408,7 @@ class Nameserver:
         ttl = current.ttl
         types = (dns.rdatatype.PTR,) if is_reverse(self.target.zone_of(fqdn)) else _ADDRESS_TYPES
         for rdtype in types:
-            answer = self._query(fqdn, rdtype)
+            answer = self.query(fqdn, rdtype)
             rrset = answer.get_rrset(answer.answer, fqdn, dns.rdataclass.IN, rdtype)
             if rrset:
                 records.extend((dns.rdatatype.to_text(rdtype), rdata.to_text()) for rdata in rrset)
@@ -392,7 +417,7 @@ class Nameserver:
 
     def zone_for(self, fqdn: dns.name.Name) -> dns.name.Name | None:
         """The zone this server serves that holds ``fqdn`` (by its SOA), or None when it serves none."""
-        response = self._query(fqdn, dns.rdatatype.SOA)
+        response = self.query(fqdn, dns.rdatatype.SOA)
         if response.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
             return None
         for section in (response.answer, response.authority):

@@ -208,6 +208,14 @@ class DockerEngine:
             self.close()
             raise self._unreachable(exc) from None
 
+    def identity(self) -> tuple[str, str]:
+        """(engine ID, engine host name) from ``docker info``: the ID is unique per engine installation."""
+        try:
+            info = self.client.info()
+        except _DOCKER_ERRORS as exc:
+            raise self._unreachable(exc) from None
+        return str(info.get("ID") or ""), str(info.get("Name") or "")
+
     def inspect(self, container_id: str) -> ContainerInfo | None:
         """The container now, or None when it no longer exists. Not thread-safe (one keep-alive connection)."""
         document = self._inspect_fast(container_id)

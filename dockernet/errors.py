@@ -47,6 +47,10 @@ class DockerUnreachable(DockernetError):
     """The Docker engine does not answer."""
 
 
+class OwnerCollision(DockernetError):
+    """Another Docker engine runs under this owner id; nothing is removed."""
+
+
 # --- DNS -----------------------------------------------------------------
 # Three families, told apart because the watcher treats them differently:
 # DnsTransient (the server is unreachable, timing out or failing) is retried

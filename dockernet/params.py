@@ -141,6 +141,9 @@ def default_owner_id() -> str:
 _DNS_OPTIONS = [
     click.option("--server", envvar=["NET_NS", "DOCKERNET_SERVER"], default="127.0.0.1", show_default=True,
                  show_envvar=True, help="DNS server that takes the updates (address or host name)."),
+    click.option("--primary", envvar="DOCKERNET_PRIMARY", metavar="HOST[:PORT]", show_envvar=True,
+                 help="Send updates (and reads) to this server [default: the primary the zone's SOA names, "
+                      "found through --server, which may be a secondary]."),
     click.option("--port", envvar="DOCKERNET_PORT", type=click.IntRange(1, 65535), default=53, show_default=True,
                  show_envvar=True, help="Port of the DNS server."),
     click.option("--zone", envvar=["NET_DOMAIN", "DOCKERNET_ZONE"], type=ZONE, required=True, show_envvar=True,
@@ -166,7 +169,7 @@ _DNS_OPTIONS = [
                  show_envvar=True, type=click.Path(file_okay=False),
                  help="Where the journal of written names survives crashes (used when zone transfer is not allowed)."),
 ]
-_SETTINGS_FIELDS = ("server", "port", "zone", "key_file", "no_key", "ttl", "max_ttl", "reverse_zones", "networks",
+_SETTINGS_FIELDS = ("server", "primary", "port", "zone", "key_file", "no_key", "ttl", "max_ttl", "reverse_zones", "networks",
                     "owner_id", "state_dir")
 
 
@@ -184,3 +187,13 @@ def dns_options(func):
     for option in reversed(_DNS_OPTIONS):
         with_settings = option(with_settings)
     return with_settings
+
+
+def owner_options(func):
+    """--take-over-owner and --adopt-owner, for the commands that write (watch, dns sync)."""
+    func = click.option("--adopt-owner", metavar="OLD", type=OWNER_ID,
+                        help="First move every record of owner id OLD (a renamed host) to this owner id, "
+                             "atomically per name.")(func)
+    return click.option("--take-over-owner", is_flag=True,
+                        help="Replace this owner id's lease although it names another Docker engine, once that "
+                             "engine stopped renewing it (a reinstalled host).")(func)

@@ -67,6 +67,12 @@ _WHY_SET_ASIDE = {
 }
 #: the default upper bound of a container's ``dockernet.ttl`` (one day)
 MAX_TTL = 86400
+#: seconds between looks at the SOA serial while names are held by others (a release is seen this fast)
+BLOCKED_POLL = 0.25
+#: every blocked name is looked at again at least this often, even when the serial does not move
+BLOCKED_RECHECK_CAP = 60.0
+#: names looked up per check, at most: the cost of watching stays bounded however many names are blocked
+BLOCKED_BATCH = 64
 
 log = logging.getLogger("dockernet")
 
@@ -235,6 +241,12 @@ class Reconciler:
         self._collisions: dict[dns.name.Name, tuple[str, tuple[str, ...]]] = {}
         #: reverse names to plan again once a forward name changed hands
         self._followups: set[dns.name.Name] = set()
+        #: names a running container wants that someone else holds: watched, and taken once released
+        self.blocked: dict[dns.name.Name, Foreign] = {}
+        #: per blocked name: (when to look again even if the serial did not move, the current wait)
+        self._blocked_recheck: dict[dns.name.Name, tuple[float, float]] = {}
+        self._serials: dict[dns.name.Name, int | None] = {}
+        self._next_blocked_check = 0.0
         if journal is not None:
             journal.on_state = self._journal_state
             journal.on_failure = self.metrics.journal_failed
@@ -491,9 +503,7 @@ class Reconciler:
                 self._remember(fqdn, self.nameserver.lookup(fqdn))
                 verified = True
                 continue
-            for blocked in step.blocked:
-                log.warning("%s is %s; not taking it for container (%s)", fqdn, blocked.holder.describe(),
-                            blocked.claim.short_id)
+            self._note_blocked(fqdn, step.blocked)
             if not step.changes:
                 return
             change = step.changes[0]
@@ -512,6 +522,56 @@ class Reconciler:
             self._remember(fqdn, self.nameserver.lookup(fqdn))
             verified = True
         raise NameContended(f"{fqdn} kept changing on the server while dockernet updated it; trying again")
+
+    def _note_blocked(self, fqdn: dns.name.Name, blocked) -> None:
+        """Keep the set of names held by others up to date; say so once per holder, not per look."""
+        if not blocked:
+            if self.blocked.pop(fqdn, None) is not None:
+                self._blocked_recheck.pop(fqdn, None)
+                self.metrics.blocked(len(self.blocked))
+            return
+        holder = blocked[0].holder
+        if self.blocked.get(fqdn) != holder:
+            log.warning("%s is %s; not taking it for container (%s) while it is held", fqdn, holder.describe(),
+                        blocked[0].claim.short_id)
+            self._blocked_recheck[fqdn] = (self.clock() + 1.0, 1.0)
+        self.blocked[fqdn] = holder
+        self.metrics.blocked(len(self.blocked))
+
+    def blocked_due_in(self) -> float | None:
+        """Seconds until the names held by others should be looked at (None: none is)."""
+        if not self.blocked:
+            return None
+        return max(0.0, self._next_blocked_check - self.clock())
+
+    def check_blocked(self) -> None:
+        """Take the names held by others as soon as they are released, without waiting for a resync.
+
+        One SOA query per zone tells whether anything changed; only then, or
+        when a name's own backoff (1 s doubling to a minute) is up, is that
+        name looked up, at most ``BLOCKED_BATCH`` per check. A released name
+        is synced at once; one still held waits for the next change.
+        """
+        now = self.clock()
+        self._next_blocked_check = now + BLOCKED_POLL
+        moved = set()
+        for zone in {self.nameserver.target.zone_of(name) for name in self.blocked}:
+            serial = self.nameserver.serial(zone)
+            self.metrics.blocked_checked("serial")
+            if serial is None or serial != self._serials.get(zone):
+                moved.add(zone)
+            self._serials[zone] = serial
+        due = [name for name in self.blocked if self.nameserver.target.zone_of(name) in moved
+               or self._blocked_recheck.get(name, (0.0, 0.0))[0] <= now]
+        for name in sorted(due, key=lambda n: self._blocked_recheck.get(n, (0.0, 0.0))[0])[:BLOCKED_BATCH]:
+            wait = self._blocked_recheck.get(name, (0.0, 1.0))[1]
+            self._blocked_recheck[name] = (now + wait, min(wait * 2, BLOCKED_RECHECK_CAP))
+            state = self.nameserver.lookup(name)
+            self.metrics.blocked_checked("name")
+            if state != self.blocked.get(name):
+                log.info("%s is no longer %s; syncing it", name, self.blocked[name].describe())
+                self._remember(name, state)
+                self.sync([name], verified=True)
 
     def _applied(self, change: Change) -> None:
         """Book-keeping and the log line for a change the server applied."""

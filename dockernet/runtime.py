@@ -28,6 +28,8 @@ class DnsSettings:
 
     zone: dns.name.Name
     server: str = "127.0.0.1"
+    #: HOST[:PORT] updates go to; None: the primary the zone's SOA names (primary.py)
+    primary: str | None = None
     port: int = 53
     key_file: str = "/etc/bind/ddns.key"
     no_key: bool = False
@@ -40,6 +42,10 @@ class DnsSettings:
     state_dir: str = "/var/lib/dockernet"
     #: "host", or "container": creates and replacements leave from the container's own namespace
     send_from: str = "host"
+    #: seconds between renewals of this owner id's lease (owners.py)
+    lease_interval: float = 60.0
+    #: replace a lease another engine stopped renewing (--take-over-owner)
+    take_over_owner: bool = False
 
     def __post_init__(self):
         if self.ttl > self.max_ttl:
@@ -85,6 +91,8 @@ def build(settings: DnsSettings, docker_host: str | None, *, read_only: bool = F
     from dockernet.ddns import DnsTarget, Nameserver, resolve_server
     from dockernet.engine import DockerEngine
     from dockernet.journal import Journal
+    from dockernet.owners import LeaseKeeper
+    from dockernet.primary import find_primary
     from dockernet.reconcile import Reconciler, RecordPolicy
     from dockernet.supervision import Health, NullMetrics
     from dockernet.tsigkey import key_file_exposure, load_key_file
@@ -95,8 +103,12 @@ def build(settings: DnsSettings, docker_host: str | None, *, read_only: bool = F
     if exposure:
         log.warning("%s", exposure)
     reverse = settings.named_reverse_zones
-    target = DnsTarget(resolve_server(settings.server), settings.port, settings.zone, key, settings.owner_id,
-                       reverse_zones=reverse, send_from=settings.send_from)
+    given = DnsTarget(resolve_server(settings.server), settings.port, settings.zone, key, settings.owner_id,
+                      reverse_zones=reverse, send_from=settings.send_from)
+    target = find_primary(given, settings.primary)
+    if target.asked:
+        log.info("Updates of %s go to its primary %s (%s), named in the SOA %s answered", settings.zone, target.mname,
+                 target.where, target.asked)
     journal = Journal(settings.state_dir, settings.owner_id)
     journal.open(writable=not read_only)
     metrics = metrics or NullMetrics()
@@ -107,5 +119,7 @@ def build(settings: DnsSettings, docker_host: str | None, *, read_only: bool = F
     reconciler = Reconciler(policy, nameserver, journal=journal, metrics=metrics, health=health or Health())
     reload_key = None if settings.no_key else (lambda: load_key_file(settings.key_file))
     options = WatchOptions(reload_key=reload_key, auto_reverse=settings.auto_reverse, **watch_options)
-    watcher = Watcher(engine, reconciler, options, metrics=metrics)
+    lease = None if read_only else LeaseKeeper(lambda: reconciler.nameserver, settings.owner_id, engine.identity,
+                                               settings.lease_interval, settings.take_over_owner)
+    watcher = Watcher(engine, reconciler, options, metrics=metrics, lease=lease)
     return Runtime(settings, reconciler, watcher, journal)

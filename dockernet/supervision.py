@@ -100,6 +100,8 @@ class NullMetrics:
     def latency(self, seconds: float) -> None: ...
     def rejected(self, count: int) -> None: ...
     def journal_failed(self) -> None: ...
+    def blocked(self, count: int) -> None: ...
+    def blocked_checked(self, kind: str) -> None: ...
 
 
 class PrometheusMetrics(NullMetrics):
@@ -119,6 +121,10 @@ class PrometheusMetrics(NullMetrics):
         self._rejected = Gauge("dockernet_rejected_names",
                                "Names the DNS server rejected, set aside until their container changes",
                                registry=self.registry)
+        self._blocked = Gauge("dockernet_blocked_names", "Names a container wants that another owner or a person holds",
+                              registry=self.registry)
+        self._blocked_checks = Counter("dockernet_blocked_checks", "Looks at names held by others: SOA serial "
+                                       "queries and name look-ups", ["kind"], registry=self.registry)
         self._journal_errors = Counter("dockernet_journal_write_failures", "Journal writes that failed",
                                        registry=self.registry)
         self._latency = Histogram(
@@ -147,6 +153,12 @@ class PrometheusMetrics(NullMetrics):
 
     def rejected(self, count: int) -> None:
         self._rejected.set(count)
+
+    def blocked(self, count: int) -> None:
+        self._blocked.set(count)
+
+    def blocked_checked(self, kind: str) -> None:
+        self._blocked_checks.labels(kind).inc()
 
     def journal_failed(self) -> None:
         self._journal_errors.inc()

@@ -39,7 +39,9 @@ from typing import Callable
 from dockernet import reversezones
 from dockernet.ddns import Nameserver
 from dockernet.engine import DockerEngine, iterate_events, parse_event, since_parameter
-from dockernet.errors import DnsTransient, DockernetError, DockerUnreachable
+from dockernet.errors import DnsError, DnsTransient, DockernetError, DockerUnreachable, OwnerCollision
+from dockernet.journal import Journal
+from dockernet.owners import LeaseKeeper, adopt_owner
 from dockernet.pidfile import process_alive, read_pid
 from dockernet.reconcile import Reconciler
 from dockernet.supervision import Health, NullMetrics, sd_notify, watchdog_interval
@@ -73,13 +75,17 @@ class WatchOptions:
     reload_key: Callable[[], object] | None = None
     #: find the reverse zones for Docker's subnets on the server (--reverse-zone auto)
     auto_reverse: bool = False
+    #: move this owner id's names to ours before the first reconcile (--adopt-owner)
+    adopt_owner: str | None = None
 
 
 class Watcher:
     def __init__(self, engine: DockerEngine, reconciler: Reconciler, options: WatchOptions = WatchOptions(),
                  metrics: NullMetrics | None = None, health: Health | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, lease: LeaseKeeper | None = None):
         self.engine = engine
+        #: this owner id's lease in the zone: held before anything is removed (see owners.py)
+        self.lease = lease
         self.reconciler = reconciler
         self.options = options
         self.metrics = metrics or NullMetrics()
@@ -119,22 +125,42 @@ class Watcher:
         if self.options.auto_reverse:
             self.discover_reverse_zones()
         self.reconciler.nameserver.probe()
+        self._take_ownership()
         return self.reconciler.full(self.engine.running())
+
+    def _take_ownership(self) -> None:
+        """Hold this owner id's lease, then adopt a renamed owner's names (--adopt-owner), before any reconcile.
+
+        ``OwnerCollision`` propagates: another engine runs under this owner id.
+        """
+        if self.lease is not None:
+            self.lease.hold()
+        if self.options.adopt_owner:
+            journal = self.reconciler.journal
+            adopt_owner(self.reconciler.nameserver, self.options.adopt_owner, self.reconciler.policy.ttl,
+                        journal_names=lambda: set(Journal(journal.directory, self.options.adopt_owner).open(
+                            writable=False)) if journal else set())
 
     def run(self) -> None:
         """Watch until asked to stop. A key or zone the server rejects at start-up is fatal."""
         try:
             self.reconciler.nameserver.probe()
             self.health.dns_reached()
+            self._take_ownership()
         except DnsTransient as exc:
-            log.error("%s; starting anyway, updates will be retried", exc)
-        # DnsRejected propagates: a watcher whose key is refused should not pretend to run
+            log.error("%s; starting anyway, updates will be retried (nothing is removed before this owner id's "
+                      "lease is held)", exc)
+        # DnsRejected and OwnerCollision propagate: a watcher that may not write should not pretend to run
+        collided = False
         try:
             if self._reconnect():
                 self._loop()
+        except OwnerCollision:
+            collided = True  # another engine runs under this owner id: remove nothing, not even on exit
+            raise
         finally:
             self._close_stream()
-            if self.options.cleanup_on_exit:
+            if self.options.cleanup_on_exit and not collided:
                 self._cleanup()
             sd_notify("STOPPING=1")
 
@@ -153,6 +179,11 @@ class Watcher:
             deadlines.append(now + retry)
         if self._watchdog:
             deadlines.append(self._next_watchdog)
+        if self.lease is not None:
+            deadlines.append(now + self.lease.due_in())
+        blocked = self.reconciler.blocked_due_in()
+        if blocked is not None:
+            deadlines.append(now + blocked)
         return max(0.0, min(min(deadlines) - now, 5.0))
 
     def _loop(self) -> None:
@@ -189,6 +220,10 @@ class Watcher:
         if self._watchdog and now >= self._next_watchdog:
             sd_notify("WATCHDOG=1")
             self._next_watchdog = now + self._watchdog
+        if self.lease is not None and self.lease.due_in() == 0.0:
+            self._renew_lease()
+        if self.reconciler.blocked_due_in() == 0.0 and not self.reconciler.retries.server_down:
+            self._check_blocked()
         if now - self.health.dns_ok_at > self.health.stale_after / 2 and not self.reconciler.pending:
             self._probe_dns()
         due = self.reconciler.retry_due_in()
@@ -196,6 +231,20 @@ class Watcher:
             self._full()
         elif due == 0.0:
             self.reconciler.retry_pending()
+
+    def _check_blocked(self) -> None:
+        try:
+            self.reconciler.check_blocked()
+        except DnsError as exc:  # the next check looks again; an outage is reported by the update path
+            log.debug("Cannot look at names held by others now: %s", exc)
+
+    def _renew_lease(self) -> None:
+        """Claim or renew the lease; silence proves nothing, so a timeout just waits for the next try."""
+        try:
+            self.lease.hold()
+        except DnsTransient as exc:
+            log.debug("Lease not renewed now: %s", exc)
+            self.lease.retry_later()
 
     def _probe_dns(self) -> None:
         """Keep /healthz truthful while idle: one UPDATE probe that changes nothing."""
@@ -234,8 +283,16 @@ class Watcher:
             self._ready_sent = sd_notify("READY=1\nSTATUS=watching")
 
     def deletion_guard(self, doomed: set, owned: int) -> bool:
-        """Allow the deletions a full reconcile found, or hold them back for a second listing."""
+        """Allow the deletions a full reconcile found, or hold them back for a second listing.
+
+        Nothing is removed before this owner id's lease is held: another engine
+        may run under the same id (see owners.py).
+        """
         now = self.clock()
+        if self.lease is not None and not self.lease.held:
+            log.warning("Holding back removal of %d record(s) until this owner id's lease is held", len(doomed))
+            self._next_resync = min(self._next_resync, now + self.options.settle_time)
+            return False
         young = now - self._connected_at < self.options.settle_time
         many = len(doomed) >= 4 and len(doomed) * 2 > owned
         if not young and (not many or frozenset(doomed) == self._held):

@@ -22,6 +22,9 @@ class IdleReconciler:
     def retry_due_in(self):
         return None
 
+    def blocked_due_in(self):
+        return None
+
 
 def watcher(settle=10.0):
     clock = Clock()
