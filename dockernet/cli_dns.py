@@ -122,7 +122,12 @@ def dns_sync(obj, settings, dry_run, take_over_owner, adopt_owner):
 @click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax; send nothing.")
 @click.pass_obj
 def dns_purge(obj, settings, purge_owner, dry_run):
-    """Remove everything one owner wrote, PTRs included, and nothing else (each delete checks the owner's mark)."""
+    """Remove everything one owner wrote, PTRs included, and nothing else (each delete checks the owner's mark).
+
+    Then its lease goes too, so the owner leaves 'dns ls --all': the way to
+    retire a host, from any host. A watcher still running under that owner
+    id is said, and its lease kept: it would publish its records again.
+    """
     from dockernet.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build
@@ -136,5 +141,9 @@ def dns_purge(obj, settings, purge_owner, dry_run):
         changes = reconciler.preview([])
         click.echo(render_nsupdate(changes, runtime.nameserver) if changes else "; nothing to do\n", nl=False)
         return
+    from dockernet.owners import retire
+
     runtime.nameserver.probe()
-    sys.exit(0 if reconciler.purge() else 1)
+    if not reconciler.purge():
+        sys.exit(1)
+    retire(runtime.nameserver, runtime.settings.owner_id)

@@ -7,13 +7,15 @@ named.conf fix; ``render_nsupdate`` prints a change as the commands
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import dns.exception
 import dns.name
 
 from dockernet.ddns import Nameserver
-from dockernet.errors import DnsRejected, DnsTransient, DockernetError, TransferNotAllowed
+from dockernet.errors import DnsError, DnsRejected, DnsTransient, DockernetError, TransferNotAllowed
+from dockernet.owners import ago, leases_in
 from dockernet.plan import Change, operations, parse_mark
 
 
@@ -21,9 +23,11 @@ from dockernet.plan import Change, operations, parse_mark
 class Finding:
     ok: bool
     text: str
+    #: worth a look, but updates work (a secondary behind): does not fail the check
+    warn: bool = False
 
     def line(self) -> str:
-        return f"{'ok  ' if self.ok else 'FAIL'} {self.text}"
+        return f"{'warn' if self.warn else 'ok  ' if self.ok else 'FAIL'} {self.text}"
 
 
 def _zone_text(zone: dns.name.Name) -> str:
@@ -53,6 +57,7 @@ def check(nameserver: Nameserver) -> list[Finding]:
                                            f"allow-update {{ {keyref}; }}; }};"))
             continue
         findings.append(Finding(True, f"{name}: served by {target.where}"))
+        findings.extend(_servers(nameserver, zone))
         try:
             nameserver.probe_zone(zone)
         except DnsRejected as exc:
@@ -72,6 +77,34 @@ def check(nameserver: Nameserver) -> list[Finding]:
             findings.append(Finding(
                 True, f"{name}: zone transfer not allowed; dockernet works from its journal instead. To allow the "
                       f"sweep, add to the zone in named.conf: allow-transfer {{ {keyref}; }};"))
+    return findings
+
+
+def _servers(nameserver: Nameserver, zone: dns.name.Name) -> list[Finding]:
+    """The primary (where updates go) and each secondary in NS, with whether it has the primary's serial."""
+    from dockernet.primary import zone_servers
+
+    name = _zone_text(zone)
+    target = nameserver.target
+    try:
+        soa, secondaries = zone_servers(nameserver, zone)
+    except DnsError as exc:
+        return [Finding(False, f"{name}: cannot read its SOA and NS records: {exc}")]
+    if soa is None:
+        return []
+    asked = f" (found through {target.asked})" if target.asked and zone == target.zone else ""
+    findings = [Finding(True, f"{name}: primary {soa.mname.to_text(omit_final_dot=True)} at {target.where}{asked}, "
+                              f"serial {soa.serial}")]
+    for server in secondaries:
+        if server.serial is None:
+            findings.append(Finding(True, f"{name}: secondary {server.name} at {server.where}: {server.error}", warn=True))
+        elif server.serial == soa.serial:
+            findings.append(Finding(True, f"{name}: secondary {server.name} at {server.where}: serial {server.serial}, "
+                                          f"current"))
+        else:
+            findings.append(Finding(True, f"{name}: secondary {server.name} at {server.where}: serial {server.serial}, "
+                                          f"behind the primary's {soa.serial} (just updated, or NOTIFY or zone "
+                                          f"transfer to it failing)", warn=True))
     return findings
 
 
@@ -178,22 +211,26 @@ def _nsupdate_data(rdtype: str, data: str) -> str:
 # --- listing ----------------------------------------------------------------------------
 
 
-def list_marked(nameserver: Nameserver, owner: str | None) -> list[tuple[str, str, str, tuple]] | None:
-    """(name, owner, short id, records) of every dockernet mark in the zones (``owner`` None: all owners).
+def list_marked(nameserver: Nameserver, owner: str | None) -> tuple[list[tuple[str, str, str, tuple]], dict] | None:
+    """(name, owner, short id, records) of every dockernet mark in the zones (``owner`` None: all owners),
+    and every owner's lease (owner id -> ``owners.Lease``).
 
     Needs zone transfer; None when the server refuses it.
     """
     found = []
+    leases = {}
     for zone in nameserver.target.zones:
         raw = nameserver.transfer_raw(zone)
         if raw is None:
             return None
+        if zone == nameserver.target.zone:
+            leases = leases_in(raw, zone)
         for name, (texts, records, _ttl) in raw.items():
             for text in texts:
                 mark = parse_mark(text)
                 if mark and (owner is None or mark[0] == owner):
                     found.append((name.to_text(), mark[0], mark[1], tuple(sorted(records))))
-    return sorted(found)
+    return sorted(found), leases
 
 
 def list_records(runtime, owner: str | None, this_owner: str) -> list[dict]:
@@ -201,31 +238,64 @@ def list_records(runtime, owner: str | None, this_owner: str) -> list[dict]:
 
     Only this host's engine is asked, so only ``this_owner``'s containers can
     be said to run or be gone; another owner's are ``None`` (on another host).
-    Without zone transfer, this owner's names come from its journal.
+    Each row carries its owner's lease (the last sign of life of that owner's
+    watcher), and an owner with a lease but no records gets a row of its own
+    without a name. Without zone transfer, this owner's names come from its journal.
     """
-    rows = list_marked(runtime.nameserver, owner)
-    if rows is None:
+    listed = list_marked(runtime.nameserver, owner)
+    if listed is None:
         if owner != this_owner:
             raise TransferNotAllowed("listing other owners' records needs zone transfer, which the server refuses",
                                      hint="allow-transfer { key ...; }; in named.conf")
         runtime.reconciler.load([])
         rows = sorted((name.to_text(), this_owner, state.short_id, state.records)
                       for name, state in runtime.reconciler.owned().items())
+        leases = {}
+    else:
+        rows, leases = listed
     try:
         running = {info.short_id for info in runtime.engine.running()}
     except DockernetError:
         running = None
-    return [{"name": name, "owner": who, "container": short_id, "records": [list(r) for r in records],
-             "running": (short_id in running) if running is not None and who == this_owner else None}
-            for name, who, short_id, records in rows]
+    now = time.time()
+    found = [{"name": name, "owner": who, "container": short_id, "records": [list(r) for r in records],
+              "running": (short_id in running) if running is not None and who == this_owner else None,
+              "lease": _lease_dict(leases.get(who), now)}
+             for name, who, short_id, records in rows]
+    listed_owners = {row["owner"] for row in found}
+    found += [{"name": None, "owner": who, "container": None, "records": [], "running": None,
+               "lease": _lease_dict(lease, now)}
+              for who, lease in sorted(leases.items()) if who not in listed_owners and owner in (None, who)]
+    return found
+
+
+def _lease_dict(lease, now: float) -> dict | None:
+    if lease is None:
+        return None
+    return {"engine": lease.engine, "host": lease.host, "seen": lease.seen, "alive": lease.alive(now)}
 
 
 def render_ls(rows: list[dict], this_owner: str) -> str:
+    """One block per owner (its last sign of life first), then its records."""
+    now = time.time()
     lines = []
-    for row in rows:
-        state = {True: "running", False: "gone", None: "unknown"}[row["running"]]
-        if row["owner"] != this_owner:
-            state = "other owner"
-        data = ", ".join(f"{rdtype} {value}" for rdtype, value in row["records"]) or "-"
-        lines.append(f"{row['name']}  {data}  owner={row['owner']}  container={row['container']} ({state})")
+    for who in sorted({row["owner"] for row in rows}, key=lambda who: (who != this_owner, who)):
+        mine = [row for row in rows if row["owner"] == who]
+        lines.append(f"owner {who}: {_life(mine[0]['lease'], now)}")
+        for row in mine:
+            if row["name"] is None:
+                continue
+            state = {True: "running", False: "gone", None: "unknown"}[row["running"]]
+            if row["owner"] != this_owner:
+                state = "other owner"
+            data = ", ".join(f"{rdtype} {value}" for rdtype, value in row["records"]) or "-"
+            lines.append(f"  {row['name']}  {data}  container={row['container']} ({state})")
     return "\n".join(lines)
+
+
+def _life(lease: dict | None, now: float) -> str:
+    if lease is None:
+        return "no lease (its watcher never ran with leases, or the owner was retired)"
+    state = "running" if lease["alive"] else "stopped"
+    return (f"watcher {state}; engine {lease['engine']} on host {lease['host'] or '?'}, last seen "
+            f"{ago(now - lease['seen'])}")

@@ -83,10 +83,10 @@ class Lease:
         return self.age(now) <= STALE_AFTER_INTERVALS * max(self.every, 1)
 
     def describe(self, now: float) -> str:
-        return f"engine {self.engine} on host {self.host or '?'}, renewed {_ago(self.age(now))}"
+        return f"engine {self.engine} on host {self.host or '?'}, renewed {ago(self.age(now))}"
 
 
-def _ago(seconds: float) -> str:
+def ago(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s ago"
     if seconds < 7200:
@@ -166,6 +166,7 @@ class LeaseKeeper:
         #: why collision detection is off ("": it is on)
         self.disabled = ""
         self._next_try = 0.0
+        self._who: tuple[str, str] | None = None
 
     @property
     def held(self) -> bool:
@@ -207,8 +208,18 @@ class LeaseKeeper:
             return False
         return True
 
+    @property
+    def engine(self) -> str:
+        """This engine's ID, as leases hold it."""
+        return safe_engine_id(self._whoami()[0])
+
+    def _whoami(self) -> tuple[str, str]:
+        if self._who is None:
+            self._who = self._identity()  # docker info: asked once
+        return self._who
+
     def _me(self) -> Lease:
-        engine, host = self._identity()
+        engine, host = self._whoami()
         return Lease(self.owner, safe_engine_id(engine), _UNSAFE.sub("-", host)[:63], int(self.clock()),
                      int(self.interval))
 
@@ -247,6 +258,21 @@ class LeaseKeeper:
             f"host {me.host or '?'}: not running, so that neither deletes the other's records",
             hint="give each host its own --owner-id (DOCKERNET_OWNER_ID); if that engine is gone for good "
                  "(a reinstalled host), start once with --take-over-owner")
+
+
+def retire(nameserver: Nameserver, owner: str, clock: Callable[[], float] = time.time) -> None:
+    """After ``dns purge``: remove the owner's lease too, unless its watcher is still running (then say so)."""
+    lease, _texts = read_lease(nameserver, owner)
+    if lease is None:
+        return
+    now = clock()
+    if lease.alive(now):
+        log.warning("Owner id '%s' was alive moments ago (%s): its lease is kept, as a watcher still running "
+                    "would publish its records again; stop that watcher and purge again to retire the host",
+                    owner, lease.describe(now))
+        return
+    if remove_lease(nameserver, lease) is Outcome.APPLIED:
+        log.info("Removed the lease of owner id '%s' (%s)", owner, lease.describe(now))
 
 
 def leases_in(raw: dict, zone: dns.name.Name) -> dict[str, Lease]:
@@ -301,16 +327,17 @@ def names_of_owner(raw: dict, owner: str) -> dict[dns.name.Name, str]:
     return found
 
 
-def adopt_owner(nameserver: Nameserver, old: str, ttl: int, journal_names: Callable[[], set] = set,
+def adopt_owner(nameserver: Nameserver, old: str, ttl: int, engine: str, journal_names: Callable[[], set] = set,
                 clock: Callable[[], float] = time.time) -> Adoption:
     """``--adopt-owner OLD``: move every name of ``old`` to this owner, then retire ``old``'s lease.
 
-    Refused while ``old``'s lease shows a live watcher on another engine.
-    Names are found by zone transfer, else from ``old``'s journal.
+    Refused while ``old``'s lease shows a live watcher on another engine
+    (the same ``engine`` is this host under its old name). Names are found
+    by zone transfer, else from ``old``'s journal.
     """
     lease, _texts = read_lease(nameserver, old)
     now = clock()
-    if lease is not None and lease.alive(now):
+    if lease is not None and lease.alive(now) and lease.engine != safe_engine_id(engine):
         raise OwnerCollision(f"owner id '{old}' is held by {lease.describe(now)}, so its watcher is running: "
                              f"not adopting its names", hint="stop that watcher first")
     names: dict[dns.name.Name, str] = {}

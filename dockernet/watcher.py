@@ -137,7 +137,8 @@ class Watcher:
             self.lease.hold()
         if self.options.adopt_owner:
             journal = self.reconciler.journal
-            adopt_owner(self.reconciler.nameserver, self.options.adopt_owner, self.reconciler.policy.ttl,
+            engine = self.lease.engine if self.lease is not None else self.engine.identity()[0]
+            adopt_owner(self.reconciler.nameserver, self.options.adopt_owner, self.reconciler.policy.ttl, engine,
                         journal_names=lambda: set(Journal(journal.directory, self.options.adopt_owner).open(
                             writable=False)) if journal else set())
 

@@ -140,7 +140,8 @@ def _netns_exists(name: str) -> bool:
 
 def remove_run_dir(base: Path, netns: str) -> None:
     """Remove what one run made: its daemons (by pid file), mounts, files and namespace."""
-    pidfiles = [(base / "docker.pid", "dockerd")] + [(path, "named") for path in base.glob("named*/named.pid")]
+    pidfiles = [(path, "dockerd") for path in base.glob("**/docker.pid")]
+    pidfiles += [(path, "named") for path in base.glob("**/named.pid")]
     pidfiles += [(path, "python") for path in base.glob("watchers/*/*.pid")]
     for path, program in pidfiles:
         try:
@@ -167,6 +168,24 @@ def clean_stale_runs() -> None:
             remove_run_dir(Path("/tmp") / name, name)
 
 
+def engine_id_args(base: Path) -> tuple[str, ...]:
+    """A daemon.json of the engine's own: not the host's, and an engine ID of its own.
+
+    Before Docker 23 the engine ID comes from the trust key, /etc/docker/key.json
+    unless the configuration's deprecated-key-path says otherwise (so every
+    private engine would share the host's ID, and dockerd would write under
+    /etc); from 23 on the ID is kept in the data root and the key is gone.
+    """
+    import json
+
+    version = subprocess.run(["dockerd", "--version"], capture_output=True, text=True).stdout
+    match = re.search(r"version (\d+)\.", version)
+    config = {"deprecated-key-path": str(base / "key.json")} if match and int(match.group(1)) < 23 else {}
+    path = base / "daemon.json"
+    path.write_text(json.dumps(config))
+    return ("--config-file", str(path))
+
+
 class PrivateDockerd:
     def __init__(self, base: Path, netns: str, bip: str | None = BRIDGE_IP, extra_args: tuple[str, ...] = ()):
         self.base = base
@@ -187,7 +206,7 @@ class PrivateDockerd:
             "nsenter", f"--net=/var/run/netns/{self.netns}",
             "dockerd", "--data-root", str(self.base / "data"), "--exec-root", str(self.base / "exec"),
             "--pidfile", str(self.pidfile), "-H", self.url,
-            "--iptables=false", "--ip-masq=false", "--userland-proxy=false",
+            "--iptables=false", "--ip-masq=false", "--userland-proxy=false", *engine_id_args(self.base),
             *(("--bip", self.bip, "--ipv6", "--fixed-cidr-v6", SUBNET6) if self.bip else ()), *self.extra_args,
         ]
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -267,24 +286,27 @@ class PrivateDockerd:
 
 class PrivateNamed:
     def __init__(self, base: Path, zone: str = ZONE, subnet: str = SUBNET, name: str = "named",
-                 init_args: tuple[str, ...] = (), netns: str | None = None):
+                 init_args: tuple[str, ...] = (), netns: str | None = None, address: str = "127.0.0.1",
+                 port: int = 0):
         self.netns = netns  # run named, and talk to it, inside this namespace
         self.dir = base / name
         self.zone = zone
         self.subnet = subnet
         self.init_args = init_args
-        self.port = 0
+        self.address = address
+        self.port = port
         self.proc: subprocess.Popen | None = None
         self.key_file = self.dir / "ddns.key"
 
     def provision(self) -> None:
         """Configure it exactly as a user would: with ``dockernet dns init``."""
-        self.port = free_port()
+        self.port = self.port or free_port()
         run_cli("dns", "init", "--zone", self.zone, "--dir", str(self.dir), "--port", str(self.port),
+                "--listen", self.address,
                 "--subnet", self.subnet, "--subnet", SUBNET6, "--force", *self.init_args, check=True)
 
     def start(self, timeout: float = 30.0) -> None:
-        if not self.port:
+        if not (self.dir / "named.conf").exists():
             self.provision()
         log = open(self.dir / "named.log", "ab")
         enter = ["nsenter", f"--net=/var/run/netns/{self.netns}"] if self.netns else []
@@ -327,15 +349,24 @@ class PrivateNamed:
 
     def _udp(self, message, timeout: float = 2):
         if not self.netns:
-            return dns.query.udp(message, "127.0.0.1", port=self.port, timeout=timeout)
+            return dns.query.udp(message, self.address, port=self.port, timeout=timeout)
         from dockernet.ddns import socket_in_namespace
 
         with socket_in_namespace(f"/var/run/netns/{self.netns}", socket.AF_INET) as sock:
-            return dns.query.udp(message, "127.0.0.1", port=self.port, timeout=timeout, sock=sock)
+            return dns.query.udp(message, self.address, port=self.port, timeout=timeout, sock=sock)
+
+    def serial(self) -> int | None:
+        response = self._udp(dns.message.make_query(self.zone, "SOA"))
+        return response.answer[0][0].serial if response.answer else None
+
+    def txt(self, name: dns.name.Name) -> list[str]:
+        response = self._udp(dns.message.make_query(name, "TXT"))
+        rrset = response.get_rrset(response.answer, name, dns.rdataclass.IN, dns.rdatatype.TXT)
+        return sorted(b"".join(rdata.strings).decode() for rdata in rrset) if rrset else []
 
     def ttl(self, name: str, rdtype: str = "A") -> int | None:
         fqdn = dns.name.from_text(name, origin=dns.name.from_text(self.zone))
-        response = dns.query.udp(dns.message.make_query(fqdn, rdtype), "127.0.0.1", port=self.port, timeout=2)
+        response = self._udp(dns.message.make_query(fqdn, rdtype))
         rrset = response.get_rrset(response.answer, fqdn, dns.rdataclass.IN, dns.rdatatype.from_text(rdtype))
         return rrset.ttl if rrset else None
 
@@ -362,10 +393,12 @@ def named_with_update_rule(base: Path, name: str, rule: str) -> PrivateNamed:
     return server
 
 
-def run_cli(*args: str, check: bool = False, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """``python -m dockernet ARGS`` as a separate process, with a clean environment."""
+def run_cli(*args: str, check: bool = False, env: dict | None = None, timeout: float = 120,
+            netns: str | None = None) -> subprocess.CompletedProcess:
+    """``python -m dockernet ARGS`` as a separate process, with a clean environment (inside ``netns``, if given)."""
+    enter = ["nsenter", f"--net=/var/run/netns/{netns}"] if netns else []
     result = subprocess.run(
-        [sys.executable, "-m", "dockernet", *args], capture_output=True, text=True, env=clean_env(env),
+        [*enter, sys.executable, "-m", "dockernet", *args], capture_output=True, text=True, env=clean_env(env),
         timeout=timeout, stdin=subprocess.DEVNULL, cwd=REPO,
     )
     if check and result.returncode != 0:
@@ -424,14 +457,15 @@ class WatcherProcess:
             assert started and self.proc.poll() is None, f"watcher did not start: {self.stderr_text()}"
         return self
 
-    def once(self) -> subprocess.CompletedProcess:
-        return run_cli(*self.args("--once", str(self.log)))
+    def once(self, *more: str) -> subprocess.CompletedProcess:
+        return run_cli(*self.args("--once", *more, str(self.log)), netns=self.netns)
 
     def dns(self, verb: str, *more: str) -> subprocess.CompletedProcess:
         """``dockernet dns VERB`` with this watcher's server, zone, key, owner and state dir."""
-        return run_cli("--docker-host", self.dockerd.url, "dns", verb, "--server", "127.0.0.1",
+        return run_cli("--docker-host", self.dockerd.url, "dns", verb, "--server", self.server,
                        "--port", str(self.named.port), "--zone", self.named.zone, "--key-file", str(self.key_file),
-                       "--owner-id", self.owner, "--state-dir", str(self.workdir / f"state-{self.owner}"), *more)
+                       "--owner-id", self.owner, "--state-dir", str(self.workdir / f"state-{self.owner}"), *more,
+                netns=self.netns)
 
     def log_text(self) -> str:
         try:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.fleet import FleetDns, fleet_engine
 from tests.harness import (
-    PREFIX, PrivateDockerd, PrivateNamed, WatcherProcess, clean_stale_runs, missing_tools, remove_run_dir,
+    PREFIX, PrivateDockerd, PrivateNamed, WatcherProcess, clean_stale_runs, delete_netns, missing_tools, remove_run_dir,
 )
 
 IN_CI = os.environ.get("CI") == "true"
@@ -116,6 +117,57 @@ def watchers(dockerd, named, run_dir, owner):
 
     def make(owner_id=owner, server=None, **kwargs):
         watcher = WatcherProcess(dockerd, server or named, workdir, owner_id, **kwargs)
+        made.append(watcher)
+        return watcher
+
+    yield make
+    for watcher in made:
+        watcher.cleanup()
+
+
+# --- the fleet: three engines and a primary + secondary, each in a namespace of its own ----------------
+
+
+@pytest.fixture(scope="session")
+def fleet_dns(run_dir):
+    base, netns = run_dir
+    servers = FleetDns(base, f"{netns}-dns")
+    try:
+        servers.start()
+        yield servers
+    finally:
+        servers.stop()
+        delete_netns(servers.netns)
+
+
+@pytest.fixture(scope="session")
+def fleet_engines(run_dir):
+    base, netns = run_dir
+    engines = []
+    try:
+        for index in (1, 2, 3):
+            engines.append(fleet_engine(base, netns, index))
+        yield engines
+    finally:
+        for engine in engines:
+            engine.remove_all()
+            engine.stop()
+            delete_netns(engine.netns)
+
+
+@pytest.fixture
+def fleet_watchers(fleet_dns, run_dir, owner):
+    """Watchers of the fleet, run inside the DNS namespace; ``server`` is primary (default) or secondary."""
+    made = []
+    workdir = run_dir[0] / "watchers" / owner
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    def make(engine, owner_id, server="primary", extra=("--settle-time", "1")):
+        named = fleet_dns.primary if server == "primary" else fleet_dns.secondary
+        host_dir = workdir / engine.base.name  # one host's files: two hosts may share an owner id
+        host_dir.mkdir(exist_ok=True)
+        watcher = WatcherProcess(engine, named, host_dir, owner_id, key_file=fleet_dns.key_file, extra=extra,
+                                 netns=fleet_dns.netns, server=named.address)
         made.append(watcher)
         return watcher
 
