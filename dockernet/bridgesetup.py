@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from dockernet.bridge import BridgeSpec, LinkState, Observation, Step, apply_steps, find_overlaps, plan_bridge
@@ -25,6 +26,9 @@ from dockernet.dockerconf import (
     parse_daemon_json, read_text, render_interfaces, rewrite_docker_opts, unmerge_daemon_json, write_atomic,
 )
 from dockernet.errors import BridgeBusy, DockerRunning, UsageError
+
+if TYPE_CHECKING:
+    from dockernet.engine import EngineAddress
 
 DEFAULT_UNIT_DIRS = (Path("/etc/systemd/system"), Path("/run/systemd/system"), Path("/lib/systemd/system"),
                      Path("/usr/lib/systemd/system"))
@@ -151,7 +155,7 @@ def execute(plan: BridgePlan, ipr) -> None:
 # --- is Docker running? ----------------------------------------------------------------
 
 
-def docker_running(docker_pid: str | None, docker_host: str | None) -> str | None:
+def docker_running(docker_pid: str | None, docker_host: EngineAddress | str | None) -> str | None:
     """How we know Docker runs (a sentence), or None when it does not."""
     from dockernet.errors import DockerUnreachable
     from dockernet.pidfile import process_alive, read_pid
@@ -172,7 +176,7 @@ def docker_running(docker_pid: str | None, docker_host: str | None) -> str | Non
     return f"the engine at {engine.where} answers"
 
 
-def refuse_if_docker_runs(docker_pid: str | None, docker_host: str | None) -> None:
+def refuse_if_docker_runs(docker_pid: str | None, docker_host: EngineAddress | str | None) -> None:
     reason = docker_running(docker_pid, docker_host)
     if reason:
         raise DockerRunning(f"Docker is running ({reason}); rebuilding its bridge now would cut its containers off",

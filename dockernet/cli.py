@@ -28,14 +28,26 @@ log = logging.getLogger("dockernet")
     metavar="URL",
     help="Docker engine to talk to, e.g. unix:///var/run/docker.sock (default: $DOCKER_HOST, else the local socket).",
 )
+@click.option("--tls", "use_tls", is_flag=True, help="Use TLS to a tcp:// engine (implied by --tlsverify).")
+@click.option("--tlsverify", is_flag=True, help="Use TLS and verify the engine's certificate against --tlscacert.")
+@click.option("--tlscacert", metavar="FILE", help="CA the engine's certificate must be signed by [default: $DOCKER_CERT_PATH/ca.pem].")
+@click.option("--tlscert", metavar="FILE", help="Client certificate [default: $DOCKER_CERT_PATH/cert.pem].")
+@click.option("--tlskey", metavar="FILE", help="Client key [default: $DOCKER_CERT_PATH/key.pem].")
 @click.pass_context
-def cli(ctx: click.Context, docker_host: str | None) -> None:
+def cli(ctx: click.Context, docker_host: str | None, use_tls: bool, tlsverify: bool, tlscacert: str | None,
+        tlscert: str | None, tlskey: str | None) -> None:
     """Docker host networking on a network you already own.
 
     Publish containers in your own BIND9 zone with signed dynamic updates,
-    and provision a zone for it.
+    and provision a zone for it. A remote engine is reached as with the
+    docker CLI: --docker-host tcp://HOST:2376 with --tlsverify and the
+    --tls* files, or DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
     """
-    ctx.obj = {"docker_host": docker_host or None}
+    from dockernet.engine import EngineAddress, EngineTls
+
+    flags = use_tls or tlsverify or tlscacert or tlscert or tlskey
+    tls = EngineTls.from_flags(tlsverify, tlscacert, tlscert, tlskey) if flags else None
+    ctx.obj = {"docker_host": EngineAddress(docker_host or None, tls)}
 
 
 # --- watch ------------------------------------------------------------------

@@ -11,15 +11,19 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import socket
+import ssl
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Iterator
 
 import docker
 import docker.errors
+import docker.tls
 import requests.exceptions
 
-from dockernet.errors import ContainerAmbiguous, DockerUnreachable
+from dockernet.errors import ConfigError, ContainerAmbiguous, DockerUnreachable
 
 #: container events that can change what a container publishes
 CONTAINER_ACTIONS = ("start", "restart", "die", "stop", "destroy", "rename", "pause", "unpause")
@@ -121,11 +125,85 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
+@dataclass(frozen=True)
+class EngineTls:
+    """TLS to a ``tcp://`` engine, given as the docker CLI takes it (--tls, --tlsverify, --tlscacert, ...).
+
+    Without any of those flags dockernet reads ``DOCKER_TLS_VERIFY`` and
+    ``DOCKER_CERT_PATH`` as the docker CLI does (docker-py's own reading).
+    """
+
+    verify: bool
+    ca: str
+    cert: str
+    key: str
+
+    @classmethod
+    def from_flags(cls, verify: bool, ca: str | None, cert: str | None, key: str | None) -> EngineTls:
+        directory = os.environ.get("DOCKER_CERT_PATH") or os.path.join(os.path.expanduser("~"), ".docker")
+        return cls(verify, ca or os.path.join(directory, "ca.pem"), cert or os.path.join(directory, "cert.pem"),
+                   key or os.path.join(directory, "key.pem"))
+
+    def config(self) -> docker.tls.TLSConfig:
+        for flag, path in (("--tlscacert", self.ca if self.verify else None), ("--tlscert", self.cert),
+                           ("--tlskey", self.key)):
+            if path and not os.path.isfile(path):
+                raise ConfigError(f"TLS file {path} ({flag}) does not exist",
+                                  hint="give the engine's client certificates with --tlscacert, --tlscert and "
+                                       "--tlskey, or DOCKER_CERT_PATH")
+        return docker.tls.TLSConfig(client_cert=(self.cert, self.key), ca_cert=self.ca if self.verify else None,
+                                    verify=self.ca if self.verify else False)
+
+
+@dataclass(frozen=True)
+class EngineAddress:
+    """Where the Docker engine is (None: $DOCKER_HOST, else the local socket) and how to reach it."""
+
+    url: str | None = None
+    tls: EngineTls | None = None
+
+
+def _tls_reason(exc: Exception) -> str | None:
+    """What a failed TLS handshake says ("certificate verify failed: ..."), or None when it was no TLS failure."""
+    text = str(exc)
+    match = re.search(r"\[SSL: [A-Z0-9_]+\] ([^()']+)", text) or re.search(r"\[SSL\] ([^()']+)", text)
+    if match:
+        return match.group(1).strip().rstrip(" (_ssl.c:0123456789)")
+    return "TLS handshake failed" if "SSLError" in text else None
+
+
+def _ssl_context(tls: docker.tls.TLSConfig) -> ssl.SSLContext:
+    """The same trust the docker-py client has, for the keep-alive inspect connection."""
+    context = ssl.create_default_context(cafile=tls.ca_cert if tls.verify else None)
+    if not tls.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if tls.cert:
+        context.load_cert_chain(*tls.cert)
+    return context
+
+
 def unix_socket_path(url: str) -> str | None:
     """The socket path of a ``unix://`` engine URL, else None."""
     if not url.startswith("unix://"):
         return None
     return "/" + url[len("unix://"):].lstrip("/")
+
+
+class _EngineClient(docker.APIClient):
+    """docker-py's low-level client, except that the engine's own CA is the one trusted.
+
+    requests lets ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` replace a
+    session's ``verify`` on every request, so with either set (as many hosts
+    do) --tlscacert / DOCKER_CERT_PATH would be silently ignored and the
+    engine's certificate judged against the system's CAs.
+    """
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if self.verify is not True:  # a CA file, or verification off: what TLSConfig set
+            settings["verify"] = self.verify
+        return settings
 
 
 class DockerEngine:
@@ -139,17 +217,25 @@ class DockerEngine:
     every error and every non-unix engine goes through docker-py.
     """
 
-    def __init__(self, base_url: str | None = None, timeout: float = 30):
-        self.base_url = base_url
+    def __init__(self, address: EngineAddress | str | None = None, timeout: float = 30):
+        address = address if isinstance(address, EngineAddress) else EngineAddress(address)
+        self.base_url = address.url
+        self.tls = address.tls
         self.timeout = timeout
         self._client: docker.APIClient | None = None
-        self._fast: _UnixHTTPConnection | None = None
+        self._fast: http.client.HTTPConnection | None = None
+        self._tls_config: docker.tls.TLSConfig | None = None
 
     @property
     def where(self) -> str:
         return self.base_url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
     def _unreachable(self, exc: Exception) -> DockerUnreachable:
+        tls = _tls_reason(exc)
+        if tls:
+            return DockerUnreachable(f"TLS with the Docker engine at {self.where} failed ({tls})",
+                                     hint="check --tlscacert, --tlscert and --tlskey (or DOCKER_CERT_PATH) against "
+                                          "the engine's certificates")
         reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         return DockerUnreachable(f"the Docker engine at {self.where} does not answer ({reason})")
 
@@ -159,8 +245,11 @@ class DockerEngine:
             kwargs = docker.utils.kwargs_from_env()
             if self.base_url:
                 kwargs["base_url"] = self.base_url
+            if self.tls is not None:
+                kwargs["tls"] = self.tls.config()
+            self._tls_config = kwargs.get("tls")
             try:
-                self._client = docker.APIClient(timeout=self.timeout, **kwargs)
+                self._client = _EngineClient(timeout=self.timeout, **kwargs)
             except _DOCKER_ERRORS as exc:
                 raise self._unreachable(exc) from None
         return self._client
@@ -176,13 +265,28 @@ class DockerEngine:
             self._fast.close()
             self._fast = None
 
+    def _fast_connection(self) -> http.client.HTTPConnection | None:
+        """A keep-alive connection for inspect: over the unix socket, or TCP with the client's TLS settings."""
+        path = unix_socket_path(self.where)
+        if path is not None:
+            return _UnixHTTPConnection(path, self.timeout)
+        url = urllib.parse.urlsplit(self.client.base_url)
+        if url.scheme == "http" and url.hostname:
+            return http.client.HTTPConnection(url.hostname, url.port or 2375, timeout=self.timeout)
+        if url.scheme == "https" and url.hostname and self._tls_config is not None:
+            return http.client.HTTPSConnection(url.hostname, url.port or 2376, timeout=self.timeout,
+                                               context=_ssl_context(self._tls_config))
+        return None
+
     def _inspect_fast(self, container_id: str) -> dict | None | bool:
         """The inspect document over the keep-alive connection; None: not found; False: use docker-py."""
-        path = unix_socket_path(self.where)
-        if path is None:
-            return False
         if self._fast is None:
-            self._fast = _UnixHTTPConnection(path, self.timeout)
+            try:
+                self._fast = self._fast_connection()
+            except (OSError, ssl.SSLError):
+                self._fast = None
+            if self._fast is None:
+                return False
         try:
             self._fast.request("GET", f"/v{self.client.api_version}/containers/{container_id}/json")
             response = self._fast.getresponse()

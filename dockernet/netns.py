@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
 from dockernet.bridge import netlink
-from dockernet.engine import ContainerInfo, DockerEngine
+from dockernet.engine import ContainerInfo, DockerEngine, EngineAddress
 from dockernet.errors import (
     ContainerNotFound, ContainerNotRunning, DockernetError, DockerUnreachable, NetlinkFailed, NotAttachedByDockernet,
     UsageError,
@@ -195,7 +195,7 @@ def list_views(engine: DockerEngine, host_netns: str | None = None) -> list[View
     return sorted(views, key=lambda view: view.name)
 
 
-def port_owners(docker_host: str | None, netns: str | None = None) -> dict[str, dict]:
+def port_owners(docker_host: EngineAddress | str | None, netns: str | None = None) -> dict[str, dict]:
     """Host-side veth name -> the container at its other end (for ``bridge show``)."""
     engine = DockerEngine(docker_host, timeout=5)
     try:

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dns.name
 
 from dockernet.errors import UsageError
+
+if TYPE_CHECKING:
+    from dockernet.engine import EngineAddress
 
 log = logging.getLogger("dockernet")
 
@@ -81,7 +85,7 @@ class Runtime:
             self.watcher.discover_reverse_zones()
 
 
-def build(settings: DnsSettings, docker_host: str | None, *, read_only: bool = False, metrics=None, health=None,
+def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, read_only: bool = False, metrics=None, health=None,
           **watch_options) -> Runtime:
     """Everything a command that talks to the DNS server needs, from ``settings``.
 

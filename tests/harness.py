@@ -46,7 +46,7 @@ ZONE = "docker.test"
 SUBNET = "10.1.0.0/16"
 SUBNET6 = "fd00:d0c::/64"
 BRIDGE_IP = "10.1.0.1/16"
-REQUIRED_TOOLS = ("dockerd", "named", "nsenter", "ip", "busybox")
+REQUIRED_TOOLS = ("dockerd", "named", "nsenter", "ip", "busybox", "openssl")
 
 T = TypeVar("T")
 
@@ -420,8 +420,10 @@ class WatcherProcess:
 
     def __init__(self, dockerd: PrivateDockerd, named: PrivateNamed, workdir: Path, owner: str,
                  key_file: Path | None = None, extra: tuple[str, ...] = ("--settle-time", "1"),
-                 netns: str | None = None, server: str = "127.0.0.1"):
+                 netns: str | None = None, server: str = "127.0.0.1", docker_args: tuple[str, ...] | None = None):
         self.netns = netns  # run the watcher inside this namespace
+        #: how the watcher reaches the engine (default: --docker-host with its unix socket)
+        self.docker_args = docker_args or ("--docker-host", dockerd.url)
         self.server = server
         self.dockerd = dockerd
         self.named = named
@@ -436,7 +438,7 @@ class WatcherProcess:
 
     def args(self, *more: str) -> list[str]:
         return [
-            "--docker-host", self.dockerd.url, "watch", "--server", self.server, "--port", str(self.named.port),
+            *self.docker_args, "watch", "--server", self.server, "--port", str(self.named.port),
             "--zone", self.named.zone, "--key-file", str(self.key_file), "--owner-id", self.owner,
             "--docker-pid", str(self.dockerd.pidfile), "--state-dir", str(self.workdir / f"state-{self.owner}"),
             *self.extra, *more,
@@ -462,7 +464,7 @@ class WatcherProcess:
 
     def dns(self, verb: str, *more: str) -> subprocess.CompletedProcess:
         """``dockernet dns VERB`` with this watcher's server, zone, key, owner and state dir."""
-        return run_cli("--docker-host", self.dockerd.url, "dns", verb, "--server", self.server,
+        return run_cli(*self.docker_args, "dns", verb, "--server", self.server,
                        "--port", str(self.named.port), "--zone", self.named.zone, "--key-file", str(self.key_file),
                        "--owner-id", self.owner, "--state-dir", str(self.workdir / f"state-{self.owner}"), *more,
                 netns=self.netns)
