@@ -1,15 +1,17 @@
 """Where updates go: the zone's primary, found from its SOA as ``nsupdate`` finds it.
 
 ``--server`` may name any authoritative server of the zone, a secondary
-included. A secondary refuses updates (or forwards them, and then answers
-reads with data older than the updates), so updates *and* reads go to the
-primary: the server the zone's SOA MNAME names. Its address is asked of the
-server given when MNAME lies inside the zone (that server is authoritative
-for the answer) and of the system resolver otherwise, falling back to the
-given server's answer. ``--primary HOST[:PORT]`` overrides all of this.
+included. A server that takes this key's updates is used as it is (the
+zone's SOA often names the primary by an address only valid somewhere
+else: ``localhost``, a NAT'd address). One that refuses them is most likely
+a secondary, so updates *and* reads go to the primary: the server the zone's
+SOA MNAME names. Its address is asked of the server given when MNAME lies
+inside the zone (that server is authoritative for the answer) and of the
+system resolver otherwise, falling back to the given server's answer.
+``--primary HOST[:PORT]`` overrides all of this.
 
 When MNAME has no address to be found, or the given server is among its
-addresses, the given server is used, as before.
+addresses, the given server is used, and its refusal says what was found.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import dns.rdataclass
 import dns.rdatatype
 
 from dockernet.ddns import DnsTarget, Nameserver, resolve_server
-from dockernet.errors import DnsError, DnsTransient
+from dockernet.errors import DnsError, DnsRejected, DnsTransient
 
 log = logging.getLogger("dockernet")
 
@@ -99,6 +101,14 @@ def find_primary(given: DnsTarget, primary: str | None = None) -> DnsTarget:
         chosen = replace(given, server=resolve_server(host), port=port)
         return replace(chosen, not_primary=_check_is_primary(chosen))
     asked = Nameserver(given)
+    try:
+        asked.probe_zone(given.zone)
+        return given  # it takes this key's updates (a primary, or a secondary that forwards them)
+    except DnsRejected as exc:
+        if exc.code not in ("REFUSED", "NOTAUTH"):
+            return given  # a key problem: reported as it is, wherever updates go
+    except DnsError:
+        return given
     try:
         soa = read_soa(asked, given.zone)
         if soa is None:

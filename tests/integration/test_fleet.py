@@ -69,7 +69,7 @@ def test_a_name_released_on_one_host_is_taken_by_the_other_at_once(fleet_dns, fl
                                                                    label):
     # resyncs are far away: only the watch of blocked names can hand the name over
     slow = ("--settle-time", "1", "--resync-interval", "3600")
-    first = fleet_watchers(fleet_engines[0], f"{label}-h1", extra=slow).start()
+    fleet_watchers(fleet_engines[0], f"{label}-h1", extra=slow).start()
     second = fleet_watchers(fleet_engines[1], f"{label}-h2", extra=slow).start()
     one = run_on(1, f"{label}-db")
     assert wait_for(lambda: fleet_dns.primary.query(f"{label}-db") == {address(fleet_engines[0], one)})
@@ -87,10 +87,11 @@ def test_a_name_released_on_one_host_is_taken_by_the_other_at_once(fleet_dns, fl
 
 def test_one_owners_purge_resync_and_cleanup_never_touch_anothers(fleet_dns, fleet_engines, fleet_watchers, run_on,
                                                                    label):
-    keep = fleet_watchers(fleet_engines[0], f"{label}-keep").start()
+    fleet_watchers(fleet_engines[0], f"{label}-keep").start()
     go = fleet_watchers(fleet_engines[1], f"{label}-go", extra=("--settle-time", "0", "--cleanup-on-exit")).start()
-    kept = [run_on(1, f"{label}-k{i}") for i in range(3)]
-    gone = [run_on(2, f"{label}-g{i}") for i in range(3)]
+    for i in range(3):
+        run_on(1, f"{label}-k{i}")
+        run_on(2, f"{label}-g{i}")
     for i in range(3):
         assert wait_for(lambda: fleet_dns.primary.query(f"{label}-k{i}") and fleet_dns.primary.query(f"{label}-g{i}"))
     kept_before = {i: fleet_dns.primary.query(f"{label}-k{i}") for i in range(3)}
@@ -107,14 +108,14 @@ def test_one_owners_purge_resync_and_cleanup_never_touch_anothers(fleet_dns, fle
     assert result.returncode == 0, result.stderr
     assert all(fleet_dns.primary.query(f"{label}-k{i}") == set() for i in range(3))
     assert fleet_dns.primary.query(f"{label}-bystander") == {address(fleet_engines[1], bystander)}
-    del kept, gone
 
 
 def test_check_names_the_primary_and_each_secondarys_serial(fleet_dns, fleet_engines, fleet_watchers, label):
     watcher = fleet_watchers(fleet_engines[2], f"{label}-h3", server="secondary")
+    serial = fleet_dns.primary.serial()  # other tests' watchers may still be writing: wait for the secondary
+    assert wait_for(lambda: fleet_dns.secondary.serial() == serial == fleet_dns.primary.serial(), 20)
     result = watcher.dns("check")
     assert result.returncode == 0, result.stdout + result.stderr
-    serial = fleet_dns.primary.serial()
     assert (f"ok   docker.test: primary ns.docker.test at 127.0.0.3#53 (found through 127.0.0.4#53), serial {serial}"
             in result.stdout), result.stdout
     assert f"ok   docker.test: secondary ns2.docker.test at 127.0.0.4#53: serial {serial}, current" in result.stdout
