@@ -3,8 +3,9 @@
 * ``FleetDns``: named as the zone's primary on 127.0.0.3 and as its
   secondary on 127.0.0.4, both port 53, inside namespace ``dnt-<pid>-dns``
   (named listens only on addresses an interface has, so both are added to
-  that namespace's ``lo``). The primary NOTIFYs the secondary, which follows
-  by IXFR. The primary is configured by ``dockernet dns init``; the zone's
+  that namespace's ``lo``). The primary NOTIFYs the secondary at once
+  (``notify-delay 0``; BIND waits 5 s by default), which follows by IXFR.
+  The primary is configured by ``dockernet dns init``; the zone's
   SOA names ``ns.<zone>`` (127.0.0.3) and its NS records both servers.
 * ``fleet_engine``: a ``PrivateDockerd`` in namespace ``dnt-<pid>-eN`` with
   a bridge subnet of its own.
@@ -53,6 +54,7 @@ class FleetDns:
         conf.write_text(conf.read_text().replace(
             "\trecursion no;\n",
             f"\trecursion no;\n\tnotify explicit;\n\talso-notify {{ {SECONDARY}; }};\n\tnotify-source {PRIMARY};\n"
+            "\tnotify-delay 0;\n"
             f"\ttransfer-source {PRIMARY};\n"))
         zone_file = primary.dir / f"{self.zone}.zone"
         zone_file.write_text(zone_file.read_text() + f"@\tIN NS ns2.{self.zone}.\nns2\tIN A {SECONDARY}\n")
