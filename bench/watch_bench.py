@@ -107,7 +107,6 @@ def run_sequential(dockerd, resolver, prefix: str, count: int) -> dict:
     for i in range(count):
         label = f"{prefix}{i}"
         container = dockerd.run(hostname=label)
-        returned = time.perf_counter()
         waited = resolver.wait(label, None)  # first answer; checked against the address afterwards
         if waited is None or waited[1] != {dockerd.address_of(container)}:
             missed += 1

@@ -426,19 +426,28 @@ class Nameserver:
                     return rrset.name
         return None
 
-    def transfer(self) -> dict[dns.name.Name, Current] | None:
-        """Every name of every zone with who holds it, by AXFR; None when a transfer is not allowed."""
+    def transfer(self, wanted: frozenset | set = frozenset()) -> dict[dns.name.Name, Current] | None:
+        """Who holds each name this owner holds or ``wanted`` lists, by AXFR; None when a transfer is not allowed.
+
+        Other owners' names are dropped as the transfer streams by, so a big
+        shared zone costs this process little memory.
+        """
+        owner = self.target.owner
+
+        def keep(name: dns.name.Name, texts: list[str]) -> bool:
+            return name in wanted or isinstance(classify_name(texts, owner), Owned)
+
         result: dict[dns.name.Name, Current] = {}
         for zone in self.target.zones:
-            names = self.transfer_zone(zone)
+            names = self.transfer_zone(zone, keep)
             if names is None:
                 return None
             result.update(names)
         return result
 
-    def transfer_zone(self, zone: dns.name.Name) -> dict[dns.name.Name, Current] | None:
-        """Every name of one zone with who holds it, by AXFR; None when a transfer is not allowed."""
-        raw = self.transfer_raw(zone)
+    def transfer_zone(self, zone: dns.name.Name, keep=None) -> dict[dns.name.Name, Current] | None:
+        """Every name of one zone (that ``keep`` keeps) with who holds it, by AXFR; None when not allowed."""
+        raw = self.transfer_raw(zone, keep)
         if raw is None:
             return None
         result: dict[dns.name.Name, Current] = {}
@@ -449,14 +458,24 @@ class Nameserver:
             result[name] = current
         return result
 
-    def transfer_raw(self, zone: dns.name.Name) -> dict[dns.name.Name, tuple[list[str], list[Record], int]] | None:
-        """name -> (TXT strings, A/AAAA/PTR records, their TTL) for a zone, by AXFR; None when refused."""
+    def transfer_raw(self, zone: dns.name.Name, keep: Callable[[dns.name.Name, list[str]], bool] | None = None,
+                     ) -> dict[dns.name.Name, tuple[list[str], list[Record], int]] | None:
+        """name -> (TXT strings, A/AAAA/PTR records, their TTL) for a zone, by AXFR; None when refused.
+
+        ``keep(name, texts)``, asked when a name's TXT arrives, drops the names
+        it refuses there and then: a name's RRsets arrive next to each other
+        (BIND, Knot and PowerDNS send a zone in name order), so nearly nothing
+        is held for them. A record of a dropped name that arrives elsewhere
+        shows up as a name without TXT, which a caller that asked for
+        ``keep`` filters out (``Reconciler.load`` keeps only names in play).
+        """
         target = self.target
         key = target.key
         texts: dict[dns.name.Name, list[str]] = {}
         records: dict[dns.name.Name, list[Record]] = {}
         ttls: dict[dns.name.Name, int] = {}
         names: set[dns.name.Name] = set()
+        dropped = None  # the last name dropped: its other RRsets follow it (a stray one is harmless, see load)
         received = 0
         try:
             for message in dns.query.xfr(
@@ -465,11 +484,18 @@ class Nameserver:
             ):
                 received += 1
                 for rrset in message.answer:
+                    if rrset.name == dropped:
+                        continue
                     names.add(rrset.name)
                     if rrset.rdtype == dns.rdatatype.TXT:
-                        texts.setdefault(rrset.name, []).extend(
-                            b"".join(rdata.strings).decode("utf-8", "replace") for rdata in rrset
-                        )
+                        found = texts.setdefault(rrset.name, [])
+                        found.extend(b"".join(rdata.strings).decode("utf-8", "replace") for rdata in rrset)
+                        if keep is not None and not keep(rrset.name, found):
+                            dropped = rrset.name
+                            names.discard(rrset.name)
+                            texts.pop(rrset.name)
+                            records.pop(rrset.name, None)
+                            ttls.pop(rrset.name, None)
                     elif rrset.rdtype in _RECORD_TYPES:
                         records.setdefault(rrset.name, []).extend(
                             (dns.rdatatype.to_text(rrset.rdtype), rdata.to_text()) for rdata in rrset)

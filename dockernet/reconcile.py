@@ -301,7 +301,7 @@ class Reconciler:
         finds in its journal. Raises ``DnsError`` when the server fails.
         """
         names = self.index.replace_all({info.id: self._claims_of(info) for info in containers})
-        zone_state = self.nameserver.transfer()
+        zone_state = self.nameserver.transfer(wanted=names)
         if zone_state is None:
             self._warn_no_transfer()
             zone_state = {}

@@ -149,6 +149,9 @@ class Watcher:
             self.health.dns_reached()
             self._take_ownership()
         except DnsTransient as exc:
+            if self.options.adopt_owner:  # a one-time request: not done silently later, nor skipped
+                raise DnsTransient(f"cannot adopt the names of owner id '{self.options.adopt_owner}' now: {exc}",
+                                   hint="start again when the DNS server answers") from None
             log.error("%s; starting anyway, updates will be retried (nothing is removed before this owner id's "
                       "lease is held)", exc)
         # DnsRejected and OwnerCollision propagate: a watcher that may not write should not pretend to run

@@ -22,7 +22,7 @@ def test_docker_restart_reconnects_and_converges(dockerd, named, containers, wat
     metrics_port = free_port()
     watcher = watchers(extra=("--settle-time", "1", "--metrics-listen", f"127.0.0.1:{metrics_port}")).start()
     stays = containers(hostname=f"{label}-stays", restart_policy={"Name": "always"})
-    goes = containers(hostname=f"{label}-goes")
+    containers(hostname=f"{label}-goes")
     assert wait_for(lambda: named.query(f"{label}-stays") and named.query(f"{label}-goes"))
     assert wait_for(lambda: http_get(metrics_port, "/healthz")[0] == 200)
 

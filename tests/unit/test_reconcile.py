@@ -69,7 +69,7 @@ class InMemoryZone:
             raise DnsTransient("no answer")
         return self.names.get(fqdn)
 
-    def transfer(self):
+    def transfer(self, wanted=frozenset()):
         if self.down:
             raise DnsTransient("no answer")
         return dict(self.names) if self.transfer_allowed else None
