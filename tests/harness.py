@@ -305,24 +305,31 @@ class PrivateNamed:
                 "--listen", self.address,
                 "--subnet", self.subnet, "--subnet", SUBNET6, "--force", *self.init_args, check=True)
 
+    #: the server program, and its log file's name
+    program = "named"
+
+    def command(self) -> list[str]:
+        """The server in the foreground (other servers override this: tests/otherservers.py)."""
+        return ["named", "-g", "-c", str(self.dir / "named.conf")]
+
     def start(self, timeout: float = 30.0) -> None:
         if not (self.dir / "named.conf").exists():
             self.provision()
-        log = open(self.dir / "named.log", "ab")
+        log_path = self.dir / f"{self.program}.log"
+        log = open(log_path, "ab")
         enter = ["nsenter", f"--net=/var/run/netns/{self.netns}"] if self.netns else []
-        self.proc = subprocess.Popen(
-            [*enter, "named", "-g", "-c", str(self.dir / "named.conf")], stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+        self.proc = subprocess.Popen([*enter, *self.command()], stdout=log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=self.dir)
         log.close()
         if not wait_for(self._answers, timeout, 0.05):
-            tail = (self.dir / "named.log").read_text(errors="replace")[-2000:]
+            tail = log_path.read_text(errors="replace")[-2000:]
             self.stop()
-            raise RuntimeError(f"private named did not come up:\n{tail}")
+            raise RuntimeError(f"private {self.program} did not come up:\n{tail}")
 
     def _answers(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
-            raise RuntimeError("named exited: " + (self.dir / "named.log").read_text(errors="replace")[-2000:])
+            log_path = self.dir / f"{self.program}.log"
+            raise RuntimeError(f"{self.program} exited: " + log_path.read_text(errors="replace")[-2000:])
         try:
             response = self._udp(dns.message.make_query(self.zone, "SOA"), timeout=0.5)
         except Exception:

@@ -22,7 +22,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from tests.harness import PrivateNamed, free_port, run_cli, stop_pid, wait_for
+from tests.harness import PrivateNamed, free_port, run_cli
 
 KNOT_TOOLS = ("knotd",)
 PDNS_TOOLS = ("pdns_server", "pdnsutil")
@@ -34,13 +34,7 @@ def secret_of(key_file: Path) -> str:
 
 
 class _OtherServer(PrivateNamed):
-    """What the two have in common: ``dns init``'s key and zone, a port, a process, the queries of PrivateNamed."""
-
-    program = ""
-
-    def __init__(self, base: Path, name: str):
-        super().__init__(base, name=name)
-        self.proc: subprocess.Popen | None = None
+    """What the two have in common: ``dns init``'s key and zone, and all of PrivateNamed but the program."""
 
     def provision(self) -> None:
         self.port = free_port()
@@ -50,34 +44,6 @@ class _OtherServer(PrivateNamed):
 
     def configure(self) -> None:
         raise NotImplementedError
-
-    def command(self) -> list[str]:
-        raise NotImplementedError
-
-    def start(self, timeout: float = 30.0) -> None:
-        log = open(self.dir / f"{self.program}.log", "ab")
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     cwd=self.dir)
-        log.close()
-        if not wait_for(self._answers, timeout, 0.05):
-            tail = (self.dir / f"{self.program}.log").read_text(errors="replace")[-2000:]
-            self.stop()
-            raise RuntimeError(f"{self.program} did not come up:\n{tail}")
-
-    def _answers(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise RuntimeError(f"{self.program} exited: "
-                               + (self.dir / f"{self.program}.log").read_text(errors="replace")[-2000:])
-        return super()._answers()
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            stop_pid(self.proc.pid)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc = None
 
 
 class PrivateKnot(_OtherServer):

@@ -67,13 +67,14 @@ def test_a_secondary_given_as_primary_is_named_as_such_when_it_refuses(fleet_dns
 
 def test_a_name_released_on_one_host_is_taken_by_the_other_at_once(fleet_dns, fleet_engines, fleet_watchers, run_on,
                                                                    label):
-    # resyncs are far away: only the watch of blocked names can hand the name over
+    # resyncs are an hour away, and host 2's container runs before its watcher starts (no late event of its can
+    # take the name): only the watch of names held by others can hand the name over
     slow = ("--settle-time", "1", "--resync-interval", "3600")
     fleet_watchers(fleet_engines[0], f"{label}-h1", extra=slow).start()
-    second = fleet_watchers(fleet_engines[1], f"{label}-h2", extra=slow).start()
     one = run_on(1, f"{label}-db")
     assert wait_for(lambda: fleet_dns.primary.query(f"{label}-db") == {address(fleet_engines[0], one)})
     two = run_on(2, f"{label}-db")
+    second = fleet_watchers(fleet_engines[1], f"{label}-h2", extra=slow).start()
     assert wait_for(lambda: f"{label}-db.docker.test. is owned by {label}-h1" in second.log_text()), second.log_text()
     assert fleet_dns.primary.query(f"{label}-db") == {address(fleet_engines[0], one)}
 

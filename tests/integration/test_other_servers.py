@@ -75,8 +75,10 @@ def test_a_name_another_host_releases_is_taken_without_a_resync(server, watcher_
     # another host's watcher holds the name (written here as it would write it)
     assert server.update(lambda m: (m.add(name, 60, "A", "10.99.0.1"),
                                     m.add(name, 60, "TXT", f'"{ownership_mark("elsewhere", "e" * 12)}"'))) == 0
-    watcher = watcher_on(f"{label}-o", extra=("--settle-time", "1", "--resync-interval", "3600")).start()
+    # the container runs before its watcher starts: no event of its can arrive later and take the name; only
+    # the watch of names held by others can (resyncs are an hour away)
     container = containers(hostname=f"{label}-db")
+    watcher = watcher_on(f"{label}-o", extra=("--settle-time", "1", "--resync-interval", "3600")).start()
     assert wait_for(lambda: f"{label}-db.docker.test. is owned by elsewhere" in watcher.log_text())
     assert server.query(f"{label}-db") == {"10.99.0.1"}
     assert server.update(lambda m: m.delete(name)) == 0  # that host's container stopped

@@ -23,9 +23,11 @@ def test_started_container_answers_and_is_gone_after_stop_and_rm(dockerd, named,
     assert wait_for(lambda: named.query(label) == {address}), named.query(label)
     # the ownership mark travels with the record
     assert named.query(label, "TXT") == {f'"heritage=dockernet,owner={watcher.owner},container={container.id[:12]}"'}
-    log = watcher.log_text()
-    assert any(SEED_LINE.match(line) and line.endswith(f"Event Fired ({container.id[:12]}): start") for line in log.splitlines())
-    assert f"Updated Docker DNS ({container.id[:12]}): {fqdn(named, label)} 60 A {address}" in log
+    # the record is usually sent from the network connect event, which Docker sends before start: wait for it
+    start_line = f"Event Fired ({container.id[:12]}): start"
+    assert wait_for(lambda: any(SEED_LINE.match(line) and line.endswith(start_line)
+                                for line in watcher.log_text().splitlines())), watcher.log_text()[-2000:]
+    assert f"Updated Docker DNS ({container.id[:12]}): {fqdn(named, label)} 60 A {address}" in watcher.log_text()
 
     container.stop(timeout=0)
     assert wait_for(lambda: named.query(label) == set()), named.query(label)
