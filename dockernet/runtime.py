@@ -102,6 +102,9 @@ def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, rea
     from dockernet.tsigkey import key_file_exposure, load_key_file
     from dockernet.watcher import Watcher, WatchOptions
 
+    if watch_options.get("adopt_owner") == settings.owner_id:
+        raise UsageError(f"--adopt-owner names this watcher's own owner id '{settings.owner_id}'",
+                         hint="give the old owner id, the one the records carry now")
     key = None if settings.no_key else load_key_file(settings.key_file)
     exposure = None if settings.no_key else key_file_exposure(settings.key_file)
     if exposure:

@@ -243,10 +243,14 @@ class Watcher:
             log.debug("Cannot look at names held by others now: %s", exc)
 
     def _renew_lease(self) -> None:
-        """Claim or renew the lease; silence proves nothing, so a timeout just waits for the next try."""
+        """Claim or renew the lease; only ``OwnerCollision`` stops the watcher.
+
+        Silence proves nothing, and a refusal of the key is reported by the
+        update path: either way the lease is tried again a few seconds later.
+        """
         try:
             self.lease.hold()
-        except DnsTransient as exc:
+        except DnsError as exc:
             log.debug("Lease not renewed now: %s", exc)
             self.lease.retry_later()
 

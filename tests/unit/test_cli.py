@@ -26,6 +26,15 @@ def test_watch_help_shows_the_seed_environment_names():
         assert word in text
 
 
+def test_adopting_its_own_owner_id_is_refused_before_any_io():
+    result = run_cli("watch", "--zone", "docker.test", "--owner-id", "web1", "--adopt-owner", "web1", "--no-key",
+                     "--server", "127.0.0.1")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "dockernet: error: --adopt-owner names this watcher's own owner id 'web1': give the old owner id, the one the "
+        "records carry now"]
+
+
 @pytest.mark.parametrize("args, env, words", [
     (["watch"], {}, ["Missing option '--zone'"]),
     (["watch", "--zone", "a..b"], {}, ["is not a valid DNS name"]),
