@@ -390,11 +390,16 @@ class Nameserver:
         txt = response.get_rrset(response.answer, fqdn, dns.rdataclass.IN, dns.rdatatype.TXT)
         return [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in txt] if txt else []
 
+    def soa(self, zone: dns.name.Name):
+        """The zone's SOA record (``.mname``, ``.serial``) on this server, or None when it answers none."""
+        response = self.query(zone, dns.rdatatype.SOA)
+        rrset = response.get_rrset(response.answer, zone, dns.rdataclass.IN, dns.rdatatype.SOA)
+        return rrset[0] if rrset else None
+
     def serial(self, zone: dns.name.Name) -> int | None:
         """The zone's SOA serial on this server (one small query), or None when it does not answer with one."""
-        response = self.query(zone, dns.rdatatype.SOA)
-        soa = response.get_rrset(response.answer, zone, dns.rdataclass.IN, dns.rdatatype.SOA)
-        return soa[0].serial if soa else None
+        soa = self.soa(zone)
+        return soa.serial if soa is not None else None
 
     def lookup(self, fqdn: dns.name.Name) -> Current:
         """Who holds ``fqdn`` now: free (None), this owner (Owned) or someone else (Foreign)."""

@@ -21,7 +21,6 @@ import logging
 import socket
 from dataclasses import dataclass, replace
 
-import dns.message
 import dns.name
 import dns.rcode
 import dns.rdataclass
@@ -31,19 +30,6 @@ from dockernet.ddns import DnsTarget, Nameserver, resolve_server
 from dockernet.errors import DnsError, DnsRejected, DnsTransient
 
 log = logging.getLogger("dockernet")
-
-
-@dataclass(frozen=True)
-class Soa:
-    mname: dns.name.Name
-    serial: int
-
-
-def read_soa(nameserver: Nameserver, zone: dns.name.Name) -> Soa | None:
-    """The zone's SOA as this server answers it (None: it answers none)."""
-    response = nameserver.query(zone, dns.rdatatype.SOA)
-    rrset = response.get_rrset(response.answer, zone, dns.rdataclass.IN, dns.rdatatype.SOA)
-    return Soa(rrset[0].mname, rrset[0].serial) if rrset else None
 
 
 def addresses_of(host: dns.name.Name, zone: dns.name.Name, nameserver: Nameserver) -> list[str]:
@@ -110,7 +96,7 @@ def find_primary(given: DnsTarget, primary: str | None = None) -> DnsTarget:
     except DnsError:
         return given
     try:
-        soa = read_soa(asked, given.zone)
+        soa = asked.soa(given.zone)
         if soa is None:
             return given
         addresses = addresses_of(soa.mname, given.zone, asked)
@@ -131,7 +117,7 @@ def _check_is_primary(target: DnsTarget) -> str:
     """With --primary: whether that server's own SOA agrees it is the primary (said in refusal hints)."""
     nameserver = Nameserver(target)
     try:
-        soa = read_soa(nameserver, target.zone)
+        soa = nameserver.soa(target.zone)
         addresses = addresses_of(soa.mname, target.zone, nameserver) if soa else []
     except DnsError:
         return ""
@@ -152,9 +138,9 @@ class ServerState:
     error: str = ""
 
 
-def zone_servers(nameserver: Nameserver, zone: dns.name.Name) -> tuple[Soa | None, list[ServerState]]:
+def zone_servers(nameserver: Nameserver, zone: dns.name.Name) -> tuple[object, list[ServerState]]:
     """The primary's SOA and every server listed in NS with its serial (asked at the primary's port)."""
-    soa = read_soa(nameserver, zone)
+    soa = nameserver.soa(zone)
     response = nameserver.query(zone, dns.rdatatype.NS)
     ns = response.get_rrset(response.answer, zone, dns.rdataclass.IN, dns.rdatatype.NS)
     states = []
@@ -170,7 +156,7 @@ def zone_servers(nameserver: Nameserver, zone: dns.name.Name) -> tuple[Soa | Non
         for address in addresses:
             other = Nameserver(replace(nameserver.target, server=address))
             try:
-                theirs = read_soa(other, zone)
+                theirs = other.soa(zone)
             except DnsTransient as exc:
                 states.append(ServerState(host.to_text(omit_final_dot=True), other.target.where, None, str(exc)))
                 continue
