@@ -7,6 +7,9 @@ in another, where the watchers run too.
 
 from __future__ import annotations
 
+import json
+import time
+
 import dns.name
 import pytest
 
@@ -175,7 +178,7 @@ def test_a_paused_host_whose_owner_id_was_taken_over_stops_without_deleting(flee
     old.proc.send_signal(19)  # SIGSTOP
     try:
         seen = lease_of(fleet_dns, owner).seen
-        assert wait_for(lambda: lease_of(fleet_dns, owner).seen == seen and __import__("time").time() > seen + 3.5,
+        assert wait_for(lambda: lease_of(fleet_dns, owner).seen == seen and time.time() > seen + 3.5,
                         10, 0.2)
         new = fleet_watchers(fleet_engines[1], owner, extra=(*fast, "--take-over-owner")).start()
         fresh = run_on(2, f"{label}-new")
@@ -213,3 +216,32 @@ def test_adopt_owner_moves_every_name_of_a_renamed_host(fleet_dns, fleet_engines
         assert marks(fleet_dns.primary, name) == [(new_id, container.id[:12])]  # one mark: none duplicated
     assert lease_of(fleet_dns, old_id) is None
     assert "Removed Docker DNS" not in new.log_text()
+
+
+def test_ls_all_shows_each_owners_last_sign_of_life_and_purge_retires_a_stopped_host(
+        fleet_dns, fleet_engines, fleet_watchers, run_on, label):
+    fast = ("--settle-time", "1", "--lease-interval", "1")
+    stays = fleet_watchers(fleet_engines[0], f"{label}-stays", extra=fast).start()
+    leaves = fleet_watchers(fleet_engines[1], f"{label}-leaves", extra=fast).start()
+    run_on(1, f"{label}-s")
+    run_on(2, f"{label}-l")
+    assert wait_for(lambda: fleet_dns.primary.query(f"{label}-s") and fleet_dns.primary.query(f"{label}-l"))
+    text = stays.dns("ls", "--all").stdout
+    assert f"owner {label}-stays: watcher running; engine {engine_id(fleet_engines[0])}" in text, text
+    assert f"owner {label}-leaves: watcher running; engine {engine_id(fleet_engines[1])}" in text
+    assert text.index(f"owner {label}-stays:") < text.index(f"  {label}-s.docker.test.")  # grouped under its owner
+
+    leaves.kill()  # the host goes away; its records and its lease stay behind
+    retire = stays.dns("purge", "--owner", f"{label}-leaves")
+    assert retire.returncode == 0 and fleet_dns.primary.query(f"{label}-l") == set()
+    assert "its lease is kept" in retire.stderr + retire.stdout  # renewed moments ago: it might still run
+    assert lease_of(fleet_dns, f"{label}-leaves") is not None
+    seen = lease_of(fleet_dns, f"{label}-leaves").seen
+    assert wait_for(lambda: time.time() > seen + 3.5, 10, 0.2)  # three missed renewals
+    stale = json.loads(stays.dns("ls", "--all", "--json").stdout)
+    assert [row["lease"]["alive"] for row in stale if row["owner"] == f"{label}-leaves"] == [False]
+    retire = stays.dns("purge", "--owner", f"{label}-leaves")
+    assert retire.returncode == 0
+    assert lease_of(fleet_dns, f"{label}-leaves") is None
+    assert f"owner {label}-leaves:" not in stays.dns("ls", "--all").stdout
+    assert fleet_dns.primary.query(f"{label}-s")  # the other host is untouched

@@ -8,6 +8,7 @@ names held by others), and the owner lease's compare-and-swap.
 
 from __future__ import annotations
 
+import os
 import time
 
 import dns.name
@@ -18,7 +19,7 @@ from dockernet.plan import ownership_mark, parse_mark
 from tests.harness import WatcherProcess, wait_for
 from tests.otherservers import KNOT_TOOLS, PDNS_SCHEMA, PDNS_TOOLS, PrivateKnot, PrivatePowerDns, available
 
-IN_CI = __import__("os").environ.get("CI") == "true"
+IN_CI = os.environ.get("CI") == "true"
 SERVERS = {"knot": (PrivateKnot, KNOT_TOOLS), "pdns": (PrivatePowerDns, PDNS_TOOLS)}
 
 
