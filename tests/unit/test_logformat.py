@@ -1,6 +1,8 @@
 import logging
 from datetime import datetime
 
+import pytest
+
 from dockernet.logformat import RubyLoggerFormatter, format_line, setup_logging
 
 
@@ -25,9 +27,27 @@ def test_formatter_uses_record_time_and_pid():
     assert RubyLoggerFormatter().format(record) == "I, [2020-01-02T03:04:05.000006 #42]  INFO -- : Updated x"
 
 
-def test_setup_logging_writes_to_a_file(tmp_path):
+@pytest.fixture
+def dockernet_logger():
+    """The process-wide "dockernet" logger, restored afterwards: setup_logging stops it propagating,
+    and later tests read its records through pytest's caplog (on the root logger)."""
+    logger = logging.getLogger("dockernet")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield logger
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    handlers, level, propagate = saved
+    for handler in handlers:
+        logger.addHandler(handler)
+    logger.setLevel(level)
+    logger.propagate = propagate
+
+
+def test_setup_logging_writes_to_a_file(tmp_path, dockernet_logger):
     path = tmp_path / "watch.log"
     logger = setup_logging(str(path))
+    assert logger is dockernet_logger
     logger.info("Event Fired (%s): %s", "abc", "start")
     for handler in logger.handlers:
         handler.flush()
