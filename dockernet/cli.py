@@ -136,6 +136,45 @@ def _serve_metrics(listen, health):
     return metrics
 
 
+# --- topology ---------------------------------------------------------------------------
+
+
+@cli.command()
+@dns_options
+@click.option("--host-netns", metavar="NAME|PATH",
+              help="The namespace holding Docker's bridges and the host ends of veths [default: this process's].")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--dot", "as_dot", is_flag=True, help="Print Graphviz DOT (dockernet topology --dot | dot -Tsvg > host.svg).")
+@click.option("--no-color", is_flag=True, help="No colour or symbols, even on a terminal.")
+@click.pass_obj
+def topology(obj, settings, host_netns, as_json, as_dot, no_color):
+    """Bridges, their ports, the containers behind them, their addresses and DNS names, each name's state.
+
+    A name is published (this owner's record for this container), held for
+    another container, held by another owner or by hand (blocked), or
+    missing. Reads the zone as 'dns ls' does (one AXFR, or a look-up per
+    name); changes nothing.
+    """
+    import json
+
+    from dockernet.logformat import setup_logging
+    from dockernet.runtime import build
+    from dockernet.topology import gather, render_dot, render_tree
+
+    if as_json and as_dot:
+        raise click.UsageError("--json and --dot exclude each other")
+    setup_logging(None)  # warnings (a zone that may not be transferred) go to stderr, the drawing to stdout
+    runtime = build(settings, obj["docker_host"], read_only=True)
+    runtime.resolve_reverse_zones()
+    drawn = gather(runtime, host_netns)
+    if as_json:
+        click.echo(json.dumps(drawn.to_dict(), indent=2))
+    elif as_dot:
+        click.echo(render_dot(drawn), nl=False)
+    else:
+        click.echo(render_tree(drawn, color=sys.stdout.isatty() and not no_color))
+
+
 # --- the command groups, one module each ----------------------------------------------
 
 cli.add_command(cli_bridge.bridge)

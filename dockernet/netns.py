@@ -181,12 +181,14 @@ def show(engine: DockerEngine, ref: str, host_netns: str | None = None) -> View:
         return read_view(info, ipr, hosts)
 
 
-def list_views(engine: DockerEngine, host_netns: str | None = None) -> list[View]:
-    """Every running container's view; one that stops meanwhile is left out."""
+def list_views(engine: DockerEngine, host_netns: str | None = None,
+               running: list[ContainerInfo] | None = None) -> list[View]:
+    """Every running container's view (of ``running``, when the caller listed them already); one that stops
+    meanwhile is left out."""
     with netlink(host_netns) as host:
         hosts = host_links(host)
     views = []
-    for info in engine.running():
+    for info in engine.running() if running is None else running:
         try:
             with container_netlink(engine, info.id) as (current, ipr):
                 views.append(read_view(current, ipr, hosts))
