@@ -107,6 +107,11 @@ class ClaimIndex:
     def names_of(self, container_id: str) -> set[dns.name.Name]:
         return set(self._by_container.get(container_id, ()))
 
+    def claims_of_container(self, container_id: str) -> list[Claim]:
+        """One container's claims, forward names first."""
+        return [self._by_name[fqdn][container_id]
+                for fqdn in sorted(self._by_container.get(container_id, ()), key=forward_first)]
+
     def set_container(self, container_id: str, claims: Iterable[Claim]) -> set[dns.name.Name]:
         """Replace one container's claims; returns every name whose claims changed."""
         old_names = self._by_container.pop(container_id, set())

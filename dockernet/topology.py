@@ -213,7 +213,6 @@ def gather(runtime, host_netns: str | None = None) -> Topology:
     is entered after all (``netns.list_views``).
     """
     from dockernet.bridge import netlink
-    from dockernet.reconcile import claims_of
 
     engine = runtime.engine
     running = engine.running()
@@ -230,12 +229,12 @@ def gather(runtime, host_netns: str | None = None) -> Topology:
         ports_of = _ports_by_netnsid(ipr, links, names, running)
     if ports_of is None:
         ports_of = _ports_by_entering(engine, host_netns, running)
-    runtime.reconciler.load(running)
-    current = runtime.reconciler.current
-    policy = runtime.reconciler.policy
+    reconciler = runtime.reconciler
+    reconciler.load(running)  # indexes every container's claims, and reads the zone for them
+    current = reconciler.current
     containers = []
     for info in running:
-        claims = claims_of(info, policy, lambda level, text: None)
+        claims = reconciler.index.claims_of_container(info.id)
         containers.append({
             "name": info.name, "id": info.short_id, "addresses": list(info.addresses),
             "names": [name_state(claim.fqdn, info.short_id, current.get(claim.fqdn)) for claim in claims],

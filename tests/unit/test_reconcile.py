@@ -185,6 +185,16 @@ def test_claim_index_reports_old_and_new_names():
     assert index.names() == set()
 
 
+def test_claim_index_gives_one_containers_claims_back():
+    index = ClaimIndex()
+    rec, _, _ = make()
+    claims = rec._claims_of(container("a", "one"))
+    index.set_container("a" * 64, claims)
+    index.set_container("b" * 64, rec._claims_of(container("b", "one", "10.1.0.3")))
+    assert index.claims_of_container("a" * 64) == claims
+    assert index.claims_of_container("c" * 64) == []
+
+
 def test_full_reconcile_batches_and_falls_back_to_names_when_one_prerequisite_fails():
     zone = InMemoryZone(transfer_allowed=False)
     rec, zone, _ = make(zone)
