@@ -24,8 +24,6 @@ Not part of the test suite; it asserts nothing, it measures.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import socket
 import statistics
 import sys
@@ -43,10 +41,10 @@ import dns.query  # noqa: E402
 import dns.rdatatype  # noqa: E402
 import dns.update  # noqa: E402
 
-from bench.watch_bench import percentile, process_cost  # noqa: E402
+from bench.watch_bench import percentile, process_cost, report_costs, run_dir, save  # noqa: E402
 from dockernet.ddns import socket_in_namespace  # noqa: E402
 from tests.fleet import PRIMARY, SECONDARY, FleetDns, fleet_engine  # noqa: E402
-from tests.harness import PREFIX, WatcherProcess, clean_stale_runs, delete_netns, missing_tools, remove_run_dir  # noqa: E402
+from tests.harness import WatcherProcess, delete_netns, remove_run_dir  # noqa: E402
 
 
 class NsResolver:
@@ -181,13 +179,10 @@ def main() -> int:
     parser.add_argument("--takeovers", type=int, default=20)
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args()
-    if missing_tools():
-        print("needs: " + ", ".join(missing_tools()), file=sys.stderr)
+    run = run_dir()
+    if run is None:
         return 2
-    clean_stale_runs()
-    netns = f"{PREFIX}{os.getpid()}"
-    base = Path("/tmp") / netns
-    base.mkdir(parents=True, exist_ok=True)
+    base, netns = run
     fleet = FleetDns(base, f"{netns}-dns")
     engines, watchers = [], []
     results: dict = {"per_host": args.per_host, "others": args.others}
@@ -249,10 +244,8 @@ def main() -> int:
     print(f"{'missed in the burst':50} {results['burst']['missed']}")
     print(f"{'records in the zone (before / after)':50} {results['zone_records_before']} / "
           f"{results['zone_records_after']}")
-    for index, cost in enumerate(results["watchers"], 1):
-        print(f"{'watcher host' + str(index):50} peak RSS {cost['peak_rss_mb']:.1f} MB, CPU {cost['cpu_s']:.2f} s")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    report_costs({f"watcher host{index}": cost for index, cost in enumerate(results["watchers"], 1)}, 50)
+    save(args.json, results)
     return 0
 
 

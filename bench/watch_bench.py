@@ -183,14 +183,10 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.sequential, args.burst, args.cold = 10, 20, 40
-    if missing_tools():
-        print("needs: " + ", ".join(missing_tools()), file=sys.stderr)
+    run = run_dir()
+    if run is None:
         return 2
-
-    clean_stale_runs()
-    netns = f"{PREFIX}{os.getpid()}"
-    base = Path("/tmp") / netns
-    base.mkdir(parents=True, exist_ok=True)
+    base, netns = run
     dockerd = PrivateDockerd(base, netns)
     named = PrivateNamed(base)
     results: dict = {}
@@ -268,12 +264,33 @@ def main() -> int:
     print(f"{'left after burst removal':45} {results['burst']['left_after_removal']}")
     print(f"{'scale ratio p50(many)/p50(seq)':45} "
           f"{results['sequential_with_many']['up_p50_ms'] / results['sequential']['up_p50_ms']:10.2f}")
-    for key in ("cost_after_burst", "cost_cold"):
-        cost = results[key]
-        print(f"{key:45} peak RSS {cost['peak_rss_mb']:.1f} MB, CPU {cost['cpu_s']:.2f} s")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    report_costs({key: results[key] for key in ("cost_after_burst", "cost_cold")}, 45)
+    save(args.json, results)
     return 0
+
+
+def run_dir() -> tuple[Path, str] | None:
+    """The run's directory and namespace name (dnt-<pid>), after removing what interrupted runs left;
+    None (said on stderr) when a tool is missing."""
+    if missing_tools():
+        print("needs: " + ", ".join(missing_tools()), file=sys.stderr)
+        return None
+    clean_stale_runs()
+    netns = f"{PREFIX}{os.getpid()}"
+    base = Path("/tmp") / netns
+    base.mkdir(parents=True, exist_ok=True)
+    return base, netns
+
+
+def report_costs(costs: dict[str, dict], width: int) -> None:
+    """One line per process: its peak RSS and CPU time (``process_cost``)."""
+    for name, cost in costs.items():
+        print(f"{name:{width}} peak RSS {cost['peak_rss_mb']:.1f} MB, CPU {cost['cpu_s']:.2f} s")
+
+
+def save(path: str | None, results: dict) -> None:
+    if path:
+        Path(path).write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

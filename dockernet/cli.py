@@ -15,7 +15,7 @@ import click
 from dockernet import __version__, cli_bridge, cli_dns, cli_netns
 from dockernet.errors import CannotListen, CannotOpenLog, DockernetError
 from dockernet.logformat import one_line
-from dockernet.params import LISTEN, dns_options, owner_options
+from dockernet.params import LISTEN, dns_options, host_netns_option, owner_options
 
 log = logging.getLogger("dockernet")
 
@@ -141,8 +141,7 @@ def _serve_metrics(listen, health):
 
 @cli.command()
 @dns_options
-@click.option("--host-netns", metavar="NAME|PATH",
-              help="The namespace holding Docker's bridges and the host ends of veths [default: this process's].")
+@host_netns_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--dot", "as_dot", is_flag=True, help="Print Graphviz DOT (dockernet topology --dot | dot -Tsvg > host.svg).")
 @click.option("--no-color", is_flag=True, help="No colour or symbols, even on a terminal.")

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import click
 
-from dockernet.params import IP
+from dockernet.params import IP, host_netns_option
 
 
 @click.group()
-@click.option("--host-netns", metavar="NAME|PATH",
-              help="The namespace holding Docker's bridges and the host ends of veths [default: this process's].")
+@host_netns_option
 @click.pass_obj
 def netns(obj, host_netns) -> None:
     """See and configure containers' networks from the host, through their namespaces."""

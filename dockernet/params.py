@@ -197,3 +197,9 @@ def owner_options(func):
     return click.option("--take-over-owner", is_flag=True,
                         help="Replace this owner id's lease although it names another Docker engine, once that "
                              "engine stopped renewing it (a reinstalled host).")(func)
+
+
+#: the namespace holding Docker's bridges and the host ends of veths (netns commands, topology)
+host_netns_option = click.option(
+    "--host-netns", metavar="NAME|PATH",
+    help="The namespace holding Docker's bridges and the host ends of veths [default: this process's].")

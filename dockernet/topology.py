@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from dockernet.logformat import printable
 from dockernet.plan import Foreign, Owned
 
 #: name states, as the JSON and the DOT output spell them
@@ -81,7 +82,8 @@ def build(bridges: dict[str, tuple[str, ...]], ports: dict[str, str], containers
     by_port = {}
     elsewhere = []
     for container in containers:
-        node = ContainerNode(container["name"], container["id"], tuple(container["addresses"]),
+        # a container's name is the container's to choose: escaped once here, so no drawing shows control characters
+        node = ContainerNode(printable(container["name"]), container["id"], tuple(container["addresses"]),
                              tuple(container["names"]))
         attached = [port for port in container["ports"] if port in ports]
         for port in attached:

@@ -60,3 +60,11 @@ def test_every_port_is_drawn_and_a_container_behind_two_bridges_appears_under_bo
 def test_a_names_state_comes_from_what_the_zone_holds(current, state, holder):
     node = name_state(dns.name.from_text("web.docker.test."), "a1b2c3d4e5f6", current)
     assert (node.name, node.state, node.holder) == ("web.docker.test.", state, holder)
+
+
+def test_a_container_name_cannot_put_control_characters_on_the_terminal():
+    model = build({"docker0": ()}, {"veth0": "docker0"},
+                  [{"name": "evil\x1b[2J\nroot", "id": "e" * 12, "addresses": [], "names": [], "ports": ["veth0"]}])
+    for drawing in (render_tree(model), render_dot(model)):
+        assert "\x1b" not in drawing and "evil\nroot" not in drawing
+    assert "evil\\x1b[2J\\nroot" in render_tree(model)
