@@ -30,16 +30,26 @@ def dns() -> None:
 @click.option("--transfer/--no-transfer", "allow_transfer", default=True, show_default=True,
               help="Let the key transfer the zone (AXFR), so the watcher can find its stale records in one sweep.")
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
-def dns_init(zone, directory, listen, port, subnets, key_name, algorithm, allow_transfer, force):
+@click.option("--conf-only", is_flag=True,
+              help="Rewrite only named.conf (e.g. for another --port), keeping the key and the zone files "
+                   "with the records they hold.")
+@click.option("--quiet", "-q", is_flag=True,
+              help="Print nothing but errors (for scripts that start named and the watcher themselves).")
+def dns_init(zone, directory, listen, port, subnets, key_name, algorithm, allow_transfer, force, conf_only, quiet):
     """Write a TSIG key (mode 0600), a zone file and a named.conf that lets the key update the zone.
 
     The result runs as it is: named -g -c DIR/named.conf
     """
-    from dockernet.dnsinit import KEY_FILE, InitSpec, new_secret, render_all, write_files
+    from dockernet.dnsinit import KEY_FILE, InitSpec, new_secret, reconfigure, render_all, write_files
 
     spec = InitSpec(zone=zone, directory=directory, listen=listen, port=port, subnets=tuple(subnets),
                     key_name=key_name, algorithm=algorithm, allow_transfer=allow_transfer)
-    written = write_files(directory, render_all(spec, new_secret(algorithm)), force)
+    if conf_only:
+        written = reconfigure(spec)
+    else:
+        written = write_files(directory, render_all(spec, new_secret(algorithm)), force)
+    if quiet:
+        return
     for path in written:
         click.echo(f"wrote {path}")
     conf = directory.resolve() / "named.conf"

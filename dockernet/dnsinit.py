@@ -147,6 +147,23 @@ def render_all(spec: InitSpec, secret: str) -> dict[str, tuple[str, int]]:
     return files
 
 
+def reconfigure(spec: InitSpec) -> list[Path]:
+    """Rewrite named.conf alone, for files an earlier ``dns init`` wrote.
+
+    The key stays (watchers hold it) and so do the zone files (named keeps
+    the published records in them); only what the server listens on, and
+    which zones it serves, change.
+    """
+    needed = [KEY_FILE, *(f"{zone_text(zone)}.zone" for zone in [spec.zone, *reverse_zones(spec)])]
+    missing = [name for name in needed if not (spec.directory / name).is_file()]
+    if missing:
+        raise UsageError(f"{', '.join(str(spec.directory / name) for name in missing)} missing: "
+                         "--conf-only rewrites named.conf next to the files of an earlier dns init "
+                         "(run it without --conf-only first)")
+    conf = render_all(spec, secret="")[CONF_FILE]
+    return write_files(spec.directory, {CONF_FILE: conf}, force=True)
+
+
 def reverse_zones(spec: InitSpec) -> list[dns.name.Name]:
     """One reverse zone per subnet, each once."""
     zones: list[dns.name.Name] = []

@@ -103,3 +103,26 @@ def test_dns_init_writes_a_private_key_and_refuses_to_overwrite(tmp_path):
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     secret_line = next(line for line in before["ddns.key"].decode().splitlines() if "secret" in line)
     assert secret_line.split('"')[1] not in result.stdout + again.stderr
+
+
+def test_dns_init_conf_only_moves_the_port_and_keeps_key_and_zone(tmp_path):
+    target = tmp_path / "named"
+    run_cli("dns", "init", "--zone", "docker.test", "--dir", str(target), "--port", "53", check=True)
+    zone_file = target / "docker.test.zone"
+    zone_file.write_text(zone_file.read_text() + "web1\tIN A 10.1.0.2\n")  # what named keeps there
+    kept = {name: (target / name).read_bytes() for name in ("ddns.key", "docker.test.zone")}
+    result = run_cli("dns", "init", "--zone", "docker.test", "--dir", str(target), "--port", "5300",
+                     "--conf-only", "--quiet")
+    assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
+    conf = (target / "named.conf").read_text()
+    assert "listen-on port 5300 { 127.0.0.1; };" in conf and "port 53 " not in conf
+    assert {name: (target / name).read_bytes() for name in kept} == kept
+
+
+def test_dns_init_conf_only_without_an_earlier_init_writes_nothing(tmp_path):
+    target = tmp_path / "named"
+    target.mkdir()
+    result = run_cli("dns", "init", "--zone", "docker.test", "--dir", str(target), "--conf-only")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "without --conf-only first" in result.stderr
+    assert list(target.iterdir()) == []
