@@ -43,11 +43,9 @@ def cli(ctx: click.Context, docker_host: str | None, use_tls: bool, tlsverify: b
     docker CLI: --docker-host tcp://HOST:2376 with --tlsverify and the
     --tls* files, or DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
     """
-    from dockernet.engine import EngineAddress, EngineTls
+    from dockernet.engine import EngineAddress
 
-    flags = use_tls or tlsverify or tlscacert or tlscert or tlskey
-    tls = EngineTls.from_flags(tlsverify, tlscacert, tlscert, tlskey) if flags else None
-    ctx.obj = {"docker_host": EngineAddress(docker_host or None, tls)}
+    ctx.obj = {"docker_host": EngineAddress.from_options(docker_host, use_tls, tlsverify, tlscacert, tlscert, tlskey)}
 
 
 # --- watch ------------------------------------------------------------------
@@ -175,6 +173,21 @@ def topology(obj, settings, host_netns, as_json, as_dot, no_color):
 
 
 # --- the command groups, one module each ----------------------------------------------
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the Tab completion script for SHELL (netns commands also complete running container names).
+
+    \b
+    bash:  eval "$(dockernet completion bash)"       (in ~/.bashrc)
+    zsh:   eval "$(dockernet completion zsh)"        (in ~/.zshrc)
+    fish:  dockernet completion fish > ~/.config/fish/completions/dockernet.fish
+    """
+    from dockernet.completion import script
+
+    click.echo(script(cli, shell))
+
 
 cli.add_command(cli_bridge.bridge)
 cli.add_command(cli_netns.netns)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from dockernet.completion import running_containers
 from dockernet.params import IP, host_netns_option
 
 
@@ -23,7 +24,7 @@ def _engine(obj):
 
 
 @netns.command("show")
-@click.argument("container")
+@click.argument("container", shell_complete=running_containers)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def netns_show(obj, container, as_json):
@@ -51,7 +52,7 @@ def netns_ls(obj, as_json):
 
 @netns.command("addr")
 @click.argument("action", type=click.Choice(["add", "del"]))
-@click.argument("container")
+@click.argument("container", shell_complete=running_containers)
 @click.argument("address", metavar="IP/PREFIX")
 @click.option("--dev", metavar="IFNAME", help="Interface in the container [default: the one with the default route].")
 @click.option("--force", is_flag=True, help="Change it even though dockernet did not attach it (e.g. Docker's eth0).")
@@ -69,7 +70,7 @@ def netns_addr(obj, action, container, address, dev, force):
 
 @netns.command("route")
 @click.argument("action", type=click.Choice(["add", "del"]))
-@click.argument("container")
+@click.argument("container", shell_complete=running_containers)
 @click.argument("destination", metavar="DEST|default")
 @click.argument("via", required=False, metavar="[via GATEWAY]", nargs=-1)
 @click.option("--dev", metavar="IFNAME", help="Interface in the container.")
@@ -92,7 +93,7 @@ def netns_route(obj, action, container, destination, via, dev, force):
 
 
 @netns.command("attach")
-@click.argument("container")
+@click.argument("container", shell_complete=running_containers)
 @click.option("--bridge", required=True, metavar="NAME", help="Host bridge for the new interface.")
 @click.option("--ip", "ip_spec", required=True, metavar="ADDR/PREFIX[@GATEWAY]",
               help="Address of the new interface; with @GATEWAY also the default route.")
@@ -115,7 +116,7 @@ def netns_attach(obj, container, bridge, ip_spec, ifname, mac, mtu, create_bridg
 
 
 @netns.command("detach")
-@click.argument("container")
+@click.argument("container", shell_complete=running_containers)
 @click.option("--ifname", required=True, help="The interface attach made, e.g. eth1.")
 @click.option("--force", is_flag=True, help="Delete it even though dockernet did not attach it (e.g. Docker's eth0).")
 @click.pass_obj

@@ -162,6 +162,14 @@ class EngineAddress:
     url: str | None = None
     tls: EngineTls | None = None
 
+    @classmethod
+    def from_options(cls, docker_host: str | None = None, use_tls: bool = False, tlsverify: bool = False,
+                     tlscacert: str | None = None, tlscert: str | None = None,
+                     tlskey: str | None = None) -> EngineAddress:
+        """From the root command's options, as the docker CLI reads its own."""
+        flags = use_tls or tlsverify or tlscacert or tlscert or tlskey
+        return cls(docker_host or None, EngineTls.from_flags(tlsverify, tlscacert, tlscert, tlskey) if flags else None)
+
 
 def _tls_reason(exc: Exception) -> str | None:
     """What a failed TLS handshake says ("certificate verify failed: ..."), or None when it was no TLS failure."""
@@ -376,6 +384,14 @@ class DockerEngine:
             raise self._unreachable(exc) from None
         found = (self.inspect(container_id) for container_id in ids)
         return [info for info in found if info is not None and info.running]
+
+    def running_names(self) -> list[str]:
+        """Names of the running containers: one list call, nothing inspected."""
+        try:
+            listed = self.client.containers(filters={"status": "running"})
+        except _DOCKER_ERRORS as exc:
+            raise self._unreachable(exc) from None
+        return [name.lstrip("/") for item in listed for name in item.get("Names") or ()]
 
     def events(self, since: str | None = None):
         """Open the event stream (the subscription is made before this returns).

@@ -126,3 +126,14 @@ def test_dns_init_conf_only_without_an_earlier_init_writes_nothing(tmp_path):
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "without --conf-only first" in result.stderr
     assert list(target.iterdir()) == []
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_prints_a_script_for_each_shell(shell):
+    result = run_cli("completion", shell)
+    assert result.returncode == 0 and f"_DOCKERNET_COMPLETE={shell}_complete" in result.stdout
+
+
+def test_completion_for_an_unknown_shell_is_one_line():
+    result = run_cli("completion", "tcsh")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and "tcsh" in result.stderr
