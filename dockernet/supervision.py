@@ -104,9 +104,17 @@ class NullMetrics:
     def blocked_checked(self, kind: str) -> None: ...
 
 
+#: label values every series starts with at 0, so rate() and dashboards see them before the first one happens
+KNOWN_RCODES = ("NOERROR", "PREREQUISITE_FAILED")
+KNOWN_FAILURES = ("UNREACHABLE", "CONTENDED", "REFUSED", "NOTAUTH", "NOTZONE")
+KNOWN_CHECKS = ("serial", "name")
+
+
 class PrometheusMetrics(NullMetrics):
     def __init__(self) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+        from dockernet.engine import CONTAINER_ACTIONS, NETWORK_ACTIONS
 
         self.registry = CollectorRegistry()
         self._events = Counter("dockernet_events", "Docker events seen", ["action"], registry=self.registry)
@@ -131,6 +139,22 @@ class PrometheusMetrics(NullMetrics):
             "dockernet_event_to_update_seconds", "From a Docker event to its DNS update being applied",
             buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=self.registry,
         )
+        for counter, values in ((self._events, (*sorted(CONTAINER_ACTIONS), *sorted(NETWORK_ACTIONS))),
+                                (self._updates, KNOWN_RCODES), (self._failed, KNOWN_FAILURES),
+                                (self._blocked_checks, KNOWN_CHECKS)):
+            for value in values:
+                counter.labels(value)
+
+    def watch_health(self, health: Health) -> None:
+        """Export what /healthz answers, as numbers a dashboard can draw (a scrape's ``up`` only says it answered)."""
+        from prometheus_client import Gauge
+
+        healthy = Gauge("dockernet_healthy", "1 while /healthz answers 200: event stream connected, DNS server "
+                        "reached within the last minute", registry=self.registry)
+        healthy.set_function(lambda: 0.0 if health.problems() else 1.0)
+        degraded = Gauge("dockernet_degraded", "1 while some names are set aside or the journal cannot be written",
+                         registry=self.registry)
+        degraded.set_function(lambda: 1.0 if health.degradations() else 0.0)
 
     def event_seen(self, action: str) -> None:
         self._events.labels(action).inc()
@@ -170,6 +194,7 @@ def serve_metrics(listen: tuple[str, int], metrics: PrometheusMetrics, health: H
 
     from prometheus_client import make_wsgi_app
 
+    metrics.watch_health(health)
     metrics_app = make_wsgi_app(metrics.registry)
 
     def app(environ, start_response):

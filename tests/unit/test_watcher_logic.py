@@ -104,3 +104,27 @@ def test_listen_addresses(text, expected):
 def test_bad_listen_addresses(text):
     with pytest.raises(click.BadParameter):
         LISTEN.convert(text, None, None)
+
+
+def test_health_gauges_say_what_healthz_says():
+    from prometheus_client import generate_latest
+
+    from dockernet.supervision import Health, PrometheusMetrics
+
+    now = [100.0]
+    health = Health(clock=lambda: now[0])
+    metrics = PrometheusMetrics()
+    metrics.watch_health(health)
+
+    def value(name):
+        line = next(line for line in generate_latest(metrics.registry).decode().splitlines() if line.startswith(name + " "))
+        return float(line.split()[1])
+
+    assert (value("dockernet_healthy"), value("dockernet_degraded")) == (0.0, 0.0)  # nothing connected yet
+    health.docker_connected = True
+    health.dns_reached()
+    assert value("dockernet_healthy") == 1.0
+    health.rejected_names = 2
+    assert (value("dockernet_healthy"), value("dockernet_degraded")) == (1.0, 1.0)
+    now[0] += 61  # the DNS server not reached for over a minute
+    assert value("dockernet_healthy") == 0.0
