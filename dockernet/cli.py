@@ -172,7 +172,8 @@ def topology(obj, settings, host_netns, as_json, as_dot, no_color):
         click.echo(render_tree(drawn, color=sys.stdout.isatty() and not no_color))
 
 
-# --- the command groups, one module each ----------------------------------------------
+# --- completion -------------------------------------------------------------------------
+
 
 @cli.command()
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
@@ -188,6 +189,8 @@ def completion(shell: str) -> None:
 
     click.echo(script(cli, shell))
 
+
+# --- the command groups, one module each ----------------------------------------------
 
 cli.add_command(cli_bridge.bridge)
 cli.add_command(cli_netns.netns)

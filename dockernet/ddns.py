@@ -431,16 +431,18 @@ class Nameserver:
                     return rrset.name
         return None
 
-    def transfer(self, wanted: frozenset | set = frozenset()) -> dict[dns.name.Name, Current] | None:
+    def transfer(self, wanted: frozenset | set = frozenset(), everything: bool = False,
+                 ) -> dict[dns.name.Name, Current] | None:
         """Who holds each name this owner holds or ``wanted`` lists, by AXFR; None when a transfer is not allowed.
 
         Other owners' names are dropped as the transfer streams by, so a big
-        shared zone costs this process little memory.
+        shared zone costs this process little memory; ``everything`` keeps
+        them all (a one-shot reader that cannot know ``wanted`` yet).
         """
         owner = self.target.owner
 
         def keep(name: dns.name.Name, texts: list[str]) -> bool:
-            return name in wanted or isinstance(classify_name(texts, owner), Owned)
+            return everything or name in wanted or isinstance(classify_name(texts, owner), Owned)
 
         result: dict[dns.name.Name, Current] = {}
         for zone in self.target.zones:

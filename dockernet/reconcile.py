@@ -298,15 +298,18 @@ class Reconciler:
 
         return claims_of(info, self.policy, say)
 
-    def load(self, containers: list[ContainerInfo]) -> set[dns.name.Name]:
+    def load(self, containers: list[ContainerInfo], transferred: Callable[[], dict | None] | None = None,
+             ) -> set[dns.name.Name]:
         """Index every running container's claims and read the zones' truth; returns the names in play.
 
         The truth comes from a zone transfer where the key may make one;
         otherwise from one query per name this watcher claims, knows, or
         finds in its journal. Raises ``DnsError`` when the server fails.
+        ``transferred`` gives the result of a transfer of everything that a
+        caller started earlier (``Nameserver.transfer(everything=True)``).
         """
         names = self.index.replace_all({info.id: self._claims_of(info) for info in containers})
-        zone_state = self.nameserver.transfer(wanted=names)
+        zone_state = transferred() if transferred else self.nameserver.transfer(wanted=names)
         if zone_state is None:
             self._warn_no_transfer()
             zone_state = {}

@@ -212,11 +212,71 @@ def gather(runtime, host_netns: str | None = None) -> Topology:
     an id (``IFLA_LINK_NETNSID``), and one RTM_GETNSID per container (by its
     init pid) gives that id for each container; entering 500 namespaces
     took 21 s here. Where the kernel or pyroute2 cannot say, each namespace
-    is entered after all (``netns.list_views``).
+    is entered after all (``netns.list_views``). The zone transfer runs
+    meanwhile in a process of its own (``_transfer_aside``).
     """
+    transferred = _transfer_aside(runtime.nameserver)
+    running, bridges, ports, ports_of = _read_host(runtime.engine, host_netns)
+    reconciler = runtime.reconciler
+    reconciler.load(running, transferred=transferred)  # indexes every container's claims
+    current = reconciler.current
+    containers = []
+    for info in running:
+        claims = reconciler.index.claims_of_container(info.id)
+        containers.append({
+            "name": info.name, "id": info.short_id, "addresses": list(info.addresses),
+            "names": [name_state(claim.fqdn, info.short_id, current.get(claim.fqdn)) for claim in claims],
+            "ports": ports_of.get(info.short_id, []),
+        })
+    return build(bridges, ports, containers)
+
+
+def _transfer_aside(nameserver):
+    """Start a transfer of every name in a forked child; returns the function that waits for its result.
+
+    Decoding a transfer in dnspython is CPU work, and so is reading Docker
+    and netlink: in one process they would take turns on one interpreter
+    lock (a thread gained nothing here), in two they use two cores. The
+    child is forked before anything here starts a thread; its result (or
+    its DnsError) comes back pickled over a pipe.
+    """
+    import multiprocessing
+
+    from dockernet.errors import DnsError, DnsTransient
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            send.send((nameserver.transfer(everything=True), nameserver.no_transfer_reason, None))
+        except DnsError as exc:
+            send.send((None, "", exc))
+
+    process = context.Process(target=child, name="zone transfer", daemon=True)
+    process.start()
+    send.close()
+
+    def wait():
+        try:
+            result, reason, error = receive.recv()
+        except EOFError:
+            raise DnsTransient("the zone transfer ended without a result") from None
+        finally:
+            receive.close()
+            process.join()
+        if error is not None:
+            raise error
+        nameserver.no_transfer_reason = reason
+        return result
+
+    return wait
+
+
+def _read_host(engine, host_netns: str | None):
+    """The running containers, each bridge's addresses, which bridge each port is on, and each container's ports."""
     from dockernet.bridge import netlink
 
-    engine = runtime.engine
     running = engine.running()
     with netlink(host_netns) as ipr:
         links = ipr.get_links()
@@ -231,18 +291,8 @@ def gather(runtime, host_netns: str | None = None) -> Topology:
         ports_of = _ports_by_netnsid(ipr, links, names, running)
     if ports_of is None:
         ports_of = _ports_by_entering(engine, host_netns, running)
-    reconciler = runtime.reconciler
-    reconciler.load(running)  # indexes every container's claims, and reads the zone for them
-    current = reconciler.current
-    containers = []
-    for info in running:
-        claims = reconciler.index.claims_of_container(info.id)
-        containers.append({
-            "name": info.name, "id": info.short_id, "addresses": list(info.addresses),
-            "names": [name_state(claim.fqdn, info.short_id, current.get(claim.fqdn)) for claim in claims],
-            "ports": ports_of.get(info.short_id, []),
-        })
-    return build({name: tuple(addresses) for name, addresses in bridge_addresses.items()}, ports, containers)
+    bridges = {name: tuple(addresses) for name, addresses in bridge_addresses.items()}
+    return running, bridges, ports, ports_of
 
 
 def _ports_by_netnsid(ipr, links, names, running) -> dict[str, list[str]] | None:

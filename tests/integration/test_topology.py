@@ -121,3 +121,28 @@ def test_ports_found_by_namespace_id_agree_with_entering_each_namespace(dockerd,
         for container in network.containers:
             network.disconnect(container, force=True)
         network.remove()
+
+
+def test_without_a_zone_transfer_names_are_looked_up_and_a_bad_key_is_one_line(dockerd, named_no_axfr, containers,
+                                                                                 watchers, label, tmp_path):
+    """The transfer runs in a forked child: its refusal and its errors must reach the user as in one process."""
+    watcher = watchers(server=named_no_axfr)
+    containers(name=f"{label}-pub", hostname=f"{label}-pub")
+    assert watcher.once().returncode == 0
+    args = ["--docker-host", dockerd.url, "topology", "--server", "127.0.0.1", "--port", str(named_no_axfr.port),
+            "--zone", named_no_axfr.zone, "--owner-id", watcher.owner, "--host-netns", dockerd.netns, "--json"]
+    result = run_cli(*args, "--key-file", str(named_no_axfr.key_file))
+    assert result.returncode == 0, result.stderr
+    assert "Zone transfer of" in result.stderr and "answered REFUSED" in result.stderr
+    (_, _, drawn), *_ = containers_by_name(json.loads(result.stdout))[f"{label}-pub"]
+    states = {entry["name"]: entry["state"] for entry in drawn["names"]}
+    assert states == {f"{label}-pub.{named_no_axfr.zone}.": "published"}, result.stdout
+
+    wrong = tmp_path / "wrong.key"
+    secret = "c2VjcmV0IHRoYXQgbmFtZWQgZG9lcyBub3Qga25vdyE="
+    wrong.write_text(f'key "ddns-key" {{\n\talgorithm hmac-sha256;\n\tsecret "{secret}";\n}};\n')
+    wrong.chmod(0o600)
+    failed = run_cli(*args, "--key-file", str(wrong))
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert len(failed.stderr.strip().splitlines()) == 1 and failed.stderr.startswith("dockernet: error: ")
+    assert secret not in failed.stderr

@@ -68,3 +68,37 @@ def test_a_container_name_cannot_put_control_characters_on_the_terminal():
     for drawing in (render_tree(model), render_dot(model)):
         assert "\x1b" not in drawing and "evil\nroot" not in drawing
     assert "evil\\x1b[2J\\nroot" in render_tree(model)
+
+
+class _Nameserver:
+    """Stands in for ddns.Nameserver in the forked child: only what _transfer_aside touches."""
+
+    def __init__(self, result=None, reason="", error=None):
+        self.result, self.no_transfer_reason, self.error = result, "", error
+        self.reason = reason
+
+    def transfer(self, everything=False):
+        assert everything
+        self.no_transfer_reason = self.reason  # set in the child: the parent's copy must learn it
+        if self.error:
+            raise self.error
+        return self.result
+
+
+def test_the_transfer_aside_returns_what_the_child_read_and_why_it_could_not():
+    from dockernet.topology import _transfer_aside
+
+    nameserver = _Nameserver(result={"web.docker.test.": "owned"})
+    assert _transfer_aside(nameserver)() == {"web.docker.test.": "owned"}
+    refused = _Nameserver(result=None, reason="127.0.0.1#53 answered REFUSED")
+    assert _transfer_aside(refused)() is None and refused.no_transfer_reason == "127.0.0.1#53 answered REFUSED"
+
+
+def test_the_transfer_asides_error_is_raised_in_the_parent_with_its_hint_and_code():
+    from dockernet.errors import DnsRejected
+    from dockernet.topology import _transfer_aside
+
+    error = DnsRejected("transfer refused by 127.0.0.1#53", hint="grant allow-transfer", code="NOTAUTH")
+    with pytest.raises(DnsRejected) as raised:
+        _transfer_aside(_Nameserver(error=error))()
+    assert (str(raised.value), raised.value.code) == (str(error), "NOTAUTH")
