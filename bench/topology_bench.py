@@ -4,7 +4,7 @@
 Same real components as the tests (private dockerd in its own namespace,
 named from ``dns init``); N containers with a hostname each, published by
 ``watch --once`` with PTR records, one more name held by hand. Reports each
-drawing (tree, JSON, DOT; median of three launches, launch to exit) against
+drawing (tree, JSON, DOT; median of five launches, launch to exit) against
 two floors from the same run: the interpreter starting dockernet
 (``--version``) and one zone transfer by dnspython.
 
@@ -30,11 +30,11 @@ sys.path.insert(0, str(REPO / "bench"))
 import dns.query  # noqa: E402
 import dns.zone  # noqa: E402
 
-from tests.harness import PrivateDockerd, PrivateNamed, WatcherProcess, clean_env, remove_run_dir  # noqa: E402
-from watch_bench import run_dir, save, start_many  # noqa: E402
+from tests.harness import PrivateNamed, WatcherProcess, clean_env  # noqa: E402
+from watch_bench import engine_and_server, run_dir, save, start_many  # noqa: E402
 
 
-def launch(args: list[str], runs: int = 3) -> float:
+def launch(args: list[str], runs: int = 5) -> float:
     """Median seconds from launch to exit of ``python -m dockernet ARGS``."""
     times = []
     for _ in range(runs):
@@ -69,14 +69,8 @@ def main() -> int:
     if run is None:
         return 2
     base, netns = run
-    dockerd = PrivateDockerd(base, netns)
-    named = PrivateNamed(base)
     results: dict = {"containers": args.containers}
-    try:
-        dockerd.start()
-        dockerd.import_busybox()
-        named.provision()
-        named.start()
+    with engine_and_server(base, netns) as (dockerd, named):
         start_many(dockerd, "topo", args.containers)
         workdir = base / "watchers" / "bench"
         workdir.mkdir(parents=True)
@@ -95,11 +89,6 @@ def main() -> int:
         if args.profile:
             subprocess.run([sys.executable, "-m", "pyinstrument", "-o", args.profile, "-m", "dockernet", *common],
                            check=True, capture_output=True, env=clean_env(), cwd=REPO)
-    finally:
-        dockerd.remove_all()
-        dockerd.stop()
-        named.stop()
-        remove_run_dir(base, netns)
 
     print(f"{args.containers} containers, zone of {results['zone_records']} records")
     for name in ("floor_launch_s", "floor_axfr_s", "tree_s", "json_s", "dot_s"):

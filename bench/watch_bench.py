@@ -21,6 +21,7 @@ import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -187,14 +188,8 @@ def main() -> int:
     if run is None:
         return 2
     base, netns = run
-    dockerd = PrivateDockerd(base, netns)
-    named = PrivateNamed(base)
     results: dict = {}
-    try:
-        dockerd.start()
-        dockerd.import_busybox()
-        named.provision()
-        named.start()
+    with engine_and_server(base, netns) as (dockerd, named):
         resolver = Resolver(named)
         results["floor"] = measure_floor(named, resolver)
         workdir = base / "watchers" / "bench"
@@ -234,11 +229,6 @@ def main() -> int:
         results["sequential_with_many"]["others_running"] = args.cold
         results["cost_cold"] = process_cost(cold.proc.pid)
         cold.terminate()
-    finally:
-        dockerd.remove_all()
-        dockerd.stop()
-        named.stop()
-        remove_run_dir(base, netns)
 
     floor = results["floor"]["add_visible_ms"]
     rows = [
@@ -267,6 +257,24 @@ def main() -> int:
     report_costs({key: results[key] for key in ("cost_after_burst", "cost_cold")}, 45)
     save(args.json, results)
     return 0
+
+
+@contextmanager
+def engine_and_server(base: Path, netns: str):
+    """A private dockerd with the busybox image and a named from ``dns init``; both gone afterwards, with the run dir."""
+    dockerd = PrivateDockerd(base, netns)
+    named = PrivateNamed(base)
+    try:
+        dockerd.start()
+        dockerd.import_busybox()
+        named.provision()
+        named.start()
+        yield dockerd, named
+    finally:
+        dockerd.remove_all()
+        dockerd.stop()
+        named.stop()
+        remove_run_dir(base, netns)
 
 
 def run_dir() -> tuple[Path, str] | None:

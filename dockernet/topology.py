@@ -274,11 +274,17 @@ def _transfer_aside(nameserver):
 
 
 def _read_host(engine, host_netns: str | None):
-    """The running containers, each bridge's addresses, which bridge each port is on, and each container's ports."""
+    """The running containers, each bridge's addresses, which bridge each port is on, and each container's ports.
+
+    The containers are inspected in a thread while netlink is read here: an
+    inspect mostly waits for dockerd, which leaves the interpreter to pyroute2.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from dockernet.bridge import netlink
 
-    running = engine.running()
-    with netlink(host_netns) as ipr:
+    with ThreadPoolExecutor(1, thread_name_prefix="inspect") as pool, netlink(host_netns) as ipr:
+        inspected = pool.submit(engine.running)
         links = ipr.get_links()
         names = {link["index"]: link.get("IFLA_IFNAME") for link in links}
         bridge_addresses: dict[str, list[str]] = {names[link["index"]]: [] for link in links if _kind(link) == "bridge"}
@@ -288,6 +294,7 @@ def _read_host(engine, host_netns: str | None):
             ifname = names.get(address["index"])
             if ifname in bridge_addresses and not str(address.get("IFA_ADDRESS")).startswith("fe80:"):  # link-local
                 bridge_addresses[ifname].append(f"{address.get('IFA_ADDRESS')}/{address['prefixlen']}")
+        running = inspected.result()
         ports_of = _ports_by_netnsid(ipr, links, names, running)
     if ports_of is None:
         ports_of = _ports_by_entering(engine, host_netns, running)

@@ -2,7 +2,6 @@
 
 import json
 import re
-from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
