@@ -22,8 +22,9 @@ from pathlib import Path
 from dockernet.bridge import BridgeSpec, LinkState, Observation, Step, apply_steps, find_overlaps, plan_bridge
 from dockernet.bridge import plan_teardown as plan_link_teardown
 from dockernet.dockerconf import (
-    STANZA_HEADER, ConfigError, FileChange, UnitFacts, docker_opts, find_conflicts, flags_in, merge_daemon_json,
-    parse_daemon_json, read_text, render_interfaces, rewrite_docker_opts, unmerge_daemon_json, write_atomic,
+    STANZA_HEADER, ConfigError, FileChange, UnitFacts, docker_opts, find_conflicts, flags_in, parse_daemon_json,
+    place_settings, pool_overlaps, read_text, render_interfaces, rewrite_docker_opts, unmerge_daemon_json,
+    write_atomic,
 )
 from dockernet.errors import BridgeBusy, DockerRunning, UsageError
 
@@ -48,6 +49,8 @@ class BridgePlan:
     steps: list[Step]
     files: list[FileChange]
     warnings: list[str] = field(default_factory=list)
+    #: what was decided and why (where the settings go), printed with the plan
+    notes: list[str] = field(default_factory=list)
 
     @property
     def nothing_to_do(self) -> bool:
@@ -55,6 +58,7 @@ class BridgePlan:
 
 
 def _conflict_check(paths: FilePaths, daemon_after: str | None, defaults_after: str | None, unit: UnitFacts) -> None:
+    """The last check before anything is written: no setting may reach dockerd twice."""
     settings = parse_daemon_json(daemon_after, str(paths.daemon_json)) if daemon_after is not None else {}
     opts_read = unit.reads_docker_opts or not unit.found
     conflicts = find_conflicts(settings, flags_in(docker_opts(defaults_after)), unit, opts_read)
@@ -65,35 +69,65 @@ def _conflict_check(paths: FilePaths, daemon_after: str | None, defaults_after: 
         )
 
 
-def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths) -> tuple[list[FileChange], list[str]]:
+def choose_place(requested: str, unit: UnitFacts, opts_flags: dict[str, list[str]]) -> tuple[str, str]:
+    """Which file gets the bridge settings, and why: ``--config auto`` keeps them where Docker reads them today."""
+    if requested != "auto":
+        return requested, f"--config {requested}"
+    opts_read = unit.reads_docker_opts or not unit.found
+    if opts_read and ("bridge" in opts_flags or "bip" in opts_flags):
+        reader = f"the docker unit ({unit.where or 'docker.service'})" if unit.found else "Docker's init script"
+        return "docker-opts", f"DOCKER_OPTS, which {reader} reads and which already sets the bridge"
+    return "daemon-json", "daemon.json" + ("" if opts_read else " (nothing here reads DOCKER_OPTS)")
+
+
+def _refusals(spec: BridgeSpec, unit: UnitFacts, settings: dict, opts_words: list[str], opts_read: bool) -> None:
+    """What no file dockernet writes can fix: flags on the unit's ExecStart, default pools on the subnet."""
+    if unit.exec_flags:
+        flags = ", ".join(sorted(unit.exec_flags))
+        raise ConfigError(f"the ExecStart line of {unit.where} gives dockerd {flags} as flags, which dockerd would "
+                          "also get from dockernet's settings",
+                          hint=f"remove them from {unit.where} (dockernet does not edit unit files), "
+                               "then systemctl daemon-reload")
+    overlaps = pool_overlaps(settings, opts_words if opts_read else [], spec.network)
+    if overlaps:
+        raise ConfigError("; ".join(overlaps) + ": Docker would give user-defined networks addresses of the bridge",
+                          hint="remove that pool (or choose another --cidr)")
+
+
+def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths,
+                  ) -> tuple[list[FileChange], list[str], list[str]]:
     from dockernet.dockerconf import read_unit
 
     unit = read_unit(list(paths.unit_dirs))
-    warnings = []
+    warnings, notes = [], []
     daemon_before = read_text(paths.daemon_json)
     defaults_before = read_text(paths.defaults_file)
-    parse_daemon_json(daemon_before, str(paths.daemon_json))  # a malformed file is refused, whatever --config
+    settings = parse_daemon_json(daemon_before, str(paths.daemon_json))  # a malformed file is refused, whatever --config
+    opts_words = docker_opts(defaults_before)
+    opts_read = unit.reads_docker_opts or not unit.found
+    place, why = choose_place(paths.config, unit, flags_in(opts_words))
     changes = []
-    daemon_after, defaults_after = daemon_before, defaults_before
-    if paths.config == "daemon-json":
-        daemon_after = merge_daemon_json(daemon_before, spec, str(paths.daemon_json))
-        changes.append(FileChange(paths.daemon_json, daemon_before, daemon_after))
-    elif paths.config == "docker-opts":
-        defaults_after = rewrite_docker_opts(defaults_before, spec)
-        changes.append(FileChange(paths.defaults_file, defaults_before, defaults_after))
-        if unit.found and not unit.reads_docker_opts:
-            warnings.append(f"the docker unit ({unit.where or 'docker.service'}) does not read DOCKER_OPTS: "
-                            "this setting has no effect under systemd; use --config daemon-json")
-    _conflict_check(paths, daemon_after, defaults_after, unit)
+    if place != "none":
+        _refusals(spec, unit, settings, opts_words, opts_read)
+        daemon_after, defaults_after = place_settings(daemon_before, defaults_before, spec, place, opts_read,
+                                                      str(paths.daemon_json))
+        changes += [change for change in (FileChange(paths.daemon_json, daemon_before, daemon_after),
+                                          FileChange(paths.defaults_file, defaults_before, defaults_after))
+                    if change.changed]
+        _conflict_check(paths, daemon_after, defaults_after, unit)
+        notes.append(f"Docker's bridge settings go to {why}")
+    if place == "docker-opts" and unit.found and not unit.reads_docker_opts:
+        warnings.append(f"the docker unit ({unit.where or 'docker.service'}) does not read DOCKER_OPTS: "
+                        "this setting has no effect under systemd; use --config daemon-json")
     if paths.interfaces_file is not None:
         before = read_text(paths.interfaces_file)
         changes.append(FileChange(paths.interfaces_file, before, render_interfaces(spec, cidr_argument)))
-    return changes, warnings
+    return changes, warnings, notes
 
 
 def plan_setup(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, observation: Observation,
                force: bool = False) -> BridgePlan:
-    files, warnings = _file_changes(spec, cidr_argument, paths)
+    files, warnings, notes = _file_changes(spec, cidr_argument, paths)
     overlaps = find_overlaps(spec.network, observation.others)
     if overlaps:
         if not force:
@@ -103,7 +137,7 @@ def plan_setup(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, observati
     steps = plan_bridge(bridge, spec)
     if steps and bridge is not None:
         _check_replaceable(bridge, force, warnings)
-    return BridgePlan(steps, files, warnings)
+    return BridgePlan(steps, files, warnings, notes)
 
 
 def _check_replaceable(bridge: LinkState, force: bool, warnings: list[str]) -> None:
@@ -127,11 +161,12 @@ def plan_teardown(name: str, paths: FilePaths, observation: Observation, force: 
     if bridge is not None and bridge.ports:
         _check_replaceable(bridge, force, warnings)
     files = []
-    if paths.config == "daemon-json":
+    if paths.config in ("daemon-json", "auto"):
         before = read_text(paths.daemon_json)
         after = unmerge_daemon_json(before, network, name, str(paths.daemon_json))
         files.append(FileChange(paths.daemon_json, before, after))
-    elif paths.config == "docker-opts":
+    opts_bridges = flags_in(docker_opts(read_text(paths.defaults_file))).get("bridge", [])
+    if paths.config == "docker-opts" or (paths.config == "auto" and name in opts_bridges):
         before = read_text(paths.defaults_file)
         if before is not None:
             files.append(FileChange(paths.defaults_file, before, rewrite_docker_opts(before, None)))

@@ -21,8 +21,11 @@ def _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfac
 
 def _bridge_file_options(func):
     options = [
-        click.option("--config", type=click.Choice(["daemon-json", "docker-opts", "none"]), default="daemon-json",
-                     show_default=True, help="Which file tells Docker to use the bridge."),
+        click.option("--config", type=click.Choice(["auto", "daemon-json", "docker-opts", "none"]), default="auto",
+                     show_default=True,
+                     help="Which file tells Docker to use the bridge. auto: DOCKER_OPTS where Docker reads it and it "
+                          "already sets the bridge, else daemon.json. Settings that would reach dockerd twice are "
+                          "removed from the other file."),
         click.option("--daemon-json", default="/etc/docker/daemon.json", show_default=True, metavar="PATH",
                      help="Docker's daemon.json."),
         click.option("--defaults-file", default="/etc/default/docker", show_default=True, metavar="PATH",
@@ -53,6 +56,8 @@ def _run_plan(obj, plan, netns, docker_pid, dry_run, what):
     if plan.nothing_to_do:
         click.echo(f"nothing to do: {what}")
         return
+    for note in plan.notes:
+        click.echo(f"# {note}")
     for step in plan.steps:
         click.echo(step.describe())
     for change in plan.files:

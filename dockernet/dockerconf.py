@@ -99,7 +99,10 @@ def _inside(value: str, network: ipaddress.IPv4Network) -> bool:
 # --- DOCKER_OPTS -----------------------------------------------------------------------
 
 #: flag name -> the daemon.json key it sets; both dash spellings are accepted by old dockers
-OWNED_FLAGS = {"b": "bridge", "bridge": "bridge", "bip": "bip", "dns": "dns", "dns-search": "dns-search"}
+OWNED_FLAGS = {"b": "bridge", "bridge": "bridge", "bip": "bip", "dns": "dns", "dns-search": "dns-search",
+               "fixed-cidr": "fixed-cidr"}
+#: the keys ``bridge setup`` writes where Docker reads its bridge settings
+WRITTEN = frozenset({"bridge", "dns", "dns-search"})
 _OPTS_LINE = re.compile(r"^(\s*(?:export\s+)?DOCKER_OPTS=)(.*)$")
 
 
@@ -126,12 +129,12 @@ def flags_in(argv: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def _without_owned_flags(argv: list[str]) -> list[str]:
+def _without_owned_flags(argv: list[str], keys: frozenset[str] = frozenset(OWNED_FLAGS.values())) -> list[str]:
     kept = []
     i = 0
     while i < len(argv):
         name, value = split_flag(argv[i])
-        if name in OWNED_FLAGS:
+        if OWNED_FLAGS.get(name) in keys:
             i += 2 if value is None else 1
             continue
         kept.append(argv[i])
@@ -157,8 +160,9 @@ def docker_opts(text: str | None) -> list[str]:
     return words
 
 
-def rewrite_docker_opts(text: str | None, spec: BridgeSpec | None) -> str:
-    """The defaults file with DOCKER_OPTS pointing at the bridge (``spec`` None: the flags removed)."""
+def rewrite_docker_opts(text: str | None, spec: BridgeSpec | None,
+                        drop: frozenset[str] = frozenset(OWNED_FLAGS.values())) -> str:
+    """The defaults file with DOCKER_OPTS pointing at the bridge (``spec`` None: only the flags of ``drop`` removed)."""
     ours = []
     if spec is not None:
         ours = [f"--bridge={spec.name}"] + [f"--dns={server}" for server in spec.dns]
@@ -169,12 +173,81 @@ def rewrite_docker_opts(text: str | None, spec: BridgeSpec | None) -> str:
         last = indexes[-1]
         prefix, raw = _OPTS_LINE.match(lines[last]).groups()
         words, quote = _opts_value(raw)
-        value = " ".join(shlex.quote(w) for w in _without_owned_flags(words) + ours)
+        value = " ".join(shlex.quote(w) for w in _without_owned_flags(words, drop) + ours)
         lines[last] = f"{prefix}{quote}{value}{quote}"
     elif ours:
         lines += ["", "# Docker's bridge and resolvers, written by dockernet bridge setup",
                   'DOCKER_OPTS="' + " ".join(ours) + '"']
     return "\n".join(lines) + "\n" if lines else ""
+
+
+def strip_daemon_json(text: str | None, keys: frozenset[str], path: str = "daemon.json") -> str | None:
+    """daemon.json without ``keys`` (an absent file stays absent, an untouched one byte-identical)."""
+    settings = parse_daemon_json(text, path)
+    if text is None or not keys & settings.keys():
+        return text
+    return render_json({key: value for key, value in settings.items() if key not in keys}, text)
+
+
+def fixed_cidr_outside(values: list, network: ipaddress.IPv4Network) -> bool:
+    """Whether any fixed-cidr given lies outside the new subnet (dockerd refuses to start then)."""
+    return any(not _inside(value, network) for value in values)
+
+
+def place_settings(daemon_text: str | None, defaults_text: str | None, spec: BridgeSpec, place: str,
+                   opts_read: bool, path: str = "daemon.json") -> tuple[str | None, str | None]:
+    """daemon.json and the defaults file after pointing Docker at the bridge from ``place``.
+
+    ``place`` (daemon-json or docker-opts) gets bridge, dns and dns-search;
+    the other file loses every setting that would then be given twice (dockerd
+    refuses a key that is both a flag and in daemon.json), ``bip`` goes from
+    both (it excludes ``bridge``), and so does a ``fixed-cidr`` outside the
+    new subnet. The other file's remaining settings are kept; DOCKER_OPTS is
+    left alone where nothing reads it.
+    """
+    settings = parse_daemon_json(daemon_text, path)
+    flags = flags_in(docker_opts(defaults_text))
+    fixed = [settings["fixed-cidr"]] if "fixed-cidr" in settings else []
+    fixed += flags.get("fixed-cidr", []) if opts_read else []
+    written = WRITTEN if spec.dns_search else WRITTEN - {"dns-search"}
+    gone = {"bip"} | ({"fixed-cidr"} if fixed_cidr_outside(fixed, spec.network) else set())
+    if place == "daemon-json":
+        daemon_after = merge_daemon_json(daemon_text, spec, path)
+        drop = frozenset(written | gone | ({"fixed-cidr"} & settings.keys()))
+        defaults_after = rewrite_docker_opts(defaults_text, None, drop) if opts_read and defaults_text else defaults_text
+        if defaults_after is not None and flags_in(docker_opts(defaults_after)) == flags_in(docker_opts(defaults_text)):
+            defaults_after = defaults_text  # nothing of ours was there: the file stays byte-identical
+        return daemon_after, defaults_after
+    drop = frozenset(set(OWNED_FLAGS.values()) - {"fixed-cidr"} | gone)
+    defaults_after = rewrite_docker_opts(defaults_text, spec, drop)
+    fixed_flag = bool(flags_in(docker_opts(defaults_after)).get("fixed-cidr"))
+    daemon_after = strip_daemon_json(daemon_text, frozenset(written | gone | ({"fixed-cidr"} if fixed_flag else set())),
+                                     path)
+    return daemon_after, defaults_after
+
+
+def pool_overlaps(settings: dict, opts_words: list[str], network: ipaddress.IPv4Network) -> list[str]:
+    """Docker's default address pools that overlap the bridge's subnet (its user networks would collide with it)."""
+    bases = []
+    for pool in settings.get("default-address-pools") or []:
+        if isinstance(pool, dict) and pool.get("base"):
+            bases.append(("daemon.json", str(pool["base"])))
+    for i, word in enumerate(opts_words):
+        name, value = split_flag(word)
+        if name == "default-address-pool":
+            value = value if value is not None else (opts_words[i + 1] if i + 1 < len(opts_words) else "")
+            fields = dict(part.split("=", 1) for part in value.split(",") if "=" in part)
+            if fields.get("base"):
+                bases.append(("DOCKER_OPTS", fields["base"]))
+    found = []
+    for where, base in bases:
+        try:
+            pool = ipaddress.ip_network(base, strict=False)
+        except ValueError:
+            continue
+        if pool.version == network.version and pool.overlaps(network):
+            found.append(f"the default address pool {base} in {where} overlaps {network}")
+    return found
 
 
 # --- who reads what --------------------------------------------------------------------

@@ -168,7 +168,7 @@ def clean_stale_runs() -> None:
             remove_run_dir(Path("/tmp") / name, name)
 
 
-def engine_id_args(base: Path) -> tuple[str, ...]:
+def engine_id_args(base: Path, settings: dict | None = None) -> tuple[str, ...]:
     """A daemon.json of the engine's own: not the host's, and an engine ID of its own.
 
     Before Docker 23 the engine ID comes from the trust key, /etc/docker/key.json
@@ -180,14 +180,19 @@ def engine_id_args(base: Path) -> tuple[str, ...]:
 
     version = subprocess.run(["dockerd", "--version"], capture_output=True, text=True).stdout
     match = re.search(r"version (\d+)\.", version)
-    config = {"deprecated-key-path": str(base / "key.json")} if match and int(match.group(1)) < 23 else {}
+    config = dict(settings or {})  # what the test wants dockerd to read, as if from /etc/docker/daemon.json
+    if match and int(match.group(1)) < 23:
+        config["deprecated-key-path"] = str(base / "key.json")
+    base.mkdir(parents=True, exist_ok=True)
     path = base / "daemon.json"
     path.write_text(json.dumps(config))
     return ("--config-file", str(path))
 
 
 class PrivateDockerd:
-    def __init__(self, base: Path, netns: str, bip: str | None = BRIDGE_IP, extra_args: tuple[str, ...] = ()):
+    def __init__(self, base: Path, netns: str, bip: str | None = BRIDGE_IP, extra_args: tuple[str, ...] = (),
+                 settings: dict | None = None):
+        self.settings = settings  # daemon.json settings of the test's (the engine's own key path is added)
         self.base = base
         self.netns = netns
         self.bip = bip
@@ -206,7 +211,7 @@ class PrivateDockerd:
             "nsenter", f"--net=/var/run/netns/{self.netns}",
             "dockerd", "--data-root", str(self.base / "data"), "--exec-root", str(self.base / "exec"),
             "--pidfile", str(self.pidfile), "-H", self.url,
-            "--iptables=false", "--ip-masq=false", "--userland-proxy=false", *engine_id_args(self.base),
+            "--iptables=false", "--ip-masq=false", "--userland-proxy=false", *engine_id_args(self.base, self.settings),
             *(("--bip", self.bip, "--ipv6", "--fixed-cidr-v6", SUBNET6) if self.bip else ()), *self.extra_args,
         ]
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -117,10 +117,28 @@ def test_docker_opts_mode_and_the_unit_that_ignores_it(netns, tmp_path):
     assert not (tmp_path / "daemon.json").exists()
 
 
-def test_a_flag_and_a_key_for_the_same_setting_are_refused(netns, tmp_path):
-    (tmp_path / "docker").write_text('DOCKER_OPTS="--bip=172.17.0.1/16 -b br0"\n')  # read: no unit says otherwise
+def test_auto_keeps_the_seeds_docker_opts_and_daemon_json_mode_empties_them(netns, tmp_path):
+    seed = '# the seed host\nDOCKER_OPTS="-b=docker0 -dns 10.1.0.1"\n'  # read: no unit says otherwise
+    (tmp_path / "docker").write_text(seed)
     result = run_cli(*setup_args(netns, tmp_path))
-    assert result.returncode == 1 and "'bridge' is in daemon.json and in DOCKER_OPTS" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "# Docker's bridge settings go to DOCKER_OPTS, which Docker's init script reads" in result.stdout
+    assert (tmp_path / "docker").read_text() == '# the seed host\nDOCKER_OPTS="--bridge=docker0 --dns=10.1.0.1"\n'
+    assert not (tmp_path / "daemon.json").exists()
+
+    (tmp_path / "docker").write_text(seed)
+    moved = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "daemon-json"))
+    assert moved.returncode == 0, moved.stderr
+    assert (tmp_path / "docker").read_text() == '# the seed host\nDOCKER_OPTS=""\n'
+    assert json.loads((tmp_path / "daemon.json").read_text()) == {"bridge": "docker0", "dns": ["10.1.0.1"]}
+
+
+def test_flags_on_a_drop_ins_execstart_are_refused_with_nothing_changed(netns, tmp_path):
+    dropin = tmp_path / "units" / "docker.service.d" / "bridge.conf"
+    dropin.parent.mkdir(parents=True)
+    dropin.write_text("[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H fd:// --bip=172.17.0.1/16\n")
+    result = run_cli(*setup_args(netns, tmp_path))
+    assert result.returncode == 1 and f"the ExecStart line of {dropin}" in result.stderr and "bip" in result.stderr
     assert link(netns, "docker0") is None and not (tmp_path / "daemon.json").exists()
 
 
@@ -140,14 +158,14 @@ def test_teardown_removes_the_bridge_and_the_settings(netns, tmp_path):
 def test_end_to_end_dockerd_uses_the_bridge_dockernet_built(run_dir, tmp_path):
     base, _ = run_dir
     name = f"{PREFIX}{os.getpid()}-e2e"
-    dockerd = PrivateDockerd(base / "e2e", name, bip=None,
-                             extra_args=("--config-file", str(tmp_path / "daemon.json")))
+    dockerd = PrivateDockerd(base / "e2e", name, bip=None)
     make_netns(name)
     try:
         (tmp_path / "daemon.json").write_text('{\n  "log-level": "warn"\n}\n')
         args = setup_args(name, tmp_path, "10.7.0.0/16", docker_host=dockerd.url)
         args[args.index("--docker-pid") + 1] = str(dockerd.pidfile)
         assert run_cli(*args).returncode == 0  # dockerd is stopped
+        dockerd.settings = json.loads((tmp_path / "daemon.json").read_text())  # what it reads, as from /etc/docker
         dockerd.start()
         dockerd.import_busybox()
         container = dockerd.run(name="e2e-web")
