@@ -225,6 +225,20 @@ def plan_bridge(observed: LinkState | None, spec: BridgeSpec) -> list[Step]:
     return steps
 
 
+def plan_restore(old: LinkState | None, name: str, exists_now: bool) -> list[Step]:
+    """The steps that put the link back as ``old`` was (None: it did not exist), from whatever is there now.
+
+    Only a bridge can be made again; its addresses, MTU and state come back,
+    the ports it had do not (containers reattach when Docker restarts them).
+    """
+    steps: list[Step] = [DeleteLink(name, "putting back the link as it was")] if exists_now else []
+    if old is None or old.kind != "bridge":
+        return steps
+    steps += [CreateBridge(name), SetMtu(name, old.mtu)]
+    steps += [AddAddress(name, address) for address in old.addresses]
+    return steps + ([SetUp(name)] if old.up else [])
+
+
 def plan_teardown(observed: LinkState | None, name: str) -> list[Step]:
     return [DeleteLink(name, "bridge teardown")] if observed is not None else []
 

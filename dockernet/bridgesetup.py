@@ -19,14 +19,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from pathlib import Path
 
-from dockernet.bridge import BridgeSpec, LinkState, Observation, Step, apply_steps, find_overlaps, plan_bridge
+from dockernet.bridge import (
+    BridgeSpec, LinkState, Observation, Step, apply_steps, find_overlaps, plan_bridge, plan_restore,
+)
 from dockernet.bridge import plan_teardown as plan_link_teardown
 from dockernet.dockerconf import (
     STANZA_HEADER, ConfigError, FileChange, UnitFacts, docker_opts, find_conflicts, flags_in, parse_daemon_json,
     place_settings, pool_overlaps, read_text, render_interfaces, rewrite_docker_opts, unmerge_daemon_json,
     write_atomic,
 )
-from dockernet.errors import BridgeBusy, DockerRunning, UsageError
+from dockernet.errors import BridgeBusy, DockerRunning, DockernetError, RolledBack, UsageError
 
 if TYPE_CHECKING:
     from dockernet.engine import EngineAddress
@@ -179,12 +181,44 @@ def plan_teardown(name: str, paths: FilePaths, observation: Observation, force: 
     return BridgePlan(plan_link_teardown(bridge, name), files, warnings)
 
 
-def execute(plan: BridgePlan, ipr) -> None:
-    """Carry out a plan: the link first, then the files (each written atomically)."""
-    apply_steps(ipr, plan.steps)
-    for change in plan.files:
-        if change.changed:
-            write_atomic(change)
+def execute(plan: BridgePlan, ipr, before: LinkState | None, name: str) -> None:
+    """Carry out a plan, all or nothing: the link first, then the files (each written atomically).
+
+    A failure at any step puts back the link as ``before`` was and every
+    file already written, then raises ``RolledBack`` saying what failed and
+    that everything is as it was (or what could not be put back).
+    """
+    written: list[FileChange] = []
+    try:
+        apply_steps(ipr, plan.steps)
+        for change in plan.files:
+            if change.changed:
+                write_atomic(change)
+                written.append(change)
+    except DockernetError as exc:
+        leftovers = _put_back(ipr, plan, before, name, written)
+        if leftovers:
+            raise RolledBack(f"{exc}; putting back what was already changed failed too: {'; '.join(leftovers)}",
+                             hint="check the link and those files by hand") from None
+        undone = ([f"the link {name}"] if plan.steps else []) + [str(change.path) for change in written]
+        raise RolledBack(f"{exc}; nothing is changed" + (f" ({', '.join(undone)} put back as they were)"
+                                                         if undone else "")) from None
+
+
+def _put_back(ipr, plan: BridgePlan, before: LinkState | None, name: str, written: list[FileChange]) -> list[str]:
+    """Undo a partial ``execute``; returns what could not be undone."""
+    failures = []
+    for change in reversed(written):
+        try:
+            write_atomic(FileChange(change.path, change.after, change.before))
+        except DockernetError as exc:
+            failures.append(str(exc))
+    if plan.steps:
+        try:
+            apply_steps(ipr, plan_restore(before, name, bool(ipr.link_lookup(ifname=name))))
+        except DockernetError as exc:
+            failures.append(str(exc))
+    return failures
 
 
 # --- is Docker running? ----------------------------------------------------------------

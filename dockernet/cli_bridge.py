@@ -47,7 +47,7 @@ def _bridge_file_options(func):
     return func
 
 
-def _run_plan(obj, plan, netns, docker_pid, dry_run, what):
+def _run_plan(obj, plan, before, name, netns, docker_pid, dry_run, what):
     from dockernet.bridge import netlink
     from dockernet.bridgesetup import execute, refuse_if_docker_runs
 
@@ -68,7 +68,7 @@ def _run_plan(obj, plan, netns, docker_pid, dry_run, what):
         return
     refuse_if_docker_runs(docker_pid, obj["docker_host"])
     with netlink(netns) as ipr:
-        execute(plan, ipr)
+        execute(plan, ipr, before, name)
     for change in plan.files:
         if change.changed:
             click.echo(f"{'removed' if change.after is None else 'wrote'} {change.path}")
@@ -104,7 +104,8 @@ def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, config,
     with netlink(netns) as ipr:
         observation = observe(ipr, name)
     plan = plan_setup(spec, cidr, paths, observation, force=force)
-    _run_plan(obj, plan, netns, docker_pid, dry_run, f"{name} is {spec.interface} and the files agree")
+    _run_plan(obj, plan, observation.bridge, name, netns, docker_pid, dry_run,
+              f"{name} is {spec.interface} and the files agree")
 
 
 @bridge.command("teardown")
@@ -121,7 +122,8 @@ def bridge_teardown(obj, name, config, daemon_json, defaults_file, interfaces_fi
     with netlink(netns) as ipr:
         observation = observe(ipr, name)
     plan = plan_teardown(name, paths, observation, force=force)
-    _run_plan(obj, plan, netns, docker_pid, dry_run, f"no bridge {name} and no settings of dockernet's")
+    _run_plan(obj, plan, observation.bridge, name, netns, docker_pid, dry_run,
+              f"no bridge {name} and no settings of dockernet's")
 
 
 @bridge.command("show")

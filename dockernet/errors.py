@@ -96,6 +96,10 @@ class LinkVanished(DockernetError):
     """A link disappeared while dockernet was changing it."""
 
 
+class RolledBack(DockernetError):
+    """A change failed part-way and what was already changed was put back."""
+
+
 class DockerRunning(DockernetError):
     """Docker is running; the bridge cannot be rebuilt under it."""
 

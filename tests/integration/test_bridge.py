@@ -3,11 +3,13 @@
 import itertools
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from pyroute2 import IPRoute
 
-from tests.harness import PREFIX, PrivateDockerd, delete_netns, ip, make_netns, run_cli, wait_for
+from tests.harness import REPO, PREFIX, PrivateDockerd, clean_env, delete_netns, ip, make_netns, run_cli, wait_for
 
 _count = itertools.count()
 
@@ -193,3 +195,29 @@ def test_end_to_end_dockerd_uses_the_bridge_dockernet_built(run_dir, tmp_path):
         dockerd.remove_all() if dockerd.proc else None
         dockerd.stop()
         delete_netns(name)
+
+
+def test_a_failed_write_puts_back_the_link_and_every_file_already_written(netns, tmp_path):
+    (tmp_path / "daemon.json").write_text('{\n  "log-level": "warn"\n}\n')
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    first = run_cli(*setup_args(netns, tmp_path, "10.5.0.0/16", "--mtu", "1400"))
+    assert first.returncode == 0, first.stderr
+    made = link(netns, "docker0")
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+
+    # the ifupdown stanza is written last, into a directory mounted read-only in the command's own mount namespace
+    args = setup_args(netns, tmp_path, "10.1.0.0/16")
+    args[args.index("--interfaces-file") + 1] = str(readonly / "docker0")
+    result = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c",
+         'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"', "sh", str(readonly),
+         sys.executable, "-m", "dockernet", *args], capture_output=True, text=True, env=clean_env(), cwd=REPO)
+    assert result.returncode == 1, result.stdout + result.stderr
+    error = result.stderr.strip().splitlines()
+    assert len(error) == 1 and "Read-only file system" in error[0], result.stderr
+    assert "nothing is changed (the link docker0, " in error[0] and str(tmp_path / "daemon.json") in error[0]
+    after = link(netns, "docker0")
+    assert (after["addresses"], after["mtu"], after["up"]) == (made["addresses"], made["mtu"], made["up"])
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == files
+    assert list(readonly.iterdir()) == []

@@ -5,7 +5,7 @@ import pytest
 
 from dockernet.bridge import (
     AddAddress, CreateBridge, DeleteLink, LinkState, NetworkInUse, Observation, SetMtu, SetUp, find_overlaps,
-    make_spec, plan_bridge,
+    make_spec, plan_bridge, plan_restore,
 )
 from dockernet.bridgesetup import BridgeBusy, FilePaths, plan_setup, plan_teardown
 from dockernet.dockerconf import ConfigError
@@ -157,3 +157,12 @@ def test_example_stanza_is_what_the_default_cidr_renders():
 
     rendered = render_interfaces(make_spec("docker0", "10.1.0.0/16"), "10.1.0.0/16")
     assert (REPO / "examples" / "interfaces.d" / "docker0").read_text() == rendered
+
+
+def test_restore_makes_the_old_bridge_again_or_removes_a_new_one():
+    old = state(mtu=1400, addresses=(ipaddress.IPv4Interface("10.5.0.1/16"),))
+    assert plan_restore(old, "docker0", exists_now=True) == [
+        DeleteLink("docker0", "putting back the link as it was"), CreateBridge("docker0"), SetMtu("docker0", 1400),
+        AddAddress("docker0", ipaddress.IPv4Interface("10.5.0.1/16")), SetUp("docker0")]
+    assert plan_restore(None, "docker0", exists_now=True) == [DeleteLink("docker0", "putting back the link as it was")]
+    assert plan_restore(None, "docker0", exists_now=False) == []  # it vanished on its own: nothing to do

@@ -1,11 +1,13 @@
+import json
 from pathlib import Path
 
 import pytest
 
 from dockernet.bridge import make_spec
+from dockernet.bridgesetup import choose_place
 from dockernet.dockerconf import (
-    ConfigError, UnitFacts, docker_opts, find_conflicts, flags_in, merge_daemon_json, read_unit, rewrite_docker_opts,
-    unmerge_daemon_json,
+    ConfigError, UnitFacts, docker_opts, find_conflicts, flags_in, merge_daemon_json, place_settings, pool_overlaps,
+    read_unit, rewrite_docker_opts, unmerge_daemon_json,
 )
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -89,3 +91,54 @@ def test_read_unit_follows_drop_ins_and_resets(tmp_path):
     facts = read_unit([tmp_path / "etc", lib])
     assert not facts.reads_docker_opts and facts.exec_flags == {"bip": ["10.0.0.1/8"]}
     assert not read_unit([tmp_path / "none"]).found
+
+
+SEED_OPTS = 'DOCKER_OPTS="-b=docker0 -dns 10.1.0.1 --log-level=info"\n'
+
+
+def test_place_settings_in_daemon_json_empties_the_flags_dockerd_would_get_twice():
+    spec = make_spec("docker0", "10.1.0.0/16")
+    daemon, defaults = place_settings('{"fixed-cidr": "10.1.128.0/17"}', SEED_OPTS, spec, "daemon-json", True)
+    assert json.loads(daemon) == {"fixed-cidr": "10.1.128.0/17", "bridge": "docker0", "dns": ["10.1.0.1"]}
+    assert defaults == 'DOCKER_OPTS="--log-level=info"\n'
+    # nothing reads DOCKER_OPTS: it is left byte-identical
+    assert place_settings(None, SEED_OPTS, spec, "daemon-json", False)[1] == SEED_OPTS
+
+
+def test_place_settings_in_docker_opts_empties_daemon_json_of_the_same_keys():
+    spec = make_spec("docker0", "10.1.0.0/16")
+    daemon, defaults = place_settings('{"bip": "172.30.0.1/16", "dns": ["8.8.8.8"], "fixed-cidr": "172.30.0.0/24",'
+                                      ' "log-level": "warn"}', 'DOCKER_OPTS="--bip=172.30.0.1/16"\n', spec,
+                                      "docker-opts", True)
+    assert json.loads(daemon) == {"log-level": "warn"}
+    assert defaults == 'DOCKER_OPTS="--bridge=docker0 --dns=10.1.0.1"\n'
+    # an untouched daemon.json stays byte-identical, an absent one absent
+    assert place_settings('{ "log-level":"warn" }', None, spec, "docker-opts", True)[0] == '{ "log-level":"warn" }'
+    assert place_settings(None, None, spec, "docker-opts", True)[0] is None
+
+
+def test_a_fixed_cidr_flag_inside_the_subnet_is_kept_outside_dropped():
+    spec = make_spec("docker0", "10.1.0.0/16")
+    inside = place_settings(None, 'DOCKER_OPTS="--fixed-cidr=10.1.128.0/17"\n', spec, "docker-opts", True)[1]
+    outside = place_settings(None, 'DOCKER_OPTS="--fixed-cidr=172.30.0.0/24"\n', spec, "docker-opts", True)[1]
+    assert "--fixed-cidr=10.1.128.0/17" in inside and "fixed-cidr" not in outside
+
+
+@pytest.mark.parametrize("found, reads, flags, expected", [
+    (False, False, {"bridge": ["docker0"]}, "docker-opts"),  # the seed: no unit, the init script reads it
+    (True, True, {"bip": ["172.17.0.1/16"]}, "docker-opts"),
+    (True, False, {"bridge": ["docker0"]}, "daemon-json"),  # a unit that ignores DOCKER_OPTS
+    (False, False, {"dns": ["8.8.8.8"]}, "daemon-json"),  # DOCKER_OPTS read, but no bridge settled there
+])
+def test_auto_chooses_where_docker_reads_its_bridge(found, reads, flags, expected):
+    assert choose_place("auto", UnitFacts(found, reads, {}), flags)[0] == expected
+    assert choose_place("docker-opts", UnitFacts(found, reads, {}), flags)[0] == "docker-opts"
+
+
+def test_default_pools_overlapping_the_subnet_are_found_in_either_file():
+    network = make_spec("docker0", "10.1.0.0/16").network
+    settings = {"default-address-pools": [{"base": "10.0.0.0/8", "size": 24}, {"base": "172.80.0.0/16", "size": 24}]}
+    assert pool_overlaps(settings, [], network) == ["the default address pool 10.0.0.0/8 in daemon.json overlaps 10.1.0.0/16"]
+    words = ["--default-address-pool", "base=10.1.0.0/20,size=24"]
+    assert pool_overlaps({}, words, network) == ["the default address pool 10.1.0.0/20 in DOCKER_OPTS overlaps 10.1.0.0/16"]
+    assert pool_overlaps({"default-address-pools": [{"base": "172.80.0.0/16", "size": 24}]}, [], network) == []
