@@ -24,7 +24,7 @@ from dockernet.bridge import (
 )
 from dockernet.bridge import plan_teardown as plan_link_teardown
 from dockernet.dockerconf import (
-    STANZA_HEADER, ConfigError, FileChange, UnitFacts, docker_opts, find_conflicts, flags_in, parse_daemon_json,
+    DEFAULT_BRIDGE, STANZA_HEADER, ConfigError, FileChange, UnitFacts, docker_opts, find_conflicts, flags_in, parse_daemon_json,
     place_settings, pool_overlaps, read_text, render_interfaces, rewrite_docker_opts, unmerge_daemon_json,
     write_atomic,
 )
@@ -128,7 +128,8 @@ def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths,
 
 
 def plan_setup(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, observation: Observation,
-               force: bool = False) -> BridgePlan:
+               force: bool = False, docker_restarts: bool = False) -> BridgePlan:
+    """The plan for ``bridge setup``; ``docker_restarts``: Docker is stopped first (its containers leave the bridge)."""
     files, warnings, notes = _file_changes(spec, cidr_argument, paths)
     overlaps = find_overlaps(spec.network, observation.others)
     if overlaps:
@@ -138,20 +139,24 @@ def plan_setup(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, observati
     bridge = observation.bridge
     steps = plan_bridge(bridge, spec)
     if steps and bridge is not None:
-        _check_replaceable(bridge, force, warnings)
+        _check_replaceable(bridge, force, warnings, docker_restarts)
     return BridgePlan(steps, files, warnings, notes)
 
 
-def _check_replaceable(bridge: LinkState, force: bool, warnings: list[str]) -> None:
+def _check_replaceable(bridge: LinkState, force: bool, warnings: list[str], docker_restarts: bool = False) -> None:
     if bridge.kind != "bridge" and not force:
         raise BridgeBusy(f"{bridge.name} exists and is a {bridge.kind or 'plain'} link, not a bridge",
                          hint="remove it, or use --force to replace it")
     if bridge.ports:
         ports = ", ".join(bridge.ports)
-        if not force:
+        if docker_restarts:
+            warnings.append(f"{bridge.name}'s ports ({ports}) go: Docker's containers stop with it, and those with a "
+                            "restart policy come back on the new bridge")
+        elif not force:
             raise BridgeBusy(f"{bridge.name} has ports attached ({ports})",
                              hint="stop the containers using it, or use --force to rebuild it anyway")
-        warnings.append(f"rebuilding {bridge.name} detaches {ports}")
+        else:
+            warnings.append(f"rebuilding {bridge.name} detaches {ports}")
 
 
 def plan_teardown(name: str, paths: FilePaths, observation: Observation, force: bool = False) -> BridgePlan:
@@ -249,7 +254,8 @@ def refuse_if_docker_runs(docker_pid: str | None, docker_host: EngineAddress | s
     reason = docker_running(docker_pid, docker_host)
     if reason:
         raise DockerRunning(f"Docker is running ({reason}); rebuilding its bridge now would cut its containers off",
-                            hint="stop it first: systemctl stop docker.socket docker (or: service docker stop)")
+                            hint="stop it first (systemctl stop docker.socket docker, or: service docker stop), or "
+                                 "let dockernet do it with --restart-docker")
 
 
 def bridge_summary(bridge: LinkState | None) -> dict:
@@ -263,28 +269,31 @@ def bridge_summary(bridge: LinkState | None) -> dict:
     }
 
 
-def config_agreement(bridge: LinkState | None, paths: FilePaths) -> list[str]:
+def config_agreement(bridge: LinkState | None, paths: FilePaths, name: str = DEFAULT_BRIDGE) -> list[str]:
     """Sentences on whether Docker's files point at this bridge as it is."""
-    findings = []
-    name = bridge.name if bridge else "?"
     try:
         settings = parse_daemon_json(read_text(paths.daemon_json), str(paths.daemon_json))
     except ConfigError as exc:
         return [str(exc)]
     opts = flags_in(docker_opts(read_text(paths.defaults_file)))
-    where = None
-    if settings.get("bridge"):
-        where = ("daemon.json", settings["bridge"], settings.get("dns") or [])
-    elif opts.get("bridge"):
-        where = ("DOCKER_OPTS", opts["bridge"][-1], opts.get("dns") or [])
-    if where is None:
-        findings.append("neither daemon.json nor DOCKER_OPTS names a bridge: Docker makes its own docker0")
-        return findings
-    source, configured, dns_servers = where
-    if bridge is None:
-        findings.append(f"{source} names bridge {configured}, which does not exist")
-    elif configured != name:
+    sources = [("daemon.json", settings.get("bridge"), settings.get("bip"), settings.get("dns") or []),
+               ("DOCKER_OPTS", (opts.get("bridge") or [None])[-1], (opts.get("bip") or [None])[-1],
+                opts.get("dns") or [])]
+    chosen = next((source for source in sources if source[1] or source[2]), None)
+    if chosen is None:
+        return ["neither daemon.json nor DOCKER_OPTS names a bridge or its address: Docker makes its own docker0 "
+                "on a subnet of its choosing"]
+    source, configured, bip, dns_servers = chosen
+    configured = configured or DEFAULT_BRIDGE
+    findings = []
+    if configured != name:
         findings.append(f"{source} names bridge {configured}, not {name}")
+    elif bridge is None:
+        made = "Docker makes it itself" if configured == DEFAULT_BRIDGE else "Docker will not start without it"
+        findings.append(f"{source} names bridge {configured}, which does not exist ({made})")
+    elif bip and bip not in {str(address) for address in bridge.addresses}:
+        have = ", ".join(str(address) for address in bridge.addresses) or "no address"
+        findings.append(f"{source} gives {name} the address {bip}, but the link has {have}")
     else:
         findings.append(f"{source} points Docker at {name}")
         gateway_ok = any(ipaddress.ip_address(s) == a.ip for s in dns_servers if _is_ip(s) for a in bridge.addresses)
@@ -295,9 +304,83 @@ def config_agreement(bridge: LinkState | None, paths: FilePaths) -> list[str]:
     return findings
 
 
+def engine_agreement(engine, bridge: LinkState | None, name: str) -> list[str]:
+    """Sentences on whether the running engine uses this link as it is: the engine's own answer, not the files."""
+    from dockernet.dockerctl import bridge_disagreements
+    from dockernet.errors import DockerUnreachable
+
+    try:
+        used, configs = engine.default_bridge()
+    except DockerUnreachable as exc:
+        return [f"cannot ask the engine: {exc}"]
+    if bridge is None or not bridge.addresses:
+        return [f"Docker's bridge network uses {used or 'no link'} with "
+                f"{', '.join(subnet for subnet, _ in configs) or 'no subnet'}"]
+    problems = bridge_disagreements(engine, name, bridge.addresses[0])
+    if problems:
+        return problems + ["restart Docker to apply the files (bridge setup --restart-docker does it and checks)"]
+    return [f"Docker's bridge network uses {name} with {bridge.addresses[0].network}, gateway {bridge.addresses[0].ip}"]
+
+
 def _is_ip(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
     except ValueError:
         return False
     return True
+
+
+# --- --restart-docker ---------------------------------------------------------------------
+
+
+def apply_restarting_docker(plan: BridgePlan, netns: str | None, before: LinkState | None, spec: BridgeSpec,
+                            service, engine, say) -> None:
+    """Stop Docker, apply the plan, start Docker and ask it whether it uses the new bridge; if it does not come
+    back so, put the old link and files back and start Docker again. ``say`` reports each step."""
+    from dockernet.bridge import netlink
+    from dockernet.dockerctl import bridge_disagreements, wait_for_engine
+
+    say(f"stopping Docker ({service.describe()})")
+    service.stop()
+    try:
+        with netlink(netns) as ipr:
+            execute(plan, ipr, before, spec.name)
+    except RolledBack as exc:
+        _start_again(service, engine, say, failure=str(exc))
+        raise
+    say("starting Docker")
+    try:
+        service.start()
+        wait_for_engine(engine, service)
+        problems = bridge_disagreements(engine, spec.name, spec.interface)
+    except DockernetError as exc:
+        problems = [str(exc)]
+    if not problems:
+        say(f"Docker runs again: its bridge network uses {spec.name}, {spec.network}, gateway {spec.interface.ip}")
+        return
+    failure = f"Docker did not come back with {spec.name} on {spec.network} ({'; '.join(problems)})"
+    say(f"{failure}: putting back the old link and files")
+    try:
+        service.stop()
+    except DockernetError:
+        pass  # it may not have started at all
+    with netlink(netns) as ipr:
+        leftovers = _put_back(ipr, plan, before, spec.name, [change for change in plan.files if change.changed])
+    if leftovers:
+        raise RolledBack(f"{failure}; putting back the old link and files failed too: {'; '.join(leftovers)}",
+                         hint="Docker is stopped; fix the files by hand and start it")
+    _start_again(service, engine, say, failure)
+    raise RolledBack(f"{failure}; the old link and files are back and Docker runs again with them")
+
+
+def _start_again(service, engine, say, failure: str) -> None:
+    """Start Docker with the old settings after ``failure``; when that fails too, say both."""
+    from dockernet.dockerctl import wait_for_engine
+
+    say("starting Docker again as it was")
+    try:
+        service.start()
+        wait_for_engine(engine, service)
+    except DockernetError as exc:
+        raise RolledBack(f"{failure}; starting Docker again as it was failed too: {exc}",
+                         hint="start Docker by hand and read its log") from None

@@ -47,9 +47,10 @@ def _bridge_file_options(func):
     return func
 
 
-def _run_plan(obj, plan, before, name, netns, docker_pid, dry_run, what):
+def _run_plan(obj, plan, before, name, netns, docker_pid, dry_run, what, restart_with=None):
+    """Print the plan, then carry it out (``restart_with``: the spec Docker must use after a restart around it)."""
     from dockernet.bridge import netlink
-    from dockernet.bridgesetup import execute, refuse_if_docker_runs
+    from dockernet.bridgesetup import apply_restarting_docker, execute, refuse_if_docker_runs
 
     for warning in plan.warnings:
         click.echo(f"dockernet: warning: {warning}", err=True)
@@ -66,12 +67,39 @@ def _run_plan(obj, plan, before, name, netns, docker_pid, dry_run, what):
     if dry_run:
         click.echo("dry run: nothing changed")
         return
-    refuse_if_docker_runs(docker_pid, obj["docker_host"])
-    with netlink(netns) as ipr:
-        execute(plan, ipr, before, name)
+    service = _running_docker(obj, docker_pid) if restart_with else None
+    if service is None:
+        refuse_if_docker_runs(docker_pid, obj["docker_host"])
+        with netlink(netns) as ipr:
+            execute(plan, ipr, before, name)
+    else:
+        from dockernet.engine import DockerEngine
+
+        engine = DockerEngine(obj["docker_host"], timeout=10)
+        try:
+            apply_restarting_docker(plan, netns, before, restart_with, service, engine,
+                                    lambda line: click.echo(f"# {line}"))
+        finally:
+            engine.close()
     for change in plan.files:
         if change.changed:
             click.echo(f"{'removed' if change.after is None else 'wrote'} {change.path}")
+
+
+def _running_docker(obj, docker_pid):
+    """How to stop and start the running Docker; None when it does not run; refused when it runs but how is unknown."""
+    from dockernet.bridgesetup import docker_running
+    from dockernet.dockerctl import find_docker
+    from dockernet.errors import DockerRunning
+
+    service = find_docker(docker_pid)
+    if service is None:
+        reason = docker_running(None, obj["docker_host"])
+        if reason:
+            raise DockerRunning(f"Docker is running ({reason}) but neither systemd nor a live pid in {docker_pid} "
+                                "says how to stop and start it", hint="give its pid file with --docker-pid, or stop it "
+                                                                      "yourself and run without --restart-docker")
+    return service
 
 
 @click.group()
@@ -86,15 +114,19 @@ def bridge() -> None:
 @click.option("--dns", "dns_servers", multiple=True, metavar="IP", help="Resolver for containers (repeatable) [default: the gateway].")
 @click.option("--dns-search", multiple=True, metavar="DOMAIN", help="Search domain for containers (repeatable).")
 @click.option("--mtu", type=int, help="MTU of the bridge.")
+@click.option("--restart-docker", is_flag=True,
+              help="Stop a running Docker (systemd, else the --docker-pid process), apply, start it again and check "
+                   "that it uses the new bridge; if it does not, put everything back and start it again.")
 @_bridge_file_options
 @click.pass_obj
-def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, config, daemon_json, defaults_file,
-                 interfaces_file, no_interfaces_file, unit_dir, docker_pid, netns, dry_run, force):
+def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, restart_docker, config, daemon_json,
+                 defaults_file, interfaces_file, no_interfaces_file, unit_dir, docker_pid, netns, dry_run, force):
     """Rebuild the bridge over netlink and write Docker's configuration for it.
 
-    Refuses while Docker runs, when the subnet overlaps a network already on
-    this host, or when containers are attached (--force overrides the last
-    two). Run twice with the same arguments, the second run changes nothing.
+    Refuses while Docker runs (unless --restart-docker), when the subnet
+    overlaps a network already on this host, or when containers are
+    attached (--force overrides the last two). Run twice with the same
+    arguments, the second run changes nothing.
     """
     from dockernet.bridge import make_spec, netlink, observe
     from dockernet.bridgesetup import plan_setup
@@ -103,9 +135,9 @@ def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, config,
     paths = _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name)
     with netlink(netns) as ipr:
         observation = observe(ipr, name)
-    plan = plan_setup(spec, cidr, paths, observation, force=force)
+    plan = plan_setup(spec, cidr, paths, observation, force=force, docker_restarts=restart_docker)
     _run_plan(obj, plan, observation.bridge, name, netns, docker_pid, dry_run,
-              f"{name} is {spec.interface} and the files agree")
+              f"{name} is {spec.interface} and the files agree", restart_with=spec if restart_docker else None)
 
 
 @bridge.command("teardown")
@@ -134,11 +166,12 @@ def bridge_teardown(obj, name, config, daemon_json, defaults_file, interfaces_fi
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
 def bridge_show(obj, name, daemon_json, defaults_file, netns, as_json):
-    """The bridge's state, its ports with their containers, and whether Docker's files agree."""
+    """The bridge's state, its ports with their containers, and whether Docker's files and the running engine agree."""
     import json
 
     from dockernet.bridge import netlink, observe
-    from dockernet.bridgesetup import FilePaths, bridge_summary, config_agreement
+    from dockernet.bridgesetup import FilePaths, bridge_summary, config_agreement, engine_agreement
+    from dockernet.engine import DockerEngine
     from dockernet.netns import port_owners
 
     paths = FilePaths("none", Path(daemon_json), Path(defaults_file), None)
@@ -148,7 +181,12 @@ def bridge_show(obj, name, daemon_json, defaults_file, netns, as_json):
     summary = bridge_summary(bridge_state)
     owners = port_owners(obj["docker_host"], netns) if bridge_state and bridge_state.ports else {}
     summary["ports"] = [{"ifname": port, **owners.get(port, {})} for port in (bridge_state.ports if bridge_state else ())]
-    summary["config"] = config_agreement(bridge_state, paths)
+    summary["config"] = config_agreement(bridge_state, paths, name)
+    engine = DockerEngine(obj["docker_host"], timeout=5)
+    try:
+        summary["engine"] = engine_agreement(engine, bridge_state, name)
+    finally:
+        engine.close()
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
@@ -165,3 +203,5 @@ def bridge_show(obj, name, daemon_json, defaults_file, netns, as_json):
             click.echo(f"    port {port['ifname']}{owner}")
     for line in summary["config"]:
         click.echo(f"config: {line}")
+    for line in summary["engine"]:
+        click.echo(f"engine: {line}")

@@ -3,9 +3,10 @@
 Everything here maps old file text to new file text and is pure, but for
 the two edges: ``read_text`` reads a file, ``write_atomic`` writes one. dockernet owns only a few settings and keeps everything else:
 
-* ``daemon.json``: ``bridge``, ``dns`` and ``dns-search`` are set, ``bip`` is
-  removed (dockerd refuses ``bip`` together with ``bridge``), every other
-  key kept in its place;
+* ``daemon.json``: ``bip`` (for docker0, which Docker manages) or ``bridge``
+  (any other name), ``dns`` and ``dns-search`` are set, the other of ``bip``
+  and ``bridge`` removed (dockerd refuses both), every other key kept in
+  its place;
 * ``/etc/default/docker``: in ``DOCKER_OPTS``, the bridge, bip and dns
   flags in any spelling (``-b``, ``--bridge=``, the old ``-dns``...) are
   replaced; the rest of the line and of the file are kept;
@@ -60,14 +61,37 @@ def render_json(settings: dict, like: str | None = None) -> str:
     return json.dumps(settings, indent=indent) + "\n"
 
 
+#: the bridge Docker makes and manages itself
+DEFAULT_BRIDGE = "docker0"
+
+
+def bridge_setting(spec: BridgeSpec) -> tuple[str, str]:
+    """The one setting that points Docker at the bridge, and the one it excludes.
+
+    Docker manages docker0 itself and keeps the subnet it stored in its data
+    root: on a restart it puts the old address back on a rebuilt docker0
+    (seen with Docker 20.10), unless ``bip`` gives the new one. Any other
+    name is a bridge of the user's, which Docker takes as it finds it
+    (``bridge``). dockerd refuses ``bip`` together with ``bridge``.
+    """
+    if spec.name == DEFAULT_BRIDGE:
+        return "bip", "bridge"
+    return "bridge", "bip"
+
+
+def _bridge_value(spec: BridgeSpec) -> str:
+    return str(spec.interface) if spec.name == DEFAULT_BRIDGE else spec.name
+
+
 def merge_daemon_json(text: str | None, spec: BridgeSpec, path: str = "daemon.json") -> str:
     """daemon.json pointing Docker at the bridge, every other setting kept."""
     settings = parse_daemon_json(text, path)
-    settings.pop("bip", None)
+    key, excluded = bridge_setting(spec)
+    settings.pop(excluded, None)
     fixed = settings.get("fixed-cidr")
     if fixed is not None and not _inside(fixed, spec.network):
         settings.pop("fixed-cidr")  # dockerd refuses a fixed-cidr outside the bridge's subnet
-    settings["bridge"] = spec.name
+    settings[key] = _bridge_value(spec)
     settings["dns"] = list(spec.dns)
     if spec.dns_search:
         settings["dns-search"] = list(spec.dns_search)
@@ -82,6 +106,8 @@ def unmerge_daemon_json(text: str | None, spec_network: ipaddress.IPv4Network | 
     settings = parse_daemon_json(text, path)
     if settings.get("bridge") == name:
         settings.pop("bridge")
+    if name == DEFAULT_BRIDGE and spec_network is not None and _inside(settings.get("bip", ""), spec_network):
+        settings.pop("bip")
     dns_servers = settings.get("dns")
     if spec_network is not None and isinstance(dns_servers, list) and dns_servers and all(
             _inside(server, spec_network) for server in dns_servers):
@@ -101,8 +127,8 @@ def _inside(value: str, network: ipaddress.IPv4Network) -> bool:
 #: flag name -> the daemon.json key it sets; both dash spellings are accepted by old dockers
 OWNED_FLAGS = {"b": "bridge", "bridge": "bridge", "bip": "bip", "dns": "dns", "dns-search": "dns-search",
                "fixed-cidr": "fixed-cidr"}
-#: the keys ``bridge setup`` writes where Docker reads its bridge settings
-WRITTEN = frozenset({"bridge", "dns", "dns-search"})
+#: the keys ``bridge setup`` writes where Docker reads its bridge settings, besides bridge or bip
+WRITTEN = frozenset({"dns", "dns-search"})
 _OPTS_LINE = re.compile(r"^(\s*(?:export\s+)?DOCKER_OPTS=)(.*)$")
 
 
@@ -165,7 +191,7 @@ def rewrite_docker_opts(text: str | None, spec: BridgeSpec | None,
     """The defaults file with DOCKER_OPTS pointing at the bridge (``spec`` None: only the flags of ``drop`` removed)."""
     ours = []
     if spec is not None:
-        ours = [f"--bridge={spec.name}"] + [f"--dns={server}" for server in spec.dns]
+        ours = [f"--{bridge_setting(spec)[0]}={_bridge_value(spec)}"] + [f"--dns={server}" for server in spec.dns]
         ours += [f"--dns-search={domain}" for domain in spec.dns_search]
     lines = (text or "").splitlines()
     indexes = [i for i, line in enumerate(lines) if _OPTS_LINE.match(line)]
@@ -198,10 +224,11 @@ def place_settings(daemon_text: str | None, defaults_text: str | None, spec: Bri
                    opts_read: bool, path: str = "daemon.json") -> tuple[str | None, str | None]:
     """daemon.json and the defaults file after pointing Docker at the bridge from ``place``.
 
-    ``place`` (daemon-json or docker-opts) gets bridge, dns and dns-search;
-    the other file loses every setting that would then be given twice (dockerd
-    refuses a key that is both a flag and in daemon.json), ``bip`` goes from
-    both (it excludes ``bridge``), and so does a ``fixed-cidr`` outside the
+    ``place`` (daemon-json or docker-opts) gets bip or bridge
+    (``bridge_setting``), dns and dns-search; the other file loses every
+    setting that would then be given twice (dockerd refuses a key that is
+    both a flag and in daemon.json), the excluded one of bip and bridge goes
+    from both, and so does a ``fixed-cidr`` outside the
     new subnet. The other file's remaining settings are kept; DOCKER_OPTS is
     left alone where nothing reads it.
     """
@@ -209,8 +236,9 @@ def place_settings(daemon_text: str | None, defaults_text: str | None, spec: Bri
     flags = flags_in(docker_opts(defaults_text))
     fixed = [settings["fixed-cidr"]] if "fixed-cidr" in settings else []
     fixed += flags.get("fixed-cidr", []) if opts_read else []
-    written = WRITTEN if spec.dns_search else WRITTEN - {"dns-search"}
-    gone = {"bip"} | ({"fixed-cidr"} if fixed_cidr_outside(fixed, spec.network) else set())
+    key, excluded = bridge_setting(spec)
+    written = {key} | (WRITTEN if spec.dns_search else WRITTEN - {"dns-search"})
+    gone = {excluded} | ({"fixed-cidr"} if fixed_cidr_outside(fixed, spec.network) else set())
     if place == "daemon-json":
         daemon_after = merge_daemon_json(daemon_text, spec, path)
         drop = frozenset(written | gone | ({"fixed-cidr"} & settings.keys()))

@@ -363,6 +363,18 @@ class DockerEngine:
         return [config["Subnet"] for network in networks for config in ((network.get("IPAM") or {}).get("Config") or [])
                 if config.get("Subnet")]
 
+    def default_bridge(self) -> tuple[str, list[tuple[str, str]]]:
+        """The engine's own view of its default ``bridge`` network: the link's name, and (subnet, gateway) pairs."""
+        try:
+            network = self.client.inspect_network("bridge")
+        except docker.errors.NotFound:  # --bridge=none: no default network at all
+            return "", []
+        except _DOCKER_ERRORS as exc:
+            raise self._unreachable(exc) from None
+        name = (network.get("Options") or {}).get("com.docker.network.bridge.name", "")
+        configs = (network.get("IPAM") or {}).get("Config") or []
+        return name, [(config.get("Subnet", ""), config.get("Gateway", "")) for config in configs]
+
     def inspect_running(self, container_id: str) -> bool:
         info = self.inspect(container_id)
         return bool(info and info.running)

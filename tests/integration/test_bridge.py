@@ -50,7 +50,7 @@ def test_setup_builds_the_bridge_and_a_second_run_changes_nothing(netns, tmp_pat
     assert made["addresses"] == ["10.1.0.1/16"] and made["mtu"] == 1400 and made["up"]
     assert made["forward_delay"] == 0 and made["stp"] == 0
     settings = json.loads((tmp_path / "daemon.json").read_text())
-    assert settings == {"log-level": "warn", "bridge": "docker0", "dns": ["10.1.0.1"]}
+    assert settings == {"log-level": "warn", "bip": "10.1.0.1/16", "dns": ["10.1.0.1"]}
     stanza = (tmp_path / "docker0").read_text()
     assert "address 10.1.0.1\n" in stanza and "netmask 255.255.0.0\n" in stanza and "mtu 1400\n" in stanza
     files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
@@ -114,7 +114,7 @@ def test_docker_opts_mode_and_the_unit_that_ignores_it(netns, tmp_path):
     result = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "docker-opts"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "docker").read_text() == (
-        '# Docker defaults\nDOCKER_OPTS="--log-level=info --bridge=docker0 --dns=10.1.0.1"\n')
+        '# Docker defaults\nDOCKER_OPTS="--log-level=info --bip=10.1.0.1/16 --dns=10.1.0.1"\n')
     assert "does not read DOCKER_OPTS" in result.stderr
     assert not (tmp_path / "daemon.json").exists()
 
@@ -125,14 +125,14 @@ def test_auto_keeps_the_seeds_docker_opts_and_daemon_json_mode_empties_them(netn
     result = run_cli(*setup_args(netns, tmp_path))
     assert result.returncode == 0, result.stderr
     assert "# Docker's bridge settings go to DOCKER_OPTS, which Docker's init script reads" in result.stdout
-    assert (tmp_path / "docker").read_text() == '# the seed host\nDOCKER_OPTS="--bridge=docker0 --dns=10.1.0.1"\n'
+    assert (tmp_path / "docker").read_text() == '# the seed host\nDOCKER_OPTS="--bip=10.1.0.1/16 --dns=10.1.0.1"\n'
     assert not (tmp_path / "daemon.json").exists()
 
     (tmp_path / "docker").write_text(seed)
     moved = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "daemon-json"))
     assert moved.returncode == 0, moved.stderr
     assert (tmp_path / "docker").read_text() == '# the seed host\nDOCKER_OPTS=""\n'
-    assert json.loads((tmp_path / "daemon.json").read_text()) == {"bridge": "docker0", "dns": ["10.1.0.1"]}
+    assert json.loads((tmp_path / "daemon.json").read_text()) == {"bip": "10.1.0.1/16", "dns": ["10.1.0.1"]}
 
 
 def test_flags_on_a_drop_ins_execstart_are_refused_with_nothing_changed(netns, tmp_path):
@@ -180,6 +180,7 @@ def test_end_to_end_dockerd_uses_the_bridge_dockernet_built(run_dir, tmp_path):
         assert summary["addresses"] == ["10.7.0.1/16"]
         assert [port.get("container") for port in summary["ports"]] == ["e2e-web"]
         assert "daemon.json points Docker at docker0" in summary["config"]
+        assert summary["engine"] == ["Docker's bridge network uses docker0 with 10.7.0.0/16, gateway 10.7.0.1"]
         before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
         again = run_cli(*args)  # the same arguments while dockerd runs: nothing to change, nothing refused
         assert again.returncode == 0 and again.stdout.startswith("nothing to do")

@@ -22,7 +22,10 @@ def test_daemon_json_merge_matches_golden():
 def test_daemon_json_merge_is_idempotent_and_creates_a_new_file():
     once = merge_daemon_json(None, SPEC)
     assert merge_daemon_json(once, SPEC) == once
-    assert '"bridge": "docker0"' in once and '"dns-search"' in once
+    assert '"bip": "10.1.0.1/16"' in once and '"bridge"' not in once and '"dns-search"' in once
+    # a bridge of the user's own is named, and Docker takes its address as it finds it
+    own = merge_daemon_json('{"bip": "172.17.0.1/16"}', make_spec("br-lan", "10.1.0.0/16"))
+    assert json.loads(own) == {"bridge": "br-lan", "dns": ["10.1.0.1"]}
 
 
 @pytest.mark.parametrize("text, message", [('{"a": 1', "is not valid JSON"), ("[1, 2]", "does not hold a JSON object")])
@@ -39,20 +42,20 @@ def test_fixed_cidr_inside_is_kept_outside_is_dropped():
 def test_unmerge_removes_only_what_setup_wrote():
     merged = merge_daemon_json('{\n  "log-level": "warn"\n}\n', SPEC)
     after = unmerge_daemon_json(merged, SPEC.network, "docker0")
-    assert '"bridge"' not in after and '"dns":' not in after and '"log-level": "warn"' in after
+    assert '"bip"' not in after and '"dns":' not in after and '"log-level": "warn"' in after
     assert '"dns"' in unmerge_daemon_json('{"dns": ["9.9.9.9"], "bridge": "docker0"}', SPEC.network, "docker0")
 
 
 @pytest.mark.parametrize("before, after", [
     ('DOCKER_OPTS="-b=br0 -dns 8.8.8.8 --log-level=info"\n',
-     'DOCKER_OPTS="--log-level=info --bridge=docker0 --dns=10.1.0.1 --dns-search=docker.test"\n'),
+     'DOCKER_OPTS="--log-level=info --bip=10.1.0.1/16 --dns=10.1.0.1 --dns-search=docker.test"\n'),
     ('DOCKER_OPTS="--bridge br0 --bip=172.17.0.1/16 --dns=1.1.1.1 --dns-search x -H fd://"\n',
-     'DOCKER_OPTS="-H fd:// --bridge=docker0 --dns=10.1.0.1 --dns-search=docker.test"\n'),
+     'DOCKER_OPTS="-H fd:// --bip=10.1.0.1/16 --dns=10.1.0.1 --dns-search=docker.test"\n'),
     ("export DOCKER_OPTS='-b docker0'\n",
-     "export DOCKER_OPTS='--bridge=docker0 --dns=10.1.0.1 --dns-search=docker.test'\n"),
+     "export DOCKER_OPTS='--bip=10.1.0.1/16 --dns=10.1.0.1 --dns-search=docker.test'\n"),
     ('# comment\n#DOCKER_OPTS="-b x"\nOTHER=1\n',
      '# comment\n#DOCKER_OPTS="-b x"\nOTHER=1\n\n# Docker\'s bridge and resolvers, written by dockernet bridge setup\n'
-     'DOCKER_OPTS="--bridge=docker0 --dns=10.1.0.1 --dns-search=docker.test"\n'),
+     'DOCKER_OPTS="--bip=10.1.0.1/16 --dns=10.1.0.1 --dns-search=docker.test"\n'),
 ])
 def test_docker_opts_rewrite(before, after):
     assert rewrite_docker_opts(before, SPEC) == after
@@ -60,7 +63,7 @@ def test_docker_opts_rewrite(before, after):
 
 
 def test_docker_opts_flags_removed_for_teardown():
-    assert rewrite_docker_opts('DOCKER_OPTS="--bridge=docker0 --dns=10.1.0.1 -H fd://"\n', None) == 'DOCKER_OPTS="-H fd://"\n'
+    assert rewrite_docker_opts('DOCKER_OPTS="--bip=10.1.0.1/16 --dns=10.1.0.1 -H fd://"\n', None) == 'DOCKER_OPTS="-H fd://"\n'
 
 
 def test_flags_in_every_spelling():
@@ -99,7 +102,7 @@ SEED_OPTS = 'DOCKER_OPTS="-b=docker0 -dns 10.1.0.1 --log-level=info"\n'
 def test_place_settings_in_daemon_json_empties_the_flags_dockerd_would_get_twice():
     spec = make_spec("docker0", "10.1.0.0/16")
     daemon, defaults = place_settings('{"fixed-cidr": "10.1.128.0/17"}', SEED_OPTS, spec, "daemon-json", True)
-    assert json.loads(daemon) == {"fixed-cidr": "10.1.128.0/17", "bridge": "docker0", "dns": ["10.1.0.1"]}
+    assert json.loads(daemon) == {"fixed-cidr": "10.1.128.0/17", "bip": "10.1.0.1/16", "dns": ["10.1.0.1"]}
     assert defaults == 'DOCKER_OPTS="--log-level=info"\n'
     # nothing reads DOCKER_OPTS: it is left byte-identical
     assert place_settings(None, SEED_OPTS, spec, "daemon-json", False)[1] == SEED_OPTS
@@ -111,7 +114,7 @@ def test_place_settings_in_docker_opts_empties_daemon_json_of_the_same_keys():
                                       ' "log-level": "warn"}', 'DOCKER_OPTS="--bip=172.30.0.1/16"\n', spec,
                                       "docker-opts", True)
     assert json.loads(daemon) == {"log-level": "warn"}
-    assert defaults == 'DOCKER_OPTS="--bridge=docker0 --dns=10.1.0.1"\n'
+    assert defaults == 'DOCKER_OPTS="--bip=10.1.0.1/16 --dns=10.1.0.1"\n'
     # an untouched daemon.json stays byte-identical, an absent one absent
     assert place_settings('{ "log-level":"warn" }', None, spec, "docker-opts", True)[0] == '{ "log-level":"warn" }'
     assert place_settings(None, None, spec, "docker-opts", True)[0] is None

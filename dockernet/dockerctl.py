@@ -1,0 +1,173 @@
+"""Stopping and starting the host's Docker around ``bridge setup --restart-docker``, and asking it what it uses.
+
+Docker is started again the way it ran: through systemd when systemd runs
+it, else as the process in its pid file, whose command line, network
+namespace and log file are taken before it is stopped and given back to
+the new process (in a session of its own, so it outlives dockernet).
+Whether Docker accepted the bridge is the engine's own answer: its default
+``bridge`` network must name the link, its subnet and its gateway.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockernet.errors import DockernetError, DockerUnreachable
+from dockernet.pidfile import process_alive, read_pid
+
+
+class DockerControlFailed(DockernetError):
+    """Docker could not be stopped or started."""
+
+
+@dataclass
+class SystemdDocker:
+    """Docker run by systemd: stopped with its socket, so no request starts it meanwhile."""
+
+    def describe(self) -> str:
+        return "systemctl (docker.service)"
+
+    def stop(self) -> None:
+        _run(["systemctl", "stop", "docker.socket", "docker.service"], "stop Docker")
+
+    def start(self) -> None:
+        _run(["systemctl", "start", "docker.service"], "start Docker")
+
+    def exited(self) -> str | None:
+        return None  # systemctl start waits for the unit: a failed start is its error
+
+
+@dataclass
+class PidfileDocker:
+    """The process in Docker's pid file, started again with the same command line, namespace and log."""
+
+    pidfile: str
+    pid: int
+    argv: list[str]
+    netns_fd: int | None
+    log_path: str | None
+
+    def describe(self) -> str:
+        return f"process {self.pid} from {self.pidfile}"
+
+    def stop(self, timeout: float = 60.0) -> None:
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while process_alive(self.pid) and not _zombie(self.pid):
+            if time.monotonic() > deadline:
+                raise DockerControlFailed(f"Docker (process {self.pid}) did not stop within {timeout:g} s")
+            time.sleep(0.05)
+
+    def start(self) -> None:
+        from pyroute2 import netns  # imported here, not in the forked child
+
+        netns_fd = self.netns_fd
+
+        def enter_namespace() -> None:
+            if netns_fd is not None:
+                netns.setns(netns_fd, flags=0)
+
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        try:
+            process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                       start_new_session=True, preexec_fn=enter_namespace, close_fds=True)
+        except OSError as exc:
+            raise DockerControlFailed(f"cannot start {self.argv[0]}: {exc.strerror}") from None
+        finally:
+            if log is not subprocess.DEVNULL:
+                log.close()
+        self.pid = process.pid
+        self._process = process
+
+    def exited(self) -> str | None:
+        """Why the process started last is gone (None while it runs)."""
+        process = getattr(self, "_process", None)
+        if process is None or process.poll() is None:
+            return None
+        tail = f"; its log: {self.log_path}" if self.log_path else ""
+        return f"{self.argv[0]} exited with status {process.returncode}{tail}"
+
+
+DockerService = SystemdDocker | PidfileDocker
+
+
+def find_docker(docker_pid: str | None) -> DockerService | None:
+    """How the running Docker is controlled; None when no Docker process is found."""
+    if Path("/run/systemd/system").is_dir() and _systemd_runs_docker():
+        return SystemdDocker()
+    pid = read_pid(docker_pid) if docker_pid else None
+    if not pid or not process_alive(pid):
+        return None
+    try:
+        argv = [arg.decode() for arg in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if arg]
+        netns_fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)  # keeps the namespace while Docker is down
+    except OSError as exc:
+        raise DockerControlFailed(f"cannot read how process {pid} from {docker_pid} was started: {exc.strerror}",
+                                  hint="run as root, or restart Docker yourself") from None
+    log = os.path.realpath(f"/proc/{pid}/fd/1") if os.path.exists(f"/proc/{pid}/fd/1") else ""
+    return PidfileDocker(docker_pid, pid, argv, netns_fd, log if log.startswith("/") and os.path.isfile(log) else None)
+
+
+def _systemd_runs_docker() -> bool:
+    try:
+        state = subprocess.run(["systemctl", "is-active", "docker.service"], capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return state in ("active", "activating", "reloading")
+
+
+def _run(argv: list[str], doing: str) -> None:
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise DockerControlFailed(f"cannot {doing}: {exc}") from None
+    if result.returncode != 0:
+        reason = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
+        raise DockerControlFailed(f"cannot {doing}: {reason}")
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (OSError, IndexError):
+        return True
+
+
+def bridge_disagreements(engine, name: str, interface: ipaddress.IPv4Interface) -> list[str]:
+    """How the engine's default bridge network differs from ``name`` with ``interface`` (empty: it agrees)."""
+    used, configs = engine.default_bridge()
+    found = []
+    if used != name:
+        found.append(f"Docker's bridge network uses {used or 'no link'}, not {name}")
+    subnets = {subnet: gateway for subnet, gateway in configs if ":" not in subnet}
+    if str(interface.network) not in subnets:
+        found.append(f"its subnet is {', '.join(subnets) or 'none'}, not {interface.network}")
+    elif subnets[str(interface.network)] not in ("", str(interface.ip)):
+        found.append(f"its gateway is {subnets[str(interface.network)]}, not {interface.ip}")
+    return found
+
+
+def wait_for_engine(engine, service=None, timeout: float = 60.0) -> None:
+    """Until the engine answers; raises DockerUnreachable after ``timeout``, at once when ``service`` exited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            engine.ping()
+            return
+        except DockerUnreachable:
+            gone = service.exited() if service is not None else None
+            if gone:
+                raise DockerControlFailed(gone) from None
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
