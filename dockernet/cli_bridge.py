@@ -64,6 +64,7 @@ def _run_plan(obj, plan, before, name, netns, docker_pid, dry_run, what, restart
     for change in plan.files:
         if change.changed:
             click.echo(change.diff(), nl=False)
+    _ask_dockerd(plan)
     if dry_run:
         click.echo("dry run: nothing changed")
         return
@@ -84,6 +85,20 @@ def _run_plan(obj, plan, before, name, netns, docker_pid, dry_run, what, restart
     for change in plan.files:
         if change.changed:
             click.echo(f"{'removed' if change.after is None else 'wrote'} {change.path}")
+
+
+def _ask_dockerd(plan) -> None:
+    """Have dockerd validate the planned daemon.json where it can (Docker 23 and later); say so where it cannot."""
+    from dockernet.dockerctl import validate_config
+    from dockernet.errors import ConfigError
+
+    for change in plan.files:
+        if change.changed and change.after is not None and change.path.name.endswith(".json"):
+            accepted, reason = validate_config(change.after)
+            if accepted is False:
+                raise ConfigError(f"dockerd refuses the planned {change.path}: {reason}", hint="nothing was written")
+            click.echo(f"# dockerd --validate accepts the planned {change.path}" if accepted else
+                       f"# {reason}: the plan is checked by dockernet's own rules only")
 
 
 def _running_docker(obj, docker_pid):

@@ -171,3 +171,31 @@ def wait_for_engine(engine, service=None, timeout: float = 60.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def validate_config(text: str, dockerd: str = "dockerd") -> tuple[bool | None, str]:
+    """Ask dockerd whether it accepts ``text`` as daemon.json: (True, ""), (False, its reason), or (None, why it
+    cannot be asked). ``dockerd --validate`` exists from Docker 23 on; older ones are detected by their --help."""
+    import shutil
+    import tempfile
+
+    binary = shutil.which(dockerd)
+    if binary is None:
+        return None, f"no {dockerd} here to ask"
+    try:
+        usage = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30)
+        if "--validate" not in usage.stdout + usage.stderr:
+            version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+            return None, f"{version or dockerd} cannot validate a configuration (dockerd --validate came with Docker 23)"
+        with tempfile.TemporaryDirectory(prefix="dockernet-") as directory:
+            path = Path(directory) / "daemon.json"
+            path.write_text(text)
+            path.chmod(0o600)
+            answer = subprocess.run([binary, "--validate", "--config-file", str(path)], capture_output=True, text=True,
+                                    timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"cannot run {dockerd}: {exc}"
+    if answer.returncode == 0:
+        return True, ""
+    said = (answer.stderr.strip() or answer.stdout.strip()).splitlines()
+    return False, said[-1] if said else f"exit status {answer.returncode}"

@@ -67,6 +67,9 @@ def test_dry_run_prints_steps_and_diffs_and_changes_nothing(netns, tmp_path):
     assert result.returncode == 0
     assert "ip link add docker0 type bridge" in result.stdout and "+++ " + str(tmp_path / "daemon.json") in result.stdout
     assert link(netns, "docker0") is None and list(tmp_path.iterdir()) == []
+    # the installed dockerd is asked where it can be (Docker 23 and later), and the output says which it was
+    assert (f"# dockerd --validate accepts the planned {tmp_path / 'daemon.json'}" in result.stdout
+            or "cannot validate a configuration (dockerd --validate came with Docker 23)" in result.stdout)
 
 
 def test_a_different_subnet_rebuilds_the_bridge(netns, tmp_path):

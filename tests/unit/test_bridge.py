@@ -166,3 +166,29 @@ def test_restore_makes_the_old_bridge_again_or_removes_a_new_one():
         AddAddress("docker0", ipaddress.IPv4Interface("10.5.0.1/16")), SetUp("docker0")]
     assert plan_restore(None, "docker0", exists_now=True) == [DeleteLink("docker0", "putting back the link as it was")]
     assert plan_restore(None, "docker0", exists_now=False) == []  # it vanished on its own: nothing to do
+
+
+def _fake_dockerd(directory, validate: str | None):
+    """A stand-in for the dockerd binary's --help/--version/--validate answers (the branching is what is tested)."""
+    lines = ["#!/bin/sh", 'case "$1" in', '  --version) echo "Docker version 99.0.0, build test" ;;']
+    if validate is None:
+        lines.append('  --help) echo "Usage: dockerd [OPTIONS]" ;;')
+    else:
+        lines += ['  --help) echo "      --validate    Validate daemon configuration and exit" ;;',
+                  f"  --validate) {validate} ;;"]
+    lines.append("esac")
+    script = directory / "dockerd"
+    script.write_text("\n".join(lines) + "\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_dockerd_is_asked_to_validate_only_where_it_can(tmp_path):
+    from dockernet.dockerctl import validate_config
+
+    assert validate_config("{}", _fake_dockerd(tmp_path, None)) == (
+        None, "Docker version 99.0.0, build test cannot validate a configuration (dockerd --validate came with Docker 23)")
+    assert validate_config("{}", _fake_dockerd(tmp_path, 'echo "configuration OK"; exit 0')) == (True, "")
+    refused = _fake_dockerd(tmp_path, 'grep -q bip "$3" && { echo "unable to configure: bip and bridge" >&2; exit 1; }')
+    assert validate_config('{"bip": "10.1.0.1/16"}', refused) == (False, "unable to configure: bip and bridge")
+    assert validate_config("{}", str(tmp_path / "missing-dockerd"))[0] is None
