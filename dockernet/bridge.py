@@ -35,6 +35,8 @@ class BridgeSpec:
     mtu: int | None = None
     dns: tuple[str, ...] = ()
     dns_search: tuple[str, ...] = ()
+    #: the bridge's IPv6 address with the prefix containers get theirs from (``--cidr6``)
+    interface6: ipaddress.IPv6Interface | None = None
 
     @property
     def network(self) -> ipaddress.IPv4Network:
@@ -46,7 +48,7 @@ class BridgeSpec:
 
 
 def make_spec(name: str, cidr: str, gateway: str | None = None, mtu: int | None = None,
-              dns: tuple[str, ...] = (), dns_search: tuple[str, ...] = ()) -> BridgeSpec:
+              dns: tuple[str, ...] = (), dns_search: tuple[str, ...] = (), cidr6: str | None = None) -> BridgeSpec:
     """Validate the arguments of ``bridge setup``; every failure is a ``UsageError``.
 
     ``--cidr 10.1.0.1/16`` means network 10.1.0.0/16 with gateway 10.1.0.1;
@@ -89,7 +91,22 @@ def make_spec(name: str, cidr: str, gateway: str | None = None, mtu: int | None 
         except ValueError:
             raise UsageError(f"DNS server '{server}' is not an IP address") from None
     return BridgeSpec(name, ipaddress.IPv4Interface(f"{gateway_ip}/{network.prefixlen}"), mtu,
-                      tuple(resolvers), tuple(dns_search))
+                      tuple(resolvers), tuple(dns_search), _interface6(cidr6) if cidr6 else None)
+
+
+def _interface6(cidr6: str) -> ipaddress.IPv6Interface:
+    """``--cidr6 fd00:1::/64``: the bridge takes the prefix's first address, as Docker gives its bridge."""
+    try:
+        network = ipaddress.IPv6Network(cidr6, strict=False)
+    except ValueError:
+        raise UsageError(f"'{cidr6}' is not an IPv6 prefix (expected e.g. fd00:1::/64)") from None
+    if "/" not in cidr6:
+        raise UsageError(f"'{cidr6}' has no prefix length", hint=f"maybe you meant {cidr6}/64 ?")
+    if network.is_link_local or network.is_multicast or network.is_loopback:
+        raise UsageError(f"{network} cannot hold containers' addresses (link-local, multicast or loopback)")
+    if network.prefixlen > 80:
+        raise UsageError(f"{network} is too small: Docker needs a /80 or larger for fixed-cidr-v6")
+    return ipaddress.IPv6Interface(f"{network.network_address + 1}/{network.prefixlen}")
 
 
 # --- what is there ----------------------------------------------------------------
@@ -108,6 +125,8 @@ class LinkState:
     forward_delay: int | None = None  # centiseconds, as netlink reports it
     stp: int | None = None
     ports: tuple[str, ...] = ()
+    #: global IPv6 addresses (link-local ones come and go with the link)
+    addresses6: tuple[ipaddress.IPv6Interface, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -169,7 +188,7 @@ class SetMtu:
 @dataclass(frozen=True)
 class AddAddress:
     name: str
-    interface: ipaddress.IPv4Interface
+    interface: ipaddress.IPv4Interface | ipaddress.IPv6Interface
 
     def describe(self) -> str:
         return f"ip addr add {self.interface} dev {self.name}"
@@ -194,6 +213,9 @@ def differences(state: LinkState, spec: BridgeSpec) -> list[str]:
     if tuple(state.addresses) != (spec.interface,):
         have = ", ".join(str(a) for a in state.addresses) or "no address"
         found.append(f"address {have} instead of {spec.interface}")
+    if spec.interface6 and tuple(state.addresses6) != (spec.interface6,):  # without --cidr6, IPv6 is Docker's
+        have = ", ".join(str(a) for a in state.addresses6) or "no IPv6 address"
+        found.append(f"{have} instead of {spec.interface6}")
     if spec.mtu is not None and state.mtu != spec.mtu:
         found.append(f"MTU {state.mtu} instead of {spec.mtu}")
     if state.forward_delay not in (0, None):
@@ -221,6 +243,8 @@ def plan_bridge(observed: LinkState | None, spec: BridgeSpec) -> list[Step]:
     if spec.mtu is not None:
         steps.append(SetMtu(spec.name, spec.mtu))
     steps.append(AddAddress(spec.name, spec.interface))
+    if spec.interface6:
+        steps.append(AddAddress(spec.name, spec.interface6))
     steps.append(SetUp(spec.name))
     return steps
 
@@ -235,7 +259,7 @@ def plan_restore(old: LinkState | None, name: str, exists_now: bool) -> list[Ste
     if old is None or old.kind != "bridge":
         return steps
     steps += [CreateBridge(name), SetMtu(name, old.mtu)]
-    steps += [AddAddress(name, address) for address in old.addresses]
+    steps += [AddAddress(name, address) for address in (*old.addresses, *old.addresses6)]
     return steps + ([SetUp(name)] if old.up else [])
 
 
@@ -294,7 +318,7 @@ def observe(ipr, name: str) -> Observation:
             ports = tuple(sorted(names[i] for i, other in links.items() if other.get("IFLA_MASTER") == index))
             bridge = LinkState(
                 name=name, index=index, kind=kind or "", mtu=link.get("IFLA_MTU"),
-                up=bool(link["flags"] & 1), addresses=_v4_addresses(ipr, index),
+                up=bool(link["flags"] & 1), addresses=_v4_addresses(ipr, index), addresses6=_v6_addresses(ipr, index),
                 forward_delay=data.get("IFLA_BR_FORWARD_DELAY") if data else None,
                 stp=data.get("IFLA_BR_STP_STATE") if data else None, ports=ports,
             )
@@ -323,6 +347,11 @@ def _index_of(ipr, step: Step) -> int:
         raise LinkVanished(f"{step.name} disappeared before dockernet could {step.describe()}",
                            hint="something else changed the links meanwhile; run the command again")
     return found[0]
+
+
+def _v6_addresses(ipr, index: int) -> tuple[ipaddress.IPv6Interface, ...]:
+    found = (ipaddress.IPv6Interface(f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}") for a in ipr.get_addr(family=10, index=index))
+    return tuple(sorted(address for address in found if not address.is_link_local))
 
 
 def apply_steps(ipr, steps: list[Step]) -> None:

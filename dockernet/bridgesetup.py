@@ -24,7 +24,7 @@ from dockernet.bridge import (
 )
 from dockernet.bridge import plan_teardown as plan_link_teardown
 from dockernet.dockerconf import (
-    DEFAULT_BRIDGE, STANZA_HEADER, ConfigError, FileChange, UnitFacts, docker_opts, find_conflicts, flags_in, parse_daemon_json,
+    DEFAULT_BRIDGE, IPV6_KEYS, LINK_KEYS, STANZA_HEADER, ConfigError, FileChange, UnitFacts, docker_opts, find_conflicts, flags_in, parse_daemon_json,
     place_settings, pool_overlaps, read_text, render_interfaces, rewrite_docker_opts, unmerge_daemon_json,
     write_atomic,
 )
@@ -161,22 +161,27 @@ def _check_replaceable(bridge: LinkState, force: bool, warnings: list[str], dock
 
 def plan_teardown(name: str, paths: FilePaths, observation: Observation, force: bool = False) -> BridgePlan:
     bridge = observation.bridge
-    network = None
+    network = network6 = None
     if bridge is not None and bridge.addresses:
         network = bridge.addresses[0].network
+    if bridge is not None and bridge.addresses6:
+        network6 = bridge.addresses6[0].network
     warnings: list[str] = []
     if bridge is not None and bridge.ports:
         _check_replaceable(bridge, force, warnings)
     files = []
     if paths.config in ("daemon-json", "auto"):
         before = read_text(paths.daemon_json)
-        after = unmerge_daemon_json(before, network, name, str(paths.daemon_json))
+        after = unmerge_daemon_json(before, network, name, str(paths.daemon_json), network6)
         files.append(FileChange(paths.daemon_json, before, after))
-    opts_bridges = flags_in(docker_opts(read_text(paths.defaults_file))).get("bridge", [])
-    if paths.config == "docker-opts" or (paths.config == "auto" and name in opts_bridges):
+    opts = flags_in(docker_opts(read_text(paths.defaults_file)))
+    ours = name in opts.get("bridge", []) or (name == DEFAULT_BRIDGE and network is not None and any(
+        ipaddress.ip_interface(bip).network == network for bip in opts.get("bip", []) if _is_interface(bip)))
+    if paths.config == "docker-opts" or (paths.config == "auto" and ours):
         before = read_text(paths.defaults_file)
+        drop = LINK_KEYS | (IPV6_KEYS if network6 is not None and opts.get("fixed-cidr-v6") == [str(network6)] else set())
         if before is not None:
-            files.append(FileChange(paths.defaults_file, before, rewrite_docker_opts(before, None)))
+            files.append(FileChange(paths.defaults_file, before, rewrite_docker_opts(before, None, frozenset(drop))))
     if paths.interfaces_file is not None:
         before = read_text(paths.interfaces_file)
         if before is not None and before.startswith(STANZA_HEADER):
@@ -264,6 +269,7 @@ def bridge_summary(bridge: LinkState | None) -> dict:
     return {
         "exists": True, "name": bridge.name, "index": bridge.index, "kind": bridge.kind, "mtu": bridge.mtu,
         "up": bridge.up, "addresses": [str(a) for a in bridge.addresses],
+        "addresses6": [str(a) for a in bridge.addresses6],
         "stp": bool(bridge.stp) if bridge.stp is not None else None,
         "forward_delay_s": bridge.forward_delay / 100 if bridge.forward_delay is not None else None,
     }
@@ -320,6 +326,14 @@ def engine_agreement(engine, bridge: LinkState | None, name: str) -> list[str]:
     if problems:
         return problems + ["restart Docker to apply the files (bridge setup --restart-docker does it and checks)"]
     return [f"Docker's bridge network uses {name} with {bridge.addresses[0].network}, gateway {bridge.addresses[0].ip}"]
+
+
+def _is_interface(value: str) -> bool:
+    try:
+        ipaddress.ip_interface(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_ip(value: str) -> bool:

@@ -129,12 +129,14 @@ def bridge() -> None:
 @click.option("--dns", "dns_servers", multiple=True, metavar="IP", help="Resolver for containers (repeatable) [default: the gateway].")
 @click.option("--dns-search", multiple=True, metavar="DOMAIN", help="Search domain for containers (repeatable).")
 @click.option("--mtu", type=int, help="MTU of the bridge.")
+@click.option("--cidr6", metavar="PREFIX", help="IPv6 prefix for containers, e.g. fd00:1::/64: the bridge takes its "
+                                                "first address, Docker gets ipv6 and fixed-cidr-v6.")
 @click.option("--restart-docker", is_flag=True,
               help="Stop a running Docker (systemd, else the --docker-pid process), apply, start it again and check "
                    "that it uses the new bridge; if it does not, put everything back and start it again.")
 @_bridge_file_options
 @click.pass_obj
-def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, restart_docker, config, daemon_json,
+def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, cidr6, restart_docker, config, daemon_json,
                  defaults_file, interfaces_file, no_interfaces_file, unit_dir, docker_pid, netns, dry_run, force):
     """Rebuild the bridge over netlink and write Docker's configuration for it.
 
@@ -146,7 +148,7 @@ def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, restart
     from dockernet.bridge import make_spec, netlink, observe
     from dockernet.bridgesetup import plan_setup
 
-    spec = make_spec(name, cidr, gateway, mtu, dns_servers, dns_search)
+    spec = make_spec(name, cidr, gateway, mtu, dns_servers, dns_search, cidr6)
     paths = _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name)
     with netlink(netns) as ipr:
         observation = observe(ipr, name)
@@ -213,6 +215,8 @@ def bridge_show(obj, name, daemon_json, defaults_file, netns, as_json):
                    f"forward_delay {summary['forward_delay_s']:g}s")
         for address in summary["addresses"]:
             click.echo(f"    inet {address}")
+        for address in summary["addresses6"]:
+            click.echo(f"    inet6 {address}")
         for port in summary["ports"]:
             owner = f"  container {port['container']} ({port['id']})" if "container" in port else ""
             click.echo(f"    port {port['ifname']}{owner}")

@@ -92,6 +92,9 @@ def merge_daemon_json(text: str | None, spec: BridgeSpec, path: str = "daemon.js
     if fixed is not None and not _inside(fixed, spec.network):
         settings.pop("fixed-cidr")  # dockerd refuses a fixed-cidr outside the bridge's subnet
     settings[key] = _bridge_value(spec)
+    if spec.interface6:
+        settings["ipv6"] = True
+        settings["fixed-cidr-v6"] = str(spec.interface6.network)
     settings["dns"] = list(spec.dns)
     if spec.dns_search:
         settings["dns-search"] = list(spec.dns_search)
@@ -99,11 +102,14 @@ def merge_daemon_json(text: str | None, spec: BridgeSpec, path: str = "daemon.js
 
 
 def unmerge_daemon_json(text: str | None, spec_network: ipaddress.IPv4Network | None, name: str,
-                        path: str = "daemon.json") -> str | None:
+                        path: str = "daemon.json", network6: ipaddress.IPv6Network | None = None) -> str | None:
     """daemon.json without the settings ``bridge setup`` wrote; None when there is no file."""
     if text is None:
         return None
     settings = parse_daemon_json(text, path)
+    if network6 is not None and settings.get("fixed-cidr-v6") == str(network6):
+        settings.pop("fixed-cidr-v6")
+        settings.pop("ipv6", None)
     if settings.get("bridge") == name:
         settings.pop("bridge")
     if name == DEFAULT_BRIDGE and spec_network is not None and _inside(settings.get("bip", ""), spec_network):
@@ -126,7 +132,11 @@ def _inside(value: str, network: ipaddress.IPv4Network) -> bool:
 
 #: flag name -> the daemon.json key it sets; both dash spellings are accepted by old dockers
 OWNED_FLAGS = {"b": "bridge", "bridge": "bridge", "bip": "bip", "dns": "dns", "dns-search": "dns-search",
-               "fixed-cidr": "fixed-cidr"}
+               "fixed-cidr": "fixed-cidr", "ipv6": "ipv6", "fixed-cidr-v6": "fixed-cidr-v6"}
+#: flags that take no value (``--ipv6``, or ``--ipv6=false``)
+BOOLEAN_FLAGS = {"ipv6"}
+#: the keys only ``--cidr6`` makes dockernet's: without it, Docker's IPv6 settings are left as they are
+IPV6_KEYS = frozenset({"ipv6", "fixed-cidr-v6"})
 #: the keys ``bridge setup`` writes where Docker reads its bridge settings, besides bridge or bip
 WRITTEN = frozenset({"dns", "dns-search"})
 _OPTS_LINE = re.compile(r"^(\s*(?:export\s+)?DOCKER_OPTS=)(.*)$")
@@ -147,7 +157,9 @@ def flags_in(argv: list[str]) -> dict[str, list[str]]:
     while i < len(argv):
         name, value = split_flag(argv[i])
         if name in OWNED_FLAGS:
-            if value is None and i + 1 < len(argv):
+            if name in BOOLEAN_FLAGS:
+                value = "true" if value is None else value
+            elif value is None and i + 1 < len(argv):
                 value = argv[i + 1]
                 i += 1
             found.setdefault(OWNED_FLAGS[name], []).append(value or "")
@@ -161,7 +173,7 @@ def _without_owned_flags(argv: list[str], keys: frozenset[str] = frozenset(OWNED
     while i < len(argv):
         name, value = split_flag(argv[i])
         if OWNED_FLAGS.get(name) in keys:
-            i += 2 if value is None else 1
+            i += 2 if value is None and name not in BOOLEAN_FLAGS else 1
             continue
         kept.append(argv[i])
         i += 1
@@ -186,12 +198,18 @@ def docker_opts(text: str | None) -> list[str]:
     return words
 
 
-def rewrite_docker_opts(text: str | None, spec: BridgeSpec | None,
-                        drop: frozenset[str] = frozenset(OWNED_FLAGS.values())) -> str:
+#: what ``bridge teardown`` takes out of DOCKER_OPTS by default: the settings that point Docker at the bridge
+LINK_KEYS = frozenset({"bridge", "bip", "dns", "dns-search"})
+
+
+def rewrite_docker_opts(text: str | None, spec: BridgeSpec | None, drop: frozenset[str] = LINK_KEYS) -> str:
     """The defaults file with DOCKER_OPTS pointing at the bridge (``spec`` None: only the flags of ``drop`` removed)."""
     ours = []
     if spec is not None:
-        ours = [f"--{bridge_setting(spec)[0]}={_bridge_value(spec)}"] + [f"--dns={server}" for server in spec.dns]
+        ours = [f"--{bridge_setting(spec)[0]}={_bridge_value(spec)}"]
+        if spec.interface6:
+            ours += ["--ipv6", f"--fixed-cidr-v6={spec.interface6.network}"]
+        ours += [f"--dns={server}" for server in spec.dns]
         ours += [f"--dns-search={domain}" for domain in spec.dns_search]
     lines = (text or "").splitlines()
     indexes = [i for i, line in enumerate(lines) if _OPTS_LINE.match(line)]
@@ -237,7 +255,7 @@ def place_settings(daemon_text: str | None, defaults_text: str | None, spec: Bri
     fixed = [settings["fixed-cidr"]] if "fixed-cidr" in settings else []
     fixed += flags.get("fixed-cidr", []) if opts_read else []
     key, excluded = bridge_setting(spec)
-    written = {key} | (WRITTEN if spec.dns_search else WRITTEN - {"dns-search"})
+    written = {key} | (WRITTEN if spec.dns_search else WRITTEN - {"dns-search"}) | (IPV6_KEYS if spec.interface6 else set())
     gone = {excluded} | ({"fixed-cidr"} if fixed_cidr_outside(fixed, spec.network) else set())
     if place == "daemon-json":
         daemon_after = merge_daemon_json(daemon_text, spec, path)
@@ -246,7 +264,8 @@ def place_settings(daemon_text: str | None, defaults_text: str | None, spec: Bri
         if defaults_after is not None and flags_in(docker_opts(defaults_after)) == flags_in(docker_opts(defaults_text)):
             defaults_after = defaults_text  # nothing of ours was there: the file stays byte-identical
         return daemon_after, defaults_after
-    drop = frozenset(set(OWNED_FLAGS.values()) - {"fixed-cidr"} | gone)
+    kept = {"fixed-cidr"} | (set() if spec.interface6 else IPV6_KEYS)
+    drop = frozenset(set(OWNED_FLAGS.values()) - kept | gone)
     defaults_after = rewrite_docker_opts(defaults_text, spec, drop)
     fixed_flag = bool(flags_in(docker_opts(defaults_after)).get("fixed-cidr"))
     daemon_after = strip_daemon_json(daemon_text, frozenset(written | gone | ({"fixed-cidr"} if fixed_flag else set())),
@@ -361,6 +380,9 @@ def render_interfaces(spec: BridgeSpec, cidr_argument: str) -> str:
         lines.append("    dns-nameservers " + " ".join(spec.dns))
     if spec.dns_search:
         lines.append("    dns-search " + " ".join(spec.dns_search))
+    if spec.interface6:
+        lines += [f"iface {spec.name} inet6 static", f"    address {spec.interface6.ip}",
+                  f"    netmask {spec.interface6.network.prefixlen}"]
     return "\n".join(lines) + "\n"
 
 

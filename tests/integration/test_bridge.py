@@ -225,3 +225,40 @@ def test_a_failed_write_puts_back_the_link_and_every_file_already_written(netns,
     assert (after["addresses"], after["mtu"], after["up"]) == (made["addresses"], made["mtu"], made["up"])
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == files
     assert list(readonly.iterdir()) == []
+
+
+def test_cidr6_gives_the_bridge_its_address_and_a_container_a_global_one(run_dir, tmp_path):
+    base, _ = run_dir
+    name = f"{PREFIX}{os.getpid()}-v6"
+    dockerd = PrivateDockerd(base / "v6", name, bip=None)
+    make_netns(name)
+    try:
+        args = setup_args(name, tmp_path, "10.9.0.0/24", "--cidr6", "fd00:1::/64", docker_host=dockerd.url)
+        result = run_cli(*args)
+        assert result.returncode == 0, result.stderr
+        addresses6 = ip("-n", name, "-6", "-o", "addr", "show", "dev", "docker0", "scope", "global")
+        assert "fd00:1::1/64" in addresses6
+        settings = json.loads((tmp_path / "daemon.json").read_text())
+        assert settings["ipv6"] is True and settings["fixed-cidr-v6"] == "fd00:1::/64"
+        stanza = (tmp_path / "docker0").read_text()
+        assert "iface docker0 inet6 static\n    address fd00:1::1\n    netmask 64\n" in stanza
+        assert run_cli(*args).stdout.startswith("nothing to do")  # the v6 address counts as agreeing
+
+        dockerd.settings = settings
+        dockerd.start()
+        dockerd.import_busybox()
+        container = dockerd.run()
+        container.reload()
+        v6 = container.attrs["NetworkSettings"]["GlobalIPv6Address"]
+        assert v6.startswith("fd00:1::") and v6 != "fd00:1::1", container.attrs["NetworkSettings"]
+        dockerd.remove_all()
+        dockerd.stop()
+
+        down = run_cli("--docker-host", dockerd.url, "bridge", "teardown", "--netns", name,
+                       *args[args.index("--daemon-json"):args.index("--cidr6")])
+        assert down.returncode == 0, down.stderr
+        assert json.loads((tmp_path / "daemon.json").read_text()) == {}
+    finally:
+        dockerd.remove_all() if dockerd.proc else None
+        dockerd.stop()
+        delete_netns(name)

@@ -5,6 +5,7 @@ import pytest
 
 from dockernet.bridge import make_spec
 from dockernet.bridgesetup import choose_place
+from dockernet.errors import UsageError
 from dockernet.dockerconf import (
     ConfigError, UnitFacts, docker_opts, find_conflicts, flags_in, merge_daemon_json, place_settings, pool_overlaps,
     read_unit, rewrite_docker_opts, unmerge_daemon_json,
@@ -145,3 +146,24 @@ def test_default_pools_overlapping_the_subnet_are_found_in_either_file():
     words = ["--default-address-pool", "base=10.1.0.0/20,size=24"]
     assert pool_overlaps({}, words, network) == ["the default address pool 10.1.0.0/20 in DOCKER_OPTS overlaps 10.1.0.0/16"]
     assert pool_overlaps({"default-address-pools": [{"base": "172.80.0.0/16", "size": 24}]}, [], network) == []
+
+
+def test_ipv6_is_a_flag_without_a_value_and_cidr6_owns_the_ipv6_settings():
+    assert flags_in(["--ipv6", "--dns", "1.1.1.1"]) == {"ipv6": ["true"], "dns": ["1.1.1.1"]}
+    spec = make_spec("docker0", "10.1.0.0/16", cidr6="fd00:1::/64")
+    opts = 'DOCKER_OPTS="--ipv6 --fixed-cidr-v6=fd00:9::/64 -H fd://"\n'
+    daemon, defaults = place_settings('{"ipv6": false}', opts, spec, "docker-opts", True)
+    assert defaults == 'DOCKER_OPTS="-H fd:// --bip=10.1.0.1/16 --ipv6 --fixed-cidr-v6=fd00:1::/64 --dns=10.1.0.1"\n'
+    assert json.loads(daemon) == {}
+    # without --cidr6 the IPv6 settings stay Docker's, wherever they are
+    plain = make_spec("docker0", "10.1.0.0/16")
+    assert "--ipv6 --fixed-cidr-v6=fd00:9::/64" in place_settings(None, opts, plain, "docker-opts", True)[1]
+
+
+@pytest.mark.parametrize("cidr6, message", [
+    ("fd00:1::", "has no prefix length"), ("fe80::/64", "link-local"), ("fd00:1::/96", "too small"),
+    ("10.1.0.0/16", "is not an IPv6 prefix"),
+])
+def test_bad_cidr6_is_a_usage_error(cidr6, message):
+    with pytest.raises(UsageError, match=message):
+        make_spec("docker0", "10.1.0.0/16", cidr6=cidr6)
