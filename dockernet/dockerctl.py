@@ -44,6 +44,25 @@ class SystemdDocker:
 
 
 @dataclass
+class InitScriptDocker:
+    """Docker run by its SysV init script (no systemd): the script reads /etc/default/docker when it starts it."""
+
+    script: str
+
+    def describe(self) -> str:
+        return self.script
+
+    def stop(self) -> None:
+        _run([self.script, "stop"], "stop Docker")
+
+    def start(self) -> None:
+        _run([self.script, "start"], "start Docker")
+
+    def exited(self) -> str | None:
+        return None  # the script's start reports its own failure; the engine check does the rest
+
+
+@dataclass
 class PidfileDocker:
     """The process in Docker's pid file, started again with the same command line, namespace and log."""
 
@@ -97,16 +116,24 @@ class PidfileDocker:
         return f"{self.argv[0]} exited with status {process.returncode}{tail}"
 
 
-DockerService = SystemdDocker | PidfileDocker
+DockerService = SystemdDocker | InitScriptDocker | PidfileDocker
+INIT_SCRIPT = "/etc/init.d/docker"
 
 
-def find_docker(docker_pid: str | None) -> DockerService | None:
-    """How the running Docker is controlled; None when no Docker process is found."""
+def find_docker(docker_pid: str | None, init_script: str = INIT_SCRIPT) -> DockerService | None:
+    """How the running Docker is controlled; None when no Docker process is found.
+
+    systemd when it runs Docker; else, for the pid file's live process, the
+    init script when it is there and that pid file is the script's (it
+    re-reads DOCKER_OPTS), else the process's own command line.
+    """
     if Path("/run/systemd/system").is_dir() and _systemd_runs_docker():
         return SystemdDocker()
     pid = read_pid(docker_pid) if docker_pid else None
     if not pid or not process_alive(pid):
         return None
+    if os.access(init_script, os.X_OK) and os.path.realpath(docker_pid) == os.path.realpath("/var/run/docker.pid"):
+        return InitScriptDocker(init_script)
     try:
         argv = [arg.decode() for arg in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if arg]
         netns_fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)  # keeps the namespace while Docker is down
