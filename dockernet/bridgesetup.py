@@ -199,31 +199,35 @@ def execute(plan: BridgePlan, ipr, before: LinkState | None, name: str) -> None:
     that everything is as it was (or what could not be put back).
     """
     written: list[FileChange] = []
+    link_changed = False
     try:
-        apply_steps(ipr, plan.steps)
+        for step in plan.steps:
+            apply_steps(ipr, [step])
+            link_changed = True
         for change in plan.files:
             if change.changed:
                 write_atomic(change)
                 written.append(change)
     except DockernetError as exc:
-        leftovers = _put_back(ipr, plan, before, name, written)
+        leftovers = _put_back(ipr, before, name, written, link_changed)
         if leftovers:
             raise RolledBack(f"{exc}; putting back what was already changed failed too: {'; '.join(leftovers)}",
                              hint="check the link and those files by hand") from None
-        undone = ([f"the link {name}"] if plan.steps else []) + [str(change.path) for change in written]
+        undone = ([f"the link {name}"] if link_changed else []) + [str(change.path) for change in written]
         raise RolledBack(f"{exc}; nothing is changed" + (f" ({', '.join(undone)} put back as they were)"
                                                          if undone else "")) from None
 
 
-def _put_back(ipr, plan: BridgePlan, before: LinkState | None, name: str, written: list[FileChange]) -> list[str]:
-    """Undo a partial ``execute``; returns what could not be undone."""
+def _put_back(ipr, before: LinkState | None, name: str, written: list[FileChange], link_changed: bool) -> list[str]:
+    """Undo a partial ``execute``: the files written, and the link when a step of ours changed it (a link
+    someone else changed before our first step is theirs); returns what could not be undone."""
     failures = []
     for change in reversed(written):
         try:
             write_atomic(FileChange(change.path, change.after, change.before))
         except DockernetError as exc:
             failures.append(str(exc))
-    if plan.steps:
+    if link_changed:
         try:
             apply_steps(ipr, plan_restore(before, name, bool(ipr.link_lookup(ifname=name))))
         except DockernetError as exc:
@@ -379,7 +383,8 @@ def apply_restarting_docker(plan: BridgePlan, netns: str | None, before: LinkSta
     except DockernetError:
         pass  # it may not have started at all
     with netlink(netns) as ipr:
-        leftovers = _put_back(ipr, plan, before, spec.name, [change for change in plan.files if change.changed])
+        leftovers = _put_back(ipr, before, spec.name, [change for change in plan.files if change.changed],
+                              link_changed=bool(plan.steps))
     if leftovers:
         raise RolledBack(f"{failure}; putting back the old link and files failed too: {'; '.join(leftovers)}",
                          hint="Docker is stopped; fix the files by hand and start it")

@@ -262,3 +262,23 @@ def test_cidr6_gives_the_bridge_its_address_and_a_container_a_global_one(run_dir
         dockerd.remove_all() if dockerd.proc else None
         dockerd.stop()
         delete_netns(name)
+
+
+def test_a_link_that_vanishes_mid_apply_is_one_error_and_the_files_stay(netns, tmp_path):
+    """Between the plan and its first step another tool deletes the bridge: real netlink, dockernet's own apply."""
+    from dockernet.bridge import make_spec, netlink, observe
+    from dockernet.bridgesetup import FilePaths, execute, plan_setup
+    from dockernet.errors import RolledBack
+
+    assert run_cli(*setup_args(netns, tmp_path, "10.5.0.0/16")).returncode == 0
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    paths = FilePaths("auto", tmp_path / "daemon.json", tmp_path / "docker", tmp_path / "docker0", (tmp_path / "units",))
+    with netlink(netns) as ipr:
+        before = observe(ipr, "docker0")
+        plan = plan_setup(make_spec("docker0", "10.1.0.0/16"), "10.1.0.0/16", paths, before)
+        ip("-n", netns, "link", "del", "docker0")  # gone before the plan's "ip link del docker0"
+        with pytest.raises(RolledBack, match="docker0 disappeared before dockernet could ip link del docker0") as failed:
+            execute(plan, ipr, before.bridge, "docker0")
+    assert "\n" not in str(failed.value) and "nothing is changed" in str(failed.value)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == files
+    assert link(netns, "docker0") is None  # no step of dockernet's changed it: whoever deleted it decides
