@@ -87,13 +87,18 @@ class PidfileDocker:
             time.sleep(0.05)
 
     def start(self) -> None:
-        from pyroute2 import netns  # imported here, not in the forked child
+        import ctypes
+        import ctypes.util
 
+        from pyroute2 import netns
+
+        # everything the forked child needs is loaded here: looking libc up there could run ldconfig
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         netns_fd = self.netns_fd
 
         def enter_namespace() -> None:
             if netns_fd is not None:
-                netns.setns(netns_fd, flags=0)
+                netns.setns(netns_fd, flags=0, libc=libc)
 
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
