@@ -41,7 +41,7 @@ import dns.query  # noqa: E402
 import dns.rdatatype  # noqa: E402
 import dns.update  # noqa: E402
 
-from bench.watch_bench import percentile, process_cost, report_costs, run_dir, save  # noqa: E402
+from bench.watch_bench import percentile, process_cost, report_costs, start_run, save  # noqa: E402
 from dockernet.ddns import socket_in_namespace  # noqa: E402
 from tests.fleet import PRIMARY, SECONDARY, FleetDns, fleet_engine  # noqa: E402
 from tests.harness import WatcherProcess, delete_netns, remove_run_dir  # noqa: E402
@@ -178,11 +178,10 @@ def main() -> int:
     parser.add_argument("--others", type=int, default=10000)
     parser.add_argument("--takeovers", type=int, default=20)
     parser.add_argument("--json", metavar="FILE")
-    args = parser.parse_args()
-    run = run_dir()
-    if run is None:
+    started = start_run(parser)
+    if started is None:
         return 2
-    base, netns = run
+    args, base, netns = started
     fleet = FleetDns(base, f"{netns}-dns")
     engines, watchers = [], []
     results: dict = {"per_host": args.per_host, "others": args.others}

@@ -31,7 +31,7 @@ import dns.query  # noqa: E402
 import dns.zone  # noqa: E402
 
 from tests.harness import PrivateNamed, WatcherProcess, clean_env  # noqa: E402
-from watch_bench import engine_and_server, run_dir, save, start_many  # noqa: E402
+from watch_bench import engine_and_server, start_run, save, start_many  # noqa: E402
 
 
 def launch(args: list[str], runs: int = 5) -> float:
@@ -64,11 +64,10 @@ def main() -> int:
     parser.add_argument("--containers", type=int, default=500)
     parser.add_argument("--profile", metavar="FILE")
     parser.add_argument("--json", metavar="FILE")
-    args = parser.parse_args()
-    run = run_dir()
-    if run is None:
+    started = start_run(parser)
+    if started is None:
         return 2
-    base, netns = run
+    args, base, netns = started
     results: dict = {"containers": args.containers}
     with engine_and_server(base, netns) as (dockerd, named):
         start_many(dockerd, "topo", args.containers)

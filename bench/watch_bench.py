@@ -181,13 +181,12 @@ def main() -> int:
     parser.add_argument("--cold", type=int, default=500)
     parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run (10/20/40)")
     parser.add_argument("--json", metavar="FILE")
-    args = parser.parse_args()
+    started = start_run(parser)
+    if started is None:
+        return 2
+    args, base, netns = started
     if args.quick:
         args.sequential, args.burst, args.cold = 10, 20, 40
-    run = run_dir()
-    if run is None:
-        return 2
-    base, netns = run
     results: dict = {}
     with engine_and_server(base, netns) as (dockerd, named):
         resolver = Resolver(named)
@@ -275,6 +274,13 @@ def engine_and_server(base: Path, netns: str):
         dockerd.stop()
         named.stop()
         remove_run_dir(base, netns)
+
+
+def start_run(parser: argparse.ArgumentParser):
+    """Parse the bench's arguments and make its run dir: (args, base, netns), or None when a tool is missing."""
+    args = parser.parse_args()
+    run = run_dir()
+    return None if run is None else (args, *run)
 
 
 def run_dir() -> tuple[Path, str] | None:

@@ -1,6 +1,7 @@
 """dockernet bridge on real netlink in throwaway namespaces, and end to end with a private dockerd."""
 
 import itertools
+from contextlib import contextmanager
 import json
 import os
 import subprocess
@@ -33,6 +34,21 @@ def link(netns_name, ifname):
         return {"index": found[0], "addresses": addresses, "mtu": info.get("IFLA_MTU"), "up": bool(info["flags"] & 1),
                 "forward_delay": data.get("IFLA_BR_FORWARD_DELAY"), "stp": data.get("IFLA_BR_STP_STATE"),
                 "flaps": info.get("IFLA_CARRIER_CHANGES")}
+
+
+@contextmanager
+def engine_in_namespace(run_dir, suffix: str):
+    """A dockerd (not started yet) for a namespace of its own, stopped and gone afterwards."""
+    base, _ = run_dir
+    name = f"{PREFIX}{os.getpid()}-{suffix}"
+    dockerd = PrivateDockerd(base / suffix, name, bip=None)
+    make_netns(name)
+    try:
+        yield dockerd, name
+    finally:
+        dockerd.remove_all() if dockerd.proc else None
+        dockerd.stop()
+        delete_netns(name)
 
 
 def setup_args(netns_name, tmp_path, cidr="10.1.0.0/16", *extra, docker_host="unix:///nonexistent/docker.sock"):
@@ -161,11 +177,7 @@ def test_teardown_removes_the_bridge_and_the_settings(netns, tmp_path):
 
 
 def test_end_to_end_dockerd_uses_the_bridge_dockernet_built(run_dir, tmp_path):
-    base, _ = run_dir
-    name = f"{PREFIX}{os.getpid()}-e2e"
-    dockerd = PrivateDockerd(base / "e2e", name, bip=None)
-    make_netns(name)
-    try:
+    with engine_in_namespace(run_dir, "e2e") as (dockerd, name):
         (tmp_path / "daemon.json").write_text('{\n  "log-level": "warn"\n}\n')
         args = setup_args(name, tmp_path, "10.7.0.0/16", docker_host=dockerd.url)
         args[args.index("--docker-pid") + 1] = str(dockerd.pidfile)
@@ -195,10 +207,6 @@ def test_end_to_end_dockerd_uses_the_bridge_dockernet_built(run_dir, tmp_path):
         assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
         assert link(name, "docker0")["addresses"] == ["10.7.0.1/16"]
         assert wait_for(lambda: container.reload() or container.status == "running")
-    finally:
-        dockerd.remove_all() if dockerd.proc else None
-        dockerd.stop()
-        delete_netns(name)
 
 
 def test_a_failed_write_puts_back_the_link_and_every_file_already_written(netns, tmp_path):
@@ -228,11 +236,7 @@ def test_a_failed_write_puts_back_the_link_and_every_file_already_written(netns,
 
 
 def test_cidr6_gives_the_bridge_its_address_and_a_container_a_global_one(run_dir, tmp_path):
-    base, _ = run_dir
-    name = f"{PREFIX}{os.getpid()}-v6"
-    dockerd = PrivateDockerd(base / "v6", name, bip=None)
-    make_netns(name)
-    try:
+    with engine_in_namespace(run_dir, "v6") as (dockerd, name):
         args = setup_args(name, tmp_path, "10.9.0.0/24", "--cidr6", "fd00:1::/64", docker_host=dockerd.url)
         result = run_cli(*args)
         assert result.returncode == 0, result.stderr
@@ -258,10 +262,6 @@ def test_cidr6_gives_the_bridge_its_address_and_a_container_a_global_one(run_dir
                        *args[args.index("--daemon-json"):args.index("--cidr6")])
         assert down.returncode == 0, down.stderr
         assert json.loads((tmp_path / "daemon.json").read_text()) == {}
-    finally:
-        dockerd.remove_all() if dockerd.proc else None
-        dockerd.stop()
-        delete_netns(name)
 
 
 def test_a_link_that_vanishes_mid_apply_is_one_error_and_the_files_stay(netns, tmp_path):
