@@ -24,9 +24,9 @@ from dockernet.bridge import (
 )
 from dockernet.bridge import plan_teardown as plan_link_teardown
 from dockernet.dockerconf import (
-    DEFAULT_BRIDGE, IPV6_KEYS, LINK_KEYS, STANZA_HEADER, ConfigError, FileChange, UnitFacts, docker_opts, find_conflicts, flags_in, parse_daemon_json,
-    place_settings, pool_overlaps, read_text, render_interfaces, rewrite_docker_opts, unmerge_daemon_json,
-    write_atomic,
+    DEFAULT_BRIDGE, IPV6_KEYS, LINK_KEYS, STANZA_HEADER, ConfigError, FileChange, UnitFacts, docker_opts,
+    find_conflicts, flags_in, parse_daemon_json, place_settings, pool_overlaps, read_text, render_interfaces,
+    rewrite_docker_opts, unmerge_daemon_json, write_atomic,
 )
 from dockernet.errors import BridgeBusy, DockerRunning, DockernetError, RolledBack, UsageError
 

@@ -47,7 +47,7 @@ def _bridge_file_options(func):
     return func
 
 
-def _run_plan(obj, plan, before, name, netns, docker_pid, dry_run, what, restart_with=None):
+def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, what, restart_with=None):
     """Print the plan, then carry it out (``restart_with``: the spec Docker must use after a restart around it)."""
     from dockernet.bridge import netlink
     from dockernet.bridgesetup import apply_restarting_docker, execute, refuse_if_docker_runs
@@ -64,7 +64,7 @@ def _run_plan(obj, plan, before, name, netns, docker_pid, dry_run, what, restart
     for change in plan.files:
         if change.changed:
             click.echo(change.diff(), nl=False)
-    _ask_dockerd(plan)
+    _ask_dockerd(plan, daemon_json)
     if dry_run:
         click.echo("dry run: nothing changed")
         return
@@ -87,13 +87,13 @@ def _run_plan(obj, plan, before, name, netns, docker_pid, dry_run, what, restart
             click.echo(f"{'removed' if change.after is None else 'wrote'} {change.path}")
 
 
-def _ask_dockerd(plan) -> None:
+def _ask_dockerd(plan, daemon_json: str) -> None:
     """Have dockerd validate the planned daemon.json where it can (Docker 23 and later); say so where it cannot."""
     from dockernet.dockerctl import validate_config
     from dockernet.errors import ConfigError
 
     for change in plan.files:
-        if change.changed and change.after is not None and change.path.name.endswith(".json"):
+        if change.changed and change.after is not None and change.path == Path(daemon_json):
             accepted, reason = validate_config(change.after)
             if accepted is False:
                 raise ConfigError(f"dockerd refuses the planned {change.path}: {reason}", hint="nothing was written")
@@ -153,7 +153,7 @@ def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, cidr6, 
     with netlink(netns) as ipr:
         observation = observe(ipr, name)
     plan = plan_setup(spec, cidr, paths, observation, force=force, docker_restarts=restart_docker)
-    _run_plan(obj, plan, observation.bridge, name, netns, docker_pid, dry_run,
+    _run_plan(obj, plan, observation.bridge, name, daemon_json, netns, docker_pid, dry_run,
               f"{name} is {spec.interface} and the files agree", restart_with=spec if restart_docker else None)
 
 
@@ -171,7 +171,7 @@ def bridge_teardown(obj, name, config, daemon_json, defaults_file, interfaces_fi
     with netlink(netns) as ipr:
         observation = observe(ipr, name)
     plan = plan_teardown(name, paths, observation, force=force)
-    _run_plan(obj, plan, observation.bridge, name, netns, docker_pid, dry_run,
+    _run_plan(obj, plan, observation.bridge, name, daemon_json, netns, docker_pid, dry_run,
               f"no bridge {name} and no settings of dockernet's")
 
 
