@@ -15,15 +15,11 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockernet.errors import DockernetError, DockerUnreachable
+from dockernet.errors import DockerControlFailed, DockerUnreachable
 from dockernet.pidfile import process_alive, read_pid
-
-
-class DockerControlFailed(DockernetError):
-    """Docker could not be stopped or started."""
 
 
 @dataclass
@@ -71,6 +67,8 @@ class PidfileDocker:
     argv: list[str]
     netns_fd: int | None
     log_path: str | None
+    #: the process ``start`` made (None before), polled for an early exit
+    process: subprocess.Popen | None = field(default=None, repr=False)
 
     def describe(self) -> str:
         return f"process {self.pid} from {self.pidfile}"
@@ -110,15 +108,14 @@ class PidfileDocker:
             if log is not subprocess.DEVNULL:
                 log.close()
         self.pid = process.pid
-        self._process = process
+        self.process = process
 
     def exited(self) -> str | None:
         """Why the process started last is gone (None while it runs)."""
-        process = getattr(self, "_process", None)
-        if process is None or process.poll() is None:
+        if self.process is None or self.process.poll() is None:
             return None
         tail = f"; its log: {self.log_path}" if self.log_path else ""
-        return f"{self.argv[0]} exited with status {process.returncode}{tail}"
+        return f"{self.argv[0]} exited with status {self.process.returncode}{tail}"
 
 
 DockerService = SystemdDocker | InitScriptDocker | PidfileDocker

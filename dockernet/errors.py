@@ -96,6 +96,10 @@ class LinkVanished(DockernetError):
     """A link disappeared while dockernet was changing it."""
 
 
+class DockerControlFailed(DockernetError):
+    """Docker could not be stopped or started."""
+
+
 class RolledBack(DockernetError):
     """A change failed part-way and what was already changed was put back."""
 
