@@ -4,11 +4,15 @@ Order at start-up matters: the event stream is opened *before* the running
 containers are listed, so a container that starts while the listing is
 under way is seen by one or the other, never by neither.
 
-One thread reads the engine's event stream into a queue; the main thread
-does all the work (inspect, plan, UPDATE), so no state is shared between
-threads. The main thread wakes for whichever comes first: an event, a
-signal, a retry of pending DNS changes, the periodic resync, or a systemd
-watchdog keep-alive.
+One thread reads the engine's event stream into a queue; a few inspector
+threads ask the engine about containers and post the answers to the same
+queue, so an inspect that waits for a starting container holds up no other
+container (``eventorder`` keeps each container's events in order). A
+removal (``die``, ``stop``, ``destroy``, ``disconnect``) needs no inspect and
+is applied as soon as its event arrives. The main thread does the rest
+(plan, UPDATE), so the reconciler is never shared between threads. It wakes
+for whichever comes first: an event or an answer, a signal, a retry of
+pending DNS changes, the periodic resync, or a systemd watchdog keep-alive.
 
 Faults, and what heals them:
 
@@ -38,9 +42,11 @@ from typing import Callable
 
 from dockernet import reversezones
 from dockernet.ddns import Nameserver
-from dockernet.engine import DockerEngine, iterate_events, parse_event, since_parameter
+from dockernet.engine import ContainerInfo, DockerEngine, iterate_events, parse_event, since_parameter
 from dockernet.errors import DnsError, DnsTransient, DockernetError, DockerUnreachable, OwnerCollision
+from dockernet.eventorder import REMOVALS, EventOrder, InspectRequest
 from dockernet.journal import Journal
+from dockernet.logformat import printable
 from dockernet.owners import LeaseKeeper, adopt_owner
 from dockernet.pidfile import process_alive, read_pid
 from dockernet.reconcile import Reconciler
@@ -51,6 +57,9 @@ log = logging.getLogger("dockernet")
 _STOP = "stop"
 _RELOAD = "reload"
 _DISCONNECTED = "disconnected"
+_INSPECTED = "inspected"
+#: inspects in flight at once: as many containers as a burst starts in parallel may each hold one
+INSPECTORS = 8
 
 
 def docker_pid_state(pidfile: str | None) -> str:
@@ -79,6 +88,43 @@ class WatchOptions:
     adopt_owner: str | None = None
 
 
+class Inspectors:
+    """A few threads that inspect containers and post each answer to the watcher's queue.
+
+    An inspect mostly waits on dockerd (for a starting container, until its
+    start is done), so threads are enough; each has its own keep-alive
+    connection (``DockerEngine.inspect``). They start with the first request.
+    """
+
+    def __init__(self, engine: DockerEngine, answers: queue.SimpleQueue, count: int = INSPECTORS):
+        self.engine = engine
+        self.answers = answers
+        self.count = count
+        self.requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+
+    def submit(self, request: InspectRequest) -> None:
+        if not self._threads:
+            self._threads = [threading.Thread(target=self._work, name=f"inspector-{n}", daemon=True)
+                             for n in range(self.count)]
+            for thread in self._threads:
+                thread.start()
+        self.requests.put(request)
+
+    def _work(self) -> None:
+        while (request := self.requests.get()) is not None:
+            try:
+                answer = self.engine.inspect(request.container_id)
+            except Exception as exc:  # handed to the main thread: a thread that died would leave its container waiting
+                answer = exc
+            self.answers.put((_INSPECTED, request, answer))
+
+    def stop(self) -> None:
+        for _ in self._threads:
+            self.requests.put(None)
+        self._threads = []
+
+
 class Watcher:
     def __init__(self, engine: DockerEngine, reconciler: Reconciler, options: WatchOptions = WatchOptions(),
                  metrics: NullMetrics | None = None, health: Health | None = None,
@@ -102,6 +148,10 @@ class Watcher:
         self._next_watchdog = 0.0
         self._ready_sent = False
         self._probe_error = ""
+        self.order = EventOrder()
+        self.inspectors = Inspectors(engine, self.events)
+        #: the running containers as last applied: a ``disconnect`` is applied from this, without an inspect
+        self.known: dict[str, ContainerInfo] = {}
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -164,6 +214,7 @@ class Watcher:
             raise
         finally:
             self._close_stream()
+            self.inspectors.stop()
             if self.options.cleanup_on_exit and not collided:
                 self._cleanup()
             sd_notify("STOPPING=1")
@@ -211,6 +262,8 @@ class Watcher:
             return
         if item == _RELOAD:
             self._reload()
+        elif isinstance(item, tuple) and item[0] == _INSPECTED:
+            self._inspected(item[1], item[2])
         elif isinstance(item, tuple) and item[0] == _DISCONNECTED:
             if item[1] is self._stream:  # not the end of a stream already replaced
                 log.warning("Lost the Docker event stream from %s", self.engine.where)
@@ -272,16 +325,46 @@ class Watcher:
                 self._probe_error = ""
 
     def _handle(self, raw: dict) -> None:
+        """One engine event: a removal is applied at once, anything else is inspected (see eventorder.py)."""
         event = parse_event(raw)
         if event is None:
             return
         self._last_event_ns = max(self._last_event_ns, event.time_nano)
         self.metrics.event_seen(event.action)
         log.info("Event Fired (%s): %s", event.container_id[:12], event.action)
+        if event.action in REMOVALS:
+            self._apply(event.container_id, None, event.time_nano)
+        elif event.action == "disconnect" and event.container_id in self.known:
+            self._apply(event.container_id, self.known[event.container_id].without_network(event.network),
+                        event.time_nano)
+        request = self.order.event(event.container_id, event.action, event.time_nano)
+        if request is not None:
+            self.inspectors.submit(request)
+
+    def _inspected(self, request: InspectRequest, answer) -> None:
+        """An inspect returned: apply it unless a newer event of its container came meanwhile."""
+        apply, follow = self.order.inspected(request)
+        if follow is not None:
+            self.inspectors.submit(follow)
+        if not apply:
+            return
+        if isinstance(answer, DockernetError):
+            raise answer  # DockerUnreachable: the loop reconnects and reconciles everything
+        if isinstance(answer, Exception):
+            log.error("Cannot read container (%s) from the engine (%s: %s); the next resync looks again",
+                      request.container_id[:12], answer.__class__.__name__, printable(str(answer)))
+            return
+        self._apply(request.container_id, answer, request.time_nano)
+
+    def _apply(self, container_id: str, info: ContainerInfo | None, time_nano: int) -> None:
         before = self.reconciler.applied
-        self.reconciler.container_changed(event.container_id, self.engine.inspect(event.container_id))
-        if self.reconciler.applied > before and event.time_nano:
-            self.metrics.latency(max(0.0, (time.time_ns() - event.time_nano) / 1e9))
+        if info is not None and info.running:
+            self.known[container_id] = info
+        else:
+            self.known.pop(container_id, None)
+        self.reconciler.container_changed(container_id, info)
+        if self.reconciler.applied > before and time_nano:
+            self.metrics.latency(max(0.0, (time.time_ns() - time_nano) / 1e9))
 
     def _full(self) -> None:
         """A full reconcile from a fresh listing; schedules the next one."""
@@ -381,6 +464,8 @@ class Watcher:
         running = self.engine.running()
         log.info("Watching Docker events at %s; %d running container(s)", self.engine.where, len(running))
         self._next_resync = self.clock() + self.options.resync_interval
+        self.order.reset()  # inspects asked for before this listing are covered by it
+        self.known = {info.id: info for info in running}
         self.reconciler.full(running, guard=self.deletion_guard)
         if not self._ready_sent:
             # ready once the first reconcile ran, even if DNS is down: the watcher is doing its job

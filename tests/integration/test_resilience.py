@@ -90,7 +90,7 @@ def test_resync_restores_records_deleted_or_changed_by_hand(dockerd, named, cont
     watcher = watchers(extra=("--settle-time", "1", "--resync-interval", "1")).start()
     one = containers(hostname=f"{label}-one")
     two = containers(hostname=f"{label}-two")
-    assert wait_for(lambda: named.query(f"{label}-one") and named.query(f"{label}-two"))
+    assert wait_for(lambda: named.query(f"{label}-one") and named.query(f"{label}-two")), watcher.log_text()
     # a person deletes one record entirely and points the other somewhere else (documentation address)
     assert named.update(lambda u: u.delete(f"{label}-one")) == dns.rcode.NOERROR
     assert named.update(lambda u: u.replace(f"{label}-two", 60, "A", "192.0.2.99")) == dns.rcode.NOERROR

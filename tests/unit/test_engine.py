@@ -49,6 +49,9 @@ def test_container_events_are_parsed_and_others_ignored():
     assert parse_event(create) is None
     connect = {"Type": "network", "Action": "connect", "Actor": {"ID": "net", "Attributes": {"container": CID}}, "time": 2}
     assert parse_event(connect).container_id == CID and parse_event(connect).time_nano == 2_000_000_000
+    disconnect = {"Type": "network", "Action": "disconnect",
+                  "Actor": {"ID": "net", "Attributes": {"container": CID, "name": "backend", "type": "bridge"}}}
+    assert parse_event(disconnect).network == "backend"
     image = {"Type": "image", "Action": "pull", "Actor": {"ID": "x"}, "time": 1}
     assert parse_event(image) is None
 
