@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -90,10 +91,10 @@ def measure_floor(named: PrivateNamed, resolver: Resolver, rounds: int = 50) -> 
         del_rtt.append(time.perf_counter() - start)
     start = time.perf_counter()
     for i in range(rounds):
-        update(lambda m: m.add(f"burst{i}", 60, "A", "10.1.255.2"))
+        update(lambda m: m.add(f"b2b{i}", 60, "A", "10.1.255.2"))
     back_to_back = (time.perf_counter() - start) / rounds
     for i in range(rounds):
-        update(lambda m: m.delete(f"burst{i}"))
+        update(lambda m: m.delete(f"b2b{i}"))
     return {
         "add_rtt_ms": statistics.median(add_rtt) * 1000,
         "add_visible_ms": statistics.median(add_visible) * 1000,
@@ -150,19 +151,100 @@ def wait_all(resolver, expected: dict[str, set[str]], timeout: float) -> tuple[f
     return time.perf_counter() - start, missed
 
 
-def run_burst(dockerd, resolver, count: int) -> dict:
-    started_at = time.perf_counter()
-    made, last_returned = start_many(dockerd, "burst", count)
-    expected = {f"burst{i}": {dockerd.address_of(c)} for i, c in enumerate(made)}
+class ServerLog:
+    """When named applied each update, from its own log (millisecond times): the server side of a latency."""
+
+    LINE = re.compile(r"(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d)\.(\d{3}) client .*updating zone '[^']*': "
+                      r"(adding an RR at|deleting rrset at) '([^']+)' (\w+)")
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def times(self, what: str, rdtype: str = "A", since: float = 0.0) -> dict[str, float]:
+        """The first time (epoch seconds, from ``since`` on) each name's ``rdtype`` record was added
+        (``what="add"``) or deleted; names are given by their first label."""
+        wanted = "adding an RR at" if what == "add" else "deleting rrset at"
+        found: dict[str, float] = {}
+        for line in self.path.read_text(errors="replace").splitlines():
+            match = self.LINE.search(line)
+            if match and match.group(3) == wanted and match.group(5) == rdtype:
+                when = time.mktime(time.strptime(match.group(1), "%d-%b-%Y %H:%M:%S")) + int(match.group(2)) / 1000
+                if when >= since:
+                    found.setdefault(match.group(4).split(".")[0], when)
+        return found
+
+
+def latencies(ends: dict[str, float], starts: dict[str, float], prefix: str) -> dict:
+    """p50/p95/max of end - start per container (ms; negative: done before the command returned)."""
+    values = [ends[label] - starts[label] for label in starts if label in ends]
+    return {f"{prefix}p50_ms": percentile(values, 0.5) * 1000, f"{prefix}p95_ms": percentile(values, 0.95) * 1000,
+            f"{prefix}max_ms": max(values, default=float("nan")) * 1000, f"{prefix}measured": len(values)}
+
+
+def run_burst(dockerd, resolver, log: ServerLog, count: int, prefix: str = "burst") -> dict:
+    """``count`` concurrent runs, then ``count`` concurrent ``rm -f``: per container, from the command returning
+    to the name answering (client: a poller per container) and to the UPDATE in the server's log."""
+    ran, removed, answered, vanished = {}, {}, {}, {}
+    pollers = ThreadPoolExecutor(8)
+
+    def first_time(label: str, present: bool, into: dict) -> None:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if bool(resolver.addresses(label)) == present:
+                into[label] = time.time()
+                return
+            time.sleep(0.002)
+
+    def run(i: int):
+        label = f"{prefix}{i}"
+        container = dockerd.run(hostname=label)
+        ran[label] = time.time()
+        pollers.submit(first_time, label, True, answered)
+        return container
+
+    def remove(item) -> None:
+        label, container = item
+        container.remove(force=True)
+        removed[label] = time.time()
+        pollers.submit(first_time, label, False, vanished)
+
+    started_at, since = time.perf_counter(), time.time()
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(run, range(count)))
+    last_returned = time.perf_counter()
+    expected = {f"{prefix}{i}": {dockerd.address_of(c)} for i, c in enumerate(made)}
     tail, missed = wait_all(resolver, expected, 30)
     all_up = time.perf_counter() - started_at
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda c: c.remove(force=True), made))
+        list(pool.map(remove, zip(expected, made)))
     removed_at = time.perf_counter()
     gone_tail, left = wait_all(resolver, {label: set() for label in expected}, 30)
-    return {"count": count, "all_answer_s": all_up, "tail_after_last_run_s": tail, "missed": missed,
-            "gone_tail_after_last_rm_s": gone_tail, "left_after_removal": left,
-            "docker_start_all_s": last_returned - started_at, "remove_all_s": removed_at - last_returned}
+    pollers.shutdown(wait=True)
+    return {"count": count, "all_answer_s": all_up, "missed": missed, "left_after_removal": left,
+            "tail_after_last_run_s": tail, "gone_tail_after_last_rm_s": gone_tail,
+            "docker_start_all_s": last_returned - started_at, "remove_all_s": removed_at - last_returned,
+            **latencies(answered, ran, "up_client_"), **latencies(log.times("add", since=since), ran, "up_server_"),
+            **latencies(vanished, removed, "down_client_"), **latencies(log.times("delete", since=since), removed, "down_server_")}
+
+
+def run_flood(dockerd, resolver, count: int, pid: int) -> dict:
+    """As many containers as the engine starts with 16 clients, then all removed: the watcher catches up
+    without dropping an event, and its memory afterwards is what it was (a burst leaves nothing behind)."""
+    before = process_cost(pid)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(16) as pool:
+        made = list(pool.map(lambda i: dockerd.run(hostname=f"flood{i}"), range(count)))
+    expected = {f"flood{i}": {dockerd.address_of(c)} for i, c in enumerate(made)}
+    _, missed = wait_all(resolver, expected, 120)
+    all_answer = time.perf_counter() - started
+    started = time.perf_counter()
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda c: c.remove(force=True), made))
+    _, left = wait_all(resolver, {label: set() for label in expected}, 120)
+    after = process_cost(pid)
+    return {"count": count, "all_answer_s": all_answer, "all_gone_s": time.perf_counter() - started,
+            "missed": missed, "left": left, "rss_before_mb": before["rss_mb"], "peak_rss_mb": after["peak_rss_mb"],
+            "rss_after_mb": after["rss_mb"]}
 
 
 def process_cost(pid: int) -> dict:
@@ -179,6 +261,8 @@ def main() -> int:
     parser.add_argument("--sequential", type=int, default=50)
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--cold", type=int, default=500)
+    parser.add_argument("--flood", type=int, default=0, metavar="N",
+                        help="then start N containers at once (10 x the burst), to see memory stay bounded")
     parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run (10/20/40)")
     parser.add_argument("--json", metavar="FILE")
     started = start_run(parser)
@@ -196,12 +280,12 @@ def main() -> int:
 
         # the watcher publishes A, AAAA, the ownership TXT and PTR records in both reverse zones
         extra = ("--settle-time", "1", "--reverse-zone", "auto")
+        log = ServerLog(named.dir / "named.log")
         watcher = WatcherProcess(dockerd, named, workdir, "bench", extra=extra).start()
         dockerd.run(hostname="warmup").remove(force=True)
         time.sleep(0.5)
         results["sequential"] = run_sequential(dockerd, resolver, "seq", args.sequential)
-        results["burst"] = run_burst(dockerd, resolver, args.burst)
-        results["cost_after_burst"] = process_cost(watcher.proc.pid)
+        results["cost_sequential"] = process_cost(watcher.proc.pid)
         watcher.terminate()
 
         # cold start: many containers already running when the watcher starts
@@ -217,16 +301,23 @@ def main() -> int:
         if purged.returncode != 0:
             raise RuntimeError(f"dns purge failed: {purged.stderr}")
         cold = WatcherProcess(dockerd, named, workdir, "bench-cold", extra=extra)
-        launched = time.perf_counter()
+        launched, launched_at = time.perf_counter(), time.time()
         cold.start(wait=False)
         all_answer, cold_missed = wait_all(resolver, expected, 30)
-        results["cold_start"] = {"count": args.cold, "watch_all_answer_s": time.perf_counter() - launched,
+        watch_all_answer = time.perf_counter() - launched
+        first_update = min(log.times("add", since=launched_at - 0.001).get(label, float("inf")) for label in expected)
+        results["cold_start"] = {"count": args.cold, "watch_all_answer_s": watch_all_answer,
+                                 "launch_to_first_update_s": first_update - launched_at,
                                  "missed": cold_missed, "once_s": once_s, "once_exit": result.returncode,
                                  "once_missed": once_missed}
-        # scale: the same sequential run with many others running
+        # the same watcher goes on: sequential with many running, then the burst of runs and removals
         results["sequential_with_many"] = run_sequential(dockerd, resolver, "many", min(args.sequential, 20))
         results["sequential_with_many"]["others_running"] = args.cold
-        results["cost_cold"] = process_cost(cold.proc.pid)
+        results["burst"] = run_burst(dockerd, resolver, log, args.burst)
+        results["burst"]["others_running"] = args.cold
+        results["cost_cold_and_burst"] = process_cost(cold.proc.pid)
+        if args.flood:
+            results["flood"] = run_flood(dockerd, resolver, args.flood, cold.proc.pid)
         cold.terminate()
 
     floor = results["floor"]["add_visible_ms"]
@@ -240,8 +331,16 @@ def main() -> int:
         ("sequential p50 rm -> gone", results["sequential"]["down_p50_ms"], "ms"),
         ("sequential p95 rm -> gone", results["sequential"]["down_p95_ms"], "ms"),
         (f"sequential p50 with {args.cold} running", results["sequential_with_many"]["up_p50_ms"], "ms"),
+        (f"burst {args.burst}: run -> UPDATE at server, p50", results["burst"]["up_server_p50_ms"], "ms"),
+        (f"burst {args.burst}: run -> UPDATE at server, p95", results["burst"]["up_server_p95_ms"], "ms"),
+        (f"burst {args.burst}: run -> answers (client), p95", results["burst"]["up_client_p95_ms"], "ms"),
+        (f"burst {args.burst}: rm -> delete at server, p50", results["burst"]["down_server_p50_ms"], "ms"),
+        (f"burst {args.burst}: rm -> delete at server, p95", results["burst"]["down_server_p95_ms"], "ms"),
+        (f"burst {args.burst}: rm -> gone (client), p95", results["burst"]["down_client_p95_ms"], "ms"),
         (f"burst {args.burst}: tail after last run", results["burst"]["tail_after_last_run_s"] * 1000, "ms"),
         (f"burst {args.burst}: tail after last rm", results["burst"]["gone_tail_after_last_rm_s"] * 1000, "ms"),
+        (f"cold start {args.cold}: launch -> first UPDATE", results["cold_start"]["launch_to_first_update_s"] * 1000,
+         "ms"),
         (f"cold start {args.cold}: watch, all answer", results["cold_start"]["watch_all_answer_s"] * 1000, "ms"),
         (f"cold start {args.cold}: watch --once", results["cold_start"]["once_s"] * 1000, "ms"),
     ]
@@ -253,7 +352,12 @@ def main() -> int:
     print(f"{'left after burst removal':45} {results['burst']['left_after_removal']}")
     print(f"{'scale ratio p50(many)/p50(seq)':45} "
           f"{results['sequential_with_many']['up_p50_ms'] / results['sequential']['up_p50_ms']:10.2f}")
-    report_costs({key: results[key] for key in ("cost_after_burst", "cost_cold")}, 45)
+    report_costs({key: results[key] for key in ("cost_sequential", "cost_cold_and_burst")}, 45)
+    if "flood" in results:
+        flood = results["flood"]
+        print(f"{'flood ' + str(flood['count']) + ': all answer / all gone':45} {flood['all_answer_s']:8.2f} s / "
+              f"{flood['all_gone_s']:.2f} s, missed {flood['missed']}, left {flood['left']}, "
+              f"RSS {flood['rss_before_mb']:.1f} -> peak {flood['peak_rss_mb']:.1f} -> {flood['rss_after_mb']:.1f} MB")
     save(args.json, results)
     return 0
 

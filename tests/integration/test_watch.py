@@ -2,6 +2,7 @@
 
 import re
 import signal
+from concurrent.futures import ThreadPoolExecutor
 
 import dns.rcode
 import dns.rdatatype
@@ -141,4 +142,35 @@ def test_dns_outage_is_retried_and_the_change_is_not_lost(dockerd, named, contai
         named.start()
     assert wait_for(lambda: named.query(label) == {dockerd.address_of(container)}, 30), watcher.log_text()
     assert "DNS updates succeed again" in watcher.log_text()
+    assert watcher.terminate() == 0
+
+
+def test_many_at_start_then_concurrent_runs_and_removals(dockerd, named, containers, watchers, label):
+    """Ten running at start-up (inspected by several threads), then eight started and all removed at once."""
+    before = [containers(hostname=f"{label}-s{i}") for i in range(10)]
+    watcher = watchers().start()
+    for i, container in enumerate(before):
+        assert wait_for(lambda: named.query(f"{label}-s{i}") == {dockerd.address_of(container)}), watcher.log_text()
+    with ThreadPoolExecutor(8) as pool:
+        burst = list(pool.map(lambda i: containers(hostname=f"{label}-b{i}"), range(8)))
+    for i, container in enumerate(burst):
+        assert wait_for(lambda: named.query(f"{label}-b{i}") == {dockerd.address_of(container)}), watcher.log_text()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda c: c.remove(force=True), before + burst))
+    for name in [f"{label}-s{i}" for i in range(10)] + [f"{label}-b{i}" for i in range(8)]:
+        assert wait_for(lambda: named.query(name) == set() and named.query(name, "TXT") == set()), name
+    assert watcher.terminate() == 0
+
+
+def test_a_killed_container_that_docker_restarts_keeps_its_record(dockerd, named, containers, watchers, label):
+    """die (applied at once, no inspect) then Docker's own start: the record ends with the running container."""
+    watcher = watchers().start()
+    container = containers(hostname=label, restart_policy={"Name": "always"})
+    assert wait_for(lambda: named.query(label) == {dockerd.address_of(container)})
+    container.kill()
+    assert wait_for(lambda: watcher.log_text().count(f"Event Fired ({container.id[:12]}): start") >= 2), \
+        watcher.log_text()[-2000:]
+    assert wait_for(lambda: named.query(label) == {dockerd.address_of(container)}), watcher.log_text()[-2000:]
+    removed = f"Removed Docker DNS ({container.id[:12]})"
+    assert removed in watcher.log_text(), "the die removed the name without waiting for an inspect"
     assert watcher.terminate() == 0
