@@ -16,7 +16,6 @@ import socket
 import ssl
 import threading
 import urllib.parse
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Iterator
 
@@ -31,9 +30,6 @@ from dockernet.errors import ConfigError, ContainerAmbiguous, DockerUnreachable
 CONTAINER_ACTIONS = ("start", "restart", "die", "stop", "destroy", "rename", "pause", "unpause")
 #: network events: a container joined or left a network
 NETWORK_ACTIONS = ("connect", "disconnect")
-
-#: threads that inspect the running containers at start-up and on each resync (``DockerEngine.running``)
-LISTING_THREADS = 4
 
 _DOCKER_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
@@ -420,18 +416,15 @@ class DockerEngine:
     def running(self) -> list[ContainerInfo]:
         """Every running container, inspected (the list call lacks the hostname).
 
-        The inspects run in a few threads, each over its own connection:
-        while Python decodes one answer, dockerd prepares the next ones.
+        One after another: with 500 containers, four or eight threads (each
+        with its own connection) took as long, 0.25-0.42 s against 0.31-0.41 s,
+        decoding the answers under one interpreter lock being most of it.
         """
         try:
             ids = [item["Id"] for item in self.client.containers(filters={"status": "running"})]
         except _DOCKER_ERRORS as exc:
             raise self._unreachable(exc) from None
-        if len(ids) < 2 * LISTING_THREADS:
-            found = [self.inspect(container_id) for container_id in ids]
-        else:
-            with ThreadPoolExecutor(LISTING_THREADS, thread_name_prefix="inspect") as pool:
-                found = list(pool.map(self.inspect, ids))
+        found = (self.inspect(container_id) for container_id in ids)
         return [info for info in found if info is not None and info.running]
 
     def running_names(self) -> list[str]:

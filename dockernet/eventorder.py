@@ -7,16 +7,20 @@ behind it (the slowest 5 % of a 200-container burst reached the server
 0.35-0.45 s late). So inspects run in parallel (``watcher.Inspectors``), and
 this value keeps each container's events in order:
 
-* at most one inspect per container is in flight;
-* every event of a container starts a new *generation*; an inspect's answer
-  is applied only if no event of its container came after the inspect was
-  asked for. An event that came meanwhile asks for a fresh inspect, made when
-  the one in flight returns;
-* a removal (``die``, ``stop``, ``destroy``) needs no inspect: the caller
-  applies it at once, and a ``start`` still being inspected when its ``die``
-  arrives is dropped, because the ``die`` is newer. If the container runs
-  again (a restart policy, ``docker restart``), its ``start`` comes after the
-  ``die`` and is inspected in turn.
+* at most one inspect per container is in flight; an event that comes
+  meanwhile asks for a fresh one, made when the one in flight returns, so the
+  container's last answer is always one taken after its last event;
+* an answer is applied at once, even when newer events wait for their own
+  inspect: it is the container's state at some moment after the inspect was
+  asked for, and the next answer follows. (Dropping it cost every container
+  an extra round trip: Docker sends ``connect`` and ``start`` for one start);
+* except after a removal (``die``, ``stop``, ``destroy``), which needs no
+  inspect: the caller applies it at once, and a ``start`` still being
+  inspected when its ``die`` arrives is dropped, because the ``die`` is
+  newer. If the container runs again (a restart policy, ``docker restart``),
+  its ``start`` comes after the ``die`` and is inspected in turn. A
+  ``disconnect`` is applied from the event too (the network's addresses go),
+  and likewise drops an answer asked for before it.
 
 Nothing here grows with the number of running containers: a container is
 tracked only while an inspect of it is in flight or wanted.
@@ -29,6 +33,8 @@ from dataclasses import dataclass
 
 #: events after which the container publishes nothing: applied without asking the engine
 REMOVALS = frozenset({"die", "stop", "destroy"})
+#: events the caller applies from the event itself; an inspect asked for before one of them is stale
+APPLIED_FROM_EVENT = REMOVALS | {"disconnect"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class _Track:
     in_flight: int | None = None
     #: an event came that the inspect in flight (if any) cannot have seen
     wanted: bool = False
+    #: the generation of the last event applied without an inspect (``APPLIED_FROM_EVENT``)
+    applied_from_event: int = 0
     time_nano: int = 0
 
 
@@ -67,6 +75,8 @@ class EventOrder:
         track = self._tracks.setdefault(container_id, _Track(0))
         track.generation = next(self._generations)
         track.wanted = action not in REMOVALS
+        if action in APPLIED_FROM_EVENT:
+            track.applied_from_event = track.generation
         track.time_nano = time_nano or track.time_nano
         return self._next(container_id, track)
 
@@ -76,7 +86,7 @@ class EventOrder:
         if track is None or track.in_flight != request.generation:
             return False, None  # asked for before a reset: the full reconcile since covers it
         track.in_flight = None
-        return request.generation == track.generation, self._next(request.container_id, track)
+        return request.generation >= track.applied_from_event, self._next(request.container_id, track)
 
     def reset(self) -> None:
         """Forget every container (a full reconcile replaces what was in flight); later answers are ignored."""

@@ -448,6 +448,7 @@ class Reconciler:
             for change in applied.done:
                 self._applied(change)
                 done.add(change.fqdn)
+        self._followups -= done  # a PTR sent in the second batch needs no second look
         return done
 
     def _journal_before(self, changes: Iterable[Change]) -> None:

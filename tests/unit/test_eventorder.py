@@ -18,11 +18,11 @@ from dockernet.watcher import _INSPECTED, Watcher, WatchOptions
 
 def test_one_inspect_per_container_in_flight_and_a_later_event_asks_again():
     order = EventOrder()
-    first = order.event("a", "start")
+    first = order.event("a", "connect")
     assert first == InspectRequest("a", first.generation)
-    assert order.event("a", "connect") is None  # one in flight already
+    assert order.event("a", "start") is None  # one in flight already
     apply, follow = order.inspected(first)
-    assert not apply, "an event came after this inspect was asked for: its answer may be stale"
+    assert apply, "a state taken after the connect: published now, not one round trip later"
     assert follow is not None and follow.container_id == "a" and follow.generation > first.generation
     apply, follow_up = order.inspected(follow)
     assert apply and follow_up is None
@@ -63,6 +63,15 @@ def test_answers_from_before_a_reset_are_ignored_even_for_a_new_inspect_of_the_s
     new = order.event("a", "start")
     assert order.inspected(old) == (False, None)
     assert order.inspected(new) == (True, None)
+
+
+def test_an_answer_asked_for_before_a_disconnect_is_dropped_and_asked_again():
+    order = EventOrder()
+    connect = order.event("a", "connect")
+    assert order.event("a", "disconnect") is None
+    apply, follow = order.inspected(connect)
+    assert not apply, "it may still show the network the disconnect removed"
+    assert follow is not None and order.inspected(follow) == (True, None)
 
 
 def test_a_removal_alone_leaves_nothing_tracked():
