@@ -342,12 +342,17 @@ class Watcher:
             self.inspectors.submit(request)
 
     def _inspected(self, request: InspectRequest, answer) -> None:
-        """An inspect returned: apply it unless a newer event of its container came meanwhile."""
+        """An inspect returned: apply it unless a removal of its container came meanwhile, then ask again if
+        newer events wait (after the UPDATE is sent, so that inspect does not compete with it for the CPU)."""
         apply, follow = self.order.inspected(request)
-        if follow is not None:
-            self.inspectors.submit(follow)
-        if not apply:
-            return
+        try:
+            if apply:
+                self._apply_answer(request, answer)
+        finally:
+            if follow is not None:
+                self.inspectors.submit(follow)
+
+    def _apply_answer(self, request: InspectRequest, answer) -> None:
         if isinstance(answer, DockernetError):
             raise answer  # DockerUnreachable: the loop reconnects and reconciles everything
         if isinstance(answer, Exception):
