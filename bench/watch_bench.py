@@ -288,10 +288,18 @@ def cold_floor(named, owner: str, per_message: int = 200) -> dict:
             "send_s": time.perf_counter() - started}
 
 
+#: a Linux bridge takes at most 1024 ports (BR_MAX_PORTS); docker0 needs none for itself
+BRIDGE_PORTS = 1023
+
+
 def run_flood(dockerd, resolver, count: int, pid: int) -> dict:
     """As many containers as the engine starts with 16 clients, then all removed: the watcher catches up
     without dropping an event, and its memory afterwards is what it was (a burst leaves nothing behind)."""
     before = process_cost(pid)
+    running = len(dockerd.client.containers.list())
+    if running + count > BRIDGE_PORTS:
+        raise SystemExit(f"--flood {count} with {running} running exceeds the {BRIDGE_PORTS} ports a Linux bridge "
+                         f"takes (the engine fails with 'exchange full'); at most {BRIDGE_PORTS - running}")
     started = time.perf_counter()
     with ThreadPoolExecutor(16) as pool:
         made = list(pool.map(lambda i: dockerd.run(hostname=f"flood{i}"), range(count)))
