@@ -374,7 +374,9 @@ class Watcher:
     def _full(self) -> None:
         """A full reconcile from a fresh listing; schedules the next one."""
         self._next_resync = self.clock() + self.options.resync_interval
-        ok = self.reconciler.full(self.engine.running(), guard=self.deletion_guard)
+        running = self.engine.running()
+        self.known = {info.id: info for info in running}  # no entry outlives a container whose events were lost
+        ok = self.reconciler.full(running, guard=self.deletion_guard)
         if ok and not self._ready_sent:
             self._ready_sent = sd_notify("READY=1\nSTATUS=watching")
 
