@@ -194,3 +194,19 @@ def test_inspectors_post_an_unreachable_engine_to_the_main_thread():
             watcher._dispatch(item)
     finally:
         watcher.inspectors.stop()
+
+
+def test_a_full_reconcile_rebuilds_what_is_known():
+    class Listing(BlockingEngine):
+        def running(self):
+            return [self.info("b")]
+
+    class FullReconciler(RecordingReconciler):
+        def full(self, running, guard=None):
+            self.listed = [info.id for info in running]
+            return True
+
+    watcher = Watcher(Listing(), FullReconciler(), WatchOptions())
+    watcher.known["gone"] = watcher.engine.info("gone")  # its die was never delivered
+    watcher._full()
+    assert set(watcher.known) == {"b"} and watcher.reconciler.listed == ["b"]
