@@ -175,8 +175,9 @@ def plan_teardown(name: str, paths: FilePaths, observation: Observation, force: 
         after = unmerge_daemon_json(before, network, name, str(paths.daemon_json), network6)
         files.append(FileChange(paths.daemon_json, before, after))
     opts = flags_in(docker_opts(read_text(paths.defaults_file)))
-    ours = name in opts.get("bridge", []) or (name == DEFAULT_BRIDGE and network is not None and any(
-        ipaddress.ip_interface(bip).network == network for bip in opts.get("bip", []) if _is_interface(bip)))
+    bips = [ipaddress.ip_interface(bip) for bip in opts.get("bip", []) if _parses(ipaddress.ip_interface, bip)]
+    ours = name in opts.get("bridge", []) or (name == DEFAULT_BRIDGE and network is not None
+                                             and any(bip.network == network for bip in bips))
     if paths.config == "docker-opts" or (paths.config == "auto" and ours):
         before = read_text(paths.defaults_file)
         drop = LINK_KEYS | (IPV6_KEYS if network6 is not None and opts.get("fixed-cidr-v6") == [str(network6)] else set())
@@ -306,7 +307,8 @@ def config_agreement(bridge: LinkState | None, paths: FilePaths, name: str = DEF
         findings.append(f"{source} gives {name} the address {bip}, but the link has {have}")
     else:
         findings.append(f"{source} points Docker at {name}")
-        gateway_ok = any(ipaddress.ip_address(s) == a.ip for s in dns_servers if _is_ip(s) for a in bridge.addresses)
+        servers = [ipaddress.ip_address(s) for s in dns_servers if _parses(ipaddress.ip_address, s)]
+        gateway_ok = any(server == a.ip for server in servers for a in bridge.addresses)
         if dns_servers and not gateway_ok:
             findings.append(f"{source} gives containers the resolvers {', '.join(dns_servers)}")
     if "bip" in settings and settings.get("bridge"):
@@ -332,17 +334,10 @@ def engine_agreement(engine, bridge: LinkState | None, name: str) -> list[str]:
     return [f"Docker's bridge network uses {name} with {bridge.addresses[0].network}, gateway {bridge.addresses[0].ip}"]
 
 
-def _is_interface(value: str) -> bool:
+def _parses(parse, value: str) -> bool:
+    """Whether ``parse`` (``ipaddress.ip_address``, ``ip_interface``) takes ``value``: files may hold anything."""
     try:
-        ipaddress.ip_interface(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_ip(value: str) -> bool:
-    try:
-        ipaddress.ip_address(value)
+        parse(value)
     except ValueError:
         return False
     return True
