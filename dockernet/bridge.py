@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import re
+import socket
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
@@ -285,6 +286,25 @@ def netlink(netns: str | None = None) -> Iterator:
         yield ipr
     finally:
         ipr.close()
+
+
+def default_route_address(netns: str | None = None) -> str | None:
+    """The address of the interface holding the default route (IPv4 first), or None without one.
+
+    What other machines reach this host at, for ``--address host``: the
+    route's preferred source when it names one, else the interface's first
+    global address. Read from the routing table; nothing is sent.
+    """
+    with netlink(netns) as ipr:
+        for family in (socket.AF_INET, socket.AF_INET6):
+            for route in ipr.get_default_routes(family=family):
+                if route.get("RTA_PREFSRC"):
+                    return str(route.get("RTA_PREFSRC"))
+                found = sorted(str(address.get("IFA_ADDRESS")) for address in ipr.get_addr(family=family)
+                               if address["index"] == route.get("RTA_OIF") and address["scope"] == 0)
+                if found:
+                    return found[0]
+    return None
 
 
 def _netlink_error(exc: Exception, doing: str) -> DockernetError:

@@ -31,6 +31,7 @@ import dns.message
 import dns.name
 import dns.query
 import dns.rcode
+import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.PTR
@@ -48,7 +49,7 @@ from dockernet.tsigkey import TsigKey
 #: rcodes with which a server says "a prerequisite did not hold" (RFC 2136 section 3.2)
 _PREREQUISITE_FAILED = {dns.rcode.YXDOMAIN, dns.rcode.YXRRSET, dns.rcode.NXDOMAIN, dns.rcode.NXRRSET}
 _ADDRESS_TYPES = (dns.rdatatype.A, dns.rdatatype.AAAA)
-_RECORD_TYPES = (dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.PTR)
+_RECORD_TYPES = (dns.rdatatype.A, dns.rdatatype.AAAA, dns.rdatatype.PTR, dns.rdatatype.SRV)
 
 
 class Outcome(enum.Enum):
@@ -123,7 +124,16 @@ def record_rdata(record: Record):
         return dns.rdtypes.ANY.PTR.PTR(dns.rdataclass.IN, dns.rdatatype.PTR, dns.name.from_text(data))
     if rdtype == "TXT":
         return txt_rdata(data)
+    if rdtype == "SRV":
+        return dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.SRV, data)
     return address_rdata(data)
+
+
+def record_types_at(fqdn: dns.name.Name, reverse: bool) -> tuple[dns.rdatatype.RdataType, ...]:
+    """The types dockernet writes at a name: PTR in reverse zones, SRV at ``_service._proto`` names, else A/AAAA."""
+    if reverse:
+        return (dns.rdatatype.PTR,)
+    return (dns.rdatatype.SRV,) if fqdn.labels and fqdn.labels[0].startswith(b"_") else _ADDRESS_TYPES
 
 
 def address_records(addresses) -> tuple[Record, ...]:
@@ -411,7 +421,7 @@ class Nameserver:
             return current
         records: list[Record] = []
         ttl = current.ttl
-        types = (dns.rdatatype.PTR,) if is_reverse(self.target.zone_of(fqdn)) else _ADDRESS_TYPES
+        types = record_types_at(fqdn, is_reverse(self.target.zone_of(fqdn)))
         for rdtype in types:
             answer = self.query(fqdn, rdtype)
             rrset = answer.get_rrset(answer.answer, fqdn, dns.rdataclass.IN, rdtype)

@@ -16,7 +16,8 @@ import dns.name
 from dockernet.ddns import Nameserver
 from dockernet.errors import DnsError, DnsRejected, DnsTransient, DockernetError, TransferNotAllowed
 from dockernet.owners import ago, leases_in
-from dockernet.plan import Change, operations, parse_mark
+from dockernet.plan import Change, is_service, operations, parse_mark
+from dockernet.templates import container_fields, service_group
 
 
 @dataclass(frozen=True)
@@ -254,16 +255,19 @@ def list_records(runtime, owner: str | None, this_owner: str) -> list[dict]:
     else:
         rows, leases = listed
     try:
-        running = {info.short_id for info in runtime.engine.running()}
+        running = set()
+        for info in runtime.engine.running():  # a service is running while one of its replicas is
+            running |= {info.short_id, service_group(container_fields(info.hostname, info.name, info.id, info.labels))}
     except DockernetError:
         running = None
     now = time.time()
-    found = [{"name": name, "owner": who, "container": short_id, "records": [list(r) for r in records],
-              "running": (short_id in running) if running is not None and who == this_owner else None,
+    found = [{"name": name, "owner": who, "container": None if is_service(holder) else holder,
+              "service": holder if is_service(holder) else None, "records": [list(r) for r in records],
+              "running": (holder in running) if running is not None and who == this_owner else None,
               "lease": _lease_dict(leases.get(who), now)}
-             for name, who, short_id, records in rows]
+             for name, who, holder, records in rows]
     listed_owners = {row["owner"] for row in found}
-    found += [{"name": None, "owner": who, "container": None, "records": [], "running": None,
+    found += [{"name": None, "owner": who, "container": None, "service": None, "records": [], "running": None,
                "lease": _lease_dict(lease, now)}
               for who, lease in sorted(leases.items()) if who not in listed_owners and owner in (None, who)]
     return found
@@ -289,7 +293,8 @@ def render_ls(rows: list[dict], this_owner: str) -> str:
             if row["owner"] != this_owner:
                 state = "other owner"
             data = ", ".join(f"{rdtype} {value}" for rdtype, value in row["records"]) or "-"
-            lines.append(f"  {row['name']}  {data}  container={row['container']} ({state})")
+            holder = f"service={row['service']}" if row.get("service") else f"container={row['container']}"
+            lines.append(f"  {row['name']}  {data}  {holder} ({state})")
     return "\n".join(lines)
 
 

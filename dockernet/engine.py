@@ -48,6 +48,8 @@ class ContainerInfo:
     pid: int = 0  # the container's init process on the host, 0 when not running
     #: (network name, address) for every IPv4 and global IPv6 address the container has
     networks: tuple[tuple[str, str], ...] = ()
+    #: (container port, protocol, host port) for every port published on the host
+    ports: tuple[tuple[int, str, int], ...] = ()
 
     @property
     def short_id(self) -> str:
@@ -87,7 +89,24 @@ def container_from_inspect(data: dict) -> ContainerInfo:
         labels=config.get("Labels") or {},
         pid=int(state.get("Pid") or 0),
         networks=tuple(sorted(networks)),
+        ports=published_ports(settings.get("Ports")),
     )
+
+
+def published_ports(ports: dict | None) -> tuple[tuple[int, str, int], ...]:
+    """``(container port, protocol, host port)`` from ``NetworkSettings.Ports``, once each.
+
+    Docker lists a port once per host address it is bound to (0.0.0.0 and
+    ::), and an exposed port that is not published with ``null``.
+    """
+    found = set()
+    for key, bindings in (ports or {}).items():
+        port, _, proto = str(key).partition("/")
+        for binding in bindings or ():
+            host_port = str((binding or {}).get("HostPort") or "")
+            if port.isdigit() and host_port.isdigit() and proto in ("tcp", "udp", "sctp"):
+                found.add((int(port), proto, int(host_port)))
+    return tuple(sorted(found))
 
 
 @dataclass(frozen=True)

@@ -74,14 +74,22 @@ def repair_label(label: str) -> str | None:
 
 
 def record_name(hostname: str, container_name: str, container_id: str, zone: dns.name.Name) -> NameDecision:
-    """Decide the record name for a container in ``zone``.
+    """Decide the record name for a container in ``zone`` from its hostname (or name).
 
     A single label is placed in the zone. A dotted name is taken as a full
-    name: used as it is when it lies inside the zone (decided on label
-    boundaries by ``is_subdomain``, so ``fooexample.com`` is not in
-    ``example.com``), skipped when it lies outside.
+    name: used as it is when it lies inside the zone, skipped when outside.
     """
     source = source_name(hostname, container_name, container_id)
+    return place_name(source, zone, full="." in source.rstrip("."))
+
+
+def place_name(source: str, zone: dns.name.Name, full: bool) -> NameDecision:
+    """Make ``source`` a name in ``zone``: relative to it, or, when ``full``, a full name that must lie inside it.
+
+    Inside is decided on label boundaries (``is_subdomain``), so
+    ``fooexample.com`` is not in ``example.com``; the zone's own apex is
+    never a container's.
+    """
     text = source.rstrip(".")
     if not text:
         return NameDecision(None, source, "empty name")
@@ -92,13 +100,13 @@ def record_name(hostname: str, container_name: str, container_id: str, zone: dns
         return NameDecision(None, source, f"'{printable(bad)}' is not a valid DNS label (letters, digits, hyphens; 1-63 long)")
     fixed_text = ".".join(repaired)  # type: ignore[arg-type]
     try:
-        if len(repaired) == 1:
-            fqdn = dns.name.Name((fixed_text,)).concatenate(zone)
-        else:
+        if full:
             fqdn = dns.name.from_text(fixed_text)
+        else:
+            fqdn = dns.name.Name(tuple(label.encode() for label in repaired)).concatenate(zone)
     except dns.exception.DNSException:
         return NameDecision(None, source, "the name is longer than 253 characters")
-    if len(repaired) > 1 and (not fqdn.is_subdomain(zone) or fqdn == zone):
+    if full and (not fqdn.is_subdomain(zone) or fqdn == zone):
         return NameDecision(None, source, f"{fqdn} is outside the zone {zone}")
     if len(fqdn.to_text(omit_final_dot=True)) > _MAX_NAME_TEXT:
         return NameDecision(None, source, "the name is longer than 253 characters")

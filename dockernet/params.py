@@ -162,6 +162,25 @@ _DNS_OPTIONS = [
                       "serves for Docker's subnets."),
     click.option("--network", "networks", multiple=True, metavar="NAME",
                  help="Publish only addresses on this Docker network (repeatable) [default: every network]."),
+    click.option("--name-template", "name_templates", multiple=True, metavar="TEMPLATE",
+                 help="Publish each container under this name (repeatable), relative to --zone: text with the fields "
+                      "{hostname} {name} {service} {project} {number} {network} {id}; a template whose field a "
+                      "container lacks gives it no name [default: {hostname}: the hostname, or the container's "
+                      "name when Docker chose the hostname]."),
+    click.option("--compose-names/--no-compose-names", default=True, show_default=True,
+                 help="Also publish <service>.<project> for Compose containers: one round-robin name carrying "
+                      "every replica's address."),
+    click.option("--publish-ports", is_flag=True,
+                 help="SRV records _<service>._<proto>.<name> for every container's published ports [default: "
+                      "only for containers labelled dockernet.srv=true]; <service> is the label "
+                      "dockernet.srv.<port>, else the port number."),
+    click.option("--address", "address_mode", type=click.Choice(["container", "host"]), default="container",
+                 show_default=True,
+                 help="host: publish this host's address (--host-address) for containers that publish ports, "
+                      "with the host port in their SRV records (a NAT'd host)."),
+    click.option("--host-address", type=IP,
+                 help="This host's address for --address host [default: the address of the interface holding "
+                      "the default route]."),
     click.option("--owner-id", envvar="DOCKERNET_OWNER_ID", type=OWNER_ID, default=default_owner_id,
                  show_default="this host's name", show_envvar=True,
                  help="Scope of ownership: this watcher only changes records marked with this id."),
@@ -170,7 +189,8 @@ _DNS_OPTIONS = [
                  help="Where the journal of written names survives crashes (used when zone transfer is not allowed)."),
 ]
 _SETTINGS_FIELDS = ("server", "primary", "port", "zone", "key_file", "no_key", "ttl", "max_ttl", "reverse_zones", "networks",
-                    "owner_id", "state_dir")
+                    "name_templates", "compose_names", "publish_ports", "address_mode", "host_address", "owner_id",
+                    "state_dir")
 
 
 def dns_options(func):

@@ -24,6 +24,17 @@ the mark, a late ``die`` of an old container cannot delete the record its
 successor under the same name already holds: the prerequisite names the old
 container and fails.
 
+A name the replicas of one Compose service share on this host (a
+round-robin name) is marked for the service instead::
+
+    "heritage=dockernet,owner=<owner-id>,service=<service>.<project>"
+
+Its claims are merged into one (``merge_replicas``): one RRset with every
+replica's addresses, held by the service, so a replica that stops changes
+the RRset and only the last one deletes the name. A *holder* is therefore
+either a 12-hex container id or a ``service.project`` token (it has a dot,
+a container id never does).
+
 Decision table (``winner`` is the claim that should hold the name)::
 
     current \\ winner   none            claim C
@@ -50,7 +61,8 @@ import dns.name
 HERITAGE = "dockernet"
 # Both matched with ``fullmatch``: ``$`` would also accept a trailing newline.
 _OWNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
-_MARK = re.compile(r"heritage=dockernet,owner=([A-Za-z0-9][A-Za-z0-9._-]{0,62}),container=([0-9a-f]{12})")
+_MARK = re.compile(r"heritage=dockernet,owner=([A-Za-z0-9][A-Za-z0-9._-]{0,62}),"
+                   r"(?:container=([0-9a-f]{12})|service=([a-z0-9-]{1,63}\.[a-z0-9-]{1,63}))")
 
 
 def valid_owner_id(owner: str) -> bool:
@@ -58,15 +70,22 @@ def valid_owner_id(owner: str) -> bool:
     return bool(_OWNER_ID.fullmatch(owner))
 
 
-def ownership_mark(owner: str, container_id: str) -> str:
-    """The TXT string that marks a name as written by ``owner`` for a container."""
-    return f"heritage={HERITAGE},owner={owner},container={container_id[:12]}"
+def is_service(holder: str) -> bool:
+    """Whether a holder is a Compose service's token (``web.shop``) rather than a container id."""
+    return "." in holder
+
+
+def ownership_mark(owner: str, holder: str) -> str:
+    """The TXT string that marks a name as written by ``owner`` for a container (or a service)."""
+    if is_service(holder):
+        return f"heritage={HERITAGE},owner={owner},service={holder}"
+    return f"heritage={HERITAGE},owner={owner},container={holder[:12]}"
 
 
 def parse_mark(text: str) -> tuple[str, str] | None:
-    """``(owner, short container id)`` from a TXT string, or None if it is no dockernet mark."""
+    """``(owner, holder)`` from a TXT string, or None if it is no dockernet mark."""
     match = _MARK.fullmatch(text)
-    return (match.group(1), match.group(2)) if match else None
+    return (match.group(1), match.group(2) or match.group(3)) if match else None
 
 
 #: one record of a name, as (type, data in presentation form): ("A", "10.1.0.2"), ("PTR", "web1.docker.test.")
@@ -75,17 +94,43 @@ Record = tuple[str, str]
 
 @dataclass(frozen=True)
 class Claim:
-    """A running container wants ``fqdn`` to hold ``records`` (sorted; A, AAAA or PTR)."""
+    """A running container wants ``fqdn`` to hold ``records`` (sorted; A, AAAA, PTR or SRV).
+
+    ``group`` names the Compose service whose replicas share the name; a
+    merged claim (``merge_replicas``) has the group as its ``container_id``.
+    """
 
     fqdn: dns.name.Name
     container_id: str
     records: tuple[Record, ...]
     ttl: int
     created: str = ""
+    group: str = ""
 
     @property
     def short_id(self) -> str:
-        return self.container_id[:12]
+        """Who holds the name once this claim is published: the short container id, or the service."""
+        return self.container_id if is_service(self.container_id) else self.container_id[:12]
+
+
+def merge_replicas(claims: list[Claim]) -> list[Claim]:
+    """The claims on one name, those of one service's replicas merged into one claim held by the service.
+
+    Its records are all the replicas' records; its TTL the lowest asked;
+    its age the oldest replica's (for the collision rule).
+    """
+    merged: list[Claim] = []
+    groups: dict[str, list[Claim]] = {}
+    for claim in claims:
+        if claim.group:
+            groups.setdefault(claim.group, []).append(claim)
+        else:
+            merged.append(claim)
+    for group, members in sorted(groups.items()):
+        oldest = min(members, key=lambda claim: (created_ns(claim.created), claim.container_id))
+        records = tuple(sorted({record for claim in members for record in claim.records}))
+        merged.append(Claim(oldest.fqdn, group, records, min(claim.ttl for claim in members), oldest.created, group))
+    return merged
 
 
 @dataclass(frozen=True)

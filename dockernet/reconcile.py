@@ -32,22 +32,21 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable, Iterable
 
 import dns.name
 import dns.reversename
 
 from dockernet import reversezones
-from dockernet.ddns import Nameserver, Outcome, address_records
+from dockernet.claims import RecordPolicy, claims_of
+from dockernet.ddns import Nameserver, Outcome
 from dockernet.engine import ContainerInfo
 from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsTransient, NameContended
 from dockernet.journal import Journal
-from dockernet.logformat import printable
-from dockernet.naming import record_name
 from dockernet.plan import (
-    Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first, is_reverse_name, plan,
-    publishable,
+    Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first, is_reverse_name,
+    merge_replicas, plan, publishable,
 )
 from dockernet.retries import Retries, SetAside
 from dockernet.supervision import Health, NullMetrics
@@ -65,8 +64,6 @@ _WHY_SET_ASIDE = {
     "NOTZONE": "the name lies outside the zone the update was sent to",
     "FORMERR": "the server could not parse the update of this name",
 }
-#: the default upper bound of a container's ``dockernet.ttl`` (one day)
-MAX_TTL = 86400
 #: seconds between looks at the SOA serial while names are held by others (a release is seen this fast)
 BLOCKED_POLL = 0.25
 #: every blocked name is looked at again at least this often, even when the serial does not move
@@ -77,20 +74,6 @@ BLOCKED_BATCH = 64
 log = logging.getLogger("dockernet")
 
 
-@dataclass(frozen=True)
-class RecordPolicy:
-    """What the watcher publishes, independent of where it sends it."""
-
-    zone: dns.name.Name
-    ttl: int
-    #: reverse zones PTR records are published in (empty: no PTR records)
-    reverse_zones: tuple[dns.name.Name, ...] = ()
-    #: publish only addresses on these networks (empty: every network)
-    networks: frozenset[str] = frozenset()
-    #: the largest TTL a container may ask for with ``dockernet.ttl``
-    max_ttl: int = MAX_TTL
-
-
 class ClaimIndex:
     """The running containers' claims, by name and by container."""
 
@@ -99,7 +82,9 @@ class ClaimIndex:
         self._by_container: dict[str, set[dns.name.Name]] = {}
 
     def claims_for(self, fqdn: dns.name.Name) -> list[Claim]:
-        return list(self._by_name.get(fqdn, {}).values())
+        """The claims on a name, the replicas of one service merged into one (``plan.merge_replicas``)."""
+        claims = list(self._by_name.get(fqdn, {}).values())
+        return merge_replicas(claims) if any(claim.group for claim in claims) else claims
 
     def names(self) -> set[dns.name.Name]:
         return set(self._by_name)
@@ -136,83 +121,6 @@ class ClaimIndex:
         for container_id, claims in claims_by_container.items():
             self.set_container(container_id, claims)
         return before | self.names()
-
-
-LABEL_ENABLE = "dockernet.enable"
-LABEL_NAME = "dockernet.name"
-LABEL_ALIASES = "dockernet.aliases"
-LABEL_TTL = "dockernet.ttl"
-LABEL_NETWORK = "dockernet.network"
-_FALSE = {"false", "0", "no", "off"}
-
-
-def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Callable[[int, str], None] | None = None) -> list[Claim]:
-    """The names a container asks for; ``say(level, text)`` hears why a name was changed or skipped.
-
-    Labels on the container refine the defaults: ``dockernet.enable=false``
-    publishes nothing, ``dockernet.name`` replaces the hostname,
-    ``dockernet.aliases`` adds names (comma-separated), ``dockernet.ttl``
-    sets the TTL and ``dockernet.network`` publishes one network's addresses
-    only. An invalid label value is reported and ignored, never fatal.
-    """
-    if not info.running:
-        return []
-    say = say or (lambda level, text: log.log(level, "%s", text))
-    labels = info.labels or {}
-    if labels.get(LABEL_ENABLE, "").strip(" ").lower() in _FALSE:
-        say(logging.INFO, f"Container ({info.short_id}) has {LABEL_ENABLE}={printable(labels[LABEL_ENABLE])}: "
-                          "not published")
-        return []
-    ttl = label_ttl(labels.get(LABEL_TTL), policy, lambda text: say(logging.WARNING, f"Container ({info.short_id}): {text}"))
-    allowed = set(policy.networks)
-    if labels.get(LABEL_NETWORK):
-        allowed = {labels[LABEL_NETWORK].strip(" ")}
-    pairs = info.networks or tuple(("", address) for address in info.addresses)
-    addresses = sorted({address for network, address in pairs if not allowed or network in allowed})
-    if not addresses:
-        where = f" on {', '.join(printable(network) for network in sorted(allowed))}" if allowed else ""
-        say(logging.INFO, f"Container ({info.short_id}) {printable(info.name)} has no address{where}; nothing to publish")
-        return []
-
-    names: list[dns.name.Name] = []
-    # label values may be padded with spaces ("a, b"); nothing else is trimmed: a newline is invalid, not repaired
-    primary_source = labels.get(LABEL_NAME, "").strip(" ")
-    sources = [(primary_source or info.hostname, info.name if not primary_source else "")]
-    sources += [(alias.strip(" "), "") for alias in labels.get(LABEL_ALIASES, "").split(",") if alias.strip(" ")]
-    for hostname, fallback in sources:
-        decision = record_name(hostname, fallback, info.id, policy.zone)
-        if decision.skipped:
-            say(logging.WARNING, f"Skipping container ({info.short_id}) name '{printable(decision.source)}': "
-                                 f"{decision.note}")
-            continue
-        if decision.note:
-            say(logging.INFO, f"Using {decision.fqdn} for container ({info.short_id}): {decision.note}")
-        if decision.fqdn not in names:
-            names.append(decision.fqdn)
-    if not names:
-        return []
-    records = address_records(addresses)
-    claims = [Claim(fqdn, info.id, records, ttl, info.created) for fqdn in names]
-    primary = names[0].to_text()
-    for address in addresses:
-        reverse = dns.reversename.from_address(address)
-        if any(reverse.is_subdomain(zone) for zone in policy.reverse_zones):
-            claims.append(Claim(reverse, info.id, (("PTR", primary),), ttl, info.created))
-    return claims
-
-
-def label_ttl(text: str | None, policy: RecordPolicy, warn: Callable[[str], None]) -> int:
-    """The TTL a ``dockernet.ttl`` label asks for: the default when absent or invalid, capped at ``max_ttl``."""
-    if text is None:
-        return policy.ttl
-    if not text.isascii() or not text.isdigit() or len(text) > 10:
-        warn(f"ignoring {LABEL_TTL}='{printable(text)}' (not a TTL in seconds)")
-        return policy.ttl
-    ttl = int(text)
-    if ttl > policy.max_ttl:
-        warn(f"{LABEL_TTL}={ttl} is above the maximum {policy.max_ttl} (--max-ttl); using {policy.max_ttl}")
-        return policy.max_ttl
-    return ttl
 
 
 def describe_records(fqdn: dns.name.Name, owned: Owned) -> str:

@@ -42,6 +42,14 @@ class DnsSettings:
     #: reverse zones, or ``AUTO``
     reverse_zones: tuple = ()
     networks: tuple[str, ...] = ()
+    #: ``--name-template`` as given (empty: the default); checked in ``__post_init__``
+    name_templates: tuple[str, ...] = ()
+    compose_names: bool = True
+    publish_ports: bool = False
+    #: "container", or "host": this host's address for containers that publish ports
+    address_mode: str = "container"
+    #: None: the address of the interface holding the default route (``host_address_or_default``)
+    host_address: str | None = None
     owner_id: str = "localhost"
     state_dir: str = "/var/lib/dockernet"
     #: "host", or "container": creates and replacements leave from the container's own namespace
@@ -54,6 +62,25 @@ class DnsSettings:
     def __post_init__(self):
         if self.ttl > self.max_ttl:
             raise UsageError(f"--ttl {self.ttl} is above --max-ttl {self.max_ttl}")
+        if self.host_address and self.address_mode != "host":
+            raise UsageError("--host-address is used only with --address host")
+        self.templates  # a template that cannot give a name is a usage error at start-up, never per event
+
+    @property
+    def templates(self):
+        from dockernet.templates import check_all
+
+        return check_all(tuple(self.name_templates), self.zone)
+
+    def host_address_or_default(self, netns: str | None = None) -> str:
+        """The address ``--address host`` publishes: --host-address, else the default route's interface's."""
+        from dockernet.bridge import default_route_address
+
+        address = self.host_address or default_route_address(netns)
+        if not address:
+            raise UsageError("--address host needs this host's address, and there is no default route to take it "
+                             "from", hint="pass --host-address")
+        return address
 
     @property
     def auto_reverse(self) -> bool:
@@ -97,7 +124,8 @@ def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, rea
     from dockernet.journal import Journal
     from dockernet.owners import LeaseKeeper
     from dockernet.primary import find_primary
-    from dockernet.reconcile import Reconciler, RecordPolicy
+    from dockernet.claims import RecordPolicy
+    from dockernet.reconcile import Reconciler
     from dockernet.supervision import Health, NullMetrics
     from dockernet.tsigkey import key_file_exposure, load_key_file
     from dockernet.watcher import Watcher, WatchOptions
@@ -120,7 +148,10 @@ def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, rea
     journal.open(writable=not read_only)
     metrics = metrics or NullMetrics()
     policy = RecordPolicy(zone=settings.zone, ttl=settings.ttl, reverse_zones=reverse,
-                          networks=frozenset(settings.networks), max_ttl=settings.max_ttl)
+                          networks=frozenset(settings.networks), max_ttl=settings.max_ttl,
+                          templates=settings.templates, compose_names=settings.compose_names,
+                          publish_ports=settings.publish_ports, address=settings.address_mode,
+                          host_address=settings.host_address_or_default() if settings.address_mode == "host" else "")
     engine = DockerEngine(docker_host)
     nameserver = Nameserver(target, namespace_of=engine.namespace_of)
     reconciler = Reconciler(policy, nameserver, journal=journal, metrics=metrics, health=health or Health())

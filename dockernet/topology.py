@@ -61,7 +61,7 @@ class Topology:
 
 
 def name_state(fqdn, short_id: str, current) -> NameNode:
-    """One name a container asks for, with what the zone holds there."""
+    """One name a container asks for, with what the zone holds there (``short_id``: its holder, or its service)."""
     text = fqdn.to_text()
     if isinstance(current, Owned):
         if current.short_id == short_id:
@@ -225,7 +225,7 @@ def gather(runtime, host_netns: str | None = None) -> Topology:
         claims = reconciler.index.claims_of_container(info.id)
         containers.append({
             "name": info.name, "id": info.short_id, "addresses": list(info.addresses),
-            "names": [name_state(claim.fqdn, info.short_id, current.get(claim.fqdn)) for claim in claims],
+            "names": [name_state(claim.fqdn, claim.group or info.short_id, current.get(claim.fqdn)) for claim in claims],
             "ports": ports_of.get(info.short_id, []),
         })
     return build(bridges, ports, containers)

@@ -6,7 +6,7 @@ import dns.name
 import pytest
 
 from dockernet.engine import ContainerInfo
-from dockernet.reconcile import RecordPolicy, claims_of
+from dockernet.claims import RecordPolicy, claims_of
 
 ZONE = dns.name.from_text("docker.test")
 REV4 = dns.name.from_text("1.10.in-addr.arpa")

@@ -13,7 +13,8 @@ import pytest
 from dockernet.errors import DnsRejected, DnsTransient
 from dockernet.journal import Journal
 from dockernet.plan import Owned
-from dockernet.reconcile import Reconciler, RecordPolicy, label_ttl
+from dockernet.claims import RecordPolicy, label_ttl
+from dockernet.reconcile import Reconciler
 from tests.unit.test_reconcile import ZONE, Clock, InMemoryZone, container, name
 
 

@@ -119,7 +119,7 @@ def test_hostile_container_names_are_skipped(text):
 @pytest.mark.parametrize("text", [text for text in HOSTILE if text.strip(" ") == text])
 def test_hostile_labels_and_aliases_publish_nothing_of_theirs(text):
     from dockernet.engine import ContainerInfo
-    from dockernet.reconcile import RecordPolicy, claims_of
+    from dockernet.claims import RecordPolicy, claims_of
 
     info = ContainerInfo(CID, "c1", CID[:12], True, "", ("10.1.0.2",),
                          labels={"dockernet.name": text, "dockernet.aliases": f"ok1,{text},ok2"})
@@ -137,7 +137,7 @@ def test_the_only_repairs_are_case_and_underscore(label, repaired):
 
 def test_spaces_around_label_values_are_trimmed_but_no_other_whitespace():
     from dockernet.engine import ContainerInfo
-    from dockernet.reconcile import RecordPolicy, claims_of
+    from dockernet.claims import RecordPolicy, claims_of
 
     labels = {"dockernet.name": " web ", "dockernet.aliases": "a, b ,\tc,d\n"}
     info = ContainerInfo(CID, "c1", CID[:12], True, "", ("10.1.0.2",), labels=labels)

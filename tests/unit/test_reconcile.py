@@ -10,7 +10,8 @@ from dockernet.ddns import DnsTarget, Nameserver, Outcome
 from dockernet.engine import ContainerInfo
 from dockernet.errors import DnsTransient
 from dockernet.plan import Create, Delete, Foreign, Owned, Replace
-from dockernet.reconcile import ClaimIndex, Reconciler, RecordPolicy
+from dockernet.claims import RecordPolicy
+from dockernet.reconcile import ClaimIndex, Reconciler
 
 ZONE = dns.name.from_text("docker.test")
 
