@@ -64,6 +64,7 @@ def of_owner(nameserver: Nameserver, owned: dict[dns.name.Name, Current],
     names = {name.parent() for name in journal_names if is_reverse_name(name)}
     for fqdn, state in owned.items():
         if isinstance(state, Owned) and not is_reverse_name(fqdn):
-            names |= {dns.reversename.from_address(data).parent() for rdtype, data in state.records if rdtype != "PTR"}
+            names |= {dns.reversename.from_address(data).parent() for rdtype, data in state.records
+                  if rdtype in ("A", "AAAA")}
     zones = _zones_holding(nameserver, names, set(nameserver.target.reverse_zones))
     return tuple(sorted(zones, key=forward_first))
