@@ -152,7 +152,12 @@ def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say) -> list[_
             names.append(_Name(decision.fqdn, carried, group if shared else ""))
 
     def add_template(template: NameTemplate) -> None:
-        shared = template.names_service and bool(group)
+        shared = template.names_service
+        if shared and not group:  # a one-off container (no remark due), or a service without a valid token
+            decision = None if "oneoff" in fields else template.name_for(fields, policy.zone)
+            if decision is not None and decision.skipped:
+                add(decision)  # says why
+            return
         if "network" not in template.fields:
             add(template.name_for(fields, policy.zone), shared=shared)
             return

@@ -142,6 +142,8 @@ def check_all(texts: tuple[str, ...], zone: dns.name.Name) -> tuple[NameTemplate
 COMPOSE_PROJECT = "com.docker.compose.project"
 COMPOSE_SERVICE = "com.docker.compose.service"
 COMPOSE_NUMBER = "com.docker.compose.container-number"
+#: set to "True" on the containers of ``docker-compose run``: not replicas of the service
+COMPOSE_ONEOFF = "com.docker.compose.oneoff"
 
 
 def container_fields(hostname: str, name: str, short_id: str, labels: Mapping[str, str]) -> dict[str, str]:
@@ -155,15 +157,21 @@ def container_fields(hostname: str, name: str, short_id: str, labels: Mapping[st
         value = labels.get(label, "")
         if value:
             fields[field] = value
+    if labels.get(COMPOSE_ONEOFF, "").lower() == "true":
+        fields["oneoff"] = "true"  # not a field a template may use (FIELDS): it only keeps the service's names
     return fields
 
 
 def service_group(fields: Mapping[str, str]) -> str:
     """The token that marks a Compose service's shared names (``web.shop``), or "" when there is none.
 
+    A ``docker-compose run`` container is not a replica: it shares no name.
+
     It goes into the ownership mark, so it is made of two repaired host-name
     labels or nothing at all.
     """
+    if fields.get("oneoff"):
+        return ""
     service = repair_label(fields.get("service", ""))
     project = repair_label(fields.get("project", ""))
     return f"{service}.{project}" if service and project else ""

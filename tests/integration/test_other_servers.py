@@ -104,3 +104,26 @@ def test_a_lease_of_another_engine_stops_the_watcher_before_it_removes_anything(
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "OTHER:ENGINE:ID" in result.stderr, result.stderr
     assert server.query(f"{label}-stale") == {"10.99.0.2"}
+
+
+def test_round_robin_replicas_and_srv(server, watcher_on, containers, dockerd, label):
+    """A service's shared RRset changed replica by replica, and SRV records with their marks."""
+    project = f"{label}p"
+    watcher = watcher_on(f"{label}-o", extra=("--settle-time", "1", "--publish-ports")).start()
+    replicas = [containers(name=f"{project}_web_{n}", ports={"80/tcp": 18080 + n},
+                           labels={"com.docker.compose.project": project, "com.docker.compose.service": "web",
+                                   "com.docker.compose.container-number": str(n), "dockernet.srv.80": "http"})
+                for n in (1, 2)]
+    addresses = {dockerd.address_of(replica) for replica in replicas}
+    service = f"web.{project}"
+    assert wait_for(lambda: server.query(service) == addresses), watcher.log_text()[-2000:]
+    targets = {f"0 0 80 {project}-web-{n}.{server.zone}." for n in (1, 2)}
+    assert wait_for(lambda: server.query(f"_http._tcp.{service}", "SRV") == targets), watcher.log_text()[-2000:]
+    assert [parse_mark(t) for t in server.txt(fqdn(server, service))] == [(f"{label}-o", service)]
+    replicas[1].remove(force=True)
+    assert wait_for(lambda: server.query(service) == {dockerd.address_of(replicas[0])}), watcher.log_text()[-2000:]
+    assert server.query(f"_http._tcp.{service}", "SRV") == {f"0 0 80 {project}-web-1.{server.zone}."}
+    replicas[0].remove(force=True)
+    assert wait_for(lambda: server.query(f"_http._tcp.{service}", "SRV") == set()), watcher.log_text()[-2000:]
+    assert server.query(service) == set() and server.txt(fqdn(server, service)) == []
+    assert watcher.terminate() == 0

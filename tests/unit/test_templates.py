@@ -247,3 +247,10 @@ def test_remarks_about_a_template_name_are_escaped():
     names, said = published(plain(hostname="web1", labels={"dockernet.aliases": "a\x1bb"}), policy())
     assert list(names) == ["web1.docker.test."]
     assert "\x1b" not in said[0][1] and "a\\x1bb" in said[0][1]
+
+
+def test_a_compose_run_container_is_no_replica():
+    container = compose("a", 1, "10.1.0.2", labels={"com.docker.compose.oneoff": "True"})
+    names, said = published(container, policy("{hostname}", "{service}.{project}"))
+    assert list(names) == ["shop-web-1.docker.test."]
+    assert not any("web.shop" in text for _, text in said)
