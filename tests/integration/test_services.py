@@ -171,7 +171,7 @@ def test_real_compose_scale_up_and_down(dockerd, named, watchers, run_dir, label
     env = {"DOCKER_HOST": dockerd.url, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(workdir)}
 
     def compose(*args):
-        result = subprocess.run(["docker-compose", "--no-ansi", "-p", project, *args], cwd=workdir, env=env,
+        result = subprocess.run(["docker-compose", "--ansi", "never", "-p", project, *args], cwd=workdir, env=env,
                                 capture_output=True, text=True, timeout=180)
         assert result.returncode == 0, result.stderr
         return result
