@@ -59,14 +59,14 @@ def zone_content(server):
     return records
 
 
-def step(dockerd, scripted, synced, verb="sync"):
+def step(dockerd, scripted, synced, verb="sync", *more):
     """Apply one step both ways; returns the script so the test can say what it exercised."""
-    script = dns_cli(dockerd, scripted, verb, "--dry-run")
+    script = dns_cli(dockerd, scripted, verb, "--dry-run", *more)
     if not script.startswith("; nothing to do"):
         applied = subprocess.run(["nsupdate", "-k", str(scripted.key_file)], input=script, text=True,
                                  capture_output=True, timeout=30)
         assert applied.returncode == 0, applied.stderr + script
-    dns_cli(dockerd, synced, verb)
+    dns_cli(dockerd, synced, verb, *more)
     assert zone_content(scripted) == zone_content(synced), script
     return script
 
@@ -99,3 +99,22 @@ def test_a_dry_runs_script_does_exactly_what_the_real_run_does(dockerd, twin_zon
     finally:
         network.disconnect(one, force=True)
         network.remove()
+
+
+def test_replicas_and_srv_the_same_both_ways(dockerd, twin_zones, containers, label):
+    """A service's shared RRset and SRV records: created, shrunk by one replica, purged."""
+    scripted, synced = twin_zones
+    labels = {"com.docker.compose.project": label, "com.docker.compose.service": "web", "dockernet.srv.80": "http"}
+    replicas = [containers(name=f"{label}_web_{n}", ports={"80/tcp": 18180 + n},
+                           labels={**labels, "com.docker.compose.container-number": str(n)}) for n in (1, 2)]
+    created = step(dockerd, scripted, synced, "sync", "--publish-ports")
+    assert f"update add _http._tcp.web.{label}.docker.test. 60 SRV 0 0 80 {label}-web-1.docker.test." in created
+    assert f'"heritage=dockernet,owner={OWNER},service=web.{label}"' in created
+    replicas[1].remove(force=True)
+    shrunk = step(dockerd, scripted, synced, "sync", "--publish-ports")
+    assert f'prereq yxrrset web.{label}.docker.test. TXT "heritage=dockernet,owner={OWNER},service=web.{label}"' \
+        in shrunk
+    purged = step(dockerd, scripted, synced, "purge")
+    assert "update add" not in purged and f"update delete _http._tcp.web.{label}.docker.test. SRV" in purged
+    left = zone_content(synced)
+    assert not any(label in name or label in data or OWNER in data for name, _ttl, _type, data in left), left
