@@ -6,9 +6,9 @@ values (``check``): an unknown field, a result with no name in it or one
 outside the zone is a usage error then, never a surprise per event. Per
 container, a template with a field the container lacks (``{service}``
 without Compose labels) gives no name for it; values are the container's own
-and so untrusted: only letters, digits, ``-``, ``_`` and ``.`` are taken
-(matched whole), and the result goes through the same repair and checks as a
-hostname (``naming.place_name``).
+and so untrusted: the result goes through the same repair and full-string
+checks as a hostname (``naming.place_name``), so a value can bring in only
+letters, digits, ``-``, ``_`` and dots, and a bad one is said, not used.
 
 Where the result lies: text ending in ``.`` is a full name; otherwise it is
 relative to the zone, unless a *value* brought a dot in (a hostname such as
@@ -18,7 +18,6 @@ is a full name that must lie inside the zone.
 
 from __future__ import annotations
 
-import re
 import string
 from dataclasses import dataclass
 from typing import Mapping
@@ -37,10 +36,6 @@ PER_CONTAINER = frozenset({"hostname", "name", "number", "id"})
 DEFAULT_TEMPLATES = ("{hostname}",)
 #: the Compose service name, published unless --no-compose-names
 COMPOSE_TEMPLATE = "{service}.{project}"
-
-#: a value taken into a name: checked whole (``fullmatch``), before any repair
-_VALUE = re.compile(r"[A-Za-z0-9_.-]{1,253}")
-
 
 class TemplateError(UsageError):
     """A name template cannot be used."""
@@ -64,9 +59,12 @@ class NameTemplate:
         return "service" in self.fields and not self.fields & PER_CONTAINER
 
     def render(self, values: Mapping[str, str]) -> tuple[str, bool] | None:
-        """``(text, full)`` for these values, or None when a field is missing or unusable.
+        """``(text, full)`` for these values, or None when the container lacks a field.
 
-        ``full``: the text is a full name (it ends in a dot, or a value had a dot in it).
+        ``full``: the text is a full name (it ends in a dot, or a value had a
+        dot in it). Nothing is checked here: ``naming.place_name`` matches
+        every label of the result whole, so a value cannot bring in more
+        than letters, digits, ``-``, ``_`` and dots.
         """
         pieces = []
         full = self.text.endswith(".")
@@ -74,7 +72,7 @@ class NameTemplate:
             pieces.append(literal)
             if field:
                 value = values.get(field) or ""
-                if not _VALUE.fullmatch(value):
+                if not value:
                     return None
                 full = full or "." in value
                 pieces.append(value)
@@ -82,13 +80,6 @@ class NameTemplate:
 
     def name_for(self, values: Mapping[str, str], zone: dns.name.Name) -> NameDecision | None:
         """The name these values give in ``zone`` (None: the container lacks a field, no remark due)."""
-        for field in sorted(self.fields):
-            value = values.get(field) or ""
-            if not value:
-                return None
-            if not _VALUE.fullmatch(value):
-                return NameDecision(None, value, f"{{{field}}} '{printable(value)}' is not usable in a DNS name "
-                                                 "(letters, digits, '-', '_' and '.')")
         rendered = self.render(values)
         if rendered is None:
             return None

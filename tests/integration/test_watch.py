@@ -28,14 +28,16 @@ def test_started_container_answers_and_is_gone_after_stop_and_rm(dockerd, named,
     start_line = f"Event Fired ({container.id[:12]}): start"
     assert wait_for(lambda: any(SEED_LINE.match(line) and line.endswith(start_line)
                                 for line in watcher.log_text().splitlines())), watcher.log_text()[-2000:]
-    assert f"Updated Docker DNS ({container.id[:12]}): {fqdn(named, label)} 60 A {address}" in watcher.log_text()
+    # the server may answer before the watcher has read its reply and logged it: wait for the line
+    updated = f"Updated Docker DNS ({container.id[:12]}): {fqdn(named, label)} 60 A {address}"
+    assert wait_for(lambda: updated in watcher.log_text()), watcher.log_text()[-2000:]
 
     container.stop(timeout=0)
     assert wait_for(lambda: named.query(label) == set()), named.query(label)
     assert named.query(label, "TXT") == set()
     container.remove(force=True)
     assert named.query(label) == set()
-    assert f"Removed Docker DNS ({container.id[:12]})" in watcher.log_text()
+    assert wait_for(lambda: f"Removed Docker DNS ({container.id[:12]})" in watcher.log_text())
     assert watcher.terminate() == 0
 
 

@@ -77,13 +77,15 @@ def test_templates_that_can_give_a_name_pass():
     assert check("{{x}}".replace("{{x}}", "app-{id}"), ZONE).fields == {"id"}
 
 
-def test_render_is_missing_when_a_field_is_missing_or_unusable():
+def test_render_is_missing_only_when_a_field_is_missing_and_the_name_check_refuses_bad_values():
     template = parse("{service}.{project}")
     assert template.render({"service": "web", "project": "shop"}) == ("web.shop", False)
     assert template.render({"service": "web"}) is None
-    assert template.render({"service": "web", "project": "sh op"}) is None
-    assert template.render({"service": "web", "project": "shop\n"}) is None  # matched whole, not up to a newline
+    assert template.render({"service": "web", "project": ""}) is None
     assert parse("{hostname}").render({"hostname": "web1.docker.test"}) == ("web1.docker.test", True)
+    for bad in ("sh op", "shop\n", "sh{op}", "x" * 64):
+        decision = template.name_for({"service": "web", "project": bad}, ZONE)
+        assert decision.skipped and "is not a valid DNS label" in decision.note
 
 
 # --- what a container publishes -----------------------------------------------------------------
@@ -242,8 +244,8 @@ def test_another_owners_service_name_is_left_alone():
 
 def test_remarks_about_a_template_name_are_escaped():
     names, said = published(plain(hostname="bad\x1bname"), policy("{hostname}-x"))
-    assert names == {} and said[0][1].endswith("{hostname} 'bad\\x1bname' is not usable in a DNS name "
-                                               "(letters, digits, '-', '_' and '.')")
+    assert names == {} and said[0][1].endswith("'bad\\x1bname-x' is not a valid DNS label (letters, digits, "
+                                               "hyphens; 1-63 long)")
     names, said = published(plain(hostname="web1", labels={"dockernet.aliases": "a\x1bb"}), policy())
     assert list(names) == ["web1.docker.test."]
     assert "\x1b" not in said[0][1] and "a\\x1bb" in said[0][1]
