@@ -235,13 +235,13 @@ def is_reverse_name(fqdn: dns.name.Name) -> bool:
     return len(fqdn.labels) >= 2 and fqdn.labels[-2].lower() == b"arpa"
 
 
-def forward_first(fqdn: dns.name.Name) -> tuple[bool, tuple[bytes, ...]]:
-    """Sort key: forward names first, PTR records after (a PTR waits for its forward name).
+def forward_first(fqdn: dns.name.Name) -> tuple[bool, bool, tuple[bytes, ...]]:
+    """Sort key: address names first, then SRV names, PTR records last (each points at a name before it).
 
     Compares raw labels: ``dns.name.Name`` comparison is DNSSEC canonical
     order and costs about as much as the rest of a cold start's planning.
     """
-    return (is_reverse_name(fqdn), fqdn.labels)
+    return (is_reverse_name(fqdn), fqdn.labels[0].startswith(b"_"), fqdn.labels)
 
 
 def holds_forward(claim: Claim, zone: Mapping[dns.name.Name, Current]) -> bool:

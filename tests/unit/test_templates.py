@@ -256,3 +256,12 @@ def test_a_compose_run_container_is_no_replica():
     names, said = published(container, policy("{hostname}", "{service}.{project}"))
     assert list(names) == ["shop-web-1.docker.test."]
     assert not any("web.shop" in text for _, text in said)
+
+
+def test_srv_names_are_synced_after_the_names_they_point_at():
+    zone = InMemoryZone()
+    rec = Reconciler(policy(publish_ports=True), zone, clock=Clock())
+    rec.container_changed("a" * 64, compose("a", 1, "10.1.0.2", ports=((80, "tcp", 8080),)))
+    order = [change.fqdn.to_text() for change in zone.sent]
+    assert order == ["shop-web-1.docker.test.", "web.shop.docker.test.", "_80._tcp.shop-web-1.docker.test.",
+                     "_80._tcp.web.shop.docker.test."]
