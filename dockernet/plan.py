@@ -52,7 +52,8 @@ from __future__ import annotations
 
 import re
 from collections import ChainMap
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Mapping
 
@@ -106,6 +107,8 @@ class Claim:
     ttl: int
     created: str = ""
     group: str = ""
+    #: for a merged claim: replicas whose records did not fit (``MAX_SHARED_RECORDS``)
+    left_out: int = field(default=0, compare=False)
 
     @property
     def short_id(self) -> str:
@@ -113,10 +116,18 @@ class Claim:
         return self.container_id if is_service(self.container_id) else self.container_id[:12]
 
 
-def merge_replicas(claims: list[Claim]) -> list[Claim]:
+#: records of one type a shared name holds at most. BIND refuses an RRset above its
+#: max-records-per-type (100 by default: SERVFAIL, "too many records" in its log), and an
+#: answer of 64 A records already fills a 1232-octet EDNS response.
+MAX_SHARED_RECORDS = 64
+
+
+def merge_replicas(claims: list[Claim], limit: int = MAX_SHARED_RECORDS) -> list[Claim]:
     """The claims on one name, those of one service's replicas merged into one claim held by the service.
 
-    Its records are all the replicas' records; its TTL the lowest asked;
+    Its records are the replicas' records, oldest replica first, as long as
+    no type grows beyond ``limit`` (the others keep their own names only,
+    and take a place when an older one stops); its TTL the lowest asked;
     its age the oldest replica's (for the collision rule).
     """
     merged: list[Claim] = []
@@ -127,9 +138,20 @@ def merge_replicas(claims: list[Claim]) -> list[Claim]:
         else:
             merged.append(claim)
     for group, members in sorted(groups.items()):
-        oldest = min(members, key=lambda claim: (created_ns(claim.created), claim.container_id))
-        records = tuple(sorted({record for claim in members for record in claim.records}))
-        merged.append(Claim(oldest.fqdn, group, records, min(claim.ttl for claim in members), oldest.created, group))
+        members.sort(key=lambda claim: (created_ns(claim.created), claim.container_id))
+        records: set[Record] = set()
+        counts: Counter = Counter()
+        kept = []
+        for claim in members:
+            more = Counter(rdtype for rdtype, data in set(claim.records) - records)
+            if any(counts[rdtype] + n > limit for rdtype, n in more.items()):
+                continue
+            records |= set(claim.records)
+            counts += more
+            kept.append(claim)
+        oldest = members[0]
+        merged.append(Claim(oldest.fqdn, group, tuple(sorted(records)), min(claim.ttl for claim in kept),
+                            oldest.created, group, left_out=len(members) - len(kept)))
     return merged
 
 

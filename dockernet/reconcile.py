@@ -46,7 +46,7 @@ from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsTransient, 
 from dockernet.journal import Journal
 from dockernet.plan import (
     Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first, is_reverse_name,
-    merge_replicas, plan, publishable,
+    MAX_SHARED_RECORDS, merge_replicas, plan, publishable,
 )
 from dockernet.retries import Retries, SetAside
 from dockernet.supervision import Health, NullMetrics
@@ -152,6 +152,8 @@ class Reconciler:
         #: the last naming remark logged per container, so each is said once, not per event
         self._remarks: dict[str, set[str]] = {}
         self._collisions: dict[dns.name.Name, tuple[str, tuple[str, ...]]] = {}
+        #: shared names whose service has more replicas than they take: how many are left out, as last said
+        self._crowded: dict[dns.name.Name, int] = {}
         #: reverse names to plan again once a forward name changed hands
         self._followups: set[dns.name.Name] = set()
         #: names a running container wants that someone else holds: watched, and taken once released
@@ -263,6 +265,8 @@ class Reconciler:
         doomed = {name for name in owned if not publishable(name, self.index.claims_for(name), self.current)}
         if doomed and guard is not None and not guard(doomed, len(owned)):
             names -= doomed
+        for name in names:  # the batches below bypass sync_name, which says it per event
+            self._note_crowded(name, self.index.claims_for(name))
         names -= self._send_in_batches(names - retry - set(self.set_aside))  # a rejected name fails a whole batch
         ok = self.sync(names, verified=True)
         if not self.pending:  # names set aside are reported on their own; they do not make a resync stale
@@ -397,6 +401,7 @@ class Reconciler:
     def _note_collision(self, fqdn: dns.name.Name, current: Current) -> None:
         """Say once which container holds a name several containers want (the rule is in plan.py)."""
         claims = self.index.claims_for(fqdn)
+        self._note_crowded(fqdn, claims)
         if len(claims) < 2 or isinstance(current, Foreign) or is_reverse_name(fqdn):  # Foreign: reported as Blocked
             self._collisions.pop(fqdn, None)
             return
@@ -406,6 +411,17 @@ class Reconciler:
             self._collisions[fqdn] = (winner.short_id, waiting)
             log.warning("%s is wanted by %d containers: (%s) holds it; (%s) takes it when that one stops",
                         fqdn, len(claims), winner.short_id, ", ".join(waiting))
+
+    def _note_crowded(self, fqdn: dns.name.Name, claims: list[Claim]) -> None:
+        """Say once when a service has more replicas than its shared name may hold (``plan.merge_replicas``)."""
+        left_out = sum(claim.left_out for claim in claims)
+        if left_out and self._crowded.get(fqdn) != left_out:
+            log.warning("%s holds the records of its %d oldest replicas per type, the most a shared name takes; "
+                        "%d more are published under their own names only", fqdn, MAX_SHARED_RECORDS, left_out)
+        if left_out:
+            self._crowded[fqdn] = left_out
+        else:
+            self._crowded.pop(fqdn, None)
 
     def _sync_name(self, fqdn: dns.name.Name, verified: bool) -> None:
         """Plan the name, send its change, and on a failed prerequisite look and plan again (three times)."""

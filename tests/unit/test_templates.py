@@ -6,7 +6,7 @@ import pytest
 from dockernet.claims import RecordPolicy, claims_of
 from dockernet.engine import ContainerInfo, published_ports
 from dockernet.errors import UsageError
-from dockernet.plan import Claim, Foreign, merge_replicas, ownership_mark, parse_mark
+from dockernet.plan import MAX_SHARED_RECORDS, Claim, Foreign, merge_replicas, ownership_mark, parse_mark
 from dockernet.reconcile import Reconciler
 from dockernet.runtime import DnsSettings
 from dockernet.templates import TemplateError, check, check_all, parse
@@ -265,3 +265,24 @@ def test_srv_names_are_synced_after_the_names_they_point_at():
     order = [change.fqdn.to_text() for change in zone.sent]
     assert order == ["shop-web-1.docker.test.", "web.shop.docker.test.", "_80._tcp.shop-web-1.docker.test.",
                      "_80._tcp.web.shop.docker.test."]
+
+
+def test_a_shared_name_holds_the_oldest_replicas_up_to_the_limit(caplog):
+    zone = InMemoryZone()
+    rec = Reconciler(policy(compose_names=True), zone, clock=Clock())
+    service = dns.name.from_text("web.shop.docker.test")
+    count = MAX_SHARED_RECORDS + 6
+    replicas = [compose(format(n, "x"), n, f"10.1.{n // 200}.{n % 200 + 2}", created=f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z")
+                for n in range(1, count + 1)]
+    caplog.set_level("WARNING")
+    rec.full(replicas)
+    held = zone.names[service].records
+    assert len(held) == MAX_SHARED_RECORDS
+    assert held == tuple(sorted(("A", info.addresses[0]) for info in replicas[:MAX_SHARED_RECORDS]))
+    assert all(dns.name.from_text(f"shop-web-{n}.docker.test") in zone.names for n in range(1, count + 1))
+    said = [r.getMessage() for r in caplog.records if "oldest replicas" in r.getMessage()]
+    assert said == [f"{service} holds the records of its {MAX_SHARED_RECORDS} oldest replicas per type, the most a "
+                    "shared name takes; 6 more are published under their own names only"]
+    rec.container_changed(replicas[0].id, None)  # the oldest goes: the next one takes its place
+    assert ("A", replicas[MAX_SHARED_RECORDS].addresses[0]) in zone.names[service].records
+    assert len(zone.names[service].records) == MAX_SHARED_RECORDS
