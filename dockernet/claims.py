@@ -104,7 +104,8 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Say | None = None)
         say(logging.INFO, f"Container ({info.short_id}) has {LABEL_ENABLE}={printable(labels[LABEL_ENABLE])}: "
                           "not published")
         return []
-    ttl = label_ttl(labels.get(LABEL_TTL), policy, lambda text: say(logging.WARNING, f"Container ({info.short_id}): {text}"))
+    ttl = label_ttl(labels.get(LABEL_TTL), policy,
+                    lambda text: say(logging.WARNING, f"Container ({info.short_id}): {text}"))
     allowed = set(policy.networks)
     if labels.get(LABEL_NETWORK):
         allowed = {labels[LABEL_NETWORK].strip(" ")}
@@ -112,7 +113,8 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Say | None = None)
     pairs = tuple(pair for pair in pairs if not allowed or pair[0] in allowed)
     if not pairs:
         where = f" on {', '.join(printable(network) for network in sorted(allowed))}" if allowed else ""
-        say(logging.INFO, f"Container ({info.short_id}) {printable(info.name)} has no address{where}; nothing to publish")
+        say(logging.INFO,
+            f"Container ({info.short_id}) {printable(info.name)} has no address{where}; nothing to publish")
         return []
     on_host = policy.address == ADDRESS_HOST and bool(info.ports) and bool(policy.host_address)
     names = _names(info, policy, pairs, say)

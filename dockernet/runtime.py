@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import dns.name
 
 from dockernet.errors import UsageError
+from dockernet.templates import check_all
 
 if TYPE_CHECKING:
     from dockernet.engine import EngineAddress
@@ -64,13 +65,11 @@ class DnsSettings:
             raise UsageError(f"--ttl {self.ttl} is above --max-ttl {self.max_ttl}")
         if self.host_address and self.address_mode != "host":
             raise UsageError("--host-address is used only with --address host")
-        self.templates  # a template that cannot give a name is a usage error at start-up, never per event
+        check_all(self.name_templates, self.zone)  # a template that gives no name: a usage error now, not per event
 
     @property
     def templates(self):
-        from dockernet.templates import check_all
-
-        return check_all(tuple(self.name_templates), self.zone)
+        return check_all(self.name_templates, self.zone)
 
     def host_address_or_default(self, netns: str | None = None) -> str:
         """The address ``--address host`` publishes: --host-address, else the default route's interface's."""

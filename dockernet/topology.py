@@ -225,7 +225,8 @@ def gather(runtime, host_netns: str | None = None) -> Topology:
         claims = reconciler.index.claims_of_container(info.id)
         containers.append({
             "name": info.name, "id": info.short_id, "addresses": list(info.addresses),
-            "names": [name_state(claim.fqdn, claim.group or info.short_id, current.get(claim.fqdn)) for claim in claims],
+            "names": [name_state(claim.fqdn, claim.group or info.short_id, current.get(claim.fqdn))
+                      for claim in claims],
             "ports": ports_of.get(info.short_id, []),
         })
     return build(bridges, ports, containers)

@@ -272,8 +272,8 @@ def test_a_shared_name_holds_the_oldest_replicas_up_to_the_limit(caplog):
     rec = Reconciler(policy(compose_names=True), zone, clock=Clock())
     service = dns.name.from_text("web.shop.docker.test")
     count = MAX_SHARED_RECORDS + 6
-    replicas = [compose(format(n, "x"), n, f"10.1.{n // 200}.{n % 200 + 2}", created=f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z")
-                for n in range(1, count + 1)]
+    replicas = [compose(format(n, "x"), n, f"10.1.{n // 200}.{n % 200 + 2}",
+                        created=f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z") for n in range(1, count + 1)]
     caplog.set_level("WARNING")
     rec.full(replicas)
     held = zone.names[service].records
