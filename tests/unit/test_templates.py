@@ -19,7 +19,7 @@ def compose(cid, number, address, project="shop", service="web", ports=(), label
     """A container as Compose makes it: hostname = short id, name proj_service_N, its labels."""
     labels = {"com.docker.compose.project": project, "com.docker.compose.service": service,
               "com.docker.compose.container-number": str(number), **(labels or {})}
-    cid = cid * 64
+    cid = cid * 64 if len(cid) == 1 else cid
     return ContainerInfo(cid, f"{project}_{service}_{number}", cid[:12], True, created, (address,), labels, 7,
                          (("shop_default", address),), tuple(ports))
 
@@ -272,7 +272,7 @@ def test_a_shared_name_holds_the_oldest_replicas_up_to_the_limit(caplog):
     rec = Reconciler(policy(compose_names=True), zone, clock=Clock())
     service = dns.name.from_text("web.shop.docker.test")
     count = MAX_SHARED_RECORDS + 6
-    replicas = [compose(format(n, "x"), n, f"10.1.{n // 200}.{n % 200 + 2}",
+    replicas = [compose(f"{n:012x}" + "0" * 52, n, f"10.1.{n // 200}.{n % 200 + 2}",
                         created=f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z") for n in range(1, count + 1)]
     caplog.set_level("WARNING")
     rec.full(replicas)
