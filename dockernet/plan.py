@@ -149,7 +149,9 @@ def merge_replicas(claims: list[Claim], limit: int = MAX_SHARED_RECORDS) -> list
             records |= set(claim.records)
             counts += more
             kept.append(claim)
-        oldest = members[0]
+        if not kept:  # even the oldest replica alone has too many (addresses on more than ``limit`` networks)
+            continue
+        oldest = kept[0]
         merged.append(Claim(oldest.fqdn, group, tuple(sorted(records)), min(claim.ttl for claim in kept),
                             oldest.created, group, left_out=len(members) - len(kept)))
     return merged

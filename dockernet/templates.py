@@ -37,6 +37,7 @@ DEFAULT_TEMPLATES = ("{hostname}",)
 #: the Compose service name, published unless --no-compose-names
 COMPOSE_TEMPLATE = "{service}.{project}"
 
+
 class TemplateError(UsageError):
     """A name template cannot be used."""
 

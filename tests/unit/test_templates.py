@@ -286,3 +286,12 @@ def test_a_shared_name_holds_the_oldest_replicas_up_to_the_limit(caplog):
     rec.container_changed(replicas[0].id, None)  # the oldest goes: the next one takes its place
     assert ("A", replicas[MAX_SHARED_RECORDS].addresses[0]) in zone.names[service].records
     assert len(zone.names[service].records) == MAX_SHARED_RECORDS
+
+
+def test_a_replica_with_more_records_than_a_shared_name_takes_is_left_out_not_fatal():
+    fqdn = dns.name.from_text("web.shop.docker.test")
+    crowded = Claim(fqdn, "a" * 64, tuple(("A", f"10.1.0.{n}") for n in range(1, 4)), 60, "", "web.shop")
+    assert merge_replicas([crowded], limit=2) == []
+    small = Claim(fqdn, "b" * 64, (("A", "10.1.1.1"),), 60, "2027-01-01", "web.shop")
+    (merged,) = merge_replicas([crowded, small], limit=2)
+    assert merged.records == (("A", "10.1.1.1"),) and merged.left_out == 1
