@@ -37,7 +37,7 @@ def test_replicas_share_one_rrset_that_follows_scaling(dockerd, named, container
     assert wait_for(lambda: named.query(service) == set(addresses[:2])), named.query(service)
     web[1].remove(force=True)
     assert wait_for(lambda: named.query(service) == {addresses[0]}), named.query(service)
-    assert named.query(f"{project}-web-2") == set()
+    assert wait_for(lambda: named.query(f"{project}-web-2") == set())  # its own name: an UPDATE of its own
     web[0].stop(timeout=0)  # the last one takes the name and its mark with it
     assert wait_for(lambda: named.query(service, "TXT") == set()), named.query(service, "TXT")
     assert named.query(service) == set()
@@ -99,7 +99,7 @@ def test_srv_for_published_ports_with_the_host_address(dockerd, named, container
     assert wait_for(lambda: named.query(f"_http._tcp.{own}", "SRV") == {f"0 0 18080 {own}.{named.zone}."})
     assert named.query(own) == {"10.250.0.9"}
     assert named.query(f"api.{project}") == {"10.250.0.9"}
-    assert named.query(f"_http._tcp.api.{project}", "SRV") == {f"0 0 18080 {own}.{named.zone}."}
+    assert wait_for(lambda: named.query(f"_http._tcp.api.{project}", "SRV") == {f"0 0 18080 {own}.{named.zone}."})
     assert named.query(f"_http._tcp.{own}", "TXT") == {f'"{ownership_mark(watcher.owner, container.id)}"'}
     assert wait_for(lambda: named.query(f"{project}-worker-1") == {dockerd.address_of(quiet)})
 
@@ -110,7 +110,7 @@ def test_srv_for_published_ports_with_the_host_address(dockerd, named, container
 
     container.remove(force=True)  # the SRV records go with their container
     assert wait_for(lambda: named.query(f"_http._tcp.{own}", "SRV") == set())
-    assert named.query(f"_http._tcp.api.{project}", "SRV") == set()
+    assert wait_for(lambda: named.query(f"_http._tcp.api.{project}", "SRV") == set())
     assert named.query(f"_http._tcp.{own}", "TXT") == set()
     assert watcher.terminate() == 0
 
@@ -191,7 +191,7 @@ def test_real_compose_scale_up_and_down(dockerd, named, watchers, run_dir, label
         compose("down")
         assert wait_for(lambda: named.query(f"web.{project}") == set(), 30)
         assert named.query(f"web.{project}", "TXT") == set()
-        assert named.query(f"_http._tcp.web.{project}", "SRV") == set()
+        assert wait_for(lambda: named.query(f"_http._tcp.web.{project}", "SRV") == set())  # after the A records
     finally:
         subprocess.run(["docker-compose", "-p", project, "down"], cwd=workdir, env=env, capture_output=True,
                        timeout=180)
