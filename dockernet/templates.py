@@ -49,15 +49,10 @@ class NameTemplate:
     text: str
     #: (literal text, field name or "") pairs, as ``string.Formatter.parse`` splits them
     parts: tuple[tuple[str, str], ...]
-
-    @property
-    def fields(self) -> frozenset[str]:
-        return frozenset(field for _, field in self.parts if field)
-
-    @property
-    def names_service(self) -> bool:
-        """Whether the replicas of one service all get this name (a round-robin name)."""
-        return "service" in self.fields and not self.fields & PER_CONTAINER
+    #: the fields used (kept, not derived per call: templates are applied on every event)
+    fields: frozenset[str] = frozenset()
+    #: whether the replicas of one service all get this name (a round-robin name)
+    names_service: bool = False
 
     def render(self, values: Mapping[str, str]) -> tuple[str, bool] | None:
         """``(text, full)`` for these values, or None when the container lacks a field.
@@ -104,7 +99,8 @@ def parse(text: str) -> NameTemplate:
             raise TemplateError(f"name template '{shown}' has an unknown field '{{{printable(field)}}}'",
                                 hint="fields are " + ", ".join("{" + name + "}" for name in FIELDS))
         parts.append((literal, field or ""))
-    return NameTemplate(text, tuple(parts))
+    fields = frozenset(field for _, field in parts if field)
+    return NameTemplate(text, tuple(parts), fields, "service" in fields and not fields & PER_CONTAINER)
 
 
 #: sample values for ``check``: one plain label each, as a container with every field would give
