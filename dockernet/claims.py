@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import dns.name
@@ -34,7 +34,7 @@ from dockernet.ddns import address_records
 from dockernet.engine import ContainerInfo
 from dockernet.logformat import printable
 from dockernet.naming import record_name
-from dockernet.plan import Claim
+from dockernet.plan import MAX_RRSET, Claim, capped
 from dockernet.templates import COMPOSE_TEMPLATE, NameTemplate, container_fields, parse, service_group
 
 LABEL_ENABLE = "dockernet.enable"
@@ -124,6 +124,7 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Say | None = None)
               for name in names]
     own = [name.fqdn for name in names if not name.group]
     claims += _srv_claims(info, policy, names, own[0] if own else None, on_host, ttl, say)
+    claims = [_within_limit(claim, say) for claim in claims]
     if own and not on_host:  # this host's address has a PTR of its own, not ours to write
         primary = own[0].to_text()
         for address in sorted({address for _, address in pairs}):
@@ -183,6 +184,21 @@ def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say) -> list[_
 
 
 _COMPOSE = parse(COMPOSE_TEMPLATE)
+
+
+def _within_limit(claim: Claim, say: Say) -> Claim:
+    """The claim with at most ``MAX_RRSET`` records of a type (the first, in sorted order), said when cut.
+
+    A container on more networks, or publishing a port on more host ports,
+    would otherwise ask for an RRset the server refuses (SERVFAIL, which
+    counts as the server failing: every other name would wait).
+    """
+    records, left_out = capped(claim.records)
+    if not left_out:
+        return claim
+    say(logging.WARNING, f"Container ({claim.short_id}): {claim.fqdn} would hold more than {MAX_RRSET} records of a "
+                         f"type; publishing the first {MAX_RRSET} of each ({left_out} left out)")
+    return replace(claim, records=records)
 
 
 def _srv_claims(info: ContainerInfo, policy: RecordPolicy, names: list[_Name], primary: dns.name.Name | None,

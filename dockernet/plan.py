@@ -107,7 +107,7 @@ class Claim:
     ttl: int
     created: str = ""
     group: str = ""
-    #: for a merged claim: replicas whose records did not fit (``MAX_SHARED_RECORDS``)
+    #: for a merged claim: replicas whose records did not fit (``MAX_RRSET``)
     left_out: int = field(default=0, compare=False)
 
     @property
@@ -116,13 +116,25 @@ class Claim:
         return self.container_id if is_service(self.container_id) else self.container_id[:12]
 
 
-#: records of one type a shared name holds at most. BIND refuses an RRset above its
-#: max-records-per-type (100 by default: SERVFAIL, "too many records" in its log), and an
-#: answer of 64 A records already fills a 1232-octet EDNS response.
-MAX_SHARED_RECORDS = 64
+#: records of one type a name holds at most. BIND refuses an RRset above its
+#: max-records-per-type (100 by default: SERVFAIL, "too many records" in its log), which
+#: would be retried as a server failure and hold up every other name; and an answer of
+#: 64 A records already fills a 1232-octet EDNS response.
+MAX_RRSET = 64
 
 
-def merge_replicas(claims: list[Claim], limit: int = MAX_SHARED_RECORDS) -> list[Claim]:
+def capped(records, limit: int = MAX_RRSET) -> tuple[tuple[Record, ...], int]:
+    """``records`` sorted, at most ``limit`` of each type, and how many were left out."""
+    kept: list[Record] = []
+    counts: Counter = Counter()
+    for record in sorted(set(records)):
+        if counts[record[0]] < limit:
+            counts[record[0]] += 1
+            kept.append(record)
+    return tuple(kept), len(set(records)) - len(kept)
+
+
+def merge_replicas(claims: list[Claim], limit: int = MAX_RRSET) -> list[Claim]:
     """The claims on one name, those of one service's replicas merged into one claim held by the service.
 
     Its records are the replicas' records, oldest replica first, as long as

@@ -46,7 +46,7 @@ from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsTransient, 
 from dockernet.journal import Journal
 from dockernet.plan import (
     Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first, is_reverse_name,
-    MAX_SHARED_RECORDS, merge_replicas, plan, publishable,
+    MAX_RRSET, merge_replicas, plan, publishable,
 )
 from dockernet.retries import Retries, SetAside
 from dockernet.supervision import Health, NullMetrics
@@ -417,7 +417,7 @@ class Reconciler:
         left_out = sum(claim.left_out for claim in claims)
         if left_out and self._crowded.get(fqdn) != left_out:
             log.warning("%s holds the records of its %d oldest replicas per type, the most a shared name takes; "
-                        "%d more are published under their own names only", fqdn, MAX_SHARED_RECORDS, left_out)
+                        "%d more are published under their own names only", fqdn, MAX_RRSET, left_out)
         if left_out:
             self._crowded[fqdn] = left_out
         else:

@@ -6,7 +6,7 @@ import pytest
 from dockernet.claims import RecordPolicy, claims_of
 from dockernet.engine import ContainerInfo, published_ports
 from dockernet.errors import UsageError
-from dockernet.plan import MAX_SHARED_RECORDS, Claim, Foreign, merge_replicas, ownership_mark, parse_mark
+from dockernet.plan import MAX_RRSET, Claim, Foreign, merge_replicas, ownership_mark, parse_mark
 from dockernet.reconcile import Reconciler
 from dockernet.runtime import DnsSettings
 from dockernet.templates import TemplateError, check, check_all, parse
@@ -271,21 +271,21 @@ def test_a_shared_name_holds_the_oldest_replicas_up_to_the_limit(caplog):
     zone = InMemoryZone()
     rec = Reconciler(policy(compose_names=True), zone, clock=Clock())
     service = dns.name.from_text("web.shop.docker.test")
-    count = MAX_SHARED_RECORDS + 6
+    count = MAX_RRSET + 6
     replicas = [compose(f"{n:012x}" + "0" * 52, n, f"10.1.{n // 200}.{n % 200 + 2}",
                         created=f"2026-01-01T00:{n // 60:02d}:{n % 60:02d}Z") for n in range(1, count + 1)]
     caplog.set_level("WARNING")
     rec.full(replicas)
     held = zone.names[service].records
-    assert len(held) == MAX_SHARED_RECORDS
-    assert held == tuple(sorted(("A", info.addresses[0]) for info in replicas[:MAX_SHARED_RECORDS]))
+    assert len(held) == MAX_RRSET
+    assert held == tuple(sorted(("A", info.addresses[0]) for info in replicas[:MAX_RRSET]))
     assert all(dns.name.from_text(f"shop-web-{n}.docker.test") in zone.names for n in range(1, count + 1))
     said = [r.getMessage() for r in caplog.records if "oldest replicas" in r.getMessage()]
-    assert said == [f"{service} holds the records of its {MAX_SHARED_RECORDS} oldest replicas per type, the most a "
+    assert said == [f"{service} holds the records of its {MAX_RRSET} oldest replicas per type, the most a "
                     "shared name takes; 6 more are published under their own names only"]
     rec.container_changed(replicas[0].id, None)  # the oldest goes: the next one takes its place
-    assert ("A", replicas[MAX_SHARED_RECORDS].addresses[0]) in zone.names[service].records
-    assert len(zone.names[service].records) == MAX_SHARED_RECORDS
+    assert ("A", replicas[MAX_RRSET].addresses[0]) in zone.names[service].records
+    assert len(zone.names[service].records) == MAX_RRSET
 
 
 def test_a_replica_with_more_records_than_a_shared_name_takes_is_left_out_not_fatal():
@@ -295,3 +295,17 @@ def test_a_replica_with_more_records_than_a_shared_name_takes_is_left_out_not_fa
     small = Claim(fqdn, "b" * 64, (("A", "10.1.1.1"),), 60, "2027-01-01", "web.shop")
     (merged,) = merge_replicas([crowded, small], limit=2)
     assert merged.records == (("A", "10.1.1.1"),) and merged.left_out == 1
+
+
+def test_no_name_asks_for_more_records_of_a_type_than_the_limit():
+    ports = tuple((80, "tcp", 20000 + n) for n in range(MAX_RRSET + 5))
+    container = plain(ports=ports)
+    names, said = published(container, policy(publish_ports=True, address="host", host_address="192.0.2.7"))
+    srv = names["_80._tcp.web1.docker.test."][0]
+    assert len(srv) == MAX_RRSET and srv == tuple(sorted(srv))
+    assert [text for _, text in said] == [
+        f"Container (cccccccccccc): _80._tcp.web1.docker.test. would hold more than {MAX_RRSET} records of a type; "
+        f"publishing the first {MAX_RRSET} of each (5 left out)"]
+    networks = tuple((f"n{n}", f"10.{n}.0.2") for n in range(MAX_RRSET + 1))
+    names, _ = published(plain(networks=networks), policy())
+    assert len(names["web1.docker.test."][0]) == MAX_RRSET
