@@ -42,7 +42,9 @@ import dns.tsig
 import dns.update
 import dns.xfr
 
-from dockernet.errors import DnsNotAuthoritative, DnsNotZone, DnsRefused, DnsRejected, DnsTransient, TsigRejected
+from dockernet.errors import (
+    DnsNotAuthoritative, DnsNotZone, DnsRefused, DnsRejected, DnsServerFailure, DnsTransient, TsigRejected,
+)
 from dockernet.plan import Change, Current, Delete, Foreign, Owned, Record, operations, parse_mark
 from dockernet.tsigkey import TsigKey
 
@@ -252,7 +254,7 @@ def rejection_for_rcode(rcode: int, target: DnsTarget, zone_name: dns.name.Name 
     if rcode == dns.rcode.NOTZONE:
         return DnsNotZone(f"a record name lies outside zone {zone} (NOTZONE)", hint="check --zone")
     if rcode == dns.rcode.SERVFAIL:
-        return DnsTransient(f"{target.where} failed to process the update (SERVFAIL)")
+        return DnsServerFailure(f"{target.where} failed to process the update (SERVFAIL)")
     return DnsRejected(f"{target.where} answered {name} to an update of zone {zone}", code=name)
 
 

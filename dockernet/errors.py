@@ -136,6 +136,14 @@ class DnsTransient(DnsError):
     """The DNS server is unreachable or failed to answer."""
 
 
+# SERVFAIL may be the whole server's (a full disk, a zone being reloaded) or one update's
+# (an RRset above the server's limit): the reconciler probes the zone to tell which.
+class DnsServerFailure(DnsTransient):
+    """The DNS server failed to process the update (SERVFAIL)."""
+
+    code = "SERVFAIL"
+
+
 class DnsRejected(DnsError):
     """The DNS server rejected the update."""
 

@@ -17,7 +17,10 @@ Failures are kept to the names they concern:
   planned again. One such failure holds up no other name; two in a row mean
   the server is down, and everything waits for the backoff. When the server
   answers again, a full reconcile follows shortly, to catch UPDATEs that
-  landed after their answers were lost.
+  landed after their answers were lost. A SERVFAIL is an answer, so it is
+  looked into first: while the zone's probe still passes, the failure is
+  that update's (an RRset above the server's limit), and only that name
+  waits, with backoff; no other name is held up.
 * **rejected for that name** (REFUSED or NOTAUTH while the zone still accepts
   this key's probe, NOTZONE, FORMERR): the name is *set aside* alone, logged
   once with the server's verdict and the containers that want it, counted in
@@ -42,7 +45,7 @@ from dockernet import reversezones
 from dockernet.claims import RecordPolicy, claims_of
 from dockernet.ddns import Nameserver, Outcome
 from dockernet.engine import ContainerInfo
-from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsTransient, NameContended
+from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsServerFailure, DnsTransient, NameContended
 from dockernet.journal import Journal
 from dockernet.plan import (
     Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first, is_reverse_name,
@@ -537,6 +540,8 @@ class Reconciler:
             self.retries.contended(fqdn, str(exc))
         elif isinstance(exc, DnsRejected) and self._concerns_name_only(fqdn, exc):
             self._set_aside(fqdn, exc)
+        elif isinstance(exc, DnsServerFailure) and self._zone_takes_updates(fqdn):
+            self.retries.name_failed(fqdn, f"{exc}; the zone takes other updates, so only {fqdn} waits")
         elif isinstance(exc, DnsTransient):
             self.retries.transient(fqdn, str(exc))
         else:
@@ -556,6 +561,15 @@ class Reconciler:
                 self.nameserver.probe_zone(self.nameserver.target.zone_of(fqdn))
             except DnsError:
                 return False
+        return True
+
+    def _zone_takes_updates(self, fqdn: dns.name.Name) -> bool:
+        """Whether the server processes updates of the name's zone: a SERVFAIL for one name is not concluded
+        to be the server's until the zone's probe (an UPDATE that can change nothing) fails too."""
+        try:
+            self.nameserver.probe_zone(self.nameserver.target.zone_of(fqdn))
+        except DnsError:
+            return False
         return True
 
     def _set_aside(self, fqdn: dns.name.Name, exc: DnsRejected) -> None:

@@ -84,6 +84,11 @@ class Retries:
     def contended(self, fqdn: dns.name.Name, message: str) -> None:
         self._back_off([fqdn], message)
 
+    def name_failed(self, fqdn: dns.name.Name, message: str) -> None:
+        """The server failed this name's update but takes others: the name waits alone, the server is up."""
+        self._streak = 0
+        self._back_off([fqdn], message)
+
     def server_failed(self, names: Iterable[dns.name.Name], message: str) -> None:
         """No update can succeed now (the server is down, or refuses the key or zone): everything waits."""
         self.server_down = True

@@ -106,7 +106,7 @@ class NullMetrics:
 
 #: label values every series starts with at 0, so rate() and dashboards see them before the first one happens
 KNOWN_RCODES = ("NOERROR", "PREREQUISITE_FAILED")
-KNOWN_FAILURES = ("UNREACHABLE", "CONTENDED", "REFUSED", "NOTAUTH", "NOTZONE")
+KNOWN_FAILURES = ("UNREACHABLE", "SERVFAIL", "CONTENDED", "REFUSED", "NOTAUTH", "NOTZONE")
 KNOWN_CHECKS = ("serial", "name")
 
 

@@ -10,7 +10,7 @@ import logging
 import dns.name
 import pytest
 
-from dockernet.errors import DnsRejected, DnsTransient
+from dockernet.errors import DnsRejected, DnsServerFailure, DnsTransient
 from dockernet.journal import Journal
 from dockernet.plan import Owned
 from dockernet.claims import RecordPolicy, label_ttl
@@ -210,3 +210,49 @@ def test_label_ttl_is_capped_and_validated(text, expected, warned):
     warnings = []
     assert label_ttl(text, RecordPolicy(ZONE, 60), warnings.append) == expected
     assert bool(warnings) == warned
+
+
+class ServfailZone(VerdictZone):
+    """Answers SERVFAIL to updates of some names (an RRset above the server's limit), or to every update."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.failing_names: set = set()
+        self.failing_everything = False
+
+    def send(self, change):
+        if self.failing_everything or change.fqdn in self.failing_names:
+            raise DnsServerFailure("127.0.0.1#53 failed to process the update (SERVFAIL)")
+        return super().send(change)
+
+    def probe_zone(self, zone):
+        super().probe_zone(zone)
+        if self.failing_everything:
+            raise DnsServerFailure("127.0.0.1#53 failed to process the update (SERVFAIL)")
+
+
+def test_a_servfail_for_one_name_while_the_zone_takes_updates_holds_up_no_other_name():
+    zone = ServfailZone()
+    rec, _, clock = make(zone)
+    zone.failing_names = {name("big1"), name("big2")}
+    assert not rec.container_changed("b" * 64, container("b", "big1"))
+    assert not rec.container_changed("c" * 64, container("c", "big2"))  # a second in a row: still not the server's
+    assert not rec.retries.server_down and zone.probes == 2
+    assert rec.container_changed("a" * 64, container("a", "good", "10.1.0.3"))  # at once, no waiting
+    assert zone.names[name("good")].records == (("A", "10.1.0.3"),)
+    assert rec.pending == {name("big1"), name("big2")}
+    clock.now += rec.retry_due_in()
+    zone.failing_names = {name("big1")}
+    assert not rec.retry_pending()  # big1 fails again, and big2 after it is still tried
+    assert name("big2") in zone.names and rec.pending == {name("big1")}
+
+
+def test_a_servfail_the_probe_shares_is_the_servers_and_everything_waits():
+    zone = ServfailZone()
+    rec, _, clock = make(zone)
+    zone.failing_everything = True
+    assert not rec.container_changed("b" * 64, container("b", "one"))
+    assert not rec.container_changed("c" * 64, container("c", "two"))
+    assert rec.retries.server_down and rec.health.dns_failing
+    assert not rec.container_changed("a" * 64, container("a", "three"))  # waits for the backoff, not sent
+    assert name("three") in rec.pending and name("three") not in zone.names
