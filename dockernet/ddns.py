@@ -353,10 +353,10 @@ class Nameserver:
         for batch in batches:
             try:
                 outcome = self.send(batch[0]) if size == 1 else self.send_batch(batch)
+            except (DnsRejected, DnsServerFailure):
+                continue  # answered, nothing applied: one bad name fails its batch; name by name tells which
             except DnsTransient:
                 return Applied(tuple(done), tuple(batch))
-            except DnsRejected:
-                continue  # one refused name refuses its batch; name by name tells which
             if outcome is Outcome.APPLIED:
                 done.extend(batch)
         return Applied(tuple(done))

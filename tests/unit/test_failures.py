@@ -256,3 +256,20 @@ def test_a_servfail_the_probe_shares_is_the_servers_and_everything_waits():
     assert rec.retries.server_down and rec.health.dns_failing
     assert not rec.container_changed("a" * 64, container("a", "three"))  # waits for the backoff, not sent
     assert name("three") in rec.pending and name("three") not in zone.names
+
+
+def test_a_batch_that_gets_servfail_leaves_its_names_to_be_sent_one_by_one():
+    zone = ServfailZone()
+    rec, _, _ = make(zone)
+    zone.failing_names = {name("big")}
+    batch_send = zone.send_batch
+
+    def send_batch(changes):  # the server fails the whole batch for the one name it cannot take
+        if any(change.fqdn in zone.failing_names for change in changes):
+            raise DnsServerFailure("127.0.0.1#53 failed to process the update (SERVFAIL)")
+        return batch_send(changes)
+
+    zone.send_batch = send_batch
+    assert not rec.full([container(c, f"c{c}") for c in "abcd"] + [container("e", "big")])
+    assert {name(f"c{c}") for c in "abcd"} <= set(zone.names)
+    assert rec.pending == {name("big")} and not rec.retries.server_down  # looked up before it is sent again
