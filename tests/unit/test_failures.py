@@ -258,7 +258,8 @@ def test_a_servfail_the_probe_shares_is_the_servers_and_everything_waits():
     assert name("three") in rec.pending and name("three") not in zone.names
 
 
-def test_a_batch_that_gets_servfail_leaves_its_names_to_be_sent_one_by_one():
+def test_a_batch_that_gets_servfail_leaves_its_names_to_be_sent_one_by_one(monkeypatch):
+    monkeypatch.setattr("dockernet.ddns.BATCH_SIZE", 2)
     zone = ServfailZone()
     rec, _, _ = make(zone)
     zone.failing_names = {name("big")}
@@ -273,3 +274,5 @@ def test_a_batch_that_gets_servfail_leaves_its_names_to_be_sent_one_by_one():
     assert not rec.full([container(c, f"c{c}") for c in "abcd"] + [container("e", "big")])
     assert {name(f"c{c}") for c in "abcd"} <= set(zone.names)
     assert rec.pending == {name("big")} and not rec.retries.server_down  # looked up before it is sent again
+    # the batches after the failed one were still sent as batches (an answer, unlike a timeout, ends nothing)
+    assert [[change.fqdn for change in batch] for batch in zone.batches] == [[name("cb"), name("cc")], [name("cd")]]
