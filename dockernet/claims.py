@@ -35,7 +35,9 @@ from dockernet.engine import ContainerInfo
 from dockernet.logformat import printable
 from dockernet.naming import record_name
 from dockernet.plan import MAX_RRSET, Claim, capped
-from dockernet.templates import COMPOSE_TEMPLATE, NameTemplate, container_fields, parse, service_group
+from dockernet.templates import (
+    COMPOSE_TEMPLATE, DEFAULT_TEMPLATES, NameTemplate, container_fields, parse, service_group,
+)
 
 LABEL_ENABLE = "dockernet.enable"
 LABEL_NAME = "dockernet.name"
@@ -71,7 +73,7 @@ class RecordPolicy:
     #: the largest TTL a container may ask for with ``dockernet.ttl``
     max_ttl: int = MAX_TTL
     #: the name templates, checked (``templates.check_all``)
-    templates: tuple[NameTemplate, ...] = (parse("{hostname}"),)
+    templates: tuple[NameTemplate, ...] = tuple(parse(text) for text in DEFAULT_TEMPLATES)
     #: also publish ``<service>.<project>`` for Compose containers
     compose_names: bool = True
     #: SRV records for every container's published ports (else only with ``dockernet.srv=true``)
@@ -156,8 +158,8 @@ def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say) -> list[_
 
     def add_template(template: NameTemplate) -> None:
         shared = template.names_service
-        if shared and not group:  # a one-off container (no remark due), or a service without a valid token
-            decision = None if "oneoff" in fields else template.name_for(fields, policy.zone)
+        if shared and not group:  # not a Compose service's container, or its labels give no valid token
+            decision = template.name_for(fields, policy.zone)
             if decision is not None and decision.skipped:
                 add(decision)  # says why
             return

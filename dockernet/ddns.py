@@ -45,7 +45,7 @@ import dns.xfr
 from dockernet.errors import (
     DnsNotAuthoritative, DnsNotZone, DnsRefused, DnsRejected, DnsServerFailure, DnsTransient, TsigRejected,
 )
-from dockernet.plan import Change, Current, Delete, Foreign, Owned, Record, operations, parse_mark
+from dockernet.plan import Change, Current, Delete, Foreign, Owned, Record, is_srv_name, operations, parse_mark
 from dockernet.tsigkey import TsigKey
 
 #: rcodes with which a server says "a prerequisite did not hold" (RFC 2136 section 3.2)
@@ -135,7 +135,7 @@ def record_types_at(fqdn: dns.name.Name, reverse: bool) -> tuple[dns.rdatatype.R
     """The types dockernet writes at a name: PTR in reverse zones, SRV at ``_service._proto`` names, else A/AAAA."""
     if reverse:
         return (dns.rdatatype.PTR,)
-    return (dns.rdatatype.SRV,) if fqdn.labels and fqdn.labels[0].startswith(b"_") else _ADDRESS_TYPES
+    return (dns.rdatatype.SRV,) if is_srv_name(fqdn) else _ADDRESS_TYPES
 
 
 def address_records(addresses) -> tuple[Record, ...]:

@@ -271,13 +271,18 @@ def is_reverse_name(fqdn: dns.name.Name) -> bool:
     return len(fqdn.labels) >= 2 and fqdn.labels[-2].lower() == b"arpa"
 
 
+def is_srv_name(fqdn: dns.name.Name) -> bool:
+    """Whether the name is an SRV owner (``_service._proto.name``): no host name starts with ``_``."""
+    return bool(fqdn.labels) and fqdn.labels[0].startswith(b"_")
+
+
 def forward_first(fqdn: dns.name.Name) -> tuple[bool, bool, tuple[bytes, ...]]:
     """Sort key: address names first, then SRV names, PTR records last (each points at a name before it).
 
     Compares raw labels: ``dns.name.Name`` comparison is DNSSEC canonical
     order and costs about as much as the rest of a cold start's planning.
     """
-    return (is_reverse_name(fqdn), fqdn.labels[0].startswith(b"_"), fqdn.labels)
+    return (is_reverse_name(fqdn), is_srv_name(fqdn), fqdn.labels)
 
 
 def holds_forward(claim: Claim, zone: Mapping[dns.name.Name, Current]) -> bool:

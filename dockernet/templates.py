@@ -110,7 +110,7 @@ _SAMPLE = {field: "x" + field for field in FIELDS}
 def check(text: str, zone: dns.name.Name) -> NameTemplate:
     """Parse a template and make sure it can give a name in ``zone``; ``TemplateError`` says why not."""
     template = parse(text)
-    rendered, _ = template.render(_SAMPLE) or ("", False)
+    rendered, _ = template.render(_SAMPLE)  # every field has a sample value: never None
     if not rendered.strip("."):
         raise TemplateError(f"name template '{printable(text)}' gives an empty name",
                             hint="use at least one field, e.g. {hostname}")
@@ -138,28 +138,26 @@ def container_fields(hostname: str, name: str, short_id: str, labels: Mapping[st
     """The values of a container's fields ({network} is added per network by the caller).
 
     ``{hostname}`` is what naming used before templates: the hostname, or the
-    container's name when Docker made the hostname up (its short id).
+    container's name when Docker made the hostname up (its short id). A
+    ``docker-compose run`` container is not one of its service's containers:
+    it has no Compose fields, so it gets no service name and joins no replicas.
     """
     fields = {"hostname": source_name(hostname, name, short_id), "name": name.lstrip("/"), "id": short_id[:12]}
+    if labels.get(COMPOSE_ONEOFF, "").lower() == "true":
+        return fields
     for field, label in (("project", COMPOSE_PROJECT), ("service", COMPOSE_SERVICE), ("number", COMPOSE_NUMBER)):
         value = labels.get(label, "")
         if value:
             fields[field] = value
-    if labels.get(COMPOSE_ONEOFF, "").lower() == "true":
-        fields["oneoff"] = "true"  # not a field a template may use (FIELDS): it only keeps the service's names
     return fields
 
 
 def service_group(fields: Mapping[str, str]) -> str:
     """The token that marks a Compose service's shared names (``web.shop``), or "" when there is none.
 
-    A ``docker-compose run`` container is not a replica: it shares no name.
-
     It goes into the ownership mark, so it is made of two repaired host-name
     labels or nothing at all.
     """
-    if fields.get("oneoff"):
-        return ""
     service = repair_label(fields.get("service", ""))
     project = repair_label(fields.get("project", ""))
     return f"{service}.{project}" if service and project else ""
