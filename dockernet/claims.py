@@ -51,6 +51,10 @@ _TRUE = {"true", "1", "yes", "on"}
 _SRV_SERVICE = re.compile(r"(?=[a-z0-9-]*[a-z])[a-z0-9](?:[a-z0-9-]{0,13}[a-z0-9])?")
 #: the default upper bound of a container's ``dockernet.ttl`` (one day)
 MAX_TTL = 86400
+#: the default bound on the names one container may ask for (``--max-names-per-container``)
+MAX_NAMES = 32
+#: one alias in a comma-separated label value: found lazily, so a megabyte label costs no more than it is read
+_ALIAS = re.compile(r"[^,]+")
 #: ``--address``: publish the container's own addresses, or this host's for containers that publish ports
 ADDRESS_CONTAINER = "container"
 ADDRESS_HOST = "host"
@@ -81,6 +85,8 @@ class RecordPolicy:
     address: str = ADDRESS_CONTAINER
     #: this host's address, for ``address == "host"``
     host_address: str = ""
+    #: names one container may ask for: templates, networks, aliases and SRV names (not its PTRs)
+    max_names: int = MAX_NAMES
 
 
 @dataclass(frozen=True)
@@ -109,8 +115,13 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Say | None = None)
     ttl = label_ttl(labels.get(LABEL_TTL), policy,
                     lambda text: say(logging.WARNING, f"Container ({info.short_id}): {text}"))
     allowed = set(policy.networks)
-    if labels.get(LABEL_NETWORK):
-        allowed = {labels[LABEL_NETWORK].strip(" ")}
+    wanted_network = labels.get(LABEL_NETWORK, "").strip(" ")
+    if wanted_network:  # a label only narrows what the operator allows (--network), never widens it
+        if allowed and wanted_network not in allowed:
+            say(logging.WARNING, f"Container ({info.short_id}) asks for {LABEL_NETWORK}='{printable(wanted_network)}'"
+                                 ", which --network does not allow; nothing to publish")
+            return []
+        allowed = {wanted_network}
     pairs = info.networks or tuple(("", address) for address in info.addresses)
     pairs = tuple(pair for pair in pairs if not allowed or pair[0] in allowed)
     if not pairs:
@@ -119,13 +130,14 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Say | None = None)
             f"Container ({info.short_id}) {printable(info.name)} has no address{where}; nothing to publish")
         return []
     on_host = policy.address == ADDRESS_HOST and bool(info.ports) and bool(policy.host_address)
-    names = _names(info, policy, pairs, say)
+    room = _Room(policy.max_names, info.short_id, say)
+    names = _names(info, policy, pairs, say, room)
     if on_host:
         names = [_Name(name.fqdn, (policy.host_address,), name.group) for name in names]
     claims = [Claim(name.fqdn, info.id, address_records(name.addresses), ttl, info.created, name.group)
               for name in names]
     own = [name.fqdn for name in names if not name.group]
-    claims += _srv_claims(info, policy, names, own[0] if own else None, on_host, ttl, say)
+    claims += _srv_claims(info, policy, names, own[0] if own else None, on_host, ttl, say, room)
     claims = [_within_limit(claim, say) for claim in claims]
     if own and not on_host:  # this host's address has a PTR of its own, not ours to write
         primary = own[0].to_text()
@@ -136,16 +148,43 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Say | None = None)
     return claims
 
 
-def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say) -> list[_Name]:
+class _Room:
+    """How many more names a container may ask for (``RecordPolicy.max_names``); said once when it runs out.
+
+    Every name asked for counts, valid or not, so a label of thousands of
+    aliases costs the watcher no more than ``max_names`` names' work, and
+    no other container waits behind it.
+    """
+
+    def __init__(self, limit: int, short_id: str, say: Say):
+        self.left = limit
+        self._limit = limit
+        self._short_id = short_id
+        self._say = say
+
+    def take(self) -> bool:
+        """One more name, if there is room; False (said once) when there is none."""
+        if self.left > 0:
+            self.left -= 1
+            return True
+        if self.left == 0:
+            self.left = -1
+            self._say(logging.WARNING, f"Container ({self._short_id}) asks for more than {self._limit} names; "
+                                       f"publishing the first {self._limit} (--max-names-per-container)")
+        return False
+
+
+def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say, room: _Room) -> list[_Name]:
     """The container's forward names, each with the addresses it carries; the first is its primary name."""
     labels = info.labels or {}
     fields = container_fields(info.hostname, info.name, info.id, labels)
     group = service_group(fields)
     addresses = tuple(sorted({address for _, address in pairs}))
     names: list[_Name] = []
+    seen: set[dns.name.Name] = set()
 
     def add(decision, carried=addresses, shared=False) -> None:
-        if decision is None:
+        if decision is None or not room.take():
             return
         if decision.skipped:
             say(logging.WARNING, f"Skipping container ({info.short_id}) name '{printable(decision.source)}': "
@@ -153,7 +192,8 @@ def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say) -> list[_
             return
         if decision.note:
             say(logging.INFO, f"Using {decision.fqdn} for container ({info.short_id}): {decision.note}")
-        if all(name.fqdn != decision.fqdn for name in names):
+        if decision.fqdn not in seen:
+            seen.add(decision.fqdn)
             names.append(_Name(decision.fqdn, carried, group if shared else ""))
 
     def add_template(template: NameTemplate) -> None:
@@ -177,9 +217,11 @@ def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say) -> list[_
     else:
         for template in policy.templates:
             add_template(template)
-    for alias in labels.get(LABEL_ALIASES, "").split(","):
-        if alias.strip(" "):
-            add(record_name(alias.strip(" "), "", info.id, policy.zone))
+    for match in _ALIAS.finditer(labels.get(LABEL_ALIASES, "")):
+        if room.left < 0:
+            break  # said; the rest of the label is not even read
+        if match.group().strip(" "):
+            add(record_name(match.group().strip(" "), "", info.id, policy.zone))
     if policy.compose_names:
         add_template(_COMPOSE)
     return names
@@ -206,7 +248,7 @@ def _within_limit(claim: Claim, say: Say) -> Claim:
 
 
 def _srv_claims(info: ContainerInfo, policy: RecordPolicy, names: list[_Name], primary: dns.name.Name | None,
-                on_host: bool, ttl: int, say: Say) -> list[Claim]:
+                on_host: bool, ttl: int, say: Say, room: _Room) -> list[Claim]:
     """``_<service>._<proto>.<name>`` SRV claims for the container's published ports, when asked for."""
     labels = info.labels or {}
     wanted = labels.get(LABEL_SRV, "").strip(" ").lower()
@@ -229,6 +271,8 @@ def _srv_claims(info: ContainerInfo, policy: RecordPolicy, names: list[_Name], p
     for name in names:
         target = (name.fqdn if not name.group or primary is None else primary).to_text()
         for (service, proto), ports in sorted(services.items()):
+            if not room.take():
+                return claims
             records = tuple(sorted(("SRV", f"0 0 {port} {target}") for port in ports))
             try:
                 fqdn = dns.name.Name((f"_{service}".encode(), f"_{proto}".encode())).concatenate(name.fqdn)

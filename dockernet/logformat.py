@@ -25,15 +25,20 @@ _RUBY_SEVERITY = {
 }
 
 
-def printable(text: str) -> str:
+#: characters of one value shown, at most: a label may hold a megabyte, a log line should not
+SHOWN = 200
+
+
+def printable(text: str, limit: int = SHOWN) -> str:
     """``text`` as one line of printable ASCII, for values a container supplied.
 
     Hostnames, names and labels are untrusted: a newline in one would start
     a forged log line, a bidi control could hide text. Backslash and quote
-    are escaped too, so ``'...'`` around the result stays unambiguous.
+    are escaped too, so ``'...'`` around the result stays unambiguous. Only
+    the first ``limit`` characters are shown, then how many were left out.
     """
     out = []
-    for char in text:
+    for char in text[:limit]:
         if " " <= char <= "~" and char not in "\\'":
             out.append(char)
         elif char in "\\'":
@@ -46,6 +51,8 @@ def printable(text: str) -> str:
             out.append(f"\\u{ord(char):04x}")
         else:
             out.append(f"\\U{ord(char):08x}")
+    if len(text) > limit:
+        out.append(f"...({len(text) - limit} more characters)")
     return "".join(out)
 
 

@@ -157,6 +157,10 @@ _DNS_OPTIONS = [
     click.option("--max-ttl", envvar="DOCKERNET_MAX_TTL", type=click.IntRange(0, 2147483647), default=86400,
                  show_default=True, show_envvar=True,
                  help="Largest TTL a container may ask for with the dockernet.ttl label (larger values are capped)."),
+    click.option("--max-names-per-container", "max_names", envvar="DOCKERNET_MAX_NAMES",
+                 type=click.IntRange(1, 10000), default=32, show_default=True, show_envvar=True,
+                 help="Names one container may ask for: templates, networks, aliases and SRV names, valid or not "
+                      "(the rest are left out and said once), so no container's labels can hold up the others."),
     click.option("--reverse-zone", "reverse_zones", type=REVERSE_ZONE, multiple=True,
                  help="Also publish PTR records in this reverse zone (repeatable); auto: the zones the server "
                       "serves for Docker's subnets."),
@@ -188,7 +192,8 @@ _DNS_OPTIONS = [
                  show_envvar=True, type=click.Path(file_okay=False),
                  help="Where the journal of written names survives crashes (used when zone transfer is not allowed)."),
 ]
-_SETTINGS_FIELDS = ("server", "primary", "port", "zone", "key_file", "no_key", "ttl", "max_ttl", "reverse_zones", "networks",
+_SETTINGS_FIELDS = ("server", "primary", "port", "zone", "key_file", "no_key", "ttl", "max_ttl", "max_names",
+                    "reverse_zones", "networks",
                     "name_templates", "compose_names", "publish_ports", "address_mode", "host_address", "owner_id",
                     "state_dir")
 

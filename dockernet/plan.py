@@ -285,21 +285,31 @@ def forward_first(fqdn: dns.name.Name) -> tuple[bool, bool, tuple[bytes, ...]]:
     return (is_reverse_name(fqdn), is_srv_name(fqdn), fqdn.labels)
 
 
-def holds_forward(claim: Claim, zone: Mapping[dns.name.Name, Current]) -> bool:
-    """Whether a PTR claim's own container holds the forward name it points at.
+def parent_name(fqdn: dns.name.Name, claim: Claim) -> dns.name.Name | None:
+    """The name a derived record hangs on: a PTR's target, an SRV owner's base name; None for an address name."""
+    if is_reverse_name(fqdn):
+        return dns.name.from_text(claim.records[0][1])
+    if is_srv_name(fqdn):
+        return fqdn.parent().parent()  # _service._proto.<name>
+    return None
 
-    A reverse record must never point at a name held by someone else, nor
-    outlive its forward record: a PTR claim counts only while this holds.
+
+def holds_parent(fqdn: dns.name.Name, claim: Claim, zone: Mapping[dns.name.Name, Current]) -> bool:
+    """Whether a derived claim's own holder holds the name it hangs on, in ``zone``.
+
+    A PTR must never point at, and an SRV record never sit under, a name
+    held by someone else (another owner, records written by hand, another
+    container), nor outlive it: a derived claim counts only while this holds.
     """
-    state = zone.get(dns.name.from_text(claim.records[0][1]))
+    state = zone.get(parent_name(fqdn, claim))
     return isinstance(state, Owned) and state.short_id == claim.short_id
 
 
 def publishable(fqdn: dns.name.Name, claims: list[Claim], zone: Mapping[dns.name.Name, Current]) -> list[Claim]:
-    """The claims on a name that may be published now (for a PTR: see ``holds_forward``)."""
-    if not is_reverse_name(fqdn):
+    """The claims on a name that may be published now (for a PTR or SRV name: see ``holds_parent``)."""
+    if not is_reverse_name(fqdn) and not is_srv_name(fqdn):
         return claims
-    return [claim for claim in claims if holds_forward(claim, zone)]
+    return [claim for claim in claims if holds_parent(fqdn, claim, zone)]
 
 
 @dataclass(frozen=True)
@@ -314,9 +324,9 @@ def plan(names: Iterable[dns.name.Name], claims_for: Callable[[dns.name.Name], l
          current: Mapping[dns.name.Name, Current]) -> Plan:
     """The changes that bring ``names`` from ``current`` to what their claims ask.
 
-    Forward names are planned first; each PTR is then planned against the
-    zone *as it will be* once the forward changes are applied, so a handover
-    of a forward name also hands over its PTR in the same plan.
+    Address names are planned first; each SRV name and PTR is then planned
+    against the zone *as it will be* once those changes are applied, so a
+    handover of a name also hands over what hangs on it in the same plan.
     """
     after: ChainMap = ChainMap({}, current)  # what the zone holds once the planned changes are applied
     changes: list[Change] = []

@@ -42,6 +42,7 @@ import dns.name
 import dns.reversename
 
 from dockernet import reversezones
+from dockernet.backlog import Backlog
 from dockernet.claims import RecordPolicy, claims_of
 from dockernet.ddns import Nameserver, Outcome
 from dockernet.engine import ContainerInfo
@@ -49,7 +50,7 @@ from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsServerFailu
 from dockernet.journal import Journal
 from dockernet.plan import (
     Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first, is_reverse_name,
-    MAX_RRSET, merge_replicas, plan, publishable,
+    is_srv_name, MAX_RRSET, merge_replicas, plan, publishable,
 )
 from dockernet.retries import Retries, SetAside
 from dockernet.supervision import Health, NullMetrics
@@ -94,6 +95,10 @@ class ClaimIndex:
 
     def names_of(self, container_id: str) -> set[dns.name.Name]:
         return set(self._by_container.get(container_id, ()))
+
+    def claimants(self, fqdn: dns.name.Name) -> list[str]:
+        """The ids of the containers that claim a name (each replica of a shared name on its own)."""
+        return list(self._by_name.get(fqdn, ()))
 
     def claims_of_container(self, container_id: str) -> list[Claim]:
         """One container's claims, forward names first."""
@@ -157,8 +162,12 @@ class Reconciler:
         self._collisions: dict[dns.name.Name, tuple[str, tuple[str, ...]]] = {}
         #: shared names whose service has more replicas than they take: how many are left out, as last said
         self._crowded: dict[dns.name.Name, int] = {}
-        #: reverse names to plan again once a forward name changed hands
+        #: SRV and reverse names to plan again once the name they hang on changed hands
         self._followups: set[dns.name.Name] = set()
+        #: names events asked for that are not synced yet, served in turn (see backlog.py)
+        self.backlog = Backlog()
+        #: the current wait between looks at blocked names while the server does not answer them
+        self._blocked_wait = 0.0
         #: names a running container wants that someone else holds: watched, and taken once released
         self.blocked: dict[dns.name.Name, Foreign] = {}
         #: per blocked name: (when to look again even if the serial did not move, the current wait)
@@ -193,14 +202,38 @@ class Reconciler:
 
     # -- inputs ---------------------------------------------------------------
 
-    def container_changed(self, container_id: str, info: ContainerInfo | None) -> bool:
-        """One container started, stopped, went or changed: sync only its names."""
+    def container_changed(self, container_id: str, info: ContainerInfo | None,
+                          interrupt: Callable[[], bool] | None = None) -> bool:
+        """One container started, stopped, went or changed: sync only its names.
+
+        With ``interrupt``, its names join the backlog and are synced in turn
+        with other containers' (``drain``); True when nothing is left waiting.
+        """
         claims = self._claims_of(info) if info is not None else []
         if info is None or not info.running:
             self._remarks.pop(container_id, None)  # a remark is said once per run of the container
         names = self.index.set_container(container_id, claims)
         self.retries.release(names)  # its container changed: a set-aside name may be tried again
-        return self.sync(names)
+        if interrupt is None:
+            return self.sync(names)
+        self.backlog.add(container_id, names)
+        return self.drain(interrupt)
+
+    def drain(self, interrupt: Callable[[], bool] = lambda: False) -> bool:
+        """Sync the backlog one name at a time, stopping after any name once ``interrupt()`` says events wait.
+
+        True when the backlog is empty and every name synced was done.
+        """
+        ok = True
+        while self.backlog:
+            fqdn, verified = self.backlog.pop()
+            ok = self.sync_name(fqdn, verified) and ok
+            if self._followups:
+                self.backlog.add("", self._followups)
+                self._followups = set()
+            if self.backlog and interrupt():
+                return False
+        return ok
 
     def _claims_of(self, info: ContainerInfo) -> list[Claim]:
         def say(level: int, text: str) -> None:
@@ -255,6 +288,7 @@ class Reconciler:
         """
         retry = set(self.set_aside)
         self.retries.release(retry)
+        self.backlog.clear()  # every name in play is planned below
         try:
             names = self.load(containers)
         except DnsError as exc:
@@ -345,14 +379,17 @@ class Reconciler:
     def _send_in_batches(self, names: set[dns.name.Name]) -> set[dns.name.Name]:
         """Plan many names and send them in few UPDATEs; returns the names done.
 
-        Forward names go first and PTRs are planned once they are in. What a
-        batch could not do is left to the name-by-name path, which finds out
-        which name was not as planned.
+        Address names go first; SRV names, then PTRs, are planned once the
+        names they hang on are in (``plan.holds_parent``). What a batch could
+        not do is left to the name-by-name path, which finds out which name
+        was not as planned.
         """
         if len(names) < 2 or self.pending:
             return set()
         done: set[dns.name.Name] = set()
-        for group in ([n for n in names if not is_reverse_name(n)], [n for n in names if is_reverse_name(n)]):
+        srv = {n for n in names if is_srv_name(n)}
+        reverse = {n for n in names if is_reverse_name(n)}
+        for group in (names - srv - reverse, srv, reverse):
             changes = plan(group, self.index.claims_for, self.current).changes
             self._journal_before(changes)
             applied = self.nameserver.apply_batched(changes)
@@ -363,7 +400,7 @@ class Reconciler:
             for change in applied.done:
                 self._applied(change)
                 done.add(change.fqdn)
-        self._followups -= done  # a PTR sent in the second batch needs no second look
+        self._followups -= done  # an SRV name or PTR sent in a later batch needs no second look
         return done
 
     def _journal_before(self, changes: Iterable[Change]) -> None:
@@ -490,6 +527,16 @@ class Reconciler:
         """
         now = self.clock()
         self._next_blocked_check = now + BLOCKED_POLL
+        try:
+            self._check_blocked(now)
+        except DnsTransient as exc:
+            # no answer: wait for the server like every update does, not one timeout per turn of the loop
+            self._blocked_wait = min(self.retries.retry_cap, max(self.retries.retry_first, self._blocked_wait * 2))
+            self._next_blocked_check = self.clock() + self._blocked_wait
+            raise DnsTransient(f"{exc}; looking at names held by others again in {self._blocked_wait:g} s") from None
+        self._blocked_wait = 0.0
+
+    def _check_blocked(self, now: float) -> None:
         moved = set()
         for zone in {self.nameserver.target.zone_of(name) for name in self.blocked}:
             serial = self.nameserver.serial(zone)
@@ -514,9 +561,11 @@ class Reconciler:
         fqdn = change.fqdn
         self.applied += 1
         self._remember(fqdn, current_after(change))
-        if not isinstance(change, Delete) and not is_reverse_name(fqdn):
-            # the new holder's PTR records may now be published (see plan.holds_forward)
-            self._followups |= {n for n in self.index.names_of(change.claim.container_id) if is_reverse_name(n)}
+        if not isinstance(change, Delete) and not is_reverse_name(fqdn) and not is_srv_name(fqdn):
+            # the new holder's SRV and PTR records may now be published (see plan.holds_parent)
+            for container_id in self.index.claimants(fqdn):
+                self._followups |= {n for n in self.index.names_of(container_id)
+                                    if is_reverse_name(n) or is_srv_name(n)}
         if isinstance(change, Delete):
             if self.journal:
                 self.journal.remove(fqdn)

@@ -40,6 +40,8 @@ class DnsSettings:
     no_key: bool = False
     ttl: int = 60
     max_ttl: int = 86400
+    #: names one container may ask for (``claims.RecordPolicy.max_names``)
+    max_names: int = 32
     #: reverse zones, or ``AUTO``
     reverse_zones: tuple = ()
     networks: tuple[str, ...] = ()
@@ -147,7 +149,7 @@ def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, rea
     journal.open(writable=not read_only)
     metrics = metrics or NullMetrics()
     policy = RecordPolicy(zone=settings.zone, ttl=settings.ttl, reverse_zones=reverse,
-                          networks=frozenset(settings.networks), max_ttl=settings.max_ttl,
+                          networks=frozenset(settings.networks), max_ttl=settings.max_ttl, max_names=settings.max_names,
                           templates=settings.templates, compose_names=settings.compose_names,
                           publish_ports=settings.publish_ports, address=settings.address_mode,
                           host_address=settings.host_address_or_default() if settings.address_mode == "host" else "")

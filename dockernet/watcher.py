@@ -148,6 +148,8 @@ class Watcher:
         self._next_watchdog = 0.0
         self._ready_sent = False
         self._probe_error = ""
+        #: the last look at names held by others got no answer (said once, not per look)
+        self._blocked_unanswered = False
         self.order = EventOrder()
         self.inspectors = Inspectors(engine, self.events)
         #: the running containers as last applied: a ``disconnect`` is applied from this, without an inspect
@@ -243,8 +245,8 @@ class Watcher:
 
     def _loop(self) -> None:
         while not self.stopping.is_set():
-            try:
-                item = self.events.get(timeout=self._next_wakeup())
+            try:  # while names wait in the backlog, only look whether an event came
+                item = self.events.get(timeout=0 if self.reconciler.backlog else self._next_wakeup())
             except queue.Empty:
                 item = None
             if item == _STOP:
@@ -252,10 +254,16 @@ class Watcher:
             try:
                 self._dispatch(item)
                 self._timers()
+                if self.reconciler.backlog:
+                    self.reconciler.drain(self._events_waiting)
             except DockerUnreachable as exc:
                 log.warning("%s", exc)
                 if not self._reconnect():
                     break
+
+    def _events_waiting(self) -> bool:
+        """Whether an event, an inspect's answer or a signal waits: the backlog then yields to it."""
+        return not self.events.empty()
 
     def _dispatch(self, item) -> None:
         if item is None:
@@ -292,8 +300,12 @@ class Watcher:
     def _check_blocked(self) -> None:
         try:
             self.reconciler.check_blocked()
-        except DnsError as exc:  # the next check looks again; an outage is reported by the update path
-            log.debug("Cannot look at names held by others now: %s", exc)
+        except DnsError as exc:  # the next check looks again, later; an outage is reported by the update path
+            log.log(logging.DEBUG if self._blocked_unanswered else logging.WARNING,
+                    "Cannot look at names held by others now: %s", exc)
+            self._blocked_unanswered = True
+        else:
+            self._blocked_unanswered = False
 
     def _renew_lease(self) -> None:
         """Claim or renew the lease; only ``OwnerCollision`` stops the watcher.
@@ -367,7 +379,7 @@ class Watcher:
             self.known[container_id] = info
         else:
             self.known.pop(container_id, None)
-        self.reconciler.container_changed(container_id, info)
+        self.reconciler.container_changed(container_id, info, interrupt=self._events_waiting)
         if self.reconciler.applied > before and time_nano:
             self.metrics.latency(max(0.0, (time.time_ns() - time_nano) / 1e9))
 

@@ -44,33 +44,60 @@ def test_reverse_zone_adds_ptr_only_for_addresses_inside_it():
 def test_network_filter_and_label():
     claims, _ = collect(info(), RecordPolicy(ZONE, 60, networks=frozenset({"back"})))
     assert claims[0][1] == (("A", "10.9.0.2"),)
-    claims, _ = collect(info(labels={"dockernet.network": "bridge"}), RecordPolicy(ZONE, 60, networks=frozenset({"back"})))
+    claims, _ = collect(info(labels={"dockernet.network": "bridge"}))  # no --network: the label chooses
     assert claims[0][1] == (("A", "10.1.0.2"), ("AAAA", "fd00:d0c::2"))
     claims, said = collect(info(labels={"dockernet.network": "nowhere"}))
     assert claims == [] and "has no address on nowhere" in said[0][1]
 
 
-@pytest.mark.parametrize("labels, names, ttl, remark", [
-    ({"dockernet.name": "api"}, ["api.docker.test."], 60, ""),
-    ({"dockernet.aliases": "a, b,,a"}, ["web1.docker.test.", "a.docker.test.", "b.docker.test."], 60, ""),
-    ({"dockernet.ttl": "30"}, ["web1.docker.test."], 30, ""),
-    ({"dockernet.ttl": "-1"}, ["web1.docker.test."], 60, "ignoring dockernet.ttl='-1'"),
-    ({"dockernet.ttl": "soon"}, ["web1.docker.test."], 60, "ignoring dockernet.ttl='soon'"),
-    ({"dockernet.enable": "false"}, [], None, "dockernet.enable=false: not published"),
-    ({"dockernet.enable": "true"}, ["web1.docker.test."], 60, ""),
-    ({"dockernet.name": "bad_name!"}, [], None, "not a valid DNS label"),
-    ({"dockernet.aliases": "ok,x.other.test"}, ["web1.docker.test.", "ok.docker.test."], 60, "outside the zone"),
-])
-def test_labels(labels, names, ttl, remark):
-    claims, said = collect(info(labels=labels, networks=(("bridge", "10.1.0.2"),)))
-    assert [name for name, _, _ in claims] == names
-    if ttl is not None:
-        assert {claim_ttl for _, _, claim_ttl in claims} == {ttl}
-    if remark:
-        assert any(remark in text for _, text in said), said
-    else:
-        assert not any(level >= logging.WARNING for level, _ in said)
+def test_network_label_only_narrows_what_the_operator_allows():
+    allowed = RecordPolicy(ZONE, 60, networks=frozenset({"back", "bridge"}))
+    claims, _ = collect(info(labels={"dockernet.network": "bridge"}), allowed)
+    assert claims[0][1] == (("A", "10.1.0.2"), ("AAAA", "fd00:d0c::2"))
+    claims, said = collect(info(labels={"dockernet.network": "bridge"}), RecordPolicy(ZONE, 60, networks=frozenset({"back"})))
+    assert claims == []
+    assert said == [(logging.WARNING, "Container (cccccccccccc) asks for dockernet.network='bridge', which --network "
+                                      "does not allow; nothing to publish")]
 
 
-def test_stopped_container_claims_nothing():
-    assert collect(info(running=False)) == ([], [])
+def aliases(count, prefix="a"):
+    return ",".join(f"{prefix}{n}" for n in range(count))
+
+
+def test_names_per_container_are_bounded_and_said_once():
+    claims, said = collect(info(labels={"dockernet.aliases": aliases(100)}), RecordPolicy(ZONE, 60, max_names=5))
+    assert [name for name, _, _ in claims] == ["web1.docker.test.", "a0.docker.test.", "a1.docker.test.",
+                                               "a2.docker.test.", "a3.docker.test."]
+    assert said == [(logging.WARNING, "Container (cccccccccccc) asks for more than 5 names; publishing the first 5 "
+                                      "(--max-names-per-container)")]
+
+
+def test_invalid_names_count_against_the_bound():
+    """Ten thousand invalid aliases cost no more than the bound: a few remarks, not one per alias."""
+    claims, said = collect(info(labels={"dockernet.aliases": aliases(10000, "bad!")}), RecordPolicy(ZONE, 60, max_names=4))
+    assert [name for name, _, _ in claims] == ["web1.docker.test."]
+    assert len(said) == 4 and "more than 4 names" in said[-1][1]
+
+
+def test_srv_names_count_against_the_bound():
+    ports = tuple((port, "tcp", 8000 + port) for port in range(1, 11))
+    container = ContainerInfo(CID, "web", "web1", True, "2026-01-01", ("10.1.0.2",), {"dockernet.srv": "true"}, 42,
+                              (("bridge", "10.1.0.2"),), ports=ports)
+    claims, said = collect(container, RecordPolicy(ZONE, 60, max_names=4))
+    assert [name for name, _, _ in claims] == ["web1.docker.test.", "_1._tcp.web1.docker.test.",
+                                               "_10._tcp.web1.docker.test.", "_2._tcp.web1.docker.test."]
+    assert "more than 4 names" in said[-1][1]
+
+
+def test_claims_of_many_aliases_compares_each_name_a_bounded_number_of_times(monkeypatch):
+    """Linear, counted rather than timed: comparing every new name with every earlier one took minutes at 10,000."""
+    compared = []
+    for method in ("__eq__", "__ne__"):
+        original = getattr(dns.name.Name, method)
+        monkeypatch.setattr(dns.name.Name, method,
+                            lambda self, other, original=original: compared.append(1) or original(self, other))
+    count = 2000
+    claims = claims_of(info(labels={"dockernet.aliases": aliases(count)}), RecordPolicy(ZONE, 60, max_names=count + 1),
+                       lambda *_: None)
+    assert len(claims) == count + 1
+    assert len(compared) < 10 * count

@@ -104,11 +104,12 @@ class BlockingEngine:
 class RecordingReconciler:
     health = Health()
     applied = 0
+    backlog = ()
 
     def __init__(self):
         self.changes = []
 
-    def container_changed(self, container_id, info):
+    def container_changed(self, container_id, info, interrupt=None):
         self.changes.append((container_id, None if info is None else (info.running, info.addresses)))
         self.applied += 1
 

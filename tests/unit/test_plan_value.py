@@ -19,6 +19,13 @@ def fwd(name, cid, address, created="2026-01-01T00:00:00Z"):
     return Claim(name, cid, (("A", address),), 60, created)
 
 
+SRV_WEB = dns.name.from_text("_http._tcp.web.docker.test.")
+
+
+def srv(name, cid, port=80):
+    return Claim(name, cid, (("SRV", f"0 0 {port} {name.parent().parent()}"),), 60)
+
+
 def ptr(name, cid, target):
     return Claim(name, cid, (("PTR", target.to_text()),), 60)
 
@@ -61,6 +68,24 @@ CASES = {
              DB: ours(B, ("A", "10.1.0.3"))},
         [("Delete", "db.docker.test.", None), ("Delete", "web.docker.test.", None), ("Delete", PTR2.to_text(), None)],
         []),
+    "an SRV name under a name another owner holds: blocked with it, the SRV name never planned": (
+        {WEB: [fwd(WEB, A, "10.1.0.2")], SRV_WEB: [srv(SRV_WEB, A)]}, {WEB: Foreign("host-b")},
+        [], [("web.docker.test.", "host-b")]),
+    "an SRV name under records written by hand: never planned": (
+        {WEB: [fwd(WEB, A, "10.1.0.2")], SRV_WEB: [srv(SRV_WEB, A)]}, {WEB: Foreign("")},
+        [], [("web.docker.test.", "")]),
+    "an SRV name under a name another container holds: only the holder's SRV": (
+        {WEB: [fwd(WEB, A, "10.1.0.2"), fwd(WEB, B, "10.1.0.3", "2025-01-01T00:00:00Z")],
+         SRV_WEB: [srv(SRV_WEB, A, 8080), srv(SRV_WEB, B, 8081)]},
+        {WEB: ours(A, ("A", "10.1.0.2"))},
+        [("Create", SRV_WEB.to_text(), "a" * 12)], []),
+    "an SRV name goes when the name it hangs on changes hands": (
+        {WEB: [fwd(WEB, B, "10.1.0.3")]},
+        {WEB: ours(A, ("A", "10.1.0.2")), SRV_WEB: ours(A, ("SRV", "0 0 80 web.docker.test."))},
+        [("Replace", "web.docker.test.", "b" * 12), ("Delete", SRV_WEB.to_text(), None)], []),
+    "a new container: its name, then the SRV name under it": (
+        {SRV_WEB: [srv(SRV_WEB, A)], WEB: [fwd(WEB, A, "10.1.0.2")]}, {},
+        [("Create", "web.docker.test.", "a" * 12), ("Create", SRV_WEB.to_text(), "a" * 12)], []),
     "nothing to do when the zone already is what the claims ask": (
         {WEB: [fwd(WEB, A, "10.1.0.2")], PTR2: [ptr(PTR2, A, WEB)]},
         {WEB: ours(A, ("A", "10.1.0.2")), PTR2: ours(A, ("PTR", "web.docker.test."))}, [], []),
