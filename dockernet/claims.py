@@ -180,8 +180,7 @@ def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say, room: _Ro
     fields = container_fields(info.hostname, info.name, info.id, labels)
     group = service_group(fields)
     addresses = tuple(sorted({address for _, address in pairs}))
-    names: list[_Name] = []
-    seen: set[dns.name.Name] = set()
+    names: dict[dns.name.Name, _Name] = {}  # in the order asked; a name asked for twice is one name
 
     def add(decision, carried=addresses, shared=False) -> None:
         if decision is None or not room.take():
@@ -192,9 +191,7 @@ def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say, room: _Ro
             return
         if decision.note:
             say(logging.INFO, f"Using {decision.fqdn} for container ({info.short_id}): {decision.note}")
-        if decision.fqdn not in seen:
-            seen.add(decision.fqdn)
-            names.append(_Name(decision.fqdn, carried, group if shared else ""))
+        names.setdefault(decision.fqdn, _Name(decision.fqdn, carried, group if shared else ""))
 
     def add_template(template: NameTemplate) -> None:
         shared = template.names_service
@@ -224,7 +221,7 @@ def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say, room: _Ro
             add(record_name(match.group().strip(" "), "", info.id, policy.zone))
     if policy.compose_names:
         add_template(_COMPOSE)
-    return names
+    return list(names.values())
 
 
 _COMPOSE = parse(COMPOSE_TEMPLATE)
