@@ -288,7 +288,6 @@ class Reconciler:
         """
         retry = set(self.set_aside)
         self.retries.release(retry)
-        self.backlog.clear()  # every name in play is planned below
         try:
             names = self.load(containers)
         except DnsError as exc:
@@ -296,6 +295,7 @@ class Reconciler:
             self.retries.server_failed(self.index.names(), str(exc))
             return False
         self.needs_full = False
+        self.backlog.clear()  # every name in play is planned below
         owned = set(self.owned())
         if self.journal:
             self.journal.rewrite({name: self.current[name].short_id for name in owned})
