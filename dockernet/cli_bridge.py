@@ -131,7 +131,7 @@ def bridge() -> None:
               help="Resolver for containers (repeatable) [default: the resolver already in Docker's files, else the "
                    "gateway, with a warning: nothing checks that DNS answers there].")
 @click.option("--dns-search", type=SEARCH_DOMAIN, multiple=True, help="Search domain for containers (repeatable).")
-@click.option("--mtu", type=MTU, help="MTU of the bridge (68-65535).")
+@click.option("--mtu", type=MTU, metavar="N", help="MTU of the bridge.")
 @click.option("--cidr6", metavar="PREFIX", help="IPv6 prefix for containers, e.g. fd00:1::/64: the bridge takes its "
                                                 "first address, Docker gets ipv6 and fixed-cidr-v6.")
 @click.option("--restart-docker", is_flag=True,
