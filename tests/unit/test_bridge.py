@@ -1,4 +1,5 @@
 import ipaddress
+import json
 from pathlib import Path
 
 import pytest
@@ -233,7 +234,6 @@ def test_setup_keeps_the_users_resolvers_unless_dns_is_given(tmp_path, daemon_js
                       Observation(bridge))
     written = {change.path.name: change.after for change in plan.files}
     if "daemon.json" in written and '"dns"' in written["daemon.json"]:
-        import json
         assert json.loads(written["daemon.json"])["dns"] == expected
     else:
         assert " ".join(f"--dns={server}" for server in expected) in written["docker"]
