@@ -15,12 +15,12 @@ daemon.json; the subnet overlapping another interface's address or route
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 from pathlib import Path
 
 from dockernet.bridge import (
-    BridgeSpec, LinkState, Observation, Step, apply_steps, find_overlaps, plan_bridge, plan_restore,
+    BridgeSpec, LinkState, Observation, Step, apply_steps, find_overlaps, plan_bridge, plan_restore, resolver_address,
 )
 from dockernet.bridge import plan_teardown as plan_link_teardown
 from dockernet.dockerconf import (
@@ -63,7 +63,8 @@ def _conflict_check(paths: FilePaths, daemon_after: str | None, defaults_after: 
     """The last check before anything is written: no setting may reach dockerd twice."""
     settings = parse_daemon_json(daemon_after, str(paths.daemon_json)) if daemon_after is not None else {}
     opts_read = unit.reads_docker_opts or not unit.found
-    conflicts = find_conflicts(settings, flags_in(docker_opts(defaults_after)), unit, opts_read)
+    conflicts = find_conflicts(settings, flags_in(docker_opts(defaults_after, str(paths.defaults_file))), unit,
+                               opts_read)
     if conflicts:
         raise ConfigError(
             "dockerd refuses to start when a setting is both a flag and in daemon.json: " + "; ".join(conflicts),
@@ -96,7 +97,48 @@ def _refusals(spec: BridgeSpec, unit: UnitFacts, settings: dict, opts_words: lis
                           hint="remove that pool (or choose another --cidr)")
 
 
-def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths,
+def keep_resolvers(spec: BridgeSpec, place: str, sources: list[tuple[str, object]],
+                   old_networks: list[ipaddress.IPv4Network]) -> tuple[BridgeSpec, list[str]]:
+    """The resolvers containers get when ``--dns`` is not given, and a note saying so.
+
+    A resolver already in Docker's files (``sources``: where, the list found
+    there; the chosen file first) is the user's choice and is kept, unless
+    it is an address on the bridge's old subnet (``old_networks``) that the
+    new one leaves (the gateway an earlier ``setup`` wrote): it would answer
+    nothing. With none left, the default stays: the gateway, where the seed
+    ran BIND.
+    """
+    if not spec.dns_defaulted or place == "none":
+        return spec, []
+    for where, values in sources:
+        if not isinstance(values, list):
+            continue
+        found = [resolver_address(str(value)) for value in values]
+        kept = tuple(address for address in found
+                     if address is not None and not _left_behind(address, old_networks, spec))
+        if kept == spec.dns:
+            return spec, []  # the gateway again (an earlier setup's default): nothing to say but the warning
+        if kept:
+            return replace(spec, dns=kept, dns_defaulted=False), [
+                f"containers keep their resolvers from {where}: {', '.join(kept)} (--dns replaces them)"]
+    return spec, []
+
+
+def _left_behind(address: str, old_networks: list[ipaddress.IPv4Network], spec: BridgeSpec) -> bool:
+    ip = ipaddress.ip_address(address)
+    return ip not in spec.network and any(ip in network for network in old_networks if network.version == ip.version)
+
+
+def gateway_dns_warning(spec: BridgeSpec, dns_given: bool) -> list[str]:
+    """Containers sent to the gateway for DNS lose name resolution when nothing answers there: say so."""
+    if dns_given or str(spec.gateway) not in spec.dns:
+        return []
+    return [f"containers get {spec.gateway} (the gateway) as their resolver and nothing checks that DNS answers "
+            f"there: give --dns ADDR (a resolver they can reach), or make named listen on {spec.gateway} "
+            f"(listen-on {{ {spec.gateway}; }};)"]
+
+
+def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, old_bridge: LinkState | None = None,
                   ) -> tuple[list[FileChange], list[str], list[str]]:
     from dockernet.dockerconf import read_unit
 
@@ -105,19 +147,30 @@ def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths,
     daemon_before = read_text(paths.daemon_json)
     defaults_before = read_text(paths.defaults_file)
     settings = parse_daemon_json(daemon_before, str(paths.daemon_json))  # a malformed file is refused, whatever --config
-    opts_words = docker_opts(defaults_before)
+    opts_words = docker_opts(defaults_before, str(paths.defaults_file))  # so is a DOCKER_OPTS the shell cannot read
     opts_read = unit.reads_docker_opts or not unit.found
-    place, why = choose_place(paths.config, unit, flags_in(opts_words))
+    opts_flags = flags_in(opts_words)
+    place, why = choose_place(paths.config, unit, opts_flags)
+    dns_given = not spec.dns_defaulted
+    sources = [("daemon.json", settings.get("dns"))]
+    if opts_read or place == "docker-opts":
+        sources.insert(0 if place == "docker-opts" else 1, ("DOCKER_OPTS", opts_flags.get("dns")))
+    old_networks = [address.network for address in (old_bridge.addresses if old_bridge else ())]
+    old_networks += [ipaddress.ip_interface(bip).network for bip in [settings.get("bip"), *opts_flags.get("bip", [])]
+                     if isinstance(bip, str) and _parses(ipaddress.IPv4Interface, bip)]
+    spec, dns_notes = keep_resolvers(spec, place, sources, old_networks)
     changes = []
     if place != "none":
         _refusals(spec, unit, settings, opts_words, opts_read)
         daemon_after, defaults_after = place_settings(daemon_before, defaults_before, spec, place, opts_read,
-                                                      str(paths.daemon_json))
+                                                      str(paths.daemon_json), str(paths.defaults_file))
         changes += [change for change in (FileChange(paths.daemon_json, daemon_before, daemon_after),
                                           FileChange(paths.defaults_file, defaults_before, defaults_after))
                     if change.changed]
         _conflict_check(paths, daemon_after, defaults_after, unit)
         notes.append(f"Docker's bridge settings go to {why}")
+        notes += dns_notes
+        warnings += gateway_dns_warning(spec, dns_given)
     if place == "docker-opts" and unit.found and not unit.reads_docker_opts:
         warnings.append(f"the docker unit ({unit.where or 'docker.service'}) does not read DOCKER_OPTS: "
                         "this setting has no effect under systemd; use --config daemon-json")
@@ -130,7 +183,7 @@ def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths,
 def plan_setup(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, observation: Observation,
                force: bool = False, docker_restarts: bool = False) -> BridgePlan:
     """The plan for ``bridge setup``; ``docker_restarts``: Docker is stopped first (its containers leave the bridge)."""
-    files, warnings, notes = _file_changes(spec, cidr_argument, paths)
+    files, warnings, notes = _file_changes(spec, cidr_argument, paths, observation.bridge)
     overlaps = find_overlaps(spec.network, observation.others)
     if overlaps:
         if not force:
@@ -174,7 +227,7 @@ def plan_teardown(name: str, paths: FilePaths, observation: Observation, force: 
         before = read_text(paths.daemon_json)
         after = unmerge_daemon_json(before, network, name, str(paths.daemon_json), network6)
         files.append(FileChange(paths.daemon_json, before, after))
-    opts = flags_in(docker_opts(read_text(paths.defaults_file)))
+    opts = flags_in(docker_opts(read_text(paths.defaults_file), str(paths.defaults_file)))
     bips = [ipaddress.ip_interface(bip) for bip in opts.get("bip", []) if _parses(ipaddress.ip_interface, bip)]
     ours = name in opts.get("bridge", []) or (name == DEFAULT_BRIDGE and network is not None
                                              and any(bip.network == network for bip in bips))
@@ -182,7 +235,8 @@ def plan_teardown(name: str, paths: FilePaths, observation: Observation, force: 
         before = read_text(paths.defaults_file)
         drop = LINK_KEYS | (IPV6_KEYS if network6 is not None and opts.get("fixed-cidr-v6") == [str(network6)] else set())
         if before is not None:
-            files.append(FileChange(paths.defaults_file, before, rewrite_docker_opts(before, None, frozenset(drop))))
+            files.append(FileChange(paths.defaults_file, before,
+                                    rewrite_docker_opts(before, None, frozenset(drop), str(paths.defaults_file))))
     if paths.interfaces_file is not None:
         before = read_text(paths.interfaces_file)
         if before is not None and before.startswith(STANZA_HEADER):
@@ -286,7 +340,7 @@ def config_agreement(bridge: LinkState | None, paths: FilePaths, name: str = DEF
         settings = parse_daemon_json(read_text(paths.daemon_json), str(paths.daemon_json))
     except ConfigError as exc:
         return [str(exc)]
-    opts = flags_in(docker_opts(read_text(paths.defaults_file)))
+    opts = flags_in(docker_opts(read_text(paths.defaults_file), str(paths.defaults_file)))  # unreadable: refused
     sources = [("daemon.json", settings.get("bridge"), settings.get("bip"), settings.get("dns") or []),
                ("DOCKER_OPTS", (opts.get("bridge") or [None])[-1], (opts.get("bip") or [None])[-1],
                 opts.get("dns") or [])]

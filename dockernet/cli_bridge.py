@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from dockernet.params import IFNAME, MTU, RESOLVER, SEARCH_DOMAIN
 
 
 def _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name):
@@ -124,11 +125,13 @@ def bridge() -> None:
 
 @bridge.command("setup")
 @click.option("--cidr", required=True, help="Subnet of the bridge, e.g. 10.1.0.0/16 (10.1.0.1/16 also sets the gateway).")
-@click.option("--name", default="docker0", show_default=True, help="Name of the bridge.")
+@click.option("--name", type=IFNAME, default="docker0", show_default=True, help="Name of the bridge.")
 @click.option("--gateway", metavar="IP", help="The bridge's own address [default: the first host address].")
-@click.option("--dns", "dns_servers", multiple=True, metavar="IP", help="Resolver for containers (repeatable) [default: the gateway].")
-@click.option("--dns-search", multiple=True, metavar="DOMAIN", help="Search domain for containers (repeatable).")
-@click.option("--mtu", type=int, help="MTU of the bridge.")
+@click.option("--dns", "dns_servers", type=RESOLVER, multiple=True,
+              help="Resolver for containers (repeatable) [default: the resolver already in Docker's files, else the "
+                   "gateway, with a warning: nothing checks that DNS answers there].")
+@click.option("--dns-search", type=SEARCH_DOMAIN, multiple=True, help="Search domain for containers (repeatable).")
+@click.option("--mtu", type=MTU, metavar="N", help="MTU of the bridge.")
 @click.option("--cidr6", metavar="PREFIX", help="IPv6 prefix for containers, e.g. fd00:1::/64: the bridge takes its "
                                                 "first address, Docker gets ipv6 and fixed-cidr-v6.")
 @click.option("--restart-docker", is_flag=True,
@@ -158,7 +161,7 @@ def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, cidr6, 
 
 
 @bridge.command("teardown")
-@click.option("--name", default="docker0", show_default=True, help="Name of the bridge.")
+@click.option("--name", type=IFNAME, default="docker0", show_default=True, help="Name of the bridge.")
 @_bridge_file_options
 @click.pass_obj
 def bridge_teardown(obj, name, config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir,
@@ -176,7 +179,7 @@ def bridge_teardown(obj, name, config, daemon_json, defaults_file, interfaces_fi
 
 
 @bridge.command("show")
-@click.option("--name", default="docker0", show_default=True, help="Name of the bridge.")
+@click.option("--name", type=IFNAME, default="docker0", show_default=True, help="Name of the bridge.")
 @click.option("--daemon-json", default="/etc/docker/daemon.json", show_default=True, metavar="PATH")
 @click.option("--defaults-file", default="/etc/default/docker", show_default=True, metavar="PATH")
 @click.option("--netns", metavar="NAME|PATH", help="Look inside this network namespace instead of the host's.")

@@ -9,7 +9,10 @@ the two edges: ``read_text`` reads a file, ``write_atomic`` writes one. dockerne
   its place;
 * ``/etc/default/docker``: in ``DOCKER_OPTS``, the bridge, bip and dns
   flags in any spelling (``-b``, ``--bridge=``, the old ``-dns``...) are
-  replaced; the rest of the line and of the file are kept;
+  replaced; the rest of the line and of the file are kept. The file is a
+  shell script: its value is read as sh reads it (``opts_assignments``;
+  an unclosed quote or an expansion is refused, naming the file and line)
+  and written back quoted so that sh gives the same words (``sh_quote``);
 * the ifupdown stanza, so the bridge survives a reboot.
 
 dockerd refuses to start when one setting is given both as a flag and in
@@ -29,6 +32,7 @@ from pathlib import Path
 from dockernet import atomicfile
 from dockernet.bridge import BridgeSpec
 from dockernet.errors import ConfigError
+from dockernet.logformat import printable
 
 STANZA_HEADER = "# written by dockernet bridge setup"
 
@@ -139,7 +143,6 @@ BOOLEAN_FLAGS = {"ipv6"}
 IPV6_KEYS = frozenset({"ipv6", "fixed-cidr-v6"})
 #: the keys ``bridge setup`` writes where Docker reads its bridge settings, besides bridge or bip
 WRITTEN = frozenset({"dns", "dns-search"})
-_OPTS_LINE = re.compile(r"^(\s*(?:export\s+)?DOCKER_OPTS=)(.*)$")
 
 
 def split_flag(token: str) -> tuple[str, str | None]:
@@ -180,30 +183,138 @@ def _without_owned_flags(argv: list[str], keys: frozenset[str] = frozenset(OWNED
     return kept
 
 
-def _opts_value(raw: str) -> tuple[list[str], str]:
-    """The words of a ``DOCKER_OPTS=`` value and the quote it used."""
-    raw = raw.strip()
-    quote = raw[0] if raw[:1] in ("'", '"') else '"'
-    words = shlex.split(raw, comments=True)
-    return (shlex.split(words[0]) if len(words) == 1 else words), quote
+# /etc/default/docker is sourced by a shell (Docker's init script) or read by systemd's EnvironmentFile=, and
+# either way dockerd gets $DOCKER_OPTS split at blanks: quotes *inside* the value are not removed a second time.
+# So the file is read as sh reads the assignment (the value after quote removal, then its words), and the value
+# is written back quoted so that both take it literally.
+
+_ASSIGNMENT = re.compile(r"^[ \t]*(?:export[ \t]+)?DOCKER_OPTS=", re.MULTILINE)
+_SELF = re.compile(r"\$(?:\{DOCKER_OPTS\}|DOCKER_OPTS(?![A-Za-z0-9_]))")
+#: where an unquoted word ends in sh (an assignment is one word)
+_WORD_END = frozenset(" \t\n;&|<>()")
+#: characters that mean something inside double quotes (sh and systemd's EnvironmentFile= alike)
+_DOUBLE_QUOTED_SPECIAL = frozenset('"$`\\')
 
 
-def docker_opts(text: str | None) -> list[str]:
-    """The words of the last ``DOCKER_OPTS=`` line in a defaults file (the one the shell keeps)."""
-    words: list[str] = []
-    for line in (text or "").splitlines():
-        match = _OPTS_LINE.match(line)
-        if match:
-            words = _opts_value(match.group(2))[0]
-    return words
+@dataclass(frozen=True)
+class OptsAssignment:
+    """One ``DOCKER_OPTS=`` assignment: where its value is in the file, and what the shell assigns."""
+
+    start: int  # offset of the value's first character (just after '=')
+    end: int  # offset just after its last
+    value: str
+    line: int
+
+
+def _expansion(text: str, i: int, previous: str, where: str, quoted: bool) -> tuple[str, int]:
+    """At ``$`` or a backtick: ``$DOCKER_OPTS`` is the value before; a lone ``$`` is itself; anything else is
+    refused, because what it gives is known only to the shell that sources the file."""
+    match = _SELF.match(text, i)
+    if match:
+        return previous, match.end()
+    following = text[i + 1:i + 2]
+    if text[i] == "$" and (following in ("", " ", "\t", "\n") or (quoted and following == '"')):
+        return "$", i + 1
+    snippet = printable(text[i:i + 12].split("\n")[0])
+    raise ConfigError(f"{where}: DOCKER_OPTS uses '{snippet}', a shell expansion: dockernet cannot tell which flags "
+                      "Docker gets from it", hint="write the flags out (or move them to daemon.json); dockernet left "
+                                                  "the file unchanged")
+
+
+def _sh_value(text: str, i: int, previous: str, where: str) -> tuple[str, int]:
+    """The value sh assigns from the word starting at ``text[i]``, and the offset just after that word."""
+    out = []
+    while i < len(text) and text[i] not in _WORD_END:
+        char = text[i]
+        if char == "\\":
+            if text[i + 1:i + 2] not in ("", "\n"):
+                out.append(text[i + 1])
+            i += 2
+        elif char == "'":
+            close = text.find("'", i + 1)
+            if close < 0:
+                raise ConfigError(f"{where}: DOCKER_OPTS has an unclosed ' quote",
+                                  hint="close it by hand; dockernet left the file unchanged")
+            out.append(text[i + 1:close])
+            i = close + 1
+        elif char == '"':
+            i += 1
+            while True:
+                if i >= len(text):
+                    raise ConfigError(f'{where}: DOCKER_OPTS has an unclosed " quote',
+                                      hint="close it by hand; dockernet left the file unchanged")
+                char = text[i]
+                if char == '"':
+                    i += 1
+                    break
+                if char == "\\" and text[i + 1:i + 2] in tuple('$`"\\\n'):
+                    out.append("" if text[i + 1] == "\n" else text[i + 1])
+                    i += 2
+                elif char in "$`":
+                    value, i = _expansion(text, i, previous, where, quoted=True)
+                    out.append(value)
+                else:
+                    out.append(char)
+                    i += 1
+        elif char in "$`":
+            value, i = _expansion(text, i, previous, where, quoted=False)
+            out.append(value)
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out), i
+
+
+def opts_assignments(text: str | None, path: str = "DOCKER_OPTS file") -> list[OptsAssignment]:
+    """Every ``DOCKER_OPTS=`` assignment at the start of a line, in order (a quoted value may span lines).
+
+    Raises ``ConfigError`` naming the file and line for an unclosed quote or
+    an expansion other than ``$DOCKER_OPTS``.
+    """
+    found: list[OptsAssignment] = []
+    text = text or ""
+    position = 0
+    while (match := _ASSIGNMENT.search(text, position)) is not None:
+        line = text.count("\n", 0, match.start()) + 1
+        value, end = _sh_value(text, match.end(), found[-1].value if found else "", f"{path}, line {line}")
+        found.append(OptsAssignment(match.end(), end, value, line))
+        position = end
+    return found
+
+
+def opts_words(value: str) -> list[str]:
+    """The arguments dockerd gets from ``$DOCKER_OPTS``: the value split at blanks, nothing else."""
+    return [word for word in re.split(r"[ \t\n]+", value) if word]
+
+
+def sh_quote(value: str, like: str = '"') -> str:
+    """``value`` as the shell and systemd's EnvironmentFile= read it back verbatim: in the quotes of ``like``
+    (``'`` or ``"``) when nothing in it is special there, else in single quotes (``'`` as ``'\''``)."""
+    if like == "'" and "'" not in value:
+        return f"'{value}'"
+    if not _DOUBLE_QUOTED_SPECIAL & set(value):
+        return f'"{value}"'
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def docker_opts(text: str | None, path: str = "DOCKER_OPTS file") -> list[str]:
+    """The words of the last ``DOCKER_OPTS=`` in a defaults file (the one the shell keeps)."""
+    assignments = opts_assignments(text, path)
+    return opts_words(assignments[-1].value) if assignments else []
 
 
 #: what ``bridge teardown`` takes out of DOCKER_OPTS by default: the settings that point Docker at the bridge
 LINK_KEYS = frozenset({"bridge", "bip", "dns", "dns-search"})
 
 
-def rewrite_docker_opts(text: str | None, spec: BridgeSpec | None, drop: frozenset[str] = LINK_KEYS) -> str:
-    """The defaults file with DOCKER_OPTS pointing at the bridge (``spec`` None: only the flags of ``drop`` removed)."""
+def rewrite_docker_opts(text: str | None, spec: BridgeSpec | None, drop: frozenset[str] = LINK_KEYS,
+                        path: str = "DOCKER_OPTS file") -> str:
+    """The defaults file with DOCKER_OPTS pointing at the bridge (``spec`` None: only the flags of ``drop`` removed).
+
+    Only the value of the last assignment changes; the rest of the file is
+    kept byte for byte. The value is the words the shell gave, without the
+    flags of ``drop``, then ours, quoted again (``sh_quote``).
+    """
     ours = []
     if spec is not None:
         ours = [f"--{bridge_setting(spec)[0]}={_bridge_value(spec)}"]
@@ -211,18 +322,18 @@ def rewrite_docker_opts(text: str | None, spec: BridgeSpec | None, drop: frozens
             ours += ["--ipv6", f"--fixed-cidr-v6={spec.interface6.network}"]
         ours += [f"--dns={server}" for server in spec.dns]
         ours += [f"--dns-search={domain}" for domain in spec.dns_search]
-    lines = (text or "").splitlines()
-    indexes = [i for i, line in enumerate(lines) if _OPTS_LINE.match(line)]
-    if indexes:
-        last = indexes[-1]
-        prefix, raw = _OPTS_LINE.match(lines[last]).groups()
-        words, quote = _opts_value(raw)
-        value = " ".join(shlex.quote(w) for w in _without_owned_flags(words, drop) + ours)
-        lines[last] = f"{prefix}{quote}{value}{quote}"
-    elif ours:
-        lines += ["", "# Docker's bridge and resolvers, written by dockernet bridge setup",
-                  'DOCKER_OPTS="' + " ".join(ours) + '"']
-    return "\n".join(lines) + "\n" if lines else ""
+    text = text or ""
+    assignments = opts_assignments(text, path)
+    if assignments:
+        last = assignments[-1]
+        value = " ".join(_without_owned_flags(opts_words(last.value), drop) + ours)
+        return text[:last.start] + sh_quote(value, text[last.start:last.start + 1]) + text[last.end:]
+    if not ours:
+        return text
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + "\n# Docker's bridge and resolvers, written by dockernet bridge setup\nDOCKER_OPTS=" + \
+        sh_quote(" ".join(ours)) + "\n"
 
 
 def strip_daemon_json(text: str | None, keys: frozenset[str], path: str = "daemon.json") -> str | None:
@@ -239,7 +350,8 @@ def fixed_cidr_outside(values: list, network: ipaddress.IPv4Network) -> bool:
 
 
 def place_settings(daemon_text: str | None, defaults_text: str | None, spec: BridgeSpec, place: str,
-                   opts_read: bool, path: str = "daemon.json") -> tuple[str | None, str | None]:
+                   opts_read: bool, path: str = "daemon.json",
+                   defaults_path: str = "DOCKER_OPTS file") -> tuple[str | None, str | None]:
     """daemon.json and the defaults file after pointing Docker at the bridge from ``place``.
 
     ``place`` (daemon-json or docker-opts) gets bip or bridge
@@ -251,7 +363,7 @@ def place_settings(daemon_text: str | None, defaults_text: str | None, spec: Bri
     left alone where nothing reads it.
     """
     settings = parse_daemon_json(daemon_text, path)
-    flags = flags_in(docker_opts(defaults_text))
+    flags = flags_in(docker_opts(defaults_text, defaults_path))
     fixed = [settings["fixed-cidr"]] if "fixed-cidr" in settings else []
     fixed += flags.get("fixed-cidr", []) if opts_read else []
     key, excluded = bridge_setting(spec)
@@ -260,14 +372,16 @@ def place_settings(daemon_text: str | None, defaults_text: str | None, spec: Bri
     if place == "daemon-json":
         daemon_after = merge_daemon_json(daemon_text, spec, path)
         drop = frozenset(written | gone | ({"fixed-cidr"} & settings.keys()))
-        defaults_after = rewrite_docker_opts(defaults_text, None, drop) if opts_read and defaults_text else defaults_text
-        if defaults_after is not None and flags_in(docker_opts(defaults_after)) == flags_in(docker_opts(defaults_text)):
+        defaults_after = (rewrite_docker_opts(defaults_text, None, drop, defaults_path) if opts_read and defaults_text
+                          else defaults_text)
+        if defaults_after is not None and (flags_in(docker_opts(defaults_after, defaults_path))
+                                           == flags_in(docker_opts(defaults_text, defaults_path))):
             defaults_after = defaults_text  # nothing of ours was there: the file stays byte-identical
         return daemon_after, defaults_after
     kept = {"fixed-cidr"} | (set() if spec.interface6 else IPV6_KEYS)
     drop = frozenset(set(OWNED_FLAGS.values()) - kept | gone)
-    defaults_after = rewrite_docker_opts(defaults_text, spec, drop)
-    fixed_flag = bool(flags_in(docker_opts(defaults_after)).get("fixed-cidr"))
+    defaults_after = rewrite_docker_opts(defaults_text, spec, drop, defaults_path)
+    fixed_flag = bool(flags_in(docker_opts(defaults_after, defaults_path)).get("fixed-cidr"))
     daemon_after = strip_daemon_json(daemon_text, frozenset(written | gone | ({"fixed-cidr"} if fixed_flag else set())),
                                      path)
     return daemon_after, defaults_after
@@ -363,9 +477,15 @@ def find_conflicts(daemon_settings: dict, opts_flags: dict[str, list[str]], unit
 
 
 def render_interfaces(spec: BridgeSpec, cidr_argument: str) -> str:
-    """The ifupdown stanza for the bridge (bridge-utils' bridge_* options)."""
+    """The ifupdown stanza for the bridge (bridge-utils' bridge_* options).
+
+    Every value in it went through ``make_spec`` (an interface name, addresses,
+    domain names, a number), and the ``--cidr`` of the header is written as
+    ``ipaddress`` prints it: nothing the user typed can end a line and start
+    an ifupdown option (``pre-up``) of its own.
+    """
     lines = [
-        f"{STANZA_HEADER} --cidr {cidr_argument}",
+        f"{STANZA_HEADER} --cidr {ipaddress.ip_interface(cidr_argument).with_prefixlen}",
         f"auto {spec.name}",
         f"iface {spec.name} inet static",
         "    bridge_ports none",

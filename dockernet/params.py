@@ -87,6 +87,50 @@ class AddressType(click.ParamType):
             self.fail(f"'{value}' is not an IP address", param, ctx)
 
 
+class InterfaceNameType(click.ParamType):
+    """A network interface name: 1-15 letters, digits, '_', '.' or '-' (docker0, br-lan)."""
+
+    name = "NAME"
+
+    def convert(self, value, param, ctx):
+        from dockernet.bridge import valid_ifname
+
+        text = str(value)
+        if not valid_ifname(text):
+            self.fail(f"'{printable(text)}' is not a valid interface name (1-15 letters, digits, '_', '.' or '-', "
+                      "not starting with '.' or '-')", param, ctx)
+        return text
+
+
+class ResolverType(click.ParamType):
+    """A DNS resolver's address: IPv4 or IPv6, without a scope (dockerd's --dns)."""
+
+    name = "IP"
+
+    def convert(self, value, param, ctx):
+        from dockernet.bridge import resolver_address
+
+        address = resolver_address(str(value))
+        if address is None:
+            self.fail(f"'{printable(str(value))}' is not an IP address (IPv4 or IPv6, no %scope)", param, ctx)
+        return address
+
+
+class SearchDomainType(click.ParamType):
+    """A search domain for containers (dockerd's --dns-search): example.com."""
+
+    name = "DOMAIN"
+
+    def convert(self, value, param, ctx):
+        from dockernet.bridge import search_domain
+
+        domain = search_domain(str(value))
+        if domain is None:
+            self.fail(f"'{printable(str(value))}' is not a domain name (labels of letters, digits and '-', "
+                      "separated by dots)", param, ctx)
+        return domain
+
+
 class OwnerIdType(click.ParamType):
     """An owner id: letters, digits, '.', '_' and '-', up to 63 characters."""
 
@@ -127,6 +171,11 @@ IP = AddressType()
 OWNER_ID = OwnerIdType()
 KEY_NAME = KeyNameType()
 REVERSE_ZONE = ReverseZoneType()
+IFNAME = InterfaceNameType()
+RESOLVER = ResolverType()
+SEARCH_DOMAIN = SearchDomainType()
+#: what the kernel takes for a link's MTU (IPv4's minimum of 68 up to a 16-bit length)
+MTU = click.IntRange(68, 65535)
 
 
 # --- the options watch and the dns commands share -------------------------------------

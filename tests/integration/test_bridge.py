@@ -132,8 +132,9 @@ def test_docker_opts_mode_and_the_unit_that_ignores_it(netns, tmp_path):
     (units / "docker.service").write_text("[Service]\nExecStart=/usr/bin/dockerd -H fd://\n")
     result = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "docker-opts"))
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "docker").read_text() == (
-        '# Docker defaults\nDOCKER_OPTS="--log-level=info --bip=10.1.0.1/16 --dns=10.1.0.1"\n')
+    assert (tmp_path / "docker").read_text() == (  # the resolver the user set stays
+        '# Docker defaults\nDOCKER_OPTS="--log-level=info --bip=10.1.0.1/16 --dns=8.8.8.8"\n')
+    assert "# containers keep their resolvers from DOCKER_OPTS: 8.8.8.8 (--dns replaces them)" in result.stdout
     assert "does not read DOCKER_OPTS" in result.stderr
     assert not (tmp_path / "daemon.json").exists()
 
@@ -226,7 +227,8 @@ def test_a_failed_write_puts_back_the_link_and_every_file_already_written(netns,
          'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"', "sh", str(readonly),
          sys.executable, "-m", "dockernet", *args], capture_output=True, text=True, env=clean_env(), cwd=REPO)
     assert result.returncode == 1, result.stdout + result.stderr
-    error = result.stderr.strip().splitlines()
+    error = [line for line in result.stderr.strip().splitlines()  # the plan's warnings come first
+             if not line.startswith("dockernet: warning: ")]
     assert len(error) == 1 and "Read-only file system" in error[0], result.stderr
     assert "nothing is changed (the link docker0, " in error[0] and str(tmp_path / "daemon.json") in error[0]
     after = link(netns, "docker0")
@@ -282,3 +284,110 @@ def test_a_link_that_vanishes_mid_apply_is_one_error_and_the_files_stay(netns, t
     assert "\n" not in str(failed.value) and "nothing is changed" in str(failed.value)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == files
     assert link(netns, "docker0") is None  # no step of dockernet's changed it: whoever deleted it decides
+
+
+# --- what bridge setup writes into files a shell sources ---------------------------------------
+
+#: one hand-written DOCKER_OPTS whose words are literal shell syntax (single quotes: sourcing runs nothing), kept
+HAND_WRITTEN = ("# Docker defaults, by hand\n"
+                "DOCKER_OPTS='--label=a=$(touch {marker}) --label=b=`touch {marker}` --label=c=\"; touch {marker}; \"x "
+                "--label=d=$HOME;\\ -b=docker0 -dns 8.8.8.8'  # keep this comment\n"
+                "export DOCKER_OPTS\n")
+
+
+def sourced(path, shell: str, cwd) -> list[str]:
+    """The words dockerd gets from DOCKER_OPTS: the file sourced by ``shell``, the value split, no globbing."""
+    result = subprocess.run([shell, "-c", 'set -f; . "$1"; for word in $DOCKER_OPTS; do printf "%s\\0" "$word"; done',
+                             shell, str(path)], capture_output=True, text=True, cwd=cwd,
+                            env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split("\0")[:-1]
+
+
+def test_setup_writes_docker_opts_a_shell_sources_to_the_words_meant(netns, tmp_path):
+    """The real setup rewrites a hand-written line full of shell syntax; sh and bash source it and run nothing."""
+    marker = tmp_path / "marker"
+    (tmp_path / "docker").write_text(HAND_WRITTEN.format(marker=marker))
+    kept = [f"--label=a=$(touch", f"{marker})", f"--label=b=`touch", f"{marker}`", "--label=c=\";", "touch",
+            f"{marker};", "\"x", "--label=d=$HOME;\\"]
+    assert sourced(tmp_path / "docker", "sh", tmp_path) == kept + ["-b=docker0", "-dns", "8.8.8.8"]
+    result = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "docker-opts", "--dns-search",
+                                 "docker.test."))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "docker").read_text()
+    assert text.startswith("# Docker defaults, by hand\nDOCKER_OPTS=") and text.endswith(
+        "  # keep this comment\nexport DOCKER_OPTS\n")
+    for shell in ("sh", "bash"):
+        assert sourced(tmp_path / "docker", shell, tmp_path) == kept + [
+            "--bip=10.1.0.1/16", "--dns=8.8.8.8", "--dns-search=docker.test"]
+    assert not marker.exists()
+    stanza = (tmp_path / "docker0").read_text().splitlines()
+    assert stanza[0] == "# written by dockernet bridge setup --cidr 10.1.0.0/16"
+    assert all(line.split()[0] in ("auto", "iface", "bridge_ports", "bridge_fd", "bridge_stp", "address", "netmask",
+                                   "dns-nameservers", "dns-search") for line in stanza[1:])
+    assert run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "docker-opts", "--dns-search",
+                               "docker.test")).stdout.startswith("nothing to do")
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--dns-search", "$(touch {marker})"), ("--dns-search", "`touch {marker}`"),
+    ("--dns-search", 'a";touch {marker};"'), ("--dns-search", "a';touch {marker};'"),
+    ("--dns-search", "docker.test\npre-up touch {marker}"), ("--dns-search", "a\\"), ("--dns-search", "$HOME"),
+    ("--dns", "fe80::1%$(touch {marker})"), ("--dns", "fe80::1%`touch {marker}`"),
+    ("--dns", "10.1.0.53;touch {marker}"),
+    ("--name", "$(touch)"), ("--name", "br0\npre-up"), ("--mtu", "1400\npre-up touch {marker}"),
+    ("--cidr6", "fd00:1::%$(touch)/64"),
+])
+@pytest.mark.parametrize("config", ["docker-opts", "daemon-json"])
+def test_hostile_values_are_refused_before_anything_changes(netns, tmp_path, option, value, config):
+    marker = tmp_path / "marker"  # named without a '/' below: ipaddress refuses a scope with one; sourced in tmp_path
+    (tmp_path / "docker").write_text('DOCKER_OPTS="-b=docker0"\n')
+    result = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", config, option,
+                                 value.format(marker=marker.name)))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("dockernet: error: ")
+    assert [p.name for p in tmp_path.iterdir()] == ["docker"] and link(netns, "docker0") is None
+    assert (tmp_path / "docker").read_text() == 'DOCKER_OPTS="-b=docker0"\n'
+    for shell in ("sh", "bash"):
+        sourced(tmp_path / "docker", shell, tmp_path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("text, what", [
+    ('DOCKER_OPTS="-b=docker0 --dns 8.8.8.8\n', 'line 1: DOCKER_OPTS has an unclosed " quote'),
+    ("# defaults\nDOCKER_OPTS='-b=docker0\n", "line 2: DOCKER_OPTS has an unclosed ' quote"),
+    ('DOCKER_OPTS="--dns $(cat /etc/resolver)"\n', "line 1: DOCKER_OPTS uses '$(cat /etc/r', a shell expansion"),
+])
+def test_an_unreadable_docker_opts_is_one_line_for_setup_teardown_and_show(netns, tmp_path, text, what):
+    (tmp_path / "docker").write_text(text)
+    args = setup_args(netns, tmp_path, "10.1.0.0/16")
+    down = [a for a in args if a not in ("--cidr", "10.1.0.0/16")]
+    down[down.index("setup")] = "teardown"
+    show = ["--docker-host", "unix:///nonexistent/docker.sock", "bridge", "show", "--netns", netns,
+            "--daemon-json", str(tmp_path / "daemon.json"), "--defaults-file", str(tmp_path / "docker")]
+    for argv in (args, [*args, "--config", "daemon-json"], down, show):
+        result = run_cli(*argv)
+        assert result.returncode == 1, result.stdout + result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert lines == [lines[0]] and lines[0].startswith(f"dockernet: error: {tmp_path / 'docker'}, {what}"), lines
+        assert "Traceback" not in result.stderr
+        assert [p.name for p in tmp_path.iterdir()] == ["docker"] and (tmp_path / "docker").read_text() == text
+        assert link(netns, "docker0") is None
+
+
+def test_the_gateway_as_resolver_is_a_warning_and_dns_silences_it(netns, tmp_path):
+    """Nothing is sent to the gateway: the warning says that nothing was checked, and how to fix it."""
+    default = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--dry-run"))
+    assert default.returncode == 0, default.stderr
+    assert default.stderr.splitlines() == [
+        "dockernet: warning: containers get 10.1.0.1 (the gateway) as their resolver and nothing checks that DNS "
+        "answers there: give --dns ADDR (a resolver they can reach), or make named listen on 10.1.0.1 "
+        "(listen-on { 10.1.0.1; };)"]
+    given = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--dns", "10.1.0.1"))
+    assert given.returncode == 0 and given.stderr == ""
+    assert json.loads((tmp_path / "daemon.json").read_text())["dns"] == ["10.1.0.1"]
+    (tmp_path / "daemon.json").write_text('{"dns": ["192.0.2.53"]}\n')
+    kept = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16"))
+    assert kept.returncode == 0 and kept.stderr == ""
+    assert "# containers keep their resolvers from daemon.json: 192.0.2.53 (--dns replaces them)" in kept.stdout
+    assert json.loads((tmp_path / "daemon.json").read_text())["dns"] == ["192.0.2.53"]

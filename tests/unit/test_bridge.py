@@ -1,4 +1,5 @@
 import ipaddress
+import json
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,61 @@ def test_dockerd_is_asked_to_validate_only_where_it_can(tmp_path):
     refused = _fake_dockerd(tmp_path, 'grep -q bip "$3" && { echo "unable to configure: bip and bridge" >&2; exit 1; }')
     assert validate_config('{"bip": "10.1.0.1/16"}', refused) == (False, "unable to configure: bip and bridge")
     assert validate_config("{}", str(tmp_path / "missing-dockerd"))[0] is None
+
+
+# --- which resolvers containers get when --dns is not given -------------------------------
+
+GATEWAY_WARNING = "containers get 10.1.0.1 (the gateway) as their resolver and nothing checks that DNS answers there"
+
+
+@pytest.mark.parametrize("daemon_json, defaults, config, observed, dns, expected", [
+    # nothing set anywhere: today's default, the gateway, with the warning
+    (None, None, "daemon-json", None, (), ["10.1.0.1"]),
+    # a resolver the user set is kept, from the file Docker reads it from
+    ('{"dns": ["192.0.2.53"]}', None, "daemon-json", None, (), ["192.0.2.53"]),
+    ('{"dns": ["192.0.2.53"]}', None, "docker-opts", None, (), ["192.0.2.53"]),
+    (None, 'DOCKER_OPTS="-b=docker0 -dns 192.0.2.53"\n', "auto", None, (), ["192.0.2.53"]),
+    (None, 'DOCKER_OPTS="--dns=192.0.2.53 --dns 2001:db8::53"\n', "daemon-json", None, (),
+     ["192.0.2.53", "2001:db8::53"]),
+    # --dns replaces it
+    ('{"dns": ["192.0.2.53"]}', None, "daemon-json", None, ("198.51.100.53",), ["198.51.100.53"]),
+    # the old bridge's gateway (what an earlier setup wrote) does not survive a move to another subnet
+    ('{"dns": ["172.30.0.1"]}', None, "daemon-json", "172.30.0.1/16", (), ["10.1.0.1"]),
+    ('{"bip": "172.30.0.1/16", "dns": ["172.30.0.1"]}', None, "daemon-json", None, (), ["10.1.0.1"]),
+    ('{"dns": ["10.1.0.1"]}', None, "daemon-json", "10.1.0.1/16", (), ["10.1.0.1"]),
+    # a DOCKER_OPTS nothing reads sets nothing
+    (None, 'DOCKER_OPTS="--dns=192.0.2.53"\n', "daemon-json", "units-ignore", (), ["10.1.0.1"]),
+])
+def test_setup_keeps_the_users_resolvers_unless_dns_is_given(tmp_path, daemon_json, defaults, config, observed, dns,
+                                                             expected):
+    if daemon_json is not None:
+        (tmp_path / "daemon.json").write_text(daemon_json)
+    if defaults is not None:
+        (tmp_path / "docker").write_text(defaults)
+    units = tmp_path / "units"
+    units.mkdir()
+    if observed == "units-ignore":
+        (units / "docker.service").write_text("[Service]\nExecStart=/usr/bin/dockerd -H fd://\n")
+        observed = None
+    bridge = state(addresses=(ipaddress.IPv4Interface(observed),)) if observed else None
+    plan = plan_setup(make_spec("docker0", "10.1.0.0/16", dns=dns), "10.1.0.0/16", paths(tmp_path, config),
+                      Observation(bridge))
+    written = {change.path.name: change.after for change in plan.files}
+    if "daemon.json" in written and '"dns"' in written["daemon.json"]:
+        assert json.loads(written["daemon.json"])["dns"] == expected
+    else:
+        assert " ".join(f"--dns={server}" for server in expected) in written["docker"]
+    assert f"dns-nameservers {' '.join(expected)}\n" in written["docker0"]
+    warned = [warning for warning in plan.warnings if "resolver" in warning]
+    if expected == ["10.1.0.1"] and not dns:
+        assert len(warned) == 1 and warned[0].startswith(GATEWAY_WARNING)
+        assert "--dns ADDR" in warned[0] and "make named listen on 10.1.0.1" in warned[0]
+    else:
+        assert warned == []
+    kept = [note for note in plan.notes if note.startswith("containers keep their resolvers")]
+    assert bool(kept) == (not dns and expected != ["10.1.0.1"])
+
+
+def test_config_none_neither_keeps_nor_warns_about_resolvers(tmp_path):
+    plan = plan_setup(SPEC, "10.1.0.0/16", paths(tmp_path, "none"), Observation(None))
+    assert not any("resolver" in warning for warning in plan.warnings)
