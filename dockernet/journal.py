@@ -203,6 +203,7 @@ class Journal:
         self._report(None)
 
     def close(self) -> None:
+        self._writable = False  # nothing reopens it, not even a journal behind
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
