@@ -152,7 +152,8 @@ def test_secret_before_algorithm_is_the_same_key():
 
 @pytest.mark.parametrize("text, message", [
     ('key "k" { secret "' + SECRET + '"; };', "key 'k' has no algorithm"),
-    ('key "k" { algorithm hmac-sha256; secret "' + SECRET + '"; secret "' + SECRET + '"; };', "'secret' is given twice"),
+    ('key "k" { algorithm hmac-sha256; secret "' + SECRET + '"; secret "' + SECRET + '"; };',
+     "'secret' is given twice"),
     ('key "k" { algorithm hmac-sha256; secret "' + SECRET + '"; }', "missing ';' after the key's closing brace"),
 ])
 def test_what_named_refuses_is_refused_with_the_reason(text, message):
