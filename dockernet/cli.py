@@ -15,7 +15,7 @@ import click
 from dockernet import __version__, cli_bridge, cli_dns, cli_netns
 from dockernet.errors import CannotListen, CannotOpenLog, DockernetError
 from dockernet.logformat import one_line
-from dockernet.params import LISTEN, dns_options, host_netns_option, owner_options
+from dockernet.params import DOCKER_HOST, LISTEN, dns_options, host_netns_option, owner_options
 
 log = logging.getLogger("dockernet")
 
@@ -25,7 +25,7 @@ log = logging.getLogger("dockernet")
 @click.option(
     "--docker-host",
     envvar="DOCKER_HOST",
-    metavar="URL",
+    type=DOCKER_HOST,
     help="Docker engine to talk to, e.g. unix:///var/run/docker.sock (default: $DOCKER_HOST, else the local socket).",
 )
 @click.option("--tls", "use_tls", is_flag=True, help="Use TLS to a tcp:// engine (implied by --tlsverify).")

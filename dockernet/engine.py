@@ -9,6 +9,7 @@ keep in memory.
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import json
 import os
 import re
@@ -24,7 +25,8 @@ import docker.errors
 import docker.tls
 import requests.exceptions
 
-from dockernet.errors import ConfigError, ContainerAmbiguous, DockerUnreachable
+from dockernet.errors import ConfigError, ContainerAmbiguous, DockerUnreachable, UsageError
+from dockernet.logformat import printable
 
 #: container events that can change what a container publishes
 CONTAINER_ACTIONS = ("start", "restart", "die", "stop", "destroy", "rename", "pause", "unpause")
@@ -182,12 +184,61 @@ class EngineTls:
                                     verify=self.ca if self.verify else False)
 
 
+_ENGINE_EXAMPLES = "e.g. unix:///var/run/docker.sock, tcp://HOST:2376"
+
+
+def check_engine_url(url: str) -> str:
+    """``url`` if it names an engine dockernet can reach, else a ``UsageError`` saying what is wrong.
+
+    docker-py's own parser (``docker.utils.parse_host``) decides, as it will
+    when connecting; its ``ValueError`` for a broken URL
+    (``http://[::1``, ``tcp://host:notaport``) becomes the message. Refused
+    too, though docker-py takes them: ``unix://`` without an absolute path
+    (docker-py turns it into the default socket, which the user did not
+    name), ``ssh://`` without paramiko (not a dependency) and ``npipe://``
+    (Windows).
+    """
+    shown = printable(url)
+
+    def refuse(why: str, hint: str = _ENGINE_EXAMPLES) -> UsageError:
+        return UsageError(f"'{shown}' is not a Docker engine address ({why})", hint=hint)
+
+    if not url.strip():
+        raise UsageError("the Docker engine address is empty", hint=f"leave it out for the local socket, or give one, "
+                                                                     f"{_ENGINE_EXAMPLES}")
+    if any(char.isspace() or not char.isprintable() for char in url):  # urllib would silently drop a newline
+        raise refuse("it holds a space or a control character")
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme == "unix" and not url[len("unix://"):].startswith("/"):
+        raise refuse("unix:// needs the socket's absolute path", hint="e.g. unix:///var/run/docker.sock")
+    if scheme == "npipe":
+        raise refuse("npipe:// is Windows' named pipe")
+    if scheme == "ssh" and importlib.util.find_spec("paramiko") is None:
+        raise refuse("ssh:// needs the paramiko package, which dockernet does not install",
+                     hint="forward the engine's socket (ssh -nNT -L /tmp/docker.sock:/var/run/docker.sock HOST) and "
+                          "give unix:///tmp/docker.sock")
+    try:
+        parsed = docker.utils.parse_host(url, False, False)
+        urllib.parse.urlsplit(parsed).port  # a port out of range or not a number fails here
+    except (docker.errors.DockerException, ValueError) as exc:
+        raise refuse(str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__) from None
+    return url
+
+
 @dataclass(frozen=True)
 class EngineAddress:
-    """Where the Docker engine is (None: $DOCKER_HOST, else the local socket) and how to reach it."""
+    """Where the Docker engine is (None: $DOCKER_HOST, else the local socket) and how to reach it.
+
+    A URL that cannot name an engine is refused here (``check_engine_url``),
+    not when the first request is made.
+    """
 
     url: str | None = None
     tls: EngineTls | None = None
+
+    def __post_init__(self):
+        if self.url is not None:
+            check_engine_url(self.url)
 
     @classmethod
     def from_options(cls, docker_host: str | None = None, use_tls: bool = False, tlsverify: bool = False,
@@ -301,6 +352,9 @@ class DockerEngine:
             self._tls_config = kwargs.get("tls")
             try:
                 self._client = _EngineClient(timeout=self.timeout, **kwargs)
+            except ValueError as exc:  # a malformed URL from the environment (checked ones never get here)
+                raise UsageError(f"'{printable(self.where)}' is not a Docker engine address ({printable(str(exc))})",
+                                 hint=_ENGINE_EXAMPLES) from None
             except _DOCKER_ERRORS as exc:
                 raise self._unreachable(exc) from None
         return self._client
@@ -336,7 +390,7 @@ class DockerEngine:
         if self._fast is None:
             try:
                 self._fast = self._fast_connection()
-            except (OSError, ssl.SSLError):
+            except (OSError, ssl.SSLError, ValueError):
                 self._fast = None
             if self._fast is None:
                 return False

@@ -16,15 +16,22 @@ How it stays consistent without costing the hot path an fsync:
 * at start-up the file is rewritten from what the server confirmed,
   through a temp file, fsync and rename, so it never grows without bound.
 
-A write that fails (a full disk) never stops DNS updates, but it switches
-crash recovery off, so it is never silent either: ``on_state`` hears each
-change between "writing" and "failing" (the reconciler logs it once, counts
-it in the metrics and shows it in ``/healthz``).
+A write that fails (a full disk, a read-only state directory) never stops
+DNS updates, but it switches crash recovery off, so it is never silent
+either: ``on_state`` hears each change between "writing" and "failing" (the
+reconciler logs it once, counts it in the metrics and shows it in
+``/healthz``). After a failed write the file lacks a line, so appending
+more would make a journal that looks healthy and is not: it is *behind*,
+and the next write (or ``mend``, which the watcher calls from its loop)
+rewrites it whole from ``names``, atomically. Only that rewrite clears the
+error. A state directory that cannot be written at start-up is the same
+case: the journal starts behind, and the watcher runs on.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -35,6 +42,9 @@ from dockernet.atomicfile import write_atomic
 from dockernet.errors import StateDirUnusable, UsageError
 from dockernet.plan import valid_owner_id
 
+#: seconds between ``mend`` attempts while the journal is behind
+MEND_EVERY = 1.0
+
 
 class Journal:
     def __init__(self, directory: str | os.PathLike, owner: str):
@@ -43,8 +53,14 @@ class Journal:
         self.directory = Path(directory)
         self.path = self.directory / f"records-{owner}.journal"
         self._fd: int | None = None
+        #: opened for writing (watch, dns sync): names are kept, and written when the file can be
+        self._writable = False
+        #: the file lacks what ``names`` holds (a write failed): rewrite it whole at the next chance
+        self.behind = False
+        self._next_mend = 0.0
         #: the file may end in a partial line: the next append starts with a newline
         self._torn = False
+        #: what the file should hold: name -> short container id
         self.names: dict[dns.name.Name, str] = {}
         #: why the last write failed, or "" while writes succeed
         self.error = ""
@@ -67,18 +83,32 @@ class Journal:
 
         With ``writable=False`` (read-only commands) nothing is created: a
         missing directory or file reads as an empty journal, and every later
-        ``add``, ``remove`` and ``rewrite`` does nothing.
+        ``add``, ``remove`` and ``rewrite`` does nothing. A journal that can
+        be read but not written (a read-only state directory) does not stop
+        a writer: it starts *behind*, with ``error`` saying why.
         """
-        try:
-            if writable:
+        unwritable = None
+        if writable:
+            try:
                 self.directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                unwritable = exc
+        try:
             self.names = self._load()
-            if writable:
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-                self._torn = self._ends_mid_line()
-        except OSError as exc:
-            raise StateDirUnusable(f"cannot use state directory {self.directory}: {exc.strerror}",
-                                 hint="pass --state-dir with a writable directory") from None
+        except OSError as exc:  # names this journal holds cannot be read: overwriting them would lose them
+            raise StateDirUnusable(f"cannot read the journal {self.path}: {exc.strerror}",
+                                   hint="pass --state-dir with a readable and writable directory") from None
+        if writable:
+            self._writable = True
+            if unwritable is None:
+                try:
+                    self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+                    self._torn = self._ends_mid_line()
+                except OSError as exc:
+                    unwritable = exc
+            if unwritable is not None:
+                self.behind = True
+                self._report(unwritable)
         return dict(self.names)
 
     def _load(self) -> dict[dns.name.Name, str]:
@@ -108,48 +138,72 @@ class Journal:
             return handle.read(1) != b"\n"
 
     def _append(self, line: str) -> None:
-        if self._fd is None:
+        if self.behind or self._fd is None:  # a line is missing: appending would hide it
+            self._write_whole()
             return
         data = ("\n" + line if self._torn else line).encode()  # never glue a line onto a torn one
         try:
             written = os.write(self._fd, data)
-        except OSError as exc:  # nothing was written: the file ends as it did
+        except OSError as exc:  # nothing was written: the file ends as it did, without this line
+            self.behind = True
             self._report(exc)  # a full disk must not stop DNS updates, but it is said
             return
         if written < len(data):  # part of the line went in: the next one must start afresh
             self._torn = True
+            self.behind = True
             self._report(OSError(28, os.strerror(28)))
             return
         self._torn = False
         self._report(None)
 
     def add(self, fqdn: dns.name.Name, short_id: str) -> None:
-        if self._fd is not None and self.names.get(fqdn) != short_id:
+        if self._writable and self.names.get(fqdn) != short_id:
             self.names[fqdn] = short_id
             self._append(f"+ {fqdn} {short_id}\n")
 
     def remove(self, fqdn: dns.name.Name) -> None:
-        if self._fd is not None and self.names.pop(fqdn, None) is not None:
+        if self._writable and self.names.pop(fqdn, None) is not None:
             self._append(f"- {fqdn}\n")
 
     def rewrite(self, names: dict[dns.name.Name, str]) -> None:
         """Replace the file's content with ``names`` atomically (temp file, fsync, rename)."""
-        if self._fd is None:
+        if not self._writable:
             return
-        body = "".join(f"+ {name} {short_id}\n" for name, short_id in sorted(names.items()))
+        self.names = dict(names)  # what the file should hold, even if it cannot be written now
+        self._write_whole()
+
+    def mend(self) -> None:
+        """Rewrite a journal that is behind, at most every ``MEND_EVERY`` seconds (the watcher's loop calls it).
+
+        Without it a journal that missed lines while the disk was full would
+        stay behind until the next name changed, however long the watcher
+        idles, and a crash meanwhile would leave the missed names' records.
+        """
+        now = time.monotonic()
+        if self.behind and self._writable and now >= self._next_mend:
+            self._next_mend = now + MEND_EVERY
+            self._write_whole()
+
+    def _write_whole(self) -> None:
+        """Write every name in ``names`` through a temp file and a rename; the error is kept until it works."""
+        body = "".join(f"+ {name} {short_id}\n" for name, short_id in sorted(self.names.items()))
         try:
+            self.directory.mkdir(parents=True, exist_ok=True)
             write_atomic(self.path, body, default_mode=0o644)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            os.close(self._fd)
-            self._fd = fd
-            self._torn = False
         except OSError as exc:
+            self.behind = True
             self._report(exc)
             return
+        if self._fd is not None:
+            os.close(self._fd)
+        self._fd = fd
+        self._torn = False
+        self.behind = False
         self._report(None)
-        self.names = dict(names)
 
     def close(self) -> None:
+        self._writable = False  # nothing reopens it, not even a journal behind
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None

@@ -164,7 +164,23 @@ class ListenType(click.ParamType):
         return (address, number)
 
 
+class DockerHostType(click.ParamType):
+    """A Docker engine URL, as the docker CLI's -H takes it: unix:///var/run/docker.sock, tcp://HOST:2376."""
+
+    name = "URL"
+
+    def convert(self, value, param, ctx):
+        from dockernet.engine import check_engine_url
+        from dockernet.errors import UsageError
+
+        try:
+            return check_engine_url(str(value))
+        except UsageError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 ZONE = ZoneType()
+DOCKER_HOST = DockerHostType()
 LISTEN = ListenType()
 CIDR = NetworkType()
 IP = AddressType()

@@ -177,6 +177,7 @@ class Reconciler:
         if journal is not None:
             journal.on_state = self._journal_state
             journal.on_failure = self.metrics.journal_failed
+            self.health.journal_error = journal.error  # it may fail from the start (a read-only --state-dir)
 
     @property
     def pending(self) -> set[dns.name.Name]:
@@ -374,6 +375,10 @@ class Reconciler:
                 "(allow-transfer in named.conf lets it sweep the whole zone)",
                 self.policy.zone, f" ({reason})" if reason else "",
             )
+            if self.journal is not None and self.journal.error:  # neither way to find this owner's records
+                log.error("No zone transfer and the journal %s cannot be written (%s): records of containers that "
+                          "stop while this watcher is down will be left behind; give --state-dir a writable "
+                          "directory or allow this key to transfer the zone", self.journal.path, self.journal.error)
             self._warned_no_transfer = True
 
     def _send_in_batches(self, names: set[dns.name.Name]) -> set[dns.name.Name]:

@@ -147,6 +147,10 @@ def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, rea
                  target.where, target.asked)
     journal = Journal(settings.state_dir, settings.owner_id)
     journal.open(writable=not read_only)
+    if journal.error:  # a read-only state directory: the updates go on, crash recovery rests on zone transfer
+        log.warning("Cannot write the journal %s (%s): running on; until it can be written (the watcher tries "
+                    "again every second), records of containers that stop while this watcher is down are found "
+                    "only by zone transfer", journal.path, journal.error)
     metrics = metrics or NullMetrics()
     policy = RecordPolicy(zone=settings.zone, ttl=settings.ttl, reverse_zones=reverse,
                           networks=frozenset(settings.networks), max_ttl=settings.max_ttl, max_names=settings.max_names,

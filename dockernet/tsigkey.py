@@ -1,10 +1,18 @@
 """Load a TSIG key from a BIND key file (as ``tsig-keygen`` or ``ddns-confgen`` write it).
 
-The parsing itself is dnspython's (``dns.tsigkeyring``); this module only
-removes the comments ``ddns-confgen`` puts around the key, and checks what
-dnspython lets through silently: an algorithm BIND does not offer, and a
-secret that is not base64 (dnspython decodes ``"!!!"`` to an empty secret).
-Nothing here ever puts the secret into a message.
+The file is one ``key`` statement in named.conf syntax, read as named reads
+it: comments in all three styles (``#``, ``//``, ``/* */``), keywords in any
+case, the ``algorithm`` and ``secret`` statements in either order, each
+exactly once (``named-checkconf`` refuses a key without an algorithm, a
+statement given twice, or a missing ``;``, and so does this parser; a test
+holds the two to the same verdicts). It also checks what named would say
+later: an algorithm BIND does not offer, and a secret that is not base64.
+
+The file is opened without blocking and must be a regular file of at most
+``MAX_KEY_FILE`` bytes: a FIFO, a device or a huge file given as
+``--key-file`` (at start-up, or on SIGHUP while the watcher runs) is one
+line of error, never a hang. Nothing here ever puts the secret into a
+message.
 """
 
 from __future__ import annotations
@@ -13,12 +21,12 @@ import base64
 import binascii
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 
 import dns.exception
 import dns.name
 import dns.tsig
-import dns.tsigkeyring
 
 from dockernet.errors import KeyFileError
 
@@ -32,9 +40,15 @@ ALGORITHMS = {
     "hmac-sha512": dns.tsig.HMAC_SHA512,
 }
 
+#: far above any key file (tsig-keygen writes about 100 bytes, ddns-confgen about 1 KiB)
+MAX_KEY_FILE = 64 * 1024
+
 # A quoted string is matched first and kept: a base64 secret may hold "//" (about one key in a
 # hundred), which a bare comment pattern would cut off as a C++ comment.
 _COMMENTS = re.compile(r'("(?:[^"\\]|\\.)*")|/\*.*?\*/|//[^\n]*|#[^\n]*', re.S)
+#: named.conf's tokens: a quoted string, a brace or semicolon, or a bare word; anything else is an error
+_TOKENS = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([{};])|([^\s{};"]+)|(\S))')
+_NOT_A_KEY_FILE = 'expected key "name" { algorithm hmac-sha256; secret "..."; };'
 
 
 @dataclass(frozen=True)
@@ -54,25 +68,64 @@ class TsigKey:
         return f"key '{self.label}' ({self.algorithm.to_text(omit_final_dot=True)})"
 
 
+def _tokens(text: str) -> list[tuple[str, bool]] | None:
+    """(token, quoted) pairs of named.conf text without its comments; None when a quote is left open."""
+    tokens = []
+    for match in _TOKENS.finditer(text):
+        quoted, punct, word, stray = match.groups()
+        if stray is not None:
+            return None
+        tokens.append((quoted, True) if quoted is not None else (punct or word, False))
+    return tokens
+
+
 def parse_key_text(text: str, origin: str = "key file") -> TsigKey:
-    """Parse the text of a BIND key file; ``origin`` names it in errors."""
-    content = _COMMENTS.sub(lambda match: match.group(1) or " ", text).replace("\n", " ").strip()
-    match = dns.tsigkeyring.TSIG_KEY_FILE_RE.match(content)
-    rest = content[match.end():].strip(" ;") if match else ""
-    if rest.startswith("key"):
+    """Parse the text of a BIND key file; ``origin`` names it in errors.
+
+    ``key NAME { STATEMENT; ... };`` with the statements ``algorithm`` and
+    ``secret``, once each and in any order (see the module docstring).
+    """
+    def refuse(why: str = "") -> KeyFileError:
+        return KeyFileError(f"{origin} is not a BIND key file{why}", hint=_NOT_A_KEY_FILE)
+
+    tokens = _tokens(_COMMENTS.sub(lambda match: match.group(1) or " ", text))
+    if tokens is None:
+        raise refuse(" (a quote is not closed)")
+    words = [token.lower() if not quoted else None for token, quoted in tokens]
+    if len(tokens) < 3 or words[0] != "key" or words[1] in ("{", "}", ";") or words[2] != "{":
+        raise refuse()
+    name_text = tokens[1][0]
+    values: dict[str, str] = {}
+    at = 3
+    while at < len(tokens) and words[at] != "}":
+        statement = words[at]
+        if statement not in ("algorithm", "secret"):
+            raise refuse(f" (unknown statement '{tokens[at][0][:40]}' in key '{name_text}')")
+        if statement in values:
+            raise refuse(f" ('{statement}' is given twice in key '{name_text}')")
+        if at + 2 >= len(tokens) or words[at + 1] in ("{", "}", ";") or words[at + 2] != ";":
+            raise refuse(f" (missing ';' after '{statement}' in key '{name_text}')")
+        values[statement] = tokens[at + 1][0]
+        at += 3
+    if at + 1 >= len(tokens) or words[at + 1] != ";":
+        raise refuse(" (missing ';' after the key's closing brace)")
+    rest = tokens[at + 2:]
+    if rest and words[at + 2] == "key":
         raise KeyFileError(f"{origin} holds more than one key", hint="keep only the key dockernet should sign with")
-    if not match or rest or not content[: match.end()].rstrip().endswith("}"):
-        raise KeyFileError(f"{origin} is not a BIND key file", hint='expected key "name" { algorithm hmac-sha256; secret "..."; };')
-    name_text = match.group(1) or match.group(2)
-    algorithm_text = (match.group(3) or match.group(4) or "hmac-sha256").lower().rstrip(".")
-    secret = match.group(5) or match.group(6)
+    if rest:
+        raise refuse()
+    if "algorithm" not in values or "secret" not in values:
+        missing = " and ".join(word for word in ("algorithm", "secret") if word not in values)
+        raise KeyFileError(f"{origin}: key '{name_text}' has no {missing}",
+                           hint="named refuses such a key too; " + _NOT_A_KEY_FILE)
+    algorithm_text, secret = values["algorithm"].lower(), values["secret"]
     if algorithm_text not in ALGORITHMS:
         raise KeyFileError(
             f"{origin}: algorithm '{algorithm_text}' is not one BIND offers for TSIG",
             hint="use one of " + ", ".join(ALGORITHMS),
         )
     try:
-        decoded = base64.b64decode(secret or "", validate=True)
+        decoded = base64.b64decode(secret, validate=True)
     except (binascii.Error, ValueError):
         decoded = b""
     if not decoded:
@@ -86,20 +139,57 @@ def parse_key_text(text: str, origin: str = "key file") -> TsigKey:
     return TsigKey(name=name, algorithm=algorithm, keyring=keyring)
 
 
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
 def load_key_file(path: str | os.PathLike) -> TsigKey:
-    """Read and parse a key file, turning every failure into a ``KeyFileError``."""
+    """Read and parse a key file, turning every failure into a ``KeyFileError``. Never blocks.
+
+    The file is opened with ``O_NONBLOCK`` (opening a FIFO for reading would
+    wait for a writer) and judged by ``fstat`` of what was opened, not by the
+    path, which may be replaced in between: anything but a regular file is
+    refused, and at most ``MAX_KEY_FILE`` bytes are read.
+    """
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise KeyFileError(f"key file {path} does not exist", hint="create one with 'dockernet dns init' or 'tsig-keygen'") from None
     except PermissionError:
         raise KeyFileError(f"key file {path} is not readable by this user") from None
-    except IsADirectoryError:
-        raise KeyFileError(f"key file {path} is a directory") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise KeyFileError(f"key file {path} cannot be read ({exc.__class__.__name__})") from None
+    except OSError as exc:  # a socket (ENXIO), a loop of symbolic links, ...
+        raise KeyFileError(f"key file {path} cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise KeyFileError(f"key file {path} is a directory")
+        if not stat.S_ISREG(mode):
+            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+            raise KeyFileError(f"key file {path} is {kind}, not a regular file",
+                               hint="give the file tsig-keygen or 'dockernet dns init' wrote")
+        data = _read_at_most(fd, MAX_KEY_FILE + 1)
+    except OSError as exc:
+        raise KeyFileError(f"key file {path} cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_KEY_FILE:
+        raise KeyFileError(f"key file {path} is larger than {MAX_KEY_FILE // 1024} KiB, too large for a BIND key file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise KeyFileError(f"key file {path} is not text (not UTF-8)") from None
     return parse_key_text(text, origin=f"key file {path}")
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks, size = [], 0
+    while size < limit:
+        chunk = os.read(fd, limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def key_file_exposure(path: str | os.PathLike) -> str | None:

@@ -291,6 +291,8 @@ class Watcher:
             self._check_blocked()
         if now - self.health.dns_ok_at > self.health.stale_after / 2 and not self.reconciler.pending:
             self._probe_dns()
+        if self.reconciler.journal is not None:
+            self.reconciler.journal.mend()  # a journal that missed lines is rewritten once it can be (journal.py)
         due = self.reconciler.retry_due_in()
         if now >= self._next_resync or (due == 0.0 and self.reconciler.needs_full):
             self._full()

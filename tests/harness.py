@@ -16,6 +16,7 @@ alive) and removed. Processes are ended by PID, never by name.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import re
@@ -115,6 +116,32 @@ def _unmount_below(path: Path) -> None:
         points = [line.split()[1] for line in handle if line.split()[1].startswith(prefix)]
     for point in sorted(points, key=len, reverse=True):
         subprocess.run(["umount", "-l", point], check=False, capture_output=True)
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, options: str):
+    """A tmpfs mounted at ``path`` (e.g. ``size=64k``, ``ro,size=64k``) for the block; always unmounted after
+    (lazily: a process that still holds it cannot keep it mounted). ``remove_run_dir`` sweeps up after a crash."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """Write one file into ``directory`` until its filesystem is full (ENOSPC); returns it (unlink it to clear)."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass  # ENOSPC: full
+    finally:
+        os.close(fd)
+    return filler
 
 
 def make_netns(name: str) -> None:

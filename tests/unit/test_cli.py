@@ -137,3 +137,47 @@ def test_completion_prints_a_script_for_each_shell(shell):
 def test_completion_for_an_unknown_shell_is_one_line():
     result = run_cli("completion", "tcsh")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and "tcsh" in result.stderr
+
+
+@pytest.mark.parametrize("url, words", [
+    ("http://[::1", ["Invalid IPv6 URL"]),
+    ("tcp://host:notaport", ["'notaport'"]),
+    ("tcp://host:99999", ["Port out of range"]),
+    ("unix://", ["absolute path"]),
+    ("unix://relative.sock", ["absolute path"]),
+    ("ssh://x", ["paramiko", "unix:///tmp/docker.sock"]),
+    ("npipe:////./pipe/docker_engine", ["Windows"]),
+    ("", ["is empty"]),
+    ("tcp://", ["Invalid bind address format"]),
+    ("foo://x", ["Invalid bind address protocol"]),
+    ("tcp://a\nb:2375", ["'tcp://a\\nb:2375'", "control character"]),
+])
+@pytest.mark.parametrize("given", ["option", "environment"])
+def test_a_malformed_docker_host_is_one_line_and_exit_2(url, words, given):
+    if given == "environment" and not url:
+        pytest.skip("an empty DOCKER_HOST is an unset one (as for the docker CLI)")
+    args, env = (["--docker-host", url], {}) if given == "option" else ([], {"DOCKER_HOST": url})
+    result = run_cli(*args, "netns", "ls", env=env, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dockernet: error: ") and "--docker-host" in lines[0], lines
+    for word in words:
+        assert word in lines[0]
+
+
+def test_a_fifo_as_key_file_fails_start_up_at_once_with_one_line(tmp_path):
+    import os
+    import subprocess
+
+    fifo = tmp_path / "ddns.key"
+    os.mkfifo(fifo)
+    try:  # no DNS server or Docker engine is needed: the key is read first
+        result = run_cli("watch", "--zone", "docker.test", "--key-file", str(fifo), "--state-dir", str(tmp_path / "s"),
+                         timeout=20)
+    except subprocess.TimeoutExpired:
+        pytest.fail("watch hung on a FIFO given as --key-file")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"dockernet: error: key file {fifo} is a FIFO, not a regular file: give the file tsig-keygen or "
+                     "'dockernet dns init' wrote"], lines

@@ -173,21 +173,22 @@ def test_a_journal_that_cannot_be_written_is_said_once_and_shown_in_health(tmp_p
     journal = Journal(tmp_path, "host-a")
     journal.open()
     rec, zone, clock = make(journal=journal)
-    real_write = __import__("os").write
 
-    def full_disk(fd, data):
+    def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("dockernet.journal.os.write", full_disk)
+    monkeypatch.setattr("dockernet.journal.os.write", full_disk)  # appends
+    monkeypatch.setattr("dockernet.journal.write_atomic", full_disk)  # and the rewrites that mend them
     for c in "abc":
         assert rec.container_changed(c * 64, container(c, f"c{c}"))  # updates go on
     assert rec.health.journal_error == "No space left on device"
     assert any("journal not written" in text for text in rec.health.degradations())
     assert sum("Cannot write the journal" in r.getMessage() for r in caplog.records) == 1
-    monkeypatch.setattr("dockernet.journal.os.write", real_write)
+    monkeypatch.undo()
     rec.container_changed("d" * 64, container("d", "cd"))
     assert rec.health.journal_error == ""
     assert any("written again" in r.getMessage() for r in caplog.records)
+    assert set(Journal(tmp_path, "host-a").open()) == {name(f"c{c}") for c in "abcd"}  # the lost lines too
 
 
 def test_a_name_held_by_hand_made_records_is_not_reported_as_held_by_a_container(caplog):

@@ -94,3 +94,126 @@ def test_a_key_file_others_may_read_draws_a_warning(tmp_path, mode, warned):
     assert bool(warning) == warned
     if warned:
         assert f"chmod 600 {path}" in warning and f"{mode:04o}" in warning
+
+
+# --- the statements in any order, as named reads them (issue 23, item 13) ---------------------------------
+
+#: (text, whether both named-checkconf and dockernet accept it): dockernet never accepts what named refuses
+NAMED_AGREES = [
+    ('key "ddns-key" {\n\talgorithm hmac-sha256;\n\tsecret "{S}";\n};\n', True),  # tsig-keygen
+    ('key "ddns-key" {\n\tsecret "{S}";\n\talgorithm hmac-sha256;\n};\n', True),  # secret first
+    ('# a\n// b\n/* c */ key /* d */ "k" // e\n{ secret /* f */ "{S}"; # g\nalgorithm hmac-sha512; };\n', True),
+    ('KEY k { ALGORITHM HMAC-SHA1; SECRET {S}; };', True),  # keywords in any case, bare words
+    ('key "k" { algorithm "hmac-sha384"; secret "{S}"; };', True),  # a quoted algorithm
+    ('key"k"{secret"{S}";algorithm hmac-sha224;};', True),  # no blanks at all
+    ('key "k" { secret "{S}"; };', False),  # no algorithm: named has no default
+    ('key "k" { algorithm hmac-sha256; secret "{S}"; secret "{S}"; };', False),
+    ('key "k" { algorithm hmac-sha256; algorithm hmac-sha1; secret "{S}"; };', False),
+    ('key "k" { algorithm hmac-sha256; secret "{S}"; foo bar; };', False),
+    ('key "k" { algorithm hmac-sha256; secret "{S}"; }', False),  # no ';' after the brace
+    ('key "k" { algorithm hmac-sha256; secret "{S}" };', False),
+    ('key "k" { ; algorithm hmac-sha256; secret "{S}"; };', False),
+    ('; key "k" { algorithm hmac-sha256; secret "{S}"; };', False),
+    ('key "k" { algorithm hmac-sha1.; secret "{S}"; };', False),
+    ('key "k" { algorithm hmac-sha256; secret "{S}; };', False),  # a quote left open
+]
+
+
+def named_checkconf(path):
+    import os
+    import shutil
+    import subprocess
+
+    if not shutil.which("named-checkconf"):
+        if os.environ.get("CI") == "true":
+            pytest.fail("named-checkconf (bind9) is missing under CI")
+        pytest.skip("needs named-checkconf (bind9)")
+    return subprocess.run(["named-checkconf", str(path)], capture_output=True, text=True, timeout=30).returncode == 0
+
+
+@pytest.mark.parametrize("template, accepted", NAMED_AGREES)
+def test_key_files_are_judged_as_named_checkconf_judges_them(tmp_path, template, accepted):
+    path = tmp_path / "ddns.key"
+    path.write_text(template.replace("{S}", SECRET))
+    assert named_checkconf(path) == accepted  # the table says what named says
+    if accepted:
+        key = load_key_file(path)
+        assert key.keyring[key.name].secret == base64.b64decode(SECRET)
+    else:
+        with pytest.raises(KeyFileError):
+            load_key_file(path)
+
+
+def test_secret_before_algorithm_is_the_same_key():
+    first = parse_key_text(f'key "k" {{ algorithm hmac-sha512; secret "{SECRET}"; }};')
+    second = parse_key_text(f'key "k" {{ secret "{SECRET}"; algorithm hmac-sha512; }};')
+    assert (first.name, first.algorithm) == (second.name, second.algorithm) == (first.name, dns.tsig.HMAC_SHA512)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('key "k" { secret "' + SECRET + '"; };', "key 'k' has no algorithm"),
+    ('key "k" { algorithm hmac-sha256; secret "' + SECRET + '"; secret "' + SECRET + '"; };',
+     "'secret' is given twice"),
+    ('key "k" { algorithm hmac-sha256; secret "' + SECRET + '"; }', "missing ';' after the key's closing brace"),
+])
+def test_what_named_refuses_is_refused_with_the_reason(text, message):
+    with pytest.raises(KeyFileError) as info:
+        parse_key_text(text, origin="key file /x")
+    assert message in str(info.value) and SECRET not in str(info.value)
+
+
+# --- key files that are not regular files (issue 23, item 5) -----------------------------------------------
+
+
+def load_within(path, seconds=5.0):
+    """``load_key_file(path)`` in a thread: (finished, the KeyFileError or key); a hang is reported, not waited."""
+    import threading
+
+    outcome = []
+
+    def load():
+        try:
+            outcome.append(load_key_file(path))
+        except KeyFileError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return bool(outcome), outcome[0] if outcome else None
+
+
+def test_a_fifo_key_file_is_refused_at_once(tmp_path):
+    import os
+
+    fifo = tmp_path / "ddns.key"
+    os.mkfifo(fifo)
+    try:
+        finished, outcome = load_within(fifo)
+    finally:
+        if not finished:  # the old code waits in open() for a writer: give it one, so the thread ends
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    assert finished, "load_key_file blocked on a FIFO"
+    assert isinstance(outcome, KeyFileError) and "is a FIFO, not a regular file" in str(outcome)
+
+
+def test_a_device_key_file_is_refused_without_reading_it():
+    # /dev/null, not /dev/zero: code that reads a device anyway must fail this test, not fill the memory
+    finished, outcome = load_within("/dev/null")
+    assert finished and isinstance(outcome, KeyFileError) and "is a character device" in str(outcome)
+
+
+def test_a_huge_key_file_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
+    import os
+
+    from dockernet import tsigkey
+
+    path = tmp_path / "ddns.key"
+    with open(path, "wb") as handle:  # sparse: 64 MiB that cost no disk
+        handle.truncate(1 << 26)
+    read = []
+    real_read = os.read
+    monkeypatch.setattr(tsigkey.os, "read", lambda fd, n: read.append(n) or real_read(fd, n))
+    with pytest.raises(KeyFileError, match="larger than 64 KiB"):
+        load_key_file(path)
+    assert sum(read) <= tsigkey.MAX_KEY_FILE + 1
