@@ -100,7 +100,8 @@ def parse_key_text(text: str, origin: str = "key file") -> TsigKey:
     while at < len(tokens) and words[at] != "}":
         statement = words[at]
         if statement not in ("algorithm", "secret"):
-            raise refuse(f" (unknown statement '{tokens[at][0][:40]}' in key '{name_text}')")
+            # the word is not shown: a secret written without its keyword would land in the message
+            raise refuse(f" (a statement other than algorithm and secret in key '{name_text}')")
         if statement in values:
             raise refuse(f" ('{statement}' is given twice in key '{name_text}')")
         if at + 2 >= len(tokens) or words[at + 1] in ("{", "}", ";") or words[at + 2] != ";":

@@ -217,3 +217,15 @@ def test_a_huge_key_file_is_refused_without_reading_it_whole(tmp_path, monkeypat
     with pytest.raises(KeyFileError, match="larger than 64 KiB"):
         load_key_file(path)
     assert sum(read) <= tsigkey.MAX_KEY_FILE + 1
+
+
+@pytest.mark.parametrize("body", [
+    'algorithm hmac-sha256; {secret};',  # the keyword forgotten: the secret stands where a statement should
+    '{secret}; algorithm hmac-sha256;',
+    'algorithm hmac-sha256; secret {secret} {secret};',  # a second value where ';' should be
+])
+def test_a_malformed_key_file_never_echoes_the_secret(body):
+    secret = base64.b64encode(b"s3cr3t-material-0123456789abcdef").decode()
+    with pytest.raises(KeyFileError) as caught:
+        parse_key_text('key "ddns-key" { ' + body.format(secret=f'"{secret}"') + ' };')
+    assert secret[:8] not in str(caught.value) and secret[:8] not in repr(caught.value)
