@@ -51,7 +51,9 @@ class Backlog:
         return name, verified
 
     def discard(self, names: Iterable[dns.name.Name]) -> None:
-        """Forget these names (they were just synced some other way)."""
+        """Forget these names (they were just synced some other way, e.g. in a batch)."""
+        if not self._queues:
+            return
         gone = set(names)
         for key in list(self._queues):
             queue = {name: verified for name, verified in self._queues[key].items() if name not in gone}
@@ -60,5 +62,3 @@ class Backlog:
             else:
                 del self._queues[key]
 
-    def clear(self) -> None:
-        self._queues.clear()

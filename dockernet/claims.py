@@ -140,11 +140,8 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Say | None = None)
     claims += _srv_claims(info, policy, names, own[0] if own else None, on_host, ttl, say, room)
     claims = [_within_limit(claim, say) for claim in claims]
     if own and not on_host:  # this host's address has a PTR of its own, not ours to write
-        primary = own[0].to_text()
-        for address in sorted({address for _, address in pairs}):
-            reverse = dns.reversename.from_address(address)
-            if any(reverse.is_subdomain(zone) for zone in policy.reverse_zones):
-                claims.append(Claim(reverse, info.id, (("PTR", primary),), ttl, info.created))
+        mine = set(own)
+        claims += _ptr_claims(info, policy, [claim for claim in claims if claim.fqdn in mine], ttl)
     return claims
 
 
@@ -227,6 +224,27 @@ def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say, room: _Ro
 _COMPOSE = parse(COMPOSE_TEMPLATE)
 
 
+def _ptr_claims(info: ContainerInfo, policy: RecordPolicy, own: list[Claim], ttl: int) -> list[Claim]:
+    """A PTR for each address the container's own names publish, to the first name publishing it.
+
+    Only published addresses count (at most ``MAX_RRSET`` of a family per
+    name), so a reverse record never points at a name whose forward
+    record left that address out, and a container on a thousand networks
+    asks for no more PTRs than its names carry.
+    """
+    target: dict[str, dns.name.Name] = {}
+    for claim in own:
+        for rdtype, address in claim.records:
+            if rdtype in ("A", "AAAA"):
+                target.setdefault(address, claim.fqdn)
+    claims = []
+    for address in sorted(target):
+        reverse = dns.reversename.from_address(address)
+        if any(reverse.is_subdomain(zone) for zone in policy.reverse_zones):
+            claims.append(Claim(reverse, info.id, (("PTR", target[address].to_text()),), ttl, info.created))
+    return claims
+
+
 def _within_limit(claim: Claim, say: Say) -> Claim:
     """The claim with at most ``MAX_RRSET`` records of a type (the first, in sorted order), said when cut.
 
@@ -251,19 +269,20 @@ def _srv_claims(info: ContainerInfo, policy: RecordPolicy, names: list[_Name], p
     wanted = labels.get(LABEL_SRV, "").strip(" ").lower()
     if not info.ports or wanted in _FALSE or not (policy.publish_ports or wanted in _TRUE):
         return []
-    services: dict[tuple[str, str], list[int]] = {}
+    services: dict[tuple[str, str], set[int]] = {}
+    refused: list[tuple[int, str]] = []
     for container_port, proto, host_port in info.ports:
         label = labels.get(f"{LABEL_SRV}.{container_port}")
         service = str(container_port) if label is None else label.strip(" ").lower()
         if label is not None and not _SRV_SERVICE.fullmatch(service):
-            say(logging.WARNING, f"Container ({info.short_id}): ignoring {LABEL_SRV}.{container_port}="
-                                 f"'{printable(label)}' (a service name is 1-15 letters, digits and hyphens); "
-                                 f"no SRV record for port {container_port}")
+            refused.append((container_port, label))
             continue
-        port = host_port if on_host else container_port
-        ports = services.setdefault((service, proto), [])
-        if port not in ports:
-            ports.append(port)
+        services.setdefault((service, proto), set()).add(host_port if on_host else container_port)
+    if refused:  # one line however many ports a container labels wrongly
+        port, label = refused[0]
+        say(logging.WARNING, f"Container ({info.short_id}): ignoring {LABEL_SRV}.{port}='{printable(label)}'"
+                             f"{f' and {len(refused) - 1} more' if len(refused) > 1 else ''} (a service name is "
+                             "1-15 letters, digits and hyphens); no SRV record for those ports")
     claims = []
     for name in names:
         target = (name.fqdn if not name.group or primary is None else primary).to_text()

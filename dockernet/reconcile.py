@@ -50,7 +50,7 @@ from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsServerFailu
 from dockernet.journal import Journal
 from dockernet.plan import (
     Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first, is_reverse_name,
-    is_srv_name, MAX_RRSET, merge_replicas, plan, publishable,
+    is_srv_name, MAX_RRSET, merge_replicas, parent_name, plan, publishable,
 )
 from dockernet.retries import Retries, SetAside
 from dockernet.supervision import Health, NullMetrics
@@ -96,9 +96,16 @@ class ClaimIndex:
     def names_of(self, container_id: str) -> set[dns.name.Name]:
         return set(self._by_container.get(container_id, ()))
 
-    def claimants(self, fqdn: dns.name.Name) -> list[str]:
-        """The ids of the containers that claim a name (each replica of a shared name on its own)."""
-        return list(self._by_name.get(fqdn, ()))
+    def hanging_on(self, fqdn: dns.name.Name) -> dict[str, set[dns.name.Name]]:
+        """Per claimant of ``fqdn`` (each replica of a shared name on its own): its SRV names and PTRs on it."""
+        found: dict[str, set[dns.name.Name]] = {}
+        for container_id in self._by_name.get(fqdn, ()):
+            derived = {name for name in self._by_container.get(container_id, ())
+                       if (is_reverse_name(name) or is_srv_name(name))
+                       and parent_name(name, self._by_name[name][container_id]) == fqdn}
+            if derived:
+                found[container_id] = derived
+        return found
 
     def claims_of_container(self, container_id: str) -> list[Claim]:
         """One container's claims, forward names first."""
@@ -162,9 +169,8 @@ class Reconciler:
         self._collisions: dict[dns.name.Name, tuple[str, tuple[str, ...]]] = {}
         #: shared names whose service has more replicas than they take: how many are left out, as last said
         self._crowded: dict[dns.name.Name, int] = {}
-        #: SRV and reverse names to plan again once the name they hang on changed hands
-        self._followups: set[dns.name.Name] = set()
-        #: names events asked for that are not synced yet, served in turn (see backlog.py)
+        #: names waiting to be synced, served in turn (see backlog.py): an event's names, and the SRV
+        #: names and PTRs to plan again once the name they hang on changed hands
         self.backlog = Backlog()
         #: the current wait between looks at blocked names while the server does not answer them
         self._blocked_wait = 0.0
@@ -229,9 +235,6 @@ class Reconciler:
         while self.backlog:
             fqdn, verified = self.backlog.pop()
             ok = self.sync_name(fqdn, verified) and ok
-            if self._followups:
-                self.backlog.add("", self._followups)
-                self._followups = set()
             if self.backlog and interrupt():
                 return False
         return ok
@@ -296,7 +299,6 @@ class Reconciler:
             self.retries.server_failed(self.index.names(), str(exc))
             return False
         self.needs_full = False
-        self.backlog.clear()  # every name in play is planned below
         owned = set(self.owned())
         if self.journal:
             self.journal.rewrite({name: self.current[name].short_id for name in owned})
@@ -405,7 +407,7 @@ class Reconciler:
             for change in applied.done:
                 self._applied(change)
                 done.add(change.fqdn)
-        self._followups -= done  # an SRV name or PTR sent in a later batch needs no second look
+        self.backlog.discard(done)  # an SRV name or PTR sent in a later batch needs no second look
         return done
 
     def _journal_before(self, changes: Iterable[Change]) -> None:
@@ -417,16 +419,21 @@ class Reconciler:
 
     # -- applying -------------------------------------------------------------
 
-    def sync(self, names: Iterable[dns.name.Name], verified: bool = False) -> bool:
-        """Bring each name in line; True when every one is done (none left pending or set aside)."""
+    def sync(self, names: Iterable[dns.name.Name], verified: bool = False,
+             interrupt: Callable[[], bool] = lambda: False) -> bool:
+        """Bring each name in line, then the backlog; True when every one is done (none pending or set aside).
+
+        Names are synced address names first, so an SRV name or PTR among
+        them is planned once the name it hangs on is in; the backlog then
+        holds only what hangs on names that changed hands elsewhere, drained
+        until ``interrupt()`` says events wait.
+        """
         names = set(names)
         ok = True
         for fqdn in sorted(names, key=forward_first):
             ok = self.sync_name(fqdn, verified) and ok
-        followups, self._followups = self._followups - names, set()
-        for fqdn in sorted(followups, key=forward_first):
-            ok = self.sync_name(fqdn, verified) and ok
-        return ok
+        self.backlog.discard(names)
+        return self.drain(interrupt) and ok
 
     def sync_name(self, fqdn: dns.name.Name, verified: bool = False) -> bool:
         """Bring one name in line; False when it is left pending or set aside."""
@@ -507,6 +514,8 @@ class Reconciler:
             if self.blocked.pop(fqdn, None) is not None:
                 self._blocked_recheck.pop(fqdn, None)
                 self.metrics.blocked(len(self.blocked))
+                if not self.blocked:
+                    self._blocked_wait = 0.0  # a name blocked later starts at the normal pace
             return
         holder = blocked[0].holder
         if self.blocked.get(fqdn) != holder:
@@ -522,7 +531,7 @@ class Reconciler:
             return None
         return max(0.0, self._next_blocked_check - self.clock())
 
-    def check_blocked(self) -> None:
+    def check_blocked(self, interrupt: Callable[[], bool] = lambda: False) -> None:
         """Take the names held by others as soon as they are released, without waiting for a resync.
 
         One SOA query per zone tells whether anything changed; only then, or
@@ -533,7 +542,7 @@ class Reconciler:
         now = self.clock()
         self._next_blocked_check = now + BLOCKED_POLL
         try:
-            self._check_blocked(now)
+            self._check_blocked(now, interrupt)
         except DnsTransient as exc:
             # no answer: wait for the server like every update does, not one timeout per turn of the loop
             self._blocked_wait = min(self.retries.retry_cap, max(self.retries.retry_first, self._blocked_wait * 2))
@@ -541,7 +550,7 @@ class Reconciler:
             raise DnsTransient(f"{exc}; looking at names held by others again in {self._blocked_wait:g} s") from None
         self._blocked_wait = 0.0
 
-    def _check_blocked(self, now: float) -> None:
+    def _check_blocked(self, now: float, interrupt: Callable[[], bool]) -> None:
         moved = set()
         for zone in {self.nameserver.target.zone_of(name) for name in self.blocked}:
             serial = self.nameserver.serial(zone)
@@ -559,7 +568,7 @@ class Reconciler:
             if state != self.blocked.get(name):
                 log.info("%s is no longer %s; syncing it", name, self.blocked[name].describe())
                 self._remember(name, state)
-                self.sync([name], verified=True)
+                self.sync([name], verified=True, interrupt=interrupt)
 
     def _applied(self, change: Change) -> None:
         """Book-keeping and the log line for a change the server applied."""
@@ -568,9 +577,8 @@ class Reconciler:
         self._remember(fqdn, current_after(change))
         if not isinstance(change, Delete) and not is_reverse_name(fqdn) and not is_srv_name(fqdn):
             # the new holder's SRV and PTR records may now be published (see plan.holds_parent)
-            for container_id in self.index.claimants(fqdn):
-                self._followups |= {n for n in self.index.names_of(container_id)
-                                    if is_reverse_name(n) or is_srv_name(n)}
+            for container_id, derived in self.index.hanging_on(fqdn).items():
+                self.backlog.add(container_id, derived)
         if isinstance(change, Delete):
             if self.journal:
                 self.journal.remove(fqdn)
@@ -637,12 +645,13 @@ class Reconciler:
         """Seconds until pending names, or a full reconcile, should be tried (None: nothing waits)."""
         return self.retries.due_in(also_waiting=self.needs_full)
 
-    def retry_pending(self) -> bool:
-        """Try the pending names again; stops at the first failure while the server is down."""
+    def retry_pending(self, interrupt: Callable[[], bool] = lambda: False) -> bool:
+        """Try the pending names again, then the backlog until ``interrupt()``; stops at the first failure while
+        the server is down."""
         ok = True
         for fqdn in self.retries.in_retry_order():
             if not self.sync_name(fqdn, verified=False):
                 ok = False
                 if self.retries.server_down:
                     return False
-        return ok
+        return self.drain(interrupt) and ok  # what hangs on the names just done, among the rest

@@ -60,6 +60,8 @@ _DISCONNECTED = "disconnected"
 _INSPECTED = "inspected"
 #: inspects in flight at once: as many containers as a burst starts in parallel may each hold one
 INSPECTORS = 8
+#: seconds a stopping watcher spends on names still waiting in the backlog (an event's, before the stop)
+STOP_DRAIN = 2.0
 
 
 def docker_pid_state(pidfile: str | None) -> str:
@@ -250,6 +252,7 @@ class Watcher:
             except queue.Empty:
                 item = None
             if item == _STOP:
+                self._finish_backlog()
                 break
             try:
                 self._dispatch(item)
@@ -262,8 +265,17 @@ class Watcher:
                     break
 
     def _events_waiting(self) -> bool:
-        """Whether an event, an inspect's answer or a signal waits: the backlog then yields to it."""
-        return not self.events.empty()
+        """Whether an event, an inspect's answer, a signal or a timer waits: the backlog then yields to it."""
+        return not self.events.empty() or self._next_wakeup() == 0.0
+
+    def _finish_backlog(self) -> None:
+        """Asked to stop: sync what events asked for before the stop, for a moment (the next start does the rest)."""
+        deadline = self.clock() + STOP_DRAIN
+        if self.reconciler.backlog:
+            self.reconciler.drain(lambda: self.clock() > deadline)
+        if self.reconciler.backlog:
+            log.warning("Stopping with %d name(s) not synced yet; the next start syncs them",
+                        len(self.reconciler.backlog))
 
     def _dispatch(self, item) -> None:
         if item is None:
@@ -297,11 +309,11 @@ class Watcher:
         if now >= self._next_resync or (due == 0.0 and self.reconciler.needs_full):
             self._full()
         elif due == 0.0:
-            self.reconciler.retry_pending()
+            self.reconciler.retry_pending(self._events_waiting)
 
     def _check_blocked(self) -> None:
         try:
-            self.reconciler.check_blocked()
+            self.reconciler.check_blocked(self._events_waiting)
         except DnsError as exc:  # the next check looks again, later; an outage is reported by the update path
             log.log(logging.DEBUG if self._blocked_unanswered else logging.WARNING,
                     "Cannot look at names held by others now: %s", exc)

@@ -4,8 +4,9 @@ names the container holds, blocked-name checks that wait for a silent server (ag
 import dataclasses
 
 import dns.name
+import dns.reversename
 
-from dockernet.claims import RecordPolicy
+from dockernet.claims import RecordPolicy, claims_of
 from dockernet.engine import ContainerInfo
 from dockernet.errors import DnsTransient
 from dockernet.logformat import printable
@@ -129,3 +130,58 @@ def test_blocked_name_checks_back_off_while_the_server_does_not_answer():
 def test_a_megabyte_label_is_shown_bounded():
     shown = printable("x\n" * 500_000)
     assert len(shown) < 1000 and shown.endswith("...(999800 more characters)") and "\n" not in shown
+
+
+class LosesOneAnswer(InMemoryZone):
+    """Loses the answer of the next UPDATE it is sent (a dropped packet), then answers again."""
+
+    fail_next = 0
+
+    def send(self, change):
+        if self.fail_next:
+            self.fail_next -= 1
+            raise DnsTransient("no answer (one lost packet)")
+        return super().send(change)
+
+
+def test_what_hangs_on_a_name_follows_it_when_its_retry_succeeds():
+    rev = dns.name.from_text("1.10.in-addr.arpa")
+    zone = LosesOneAnswer()
+    zone.target = dataclasses.replace(zone.target, reverse_zones=(rev,))
+    rec, zone = make(zone, reverse_zones=(rev,))
+    zone.fail_next = 1  # the UPDATE of web is lost once; its SRV name and PTR cannot go before it
+    rec.container_changed("a" * 64, with_port("a", "web"), interrupt=lambda: False)
+    assert name("web") in rec.pending and not zone.names
+    rec.clock.now += rec.retry_due_in()
+    assert rec.retry_pending()
+    assert zone.names[name("_http._tcp.web")] == Owned("a" * 12, (("SRV", "0 0 80 web.docker.test."),), 60)
+    assert zone.names[dns.name.from_text("2.0.1.10.in-addr.arpa")] == Owned("a" * 12, (("PTR", "web.docker.test."),), 60)
+    assert not rec.backlog
+
+
+def test_srv_ports_cost_linear_work_and_a_bounded_line():
+    """Forty thousand published ports on one service label: one set, one warning, no quadratic scan."""
+    ports = tuple((port, "tcp", port) for port in range(20000, 60000))
+    labels = {"dockernet.srv": "true", **{f"dockernet.srv.{port}": "bad_name" for port, _, _ in ports}}
+    info = ContainerInfo("a" * 64, "web", "web", True, "2026-01-01", ("10.1.0.2",), labels, ports=ports)
+    said = []
+    claims = claims_of(info, RecordPolicy(ZONE, 60), lambda level, text: said.append(text))
+    assert [claim.fqdn for claim in claims] == [name("web")]
+    assert said == ["Container (aaaaaaaaaaaa): ignoring dockernet.srv.20000='bad_name' and 39999 more (a service "
+                    "name is 1-15 letters, digits and hyphens); no SRV record for those ports"]
+    labels = {"dockernet.srv": "true", **{f"dockernet.srv.{port}": "http" for port, _, _ in ports}}
+    info = dataclasses.replace(info, labels=labels)
+    claims = claims_of(info, RecordPolicy(ZONE, 60), lambda level, text: said.append(text))
+    assert len(claims[1].records) == 64  # one SRV RRset, cut to the record limit (said)
+
+
+def test_ptrs_only_for_published_addresses():
+    """A container on a hundred networks: its name carries 64 addresses of a family, and so do its PTRs."""
+    rev = dns.name.from_text("10.in-addr.arpa")
+    networks = tuple((f"net{n}", f"10.{n}.0.2") for n in range(100))
+    info = ContainerInfo("a" * 64, "web", "web", True, "2026-01-01", tuple(a for _, a in networks), {}, 42, networks)
+    claims = claims_of(info, RecordPolicy(ZONE, 60, reverse_zones=(rev,)), lambda *_: None)
+    published = {data for rdtype, data in claims[0].records if rdtype == "A"}
+    ptrs = [claim for claim in claims if claim.records[0][0] == "PTR"]
+    assert len(published) == 64 and len(ptrs) == 64
+    assert {str(dns.reversename.to_address(claim.fqdn)) for claim in ptrs} == published
