@@ -86,6 +86,8 @@ class WatchOptions:
     auto_reverse: bool = False
     #: move this owner id's names to ours before the first reconcile (--adopt-owner)
     adopt_owner: str | None = None
+    #: adopt them even while that owner's watcher seems to run (dns sync --force)
+    adopt_force: bool = False
 
 
 class Inspectors:
@@ -175,22 +177,25 @@ class Watcher:
         if self.options.auto_reverse:
             self.discover_reverse_zones()
         self.reconciler.nameserver.probe()
-        self._take_ownership()
+        self._take_ownership(one_shot=True)
         return self.reconciler.full(self.engine.running())
 
-    def _take_ownership(self) -> None:
+    def _take_ownership(self, one_shot: bool = False) -> None:
         """Hold this owner id's lease, then adopt a renamed owner's names (--adopt-owner), before any reconcile.
 
-        ``OwnerCollision`` propagates: another engine runs under this owner id.
+        ``OwnerCollision`` propagates: another engine, or another running
+        watcher, runs under this owner id. A one-shot run next to this
+        engine's running watcher leaves the lease to it (``LeaseKeeper``).
         """
         if self.lease is not None:
-            self.lease.hold()
+            self.lease.hold(one_shot=one_shot)
         if self.options.adopt_owner:
             journal = self.reconciler.journal
             engine = self.lease.engine if self.lease is not None else self.engine.identity()[0]
             adopt_owner(self.reconciler.nameserver, self.options.adopt_owner, self.reconciler.policy.ttl, engine,
                         journal_names=lambda: set(Journal(journal.directory, self.options.adopt_owner).open(
-                            writable=False)) if journal else set())
+                            writable=False)) if journal else set(),
+                        here=self.lease.process if self.lease is not None else None, force=self.options.adopt_force)
 
     def run(self) -> None:
         """Watch until asked to stop. A key or zone the server rejects at start-up is fatal."""
@@ -210,7 +215,7 @@ class Watcher:
             if self._reconnect():
                 self._loop()
         except OwnerCollision:
-            collided = True  # another engine runs under this owner id: remove nothing, not even on exit
+            collided = True  # another engine or watcher holds this owner id: remove nothing, not even on exit
             raise
         finally:
             self._close_stream()
