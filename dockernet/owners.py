@@ -55,7 +55,7 @@ import dns.rdatatype
 import dns.update
 
 from dockernet.ddns import Nameserver, Outcome, new_update, quoted
-from dockernet.errors import DnsRejected, NameContended, OwnerCollision
+from dockernet.errors import DnsError, DnsRejected, NameContended, OwnerCollision
 from dockernet.logformat import printable
 from dockernet.pidfile import pid_space, process_started_at
 from dockernet.plan import ownership_mark, parse_mark
@@ -353,6 +353,26 @@ class LeaseKeeper:
                         "detected; grant this key updates of that name to turn detection on",
                         self._nameserver().target.where, lease_name(self.owner, self._nameserver().target.zone),
                         exc.code, self.owner)
+
+    def confirm(self) -> bool:
+        """Before a full reconcile's deletions: is the lease still this process's? (one read)
+
+        A renewal may be up to an interval away, and a lease taken meanwhile
+        (``--take-over-owner`` after a pause, an earlier dockernet's watcher)
+        means the records this engine does not list may be the new holder's.
+        ``OwnerCollision`` when another holds it; False when the server does
+        not answer (the deletions wait: nothing is concluded from silence).
+        """
+        if self.lease is None or self.disabled:
+            return True
+        try:
+            current, _texts = read_lease(self._nameserver(), self.owner)
+        except DnsError as exc:
+            log.debug("Cannot confirm the lease now: %s", exc)
+            return False
+        if claim_verdict(current, self.lease.engine, self.process, self.clock(), held=True) == TAKEN:
+            self._refuse(TAKEN, current, self.lease)
+        return True
 
     def _refused_for_lease_only(self, exc: DnsRejected) -> bool:
         if exc.code not in ("REFUSED", "NOTAUTH"):

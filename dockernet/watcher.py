@@ -225,6 +225,18 @@ class Watcher:
             sd_notify("STOPPING=1")
 
     def _cleanup(self) -> None:
+        """--cleanup-on-exit: purge this owner's records, once the lease is confirmed as still this process's.
+
+        A lease taken since the last renewal means the records under this
+        owner id may be the new holder's: then nothing is removed.
+        """
+        try:
+            if self.lease is not None and not self.lease.confirm():
+                log.error("Not removing this owner's records: this owner id's lease cannot be read now")
+                return
+        except OwnerCollision as exc:
+            log.error("Not removing this owner's records: %s", exc)
+            return
         log.info("Removing this owner's records before exit (--cleanup-on-exit)")
         if not self.reconciler.purge():
             log.error("Some records could not be removed (%d pending)", len(self.reconciler.pending))
@@ -389,7 +401,8 @@ class Watcher:
         """Allow the deletions a full reconcile found, or hold them back for a second listing.
 
         Nothing is removed before this owner id's lease is held: another engine
-        may run under the same id (see owners.py).
+        may run under the same id (see owners.py); and nothing while another
+        process holds it now (it is read once more first: ``LeaseKeeper.confirm``).
         """
         now = self.clock()
         if self.lease is not None and not self.lease.held:
@@ -399,6 +412,11 @@ class Watcher:
         young = now - self._connected_at < self.options.settle_time
         many = len(doomed) >= 4 and len(doomed) * 2 > owned
         if not young and (not many or frozenset(doomed) == self._held):
+            if self.lease is not None and not self.lease.confirm():  # OwnerCollision: another holds it now
+                log.warning("Holding back removal of %d record(s) until this owner id's lease can be confirmed",
+                            len(doomed))
+                self._next_resync = min(self._next_resync, now + self.options.settle_time)
+                return False
             self._held = frozenset()
             return True
         if frozenset(doomed) != self._held:

@@ -273,6 +273,27 @@ def test_a_watcher_whose_lease_another_process_took_stops_without_removing_anyth
     assert named.txt(name) == [text]  # the lease is left to its new holder
 
 
+def test_a_lease_taken_between_renewals_stops_a_resync_before_it_removes_anything(dockerd, named, watchers, label):
+    owner = f"{label}-resync"
+    # renewals a minute apart, resyncs every second: the resync must not wait for the renewal to find out
+    watcher = watchers(owner_id=owner, extra=("--settle-time", "0", "--resync-interval", "1")).start()
+    engine = dockerd.client.info()["ID"]
+    now = int(time.time())
+    text = (f"heritage=dockernet-lease,owner={owner},engine={engine},host=elsewhere,pid=4321,node=000000000000,"
+            f"instance=someone-else-0002,since={now},seen={now},every=60")
+    name = lease_name(owner, dns.name.from_text(named.zone))
+    assert named.update(lambda m: (m.delete(name), m.add(name, 0, "TXT", txt(text)))) == 0
+    # then a record of this owner id whose container this engine does not have (the new holder's, say)
+    assert named.update(lambda m: (m.add(f"{label}-theirs", 60, "A", "10.99.0.3"),
+                                   m.add(f"{label}-theirs", 60, "TXT", f'"{ownership_mark(owner, "f" * 12)}"'))) == 0
+    assert wait_for(lambda: watcher.proc.poll() is not None, 15), "the watcher did not notice"
+    assert watcher.proc.returncode == 1
+    errors = [line for line in watcher.stderr_text().splitlines() if line.startswith("dockernet: error:")]
+    assert len(errors) == 1 and "was taken over by" in errors[0] and "watcher pid 4321" in errors[0], errors
+    assert named.query(f"{label}-theirs") == {"10.99.0.3"}
+    named.update(lambda m: m.delete(f"{label}-theirs"))
+
+
 def test_purge_and_adoption_of_a_running_owner_are_refused_unless_forced(dockerd, named, containers, watchers,
                                                                         label):
     running = watchers(owner_id=f"{label}-run").start()

@@ -327,6 +327,19 @@ def test_a_watcher_whose_lease_another_instance_took_stops_at_its_next_renewal()
     assert store.txt[lease_name("web1", ZONE)] == [intruder.text()]  # and it was left alone
 
 
+def test_before_deletions_the_lease_is_read_again_and_a_taken_one_stops_them():
+    store = TxtStore()
+    first, _, _clock = two_keepers(store, {})
+    first.hold()
+    assert first.confirm()  # still ours
+    store.down = True
+    assert not first.confirm()  # silence: the deletions wait
+    store.down = False
+    store.txt[lease_name("web1", ZONE)] = [replace(first.lease, pid=4321, instance="intruder-inst-01").text()]
+    with pytest.raises(OwnerCollision, match="was taken over by .*watcher pid 4321"):
+        first.confirm()
+
+
 def test_a_lease_from_the_future_is_not_alive_and_is_taken_over_at_once():
     store = TxtStore()
     clock = Clock()
