@@ -25,7 +25,12 @@ apart, with no coordination service of our own:
   ``pidfile.pid_space``), so a restart or a crash frees the lease at once;
   elsewhere by its renewals;
 * a watcher that finds at a renewal that the lease names another instance
-  stops without removing anything: someone else holds the owner id now.
+  stops without removing anything: someone else holds the owner id now;
+  before a resync's removals and ``--cleanup-on-exit`` it reads the lease
+  once more (``confirm``);
+* a watcher that stops cleanly marks its lease released (pid 0), so every
+  host sees at once that nobody holds the owner id (``dns purge --owner``
+  from another host need not wait for three missed renewals).
 
 A lease written by an earlier dockernet (no process fields) still reads; on
 the same engine it is taken at once, as the earlier version's watcher being
@@ -133,21 +138,29 @@ class Lease:
         """Renewed later than now (beyond clock skew): written by a clock set wrong, so it proves nothing."""
         return self.seen > now + FUTURE_SLACK
 
+    @property
+    def released(self) -> bool:
+        """Its watcher stopped cleanly and said so (pid 0): nobody holds it."""
+        return bool(self.instance) and self.pid == 0
+
     def alive(self, now: float) -> bool:
-        """Whether its watcher renewed it recently enough to be running still (a lease from the future: no)."""
-        return not self.from_future(now) and self.age(now) <= STALE_AFTER_INTERVALS * max(self.every, 1)
+        """Whether its watcher renewed it recently enough to be running still (released, or from the future: no)."""
+        return (not self.released and not self.from_future(now)
+                and self.age(now) <= STALE_AFTER_INTERVALS * max(self.every, 1))
 
     def holder(self) -> str:
         """The process that holds it, or '' for an earlier dockernet's lease."""
         if not self.instance:
             return ""
         started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.since))
+        if self.released:
+            return f"a watcher that stopped (instance {self.instance}, held since {started})"
         return f"watcher pid {self.pid} (instance {self.instance}, holding since {started})"
 
     def renewed(self, now: float) -> str:
         if self.from_future(now):
             return f"renewed {span(self.seen - now)} in the future, an invalid lease (a clock set wrong)"
-        return f"renewed {ago(self.age(now))}"
+        return f"{'released' if self.released else 'renewed'} {ago(self.age(now))}"
 
     def describe(self, now: float) -> str:
         holder = f", {self.holder()}" if self.instance else ""
@@ -189,6 +202,8 @@ def holder_running(lease: Lease, here: Process, now: float,
     dockernet's lease, only the renewals tell: three missed, or one from the
     future, and it is taken for stopped.
     """
+    if lease.released:
+        return False
     if lease.instance and lease.instance == here.instance:
         return True
     if lease.instance and lease.node and lease.node == here.node:
@@ -373,6 +388,26 @@ class LeaseKeeper:
         if claim_verdict(current, self.lease.engine, self.process, self.clock(), held=True) == TAKEN:
             self._refuse(TAKEN, current, self.lease)
         return True
+
+    def release(self) -> None:
+        """On a clean stop: mark the lease released (pid 0), so that every host sees at once that nobody holds it.
+
+        Only while it is still this process's (a compare-and-swap); any
+        failure changes nothing: the lease then goes stale as after a crash.
+        """
+        if self.lease is None or self.disabled:
+            return
+        nameserver = self._nameserver()
+        try:
+            current, texts = read_lease(nameserver, self.owner)
+            if current is None or current.instance != self.process.instance:
+                return
+            released = replace(current, pid=0, seen=int(self.clock()))
+            if write_lease(nameserver, released, texts) is Outcome.APPLIED:
+                self.lease = None
+                log.info("Released the lease of owner id '%s'", self.owner)
+        except (DnsError, OwnerCollision) as exc:
+            log.debug("Lease not released: %s", exc)
 
     def _refused_for_lease_only(self, exc: DnsRejected) -> bool:
         if exc.code not in ("REFUSED", "NOTAUTH"):

@@ -178,7 +178,11 @@ class Watcher:
             self.discover_reverse_zones()
         self.reconciler.nameserver.probe()
         self._take_ownership(one_shot=True)
-        return self.reconciler.full(self.engine.running())
+        try:
+            return self.reconciler.full(self.engine.running())
+        finally:
+            if self.lease is not None:
+                self.lease.release()
 
     def _take_ownership(self, one_shot: bool = False) -> None:
         """Hold this owner id's lease, then adopt a renamed owner's names (--adopt-owner), before any reconcile.
@@ -222,6 +226,8 @@ class Watcher:
             self.inspectors.stop()
             if self.options.cleanup_on_exit and not collided:
                 self._cleanup()
+            if self.lease is not None and not collided:
+                self.lease.release()  # every host sees at once that nobody holds this owner id
             sd_notify("STOPPING=1")
 
     def _cleanup(self) -> None:

@@ -240,7 +240,11 @@ def test_a_crashed_watcher_is_restarted_at_once_and_keeps_the_records(dockerd, n
     assert lease_of(named, watcher.owner).pid == watcher.proc.pid != crashed.pid
     assert f"from engine {crashed.engine}" in watcher.new_log_text() and "which no longer runs" in watcher.new_log_text()
     assert named.query(label) == {dockerd.address_of(container)}
+    holding = lease_of(named, watcher.owner)
     assert watcher.terminate() == 0  # and a clean stop then start (systemctl restart) as well
+    released = lease_of(named, watcher.owner)  # a clean stop says so: every host sees nobody holds it
+    assert released.pid == 0 and released.instance == holding.instance
+    assert f"owner {watcher.owner}: watcher stopped;" in watcher.dns("ls", "--all").stdout
     watcher.start()
     assert named.query(label) == {dockerd.address_of(container)}
     assert watcher.terminate() == 0

@@ -186,6 +186,8 @@ OLD_FORMAT = Lease("web1", "ENGINE:A", "host-a", NOW - 5, 60)
     (held_by(node="", pid=9999), True),  # where pids were unknown: the renewals tell
     (OLD_FORMAT, True),
     (replace(OLD_FORMAT, seen=NOW - 181), False),
+    (held_by(pid=0, node="bbbbbbbbbbbb", seen=NOW - 1), False),  # released by its watcher as it stopped
+    (held_by(pid=0, seen=NOW - 1), False),
 ])
 def test_whether_a_leases_holder_runs(lease, running):
     assert holder_running(lease, HERE, NOW, started_at) is running
@@ -219,6 +221,9 @@ def test_whether_a_leases_holder_runs(lease, running):
     (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb", seen=NOW + 98203422328), "ENGINE:A", {"take_over": True},
      TAKE_OVER),  # a lease from the future does not block --take-over-owner
     (replace(OLD_FORMAT, engine="ENGINE:B", seen=NOW + 98203422328), "ENGINE:A", {"take_over": True}, TAKE_OVER),
+    (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb", pid=0), "ENGINE:A", {"take_over": True}, TAKE_OVER),  # released
+    (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb", pid=0), "ENGINE:A", {}, OTHER_ENGINE),
+    (held_by(node="bbbbbbbbbbbb", pid=0), "ENGINE:A", {}, TAKE),
 ])
 def test_what_a_claim_may_do_with_the_lease_it_read(current, engine, options, verdict):
     options = {"held": False, **options}
@@ -340,6 +345,25 @@ def test_before_deletions_the_lease_is_read_again_and_a_taken_one_stops_them():
         first.confirm()
 
 
+def test_a_clean_stop_releases_the_lease_only_while_it_is_ours():
+    store = TxtStore()
+    first, _, clock = two_keepers(store, {})
+    first.hold()
+    clock.now += 5
+    first.release()
+    released = parse_lease(store.txt[lease_name("web1", ZONE)][0])
+    assert released.released and released.seen == 105 and released.instance == "first-instance-01"
+    assert not released.alive(105) and "a watcher that stopped" in released.describe(105)
+    assert "released 0 s ago" in released.describe(105)
+
+    again, _, _ = two_keepers(store, {})
+    again.hold()
+    intruder = replace(again.lease, pid=4321, instance="intruder-inst-01")
+    store.txt[lease_name("web1", ZONE)] = [intruder.text()]
+    again.release()  # not ours any more: left alone
+    assert store.txt[lease_name("web1", ZONE)] == [intruder.text()]
+
+
 def test_a_lease_from_the_future_is_not_alive_and_is_taken_over_at_once():
     store = TxtStore()
     clock = Clock()
@@ -377,6 +401,7 @@ def test_ls_tells_each_leases_state_without_negative_ages(lease, state):
     (OLD_FORMAT, "ENGINE:A", False),  # ... of this engine: this host under its old name (--adopt-owner)
     (held_by(), "ENGINE:A", True),  # this engine, its watcher still runs
     (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb"), "ENGINE:A", True),
+    (held_by(node="bbbbbbbbbbbb", pid=0), None, False),  # its watcher stopped and released it moments ago
 ])
 def test_purge_and_adoption_of_an_owner_whose_watcher_runs_are_refused(lease, engine, refused):
     if not refused:
