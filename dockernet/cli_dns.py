@@ -108,16 +108,24 @@ def dns_ls(obj, settings, list_owner, list_all, as_json):
 @dns_options
 @click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax, prerequisites included; send nothing.")
 @owner_options
+@click.option("--force", is_flag=True,
+              help="With --adopt-owner: adopt OLD's names although its lease shows its watcher running.")
 @click.pass_obj
-def dns_sync(obj, settings, dry_run, take_over_owner, adopt_owner):
-    """One reconcile, the same path the watcher takes (watch --once)."""
+def dns_sync(obj, settings, dry_run, take_over_owner, adopt_owner, force):
+    """One reconcile, the same path the watcher takes (watch --once).
+
+    Next to this owner id's running watcher it runs too, and leaves the
+    lease to that watcher (sending the watcher SIGHUP resyncs it as well).
+    """
     from dockernet.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build
 
+    if force and not adopt_owner:
+        raise click.UsageError("--force only applies to --adopt-owner")
     setup_logging(None)  # stdout carries the nsupdate script
     runtime = build(replace(settings, take_over_owner=take_over_owner), obj["docker_host"], read_only=dry_run,
-                    adopt_owner=adopt_owner)
+                    adopt_owner=adopt_owner, adopt_force=force)
     if not dry_run:
         sys.exit(0 if runtime.watcher.once() else 1)
     runtime.engine.ping()
@@ -130,18 +138,23 @@ def dns_sync(obj, settings, dry_run, take_over_owner, adopt_owner):
 @dns_options
 @click.option("--owner", "purge_owner", type=OWNER_ID, help="Remove this owner's records instead of this watcher's.")
 @click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax; send nothing.")
+@click.option("--force", is_flag=True,
+              help="With --owner: purge, and remove the lease, although the lease shows its watcher running.")
 @click.pass_obj
-def dns_purge(obj, settings, purge_owner, dry_run):
+def dns_purge(obj, settings, purge_owner, dry_run, force):
     """Remove everything one owner wrote, PTRs included, and nothing else (each delete checks the owner's mark).
 
     Then its lease goes too, so the owner leaves 'dns ls --all': the way to
-    retire a host, from any host. A watcher still running under that owner
-    id is said, and its lease kept: it would publish its records again.
+    retire a host, from any host. A purge --owner of an owner whose watcher
+    still runs (it would publish its records again) is refused, naming that
+    watcher, unless --force; this watcher's own purge keeps the lease then.
     """
     from dockernet.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build
 
+    if force and not purge_owner:
+        raise click.UsageError("--force only applies to --owner")
     setup_logging(None)
     runtime = build(replace(settings, owner_id=purge_owner or settings.owner_id), obj["docker_host"], read_only=dry_run)
     runtime.resolve_reverse_zones()
@@ -151,9 +164,14 @@ def dns_purge(obj, settings, purge_owner, dry_run):
         changes = reconciler.preview([])
         click.echo(render_nsupdate(changes, runtime.nameserver) if changes else "; nothing to do\n", nl=False)
         return
-    from dockernet.owners import retire
+    import time
+
+    from dockernet.owners import Process, read_lease, refuse_if_running, retire
 
     runtime.nameserver.probe()
+    here = Process.this()
+    if purge_owner and not force:  # before anything is removed
+        refuse_if_running(read_lease(runtime.nameserver, purge_owner)[0], here, time.time(), "purging its records")
     if not reconciler.purge():
         sys.exit(1)
-    retire(runtime.nameserver, runtime.settings.owner_id)
+    retire(runtime.nameserver, runtime.settings.owner_id, here=here, force=force)

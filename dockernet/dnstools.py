@@ -15,7 +15,7 @@ import dns.name
 
 from dockernet.ddns import Nameserver
 from dockernet.errors import DnsError, DnsRejected, DnsTransient, DockernetError, TransferNotAllowed
-from dockernet.owners import ago, leases_in
+from dockernet.owners import FUTURE_SLACK, Process, ago, holder_running, leases_in, span
 from dockernet.plan import Change, is_service, operations, parse_mark
 from dockernet.templates import container_fields, service_group
 
@@ -261,22 +261,25 @@ def list_records(runtime, owner: str | None, this_owner: str) -> list[dict]:
     except DockernetError:
         running = None
     now = time.time()
+    here = Process.this()
     found = [{"name": name, "owner": who, "container": None if is_service(holder) else holder,
               "service": holder if is_service(holder) else None, "records": [list(r) for r in records],
               "running": (holder in running) if running is not None and who == this_owner else None,
-              "lease": _lease_dict(leases.get(who), now)}
+              "lease": _lease_dict(leases.get(who), now, here)}
              for name, who, holder, records in rows]
     listed_owners = {row["owner"] for row in found}
     found += [{"name": None, "owner": who, "container": None, "service": None, "records": [], "running": None,
-               "lease": _lease_dict(lease, now)}
+               "lease": _lease_dict(lease, now, here)}
               for who, lease in sorted(leases.items()) if who not in listed_owners and owner in (None, who)]
     return found
 
 
-def _lease_dict(lease, now: float) -> dict | None:
+def _lease_dict(lease, now: float, here: Process) -> dict | None:
+    """A lease for ``dns ls``: ``alive`` is whether its watcher runs (its pid says, on this host; else its renewals)."""
     if lease is None:
         return None
-    return {"engine": lease.engine, "host": lease.host, "seen": lease.seen, "alive": lease.alive(now)}
+    return {"engine": lease.engine, "host": lease.host, "seen": lease.seen, "alive": holder_running(lease, here, now),
+            "pid": lease.pid if lease.instance else None, "since": lease.since if lease.instance else None}
 
 
 def render_ls(rows: list[dict], this_owner: str) -> str:
@@ -302,5 +305,8 @@ def _life(lease: dict | None, now: float) -> str:
     if lease is None:
         return "no lease (its watcher never ran with leases, or the owner was retired)"
     state = "running" if lease["alive"] else "stopped"
-    return (f"watcher {state}; engine {lease['engine']} on host {lease['host'] or '?'}, last seen "
-            f"{ago(now - lease['seen'])}")
+    pid = f", pid {lease['pid']}" if lease.get("pid") else ""
+    where = f"engine {lease['engine']} on host {lease['host'] or '?'}{pid}"
+    if lease["seen"] > now + FUTURE_SLACK:  # a clock set wrong wrote it: it proves no life
+        return f"lease invalid; {where}, renewed {span(lease['seen'] - now)} in the future (a clock set wrong)"
+    return f"watcher {state}; {where}, last seen {ago(now - lease['seen'])}"

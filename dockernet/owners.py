@@ -2,20 +2,43 @@
 
 Several Docker hosts publish into one zone, each under its own owner id;
 every record carries its owner in its ownership mark (``plan.py``). Two
-engines that run under the *same* owner id (a cloned VM, a copied config)
-would each see the other's records as their own and delete them. The zone
-itself keeps them apart, with no coordination service of our own:
+watchers that run under the *same* owner id (a cloned VM, a copied config,
+a second ``watch`` started by hand on the same host) would each see the
+other's records as their own and delete them. The zone itself keeps them
+apart, with no coordination service of our own:
 
 * each owner id has one **lease** record, a TXT at
   ``<owner>._owner._dockernet.<zone>`` naming the Docker engine (its unique
-  ``docker info`` ID) that runs it, and when it last renewed the lease;
+  ``docker info`` ID) and the process that runs it (its pid, where that pid
+  is counted, a random instance id and when it started holding), and when
+  it last renewed the lease;
 * a watcher claims the lease before it removes anything and renews it every
   ``interval`` seconds, each write an RFC 2136 compare-and-swap on the exact
-  text it read (a prerequisite), so two engines racing for one owner id
+  text it read (a prerequisite), so two processes racing for one owner id
   cannot both win;
 * a lease naming another engine stops the watcher with one line naming both
   engines; ``--take-over-owner`` replaces it deliberately, and only once the
-  other engine has stopped renewing it (a reinstalled host).
+  other engine has stopped renewing it (a reinstalled host);
+* a lease naming another process of the same engine stops the watcher too,
+  naming that process, while it runs. Whether it runs is told by its pid
+  where the pid is comparable with ours (same boot, same pid namespace:
+  ``pidfile.pid_space``), so a restart or a crash frees the lease at once;
+  elsewhere by its renewals;
+* a watcher that finds at a renewal that the lease names another instance
+  stops without removing anything: someone else holds the owner id now;
+  before a resync's removals and ``--cleanup-on-exit`` it reads the lease
+  once more (``confirm``);
+* a watcher that stops cleanly marks its lease released (pid 0), so every
+  host sees at once that nobody holds the owner id (``dns purge --owner``
+  from another host need not wait for three missed renewals).
+
+A lease written by an earlier dockernet (no process fields) still reads; on
+the same engine it is taken at once, as the earlier version's watcher being
+restarted (an upgrade), since it cannot be told from a running one and an
+upgrade must not wait for three missed renewals. Should that earlier
+watcher still run, it rewrites the lease and this one stops at its next
+renewal. A lease renewed further in the future than ``FUTURE_SLACK`` is
+invalid (a clock set wrong): it shows no running watcher.
 
 The lease is also each owner's last sign of life, which ``dns ls --all``
 shows. The lease name is one label per owner id (a ``.`` in an id is
@@ -25,7 +48,9 @@ escaped inside the label), below two labels no container name can take.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import secrets
 import time
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -35,21 +60,29 @@ import dns.rdatatype
 import dns.update
 
 from dockernet.ddns import Nameserver, Outcome, new_update, quoted
-from dockernet.errors import DnsRejected, NameContended, OwnerCollision
+from dockernet.errors import DnsError, DnsRejected, NameContended, OwnerCollision
 from dockernet.logformat import printable
+from dockernet.pidfile import pid_space, process_started_at
 from dockernet.plan import ownership_mark, parse_mark
 
 log = logging.getLogger("dockernet")
 
 _LEASE = re.compile(
     r"heritage=dockernet-lease,owner=([A-Za-z0-9][A-Za-z0-9._-]{0,62}),engine=([A-Za-z0-9:_-]{1,100}),"
-    r"host=([A-Za-z0-9._-]{0,63}),seen=([0-9]{1,12}),every=([0-9]{1,6})"
+    r"host=([A-Za-z0-9._-]{0,63})"
+    r"(?:,pid=([0-9]{1,10}),node=([0-9a-f]{0,12}),instance=([A-Za-z0-9_-]{8,32}),since=([0-9]{1,12}))?"
+    r",seen=([0-9]{1,12}),every=([0-9]{1,6})"
 )
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 #: a lease not renewed for this many intervals belongs to a watcher that has stopped
 STALE_AFTER_INTERVALS = 3
 #: the default renewal interval, seconds
 LEASE_INTERVAL = 60
+#: seconds a lease's renewal may lie ahead of our clock (clocks of two hosts differ a little): further is
+#: invalid. The TSIG fudge (300 s) already bounds how far a writer's clock can be from the server's.
+FUTURE_SLACK = 300
+#: a holder's process may seem to have started this much after it claimed (/proc gives whole seconds)
+START_SLACK = 2.0
 
 
 def lease_name(owner: str, zone: dns.name.Name) -> dns.name.Name:
@@ -62,44 +95,169 @@ def is_lease_name(name: dns.name.Name, zone: dns.name.Name) -> bool:
 
 
 @dataclass(frozen=True)
+class Process:
+    """This process as a lease names its holder: pid, where pids are counted (``pid_space``), instance id."""
+
+    pid: int
+    node: str
+    #: random per process: tells two processes apart where pids cannot (another host); not a secret
+    instance: str
+
+    @classmethod
+    def this(cls) -> "Process":
+        return cls(os.getpid(), pid_space(), secrets.token_urlsafe(12))
+
+
+@dataclass(frozen=True)
 class Lease:
-    """Who runs an owner id: a Docker engine, its host name, and when it last said so."""
+    """Who runs an owner id: a Docker engine, its host name, the process holding it, and when it last said so.
+
+    A lease of an earlier dockernet has no process (``instance`` is "").
+    """
 
     owner: str
     engine: str
     host: str
     seen: int  # unix time of the last renewal
     every: int  # seconds between renewals
+    pid: int = 0
+    node: str = ""  # where ``pid`` counts (pidfile.pid_space)
+    instance: str = ""
+    since: int = 0  # unix time this process first held the lease
 
     def text(self) -> str:
-        return (f"heritage=dockernet-lease,owner={self.owner},engine={self.engine},host={self.host},"
+        process = (f",pid={self.pid},node={self.node},instance={self.instance},since={self.since}"
+                   if self.instance else "")
+        return (f"heritage=dockernet-lease,owner={self.owner},engine={self.engine},host={self.host}{process},"
                 f"seen={self.seen},every={self.every}")
 
     def age(self, now: float) -> float:
         return max(0.0, now - self.seen)
 
+    def from_future(self, now: float) -> bool:
+        """Renewed later than now (beyond clock skew): written by a clock set wrong, so it proves nothing."""
+        return self.seen > now + FUTURE_SLACK
+
+    @property
+    def released(self) -> bool:
+        """Its watcher stopped cleanly and said so (pid 0): nobody holds it."""
+        return bool(self.instance) and self.pid == 0
+
     def alive(self, now: float) -> bool:
-        """Whether its watcher renewed it recently enough to be running still."""
-        return self.age(now) <= STALE_AFTER_INTERVALS * max(self.every, 1)
+        """Whether its watcher renewed it recently enough to be running still (released, or from the future: no)."""
+        return (not self.released and not self.from_future(now)
+                and self.age(now) <= STALE_AFTER_INTERVALS * max(self.every, 1))
+
+    def holder(self) -> str:
+        """The process that holds it, or '' for an earlier dockernet's lease."""
+        if not self.instance:
+            return ""
+        started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.since))
+        if self.released:
+            return f"a watcher that stopped (instance {self.instance}, held since {started})"
+        return f"watcher pid {self.pid} (instance {self.instance}, holding since {started})"
+
+    def renewed(self, now: float) -> str:
+        if self.from_future(now):
+            return f"renewed {span(self.seen - now)} in the future, an invalid lease (a clock set wrong)"
+        return f"{'released' if self.released else 'renewed'} {ago(self.age(now))}"
 
     def describe(self, now: float) -> str:
-        return f"engine {self.engine} on host {self.host or '?'}, renewed {ago(self.age(now))}"
+        holder = f", {self.holder()}" if self.instance else ""
+        return f"engine {self.engine} on host {self.host or '?'}{holder}, {self.renewed(now)}"
+
+
+def span(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 3 * 86400:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.0f} days"
 
 
 def ago(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s ago"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"
+    return f"{span(max(0.0, seconds))} ago"
 
 
 def parse_lease(text: str) -> Lease | None:
     match = _LEASE.fullmatch(text)
     if not match:
         return None
-    owner, engine, host, seen, every = match.groups()
-    return Lease(owner, engine, host, int(seen), int(every))
+    owner, engine, host, pid, node, instance, since, seen, every = match.groups()
+    if instance is None:  # an earlier dockernet's lease
+        return Lease(owner, engine, host, int(seen), int(every))
+    return Lease(owner, engine, host, int(seen), int(every), int(pid), node, instance, int(since))
+
+
+def holder_running(lease: Lease, here: Process, now: float,
+                   started_at: Callable[[int], float | None] = process_started_at) -> bool:
+    """Whether the process holding ``lease`` runs now, as well as ``here`` can tell.
+
+    Where the holder's pid counts as ours do (same boot, same pid namespace),
+    the pid decides at once: it runs while a process with that pid exists
+    that started no later than it took the lease (a later one merely got the
+    pid again; so did we, if it is ours). Elsewhere, and for an earlier
+    dockernet's lease, only the renewals tell: three missed, or one from the
+    future, and it is taken for stopped.
+    """
+    if lease.released:
+        return False
+    if lease.instance and lease.instance == here.instance:
+        return True
+    if lease.instance and lease.node and lease.node == here.node:
+        if lease.pid == here.pid:
+            return False
+        started = started_at(lease.pid)
+        return started is not None and started <= lease.since + START_SLACK
+    return lease.alive(now)
+
+
+# what a claim decides (``claim_verdict``)
+TAKE = "take"  # write the lease: it is free, or ours
+TAKE_OVER = "take over"  # another engine's, stale, and --take-over-owner: write it, warning
+BESIDE = "beside"  # a one-shot run next to this engine's running watcher: leave the lease to it
+TAKEN = "taken"  # it was ours, another holds it now: stop without removing anything
+OTHER_ENGINE = "other engine"  # another engine holds it: refuse
+ENGINE_RUNNING = "engine running"  # --take-over-owner, but the other engine still renews it: refuse
+RUNNING = "running"  # another process of this engine holds it and runs: refuse
+
+
+def claim_verdict(current: Lease | None, engine: str, here: Process, now: float, *, held: bool,
+                  take_over: bool = False, one_shot: bool = False,
+                  started_at: Callable[[int], float | None] = process_started_at) -> str:
+    """What a process of ``engine`` (``here``) may do with the lease it read (``current``).
+
+    ============================  =====================================  ==========================
+    the lease read                while claiming                         at a renewal (``held``)
+    ============================  =====================================  ==========================
+    none                          TAKE                                   TAKE (it is written again)
+    this instance's               TAKE                                   TAKE (a lost answer)
+    another engine's              OTHER_ENGINE; with ``take_over``:      TAKEN
+                                  TAKE_OVER once stale, else
+                                  ENGINE_RUNNING
+    this engine's, earlier        TAKE (the earlier version restarted)   TAKEN
+    dockernet
+    this engine's, another        RUNNING (a one-shot run: BESIDE)       TAKEN
+    process that runs
+    this engine's, another        TAKE (a restart, a crash)              TAKEN
+    process that stopped
+    ============================  =====================================  ==========================
+    """
+    if current is None or (current.instance and current.instance == here.instance):
+        return TAKE
+    if held:
+        return TAKEN
+    if current.engine != engine:
+        if not take_over:
+            return OTHER_ENGINE
+        return ENGINE_RUNNING if current.alive(now) else TAKE_OVER
+    if not current.instance:
+        return TAKE
+    if holder_running(current, here, now, started_at):
+        return BESIDE if one_shot else RUNNING
+    return TAKE
 
 
 def safe_engine_id(engine_id: str) -> str:
@@ -121,6 +279,11 @@ def read_lease(nameserver: Nameserver, owner: str) -> tuple[Lease | None, list[s
                          hint="remove them, or choose another --owner-id")
 
 
+def txt_rdata(text: str) -> str:
+    """One TXT record holding ``text``, in strings of at most 255 bytes (RFC 1035 3.3.14); readers join them."""
+    return " ".join(quoted(text[at:at + 255]) for at in range(0, len(text), 255)) or quoted("")
+
+
 def write_lease(nameserver: Nameserver, new: Lease, old_texts: list[str] | None) -> Outcome:
     """Compare-and-swap the lease: create it where there is none, else replace exactly ``old_texts``."""
     name = lease_name(new.owner, nameserver.target.zone)
@@ -128,9 +291,9 @@ def write_lease(nameserver: Nameserver, new: Lease, old_texts: list[str] | None)
     if old_texts is None:
         message.absent(name)
     else:
-        message.present(name, dns.rdatatype.TXT, *(quoted(text) for text in old_texts))
+        message.present(name, dns.rdatatype.TXT, *(txt_rdata(text) for text in old_texts))
         message.delete(name, dns.rdatatype.TXT)
-    message.add(name, 0, dns.rdatatype.TXT, quoted(new.text()))
+    message.add(name, 0, dns.rdatatype.TXT, txt_rdata(new.text()))
     return nameserver.send_message(message)
 
 
@@ -138,31 +301,39 @@ def remove_lease(nameserver: Nameserver, lease: Lease) -> Outcome:
     """Delete a lease, if it is still exactly ``lease`` (retiring an owner)."""
     name = lease_name(lease.owner, nameserver.target.zone)
     message = new_update(nameserver.target)
-    message.present(name, dns.rdatatype.TXT, quoted(lease.text()))
+    message.present(name, dns.rdatatype.TXT, txt_rdata(lease.text()))
     message.delete(name)
     return nameserver.send_message(message)
 
 
 class LeaseKeeper:
-    """Claims and renews this watcher's lease; raises ``OwnerCollision`` when another engine holds it.
+    """Claims and renews this watcher's lease; raises ``OwnerCollision`` when another engine or process holds it.
 
     ``hold()`` is called before anything is removed and from the watcher's
     timers: it claims the lease once, then renews it when due. A server
     that refuses the lease name (an update-policy that grants only some
     names) turns collision detection off with one warning; it does not stop
-    the watcher.
+    the watcher. A one-shot run (``hold(one_shot=True)``: ``watch --once``,
+    ``dns sync``) next to this engine's running watcher of the same owner id
+    leaves the lease to that watcher.
     """
 
     def __init__(self, nameserver: Callable[[], Nameserver], owner: str, identity: Callable[[], tuple[str, str]],
-                 interval: float = LEASE_INTERVAL, take_over: bool = False, clock: Callable[[], float] = time.time):
+                 interval: float = LEASE_INTERVAL, take_over: bool = False, clock: Callable[[], float] = time.time,
+                 process: Process | None = None, started_at: Callable[[int], float | None] = process_started_at):
         self._nameserver = nameserver
         self.owner = owner
         self._identity = identity
         self.interval = interval
         self.take_over = take_over
         self.clock = clock
+        #: this process, as the lease names its holder
+        self.process = process or Process.this()
+        self._started_at = started_at
         #: the lease as this watcher last wrote it (None: not held yet)
         self.lease: Lease | None = None
+        #: the running watcher this one-shot run leaves the lease to (None: none)
+        self.beside: Lease | None = None
         #: why collision detection is off ("": it is on)
         self.disabled = ""
         self._next_try = 0.0
@@ -170,7 +341,7 @@ class LeaseKeeper:
 
     @property
     def held(self) -> bool:
-        return self.lease is not None or bool(self.disabled)
+        return self.lease is not None or self.beside is not None or bool(self.disabled)
 
     def due_in(self) -> float:
         """Seconds until the lease should be renewed (0: now)."""
@@ -183,12 +354,12 @@ class LeaseKeeper:
         """The server did not answer: try again in a few seconds, not in a busy loop."""
         self._next_try = self.clock() + min(self.interval, 5.0)
 
-    def hold(self) -> None:
+    def hold(self, one_shot: bool = False) -> None:
         """Claim the lease, or renew it when due. DnsTransient propagates: nothing is concluded from silence."""
         if self.disabled or (self.lease is not None and self.lease.seen + self.interval > self.clock()):
             return
         try:
-            self._claim()
+            self._claim(one_shot)
         except DnsRejected as exc:
             if not self._refused_for_lease_only(exc):
                 raise
@@ -197,6 +368,46 @@ class LeaseKeeper:
                         "detected; grant this key updates of that name to turn detection on",
                         self._nameserver().target.where, lease_name(self.owner, self._nameserver().target.zone),
                         exc.code, self.owner)
+
+    def confirm(self) -> bool:
+        """Before a full reconcile's deletions: is the lease still this process's? (one read)
+
+        A renewal may be up to an interval away, and a lease taken meanwhile
+        (``--take-over-owner`` after a pause, an earlier dockernet's watcher)
+        means the records this engine does not list may be the new holder's.
+        ``OwnerCollision`` when another holds it; False when the server does
+        not answer (the deletions wait: nothing is concluded from silence).
+        """
+        if self.lease is None or self.disabled:
+            return True
+        try:
+            current, _texts = read_lease(self._nameserver(), self.owner)
+        except DnsError as exc:
+            log.debug("Cannot confirm the lease now: %s", exc)
+            return False
+        if claim_verdict(current, self.lease.engine, self.process, self.clock(), held=True) == TAKEN:
+            self._refuse(TAKEN, current, self.lease)
+        return True
+
+    def release(self) -> None:
+        """On a clean stop: mark the lease released (pid 0), so that every host sees at once that nobody holds it.
+
+        Only while it is still this process's (a compare-and-swap); any
+        failure changes nothing: the lease then goes stale as after a crash.
+        """
+        if self.lease is None or self.disabled:
+            return
+        nameserver = self._nameserver()
+        try:
+            current, texts = read_lease(nameserver, self.owner)
+            if current is None or current.instance != self.process.instance:
+                return
+            released = replace(current, pid=0, seen=int(self.clock()))
+            if write_lease(nameserver, released, texts) is Outcome.APPLIED:
+                self.lease = None
+                log.info("Released the lease of owner id '%s'", self.owner)
+        except (DnsError, OwnerCollision) as exc:
+            log.debug("Lease not released: %s", exc)
 
     def _refused_for_lease_only(self, exc: DnsRejected) -> bool:
         if exc.code not in ("REFUSED", "NOTAUTH"):
@@ -220,57 +431,100 @@ class LeaseKeeper:
 
     def _me(self) -> Lease:
         engine, host = self._whoami()
-        return Lease(self.owner, safe_engine_id(engine), _UNSAFE.sub("-", host)[:63], int(self.clock()),
-                     int(self.interval))
+        now = int(self.clock())
+        return Lease(self.owner, safe_engine_id(engine), _UNSAFE.sub("-", host)[:63], now, int(self.interval),
+                     self.process.pid, self.process.node, self.process.instance, now)
 
-    def _claim(self) -> None:
+    def _claim(self, one_shot: bool) -> None:
         nameserver = self._nameserver()
         me = self._me() if self.lease is None else replace(self.lease, seen=int(self.clock()))
         for _attempt in range(3):
             current, texts = read_lease(nameserver, self.owner)
-            if current is not None and current.engine != me.engine:
-                self._refuse(current, me)
+            now = self.clock()
+            verdict = claim_verdict(current, me.engine, self.process, now, held=self.lease is not None,
+                                    take_over=self.take_over, one_shot=one_shot, started_at=self._started_at)
+            if verdict == BESIDE:
+                log.info("Owner id '%s' is held by the running %s: this run leaves the lease to it", self.owner,
+                         current.describe(now))
+                self.beside = current
+                return
+            if verdict not in (TAKE, TAKE_OVER):
+                self._refuse(verdict, current, me)
+            if verdict == TAKE_OVER:
+                log.warning("Taking over owner id '%s' from %s (--take-over-owner)", self.owner, current.describe(now))
+            elif self.lease is None and current is not None and current.instance != me.instance:
+                log.info("Taking the lease of owner id '%s' from %s, which no longer runs", self.owner,
+                         current.describe(now) if current.instance else
+                         f"an earlier dockernet's watcher of this engine ({current.describe(now)})")
             if write_lease(nameserver, me, texts) is Outcome.APPLIED:
                 if self.lease is None:
-                    log.info("Holding the lease of owner id '%s' for engine %s", self.owner, me.engine)
+                    log.info("Holding the lease of owner id '%s' for engine %s, pid %d", self.owner, me.engine,
+                             me.pid)
                 self.lease = me
                 return
             # a prerequisite failed: the lease changed between the read and the write; read again
         raise NameContended(f"the lease of owner id '{self.owner}' kept changing while this watcher claimed it")
 
-    def _refuse(self, current: Lease, me: Lease) -> None:
-        """Another engine holds the lease: take it only when told to and that engine is gone; else stop."""
+    def _refuse(self, verdict: str, current: Lease, me: Lease) -> None:
+        """Another engine or process holds the lease: stop, naming it (``claim_verdict`` said which case)."""
         now = self.clock()
-        if self.lease is not None:  # it was ours: another engine took it since
+        this = f"this is engine {me.engine} on host {me.host or '?'}, pid {me.pid}"
+        if verdict == TAKEN:
             raise OwnerCollision(
-                f"owner id '{self.owner}' was taken over by {current.describe(now)}; this is engine {me.engine} on "
-                f"host {me.host or '?'}: stopping without removing anything",
-                hint="give each host its own --owner-id")
-        if self.take_over and not current.alive(now):
-            log.warning("Taking over owner id '%s' from %s (--take-over-owner)", self.owner, current.describe(now))
-            return
-        if self.take_over:
+                f"owner id '{self.owner}' was taken over by {current.describe(now)}; {this}: stopping without "
+                f"removing anything", hint="give each host, and each watcher, its own --owner-id")
+        if verdict == ENGINE_RUNNING:
             raise OwnerCollision(
                 f"owner id '{self.owner}' is held by {current.describe(now)}, so its watcher is running: not taking "
                 f"it over", hint="stop that watcher first, or give this host its own --owner-id")
+        if verdict == RUNNING:
+            raise OwnerCollision(
+                f"owner id '{self.owner}' is already held by the running {current.holder()} on host "
+                f"{current.host or '?'} (engine {current.engine}), {current.renewed(now)}; this is pid {me.pid}: "
+                f"not running a second watcher under one owner id, as each would delete the records the other "
+                f"publishes", hint="stop that watcher first (for a resync, send it SIGHUP), or give this one its "
+                                   "own --owner-id")
         raise OwnerCollision(
-            f"owner id '{self.owner}' is already used by {current.describe(now)}; this is engine {me.engine} on "
-            f"host {me.host or '?'}: not running, so that neither deletes the other's records",
+            f"owner id '{self.owner}' is already used by {current.describe(now)}; {this}: not running, so that "
+            f"neither deletes the other's records",
             hint="give each host its own --owner-id (DOCKERNET_OWNER_ID); if that engine is gone for good "
                  "(a reinstalled host), start once with --take-over-owner")
 
 
-def retire(nameserver: Nameserver, owner: str, clock: Callable[[], float] = time.time) -> None:
+def refuse_if_running(lease: Lease | None, here: Process, now: float, doing: str, engine: str | None = None,
+                      started_at: Callable[[int], float | None] = process_started_at) -> None:
+    """Raise ``OwnerCollision`` when a watcher still runs under the owner id of ``lease`` (``--force`` skips this).
+
+    Taking an owner's records away (``dns purge --owner``, ``--adopt-owner``)
+    while its watcher runs is undone by it, or worse: it would publish them
+    again, or find its names taken. Running is judged as ``holder_running``
+    does; given this ``engine``, an earlier dockernet's lease of it counts as
+    a stopped watcher, as a claim takes it (``claim_verdict``).
+    """
+    if lease is None or (engine is not None and lease.engine == engine and not lease.instance):
+        return
+    if not holder_running(lease, here, now, started_at):
+        return
+    raise OwnerCollision(f"owner id '{lease.owner}' is held by {lease.describe(now)}, and that watcher is still "
+                         f"running: not {doing}, it would publish its records again",
+                         hint="stop that watcher first, or give --force if it is gone for good")
+
+
+def retire(nameserver: Nameserver, owner: str, clock: Callable[[], float] = time.time, here: Process | None = None,
+           force: bool = False) -> None:
     """After ``dns purge``: remove the owner's lease too, unless its watcher is still running (then say so)."""
     lease, _texts = read_lease(nameserver, owner)
     if lease is None:
         return
     now = clock()
-    if lease.alive(now):
-        log.warning("Owner id '%s' was alive moments ago (%s): its lease is kept, as a watcher still running "
-                    "would publish its records again; stop that watcher and purge again to retire the host",
-                    owner, lease.describe(now))
-        return
+    if holder_running(lease, here or Process.this(), now):
+        if not force:
+            log.warning("Owner id '%s' was alive moments ago (%s): its lease is kept, as a watcher still running "
+                        "would publish its records again; stop that watcher and purge again to retire the host",
+                        owner, lease.describe(now))
+            return
+        log.warning("Removing the lease of owner id '%s' although its watcher seems to run (%s; --force)", owner,
+                    lease.describe(now))
     if remove_lease(nameserver, lease) is Outcome.APPLIED:
         log.info("Removed the lease of owner id '%s' (%s)", owner, lease.describe(now))
 
@@ -328,18 +582,20 @@ def names_of_owner(raw: dict, owner: str) -> dict[dns.name.Name, str]:
 
 
 def adopt_owner(nameserver: Nameserver, old: str, ttl: int, engine: str, journal_names: Callable[[], set] = set,
-                clock: Callable[[], float] = time.time) -> Adoption:
+                clock: Callable[[], float] = time.time, here: Process | None = None, force: bool = False) -> Adoption:
     """``--adopt-owner OLD``: move every name of ``old`` to this owner, then retire ``old``'s lease.
 
-    Refused while ``old``'s lease shows a live watcher on another engine
-    (the same ``engine`` is this host under its old name). Names are found
-    by zone transfer, else from ``old``'s journal.
+    Refused while ``old``'s watcher still runs, on another engine or on this
+    one (``refuse_if_running``), unless ``force``. Names are found by zone
+    transfer, else from ``old``'s journal.
     """
     lease, _texts = read_lease(nameserver, old)
     now = clock()
-    if lease is not None and lease.alive(now) and lease.engine != safe_engine_id(engine):
-        raise OwnerCollision(f"owner id '{old}' is held by {lease.describe(now)}, so its watcher is running: "
-                             f"not adopting its names", hint="stop that watcher first")
+    if force and lease is not None:
+        log.warning("Adopting the names of owner id '%s' whatever its lease says (%s; --force)", printable(old),
+                    lease.describe(now))
+    elif not force:
+        refuse_if_running(lease, here or Process.this(), now, "adopting its names", engine=safe_engine_id(engine))
     names: dict[dns.name.Name, str] = {}
     for zone in nameserver.target.zones:
         raw = nameserver.transfer_raw(zone)

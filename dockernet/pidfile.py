@@ -1,7 +1,15 @@
-"""The watcher's pid file, for monit and init scripts (as the seed's was)."""
+"""The watcher's pid file, for monit and init scripts (as the seed's was); and what /proc says of a pid.
+
+An owner id's lease names the process that holds it (``owners.py``). On
+the same host a restarted watcher must be able to tell at once whether that
+process still runs: ``pid_space`` says which pids are comparable with ours
+(the same kernel boot and pid namespace), and ``process_started_at`` tells
+a live holder from a later process that reuses its pid.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 from dockernet.atomicfile import write_atomic
@@ -25,6 +33,40 @@ def process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def pid_space() -> str:
+    """Where our pids are counted: a short digest of the kernel's boot id and our pid namespace ("" unknown).
+
+    Two processes see the same process under one pid only when both match:
+    a reboot or another pid namespace (a container) counts pids anew.
+    """
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as handle:
+            boot = handle.read().strip()
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+    return hashlib.sha256(f"{boot} {namespace}".encode()).hexdigest()[:12]
+
+
+def process_started_at(pid: int) -> float | None:
+    """When process ``pid`` started (unix time), or None when there is no such process (a zombie is none).
+
+    From /proc/<pid>/stat, field 22 (clock ticks after boot), and the boot
+    time in /proc/stat: whole seconds, so good to about a second.
+    """
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            stat = handle.read()
+        with open("/proc/stat") as handle:
+            boot = next(int(line.split()[1]) for line in handle if line.startswith("btime "))
+        fields = stat.rsplit(")", 1)[1].split()  # the command name in () may hold spaces and ')'
+        if fields[0] in ("Z", "X"):  # exited, not yet (or just) reaped
+            return None
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, StopIteration, IndexError, ValueError):
+        return None
 
 
 def acquire(path: str) -> None:

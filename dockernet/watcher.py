@@ -88,6 +88,8 @@ class WatchOptions:
     auto_reverse: bool = False
     #: move this owner id's names to ours before the first reconcile (--adopt-owner)
     adopt_owner: str | None = None
+    #: adopt them even while that owner's watcher seems to run (dns sync --force)
+    adopt_force: bool = False
 
 
 class Inspectors:
@@ -179,22 +181,29 @@ class Watcher:
         if self.options.auto_reverse:
             self.discover_reverse_zones()
         self.reconciler.nameserver.probe()
-        self._take_ownership()
-        return self.reconciler.full(self.engine.running())
+        self._take_ownership(one_shot=True)
+        try:
+            return self.reconciler.full(self.engine.running())
+        finally:
+            if self.lease is not None:
+                self.lease.release()
 
-    def _take_ownership(self) -> None:
+    def _take_ownership(self, one_shot: bool = False) -> None:
         """Hold this owner id's lease, then adopt a renamed owner's names (--adopt-owner), before any reconcile.
 
-        ``OwnerCollision`` propagates: another engine runs under this owner id.
+        ``OwnerCollision`` propagates: another engine, or another running
+        watcher, runs under this owner id. A one-shot run next to this
+        engine's running watcher leaves the lease to it (``LeaseKeeper``).
         """
         if self.lease is not None:
-            self.lease.hold()
+            self.lease.hold(one_shot=one_shot)
         if self.options.adopt_owner:
             journal = self.reconciler.journal
             engine = self.lease.engine if self.lease is not None else self.engine.identity()[0]
             adopt_owner(self.reconciler.nameserver, self.options.adopt_owner, self.reconciler.policy.ttl, engine,
                         journal_names=lambda: set(Journal(journal.directory, self.options.adopt_owner).open(
-                            writable=False)) if journal else set())
+                            writable=False)) if journal else set(),
+                        here=self.lease.process if self.lease is not None else None, force=self.options.adopt_force)
 
     def run(self) -> None:
         """Watch until asked to stop. A key or zone the server rejects at start-up is fatal."""
@@ -214,16 +223,30 @@ class Watcher:
             if self._reconnect():
                 self._loop()
         except OwnerCollision:
-            collided = True  # another engine runs under this owner id: remove nothing, not even on exit
+            collided = True  # another engine or watcher holds this owner id: remove nothing, not even on exit
             raise
         finally:
             self._close_stream()
             self.inspectors.stop()
             if self.options.cleanup_on_exit and not collided:
                 self._cleanup()
+            if self.lease is not None and not collided:
+                self.lease.release()  # every host sees at once that nobody holds this owner id
             sd_notify("STOPPING=1")
 
     def _cleanup(self) -> None:
+        """--cleanup-on-exit: purge this owner's records, once the lease is confirmed as still this process's.
+
+        A lease taken since the last renewal means the records under this
+        owner id may be the new holder's: then nothing is removed.
+        """
+        try:
+            if self.lease is not None and not self.lease.confirm():
+                log.error("Not removing this owner's records: this owner id's lease cannot be read now")
+                return
+        except OwnerCollision as exc:
+            log.error("Not removing this owner's records: %s", exc)
+            return
         log.info("Removing this owner's records before exit (--cleanup-on-exit)")
         if not self.reconciler.purge():
             log.error("Some records could not be removed (%d pending)", len(self.reconciler.pending))
@@ -410,7 +433,8 @@ class Watcher:
         """Allow the deletions a full reconcile found, or hold them back for a second listing.
 
         Nothing is removed before this owner id's lease is held: another engine
-        may run under the same id (see owners.py).
+        may run under the same id (see owners.py); and nothing while another
+        process holds it now (it is read once more first: ``LeaseKeeper.confirm``).
         """
         now = self.clock()
         if self.lease is not None and not self.lease.held:
@@ -420,6 +444,11 @@ class Watcher:
         young = now - self._connected_at < self.options.settle_time
         many = len(doomed) >= 4 and len(doomed) * 2 > owned
         if not young and (not many or frozenset(doomed) == self._held):
+            if self.lease is not None and not self.lease.confirm():  # OwnerCollision: another holds it now
+                log.warning("Holding back removal of %d record(s) until this owner id's lease can be confirmed",
+                            len(doomed))
+                self._next_resync = min(self._next_resync, now + self.options.settle_time)
+                return False
             self._held = frozenset()
             return True
         if frozenset(doomed) != self._held:

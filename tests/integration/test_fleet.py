@@ -91,7 +91,7 @@ def test_a_name_released_on_one_host_is_taken_by_the_other_at_once(fleet_dns, fl
 
 def test_one_owners_purge_resync_and_cleanup_never_touch_anothers(fleet_dns, fleet_engines, fleet_watchers, run_on,
                                                                    label):
-    fleet_watchers(fleet_engines[0], f"{label}-keep").start()
+    keep = fleet_watchers(fleet_engines[0], f"{label}-keep").start()
     go = fleet_watchers(fleet_engines[1], f"{label}-go", extra=("--settle-time", "0", "--cleanup-on-exit")).start()
     for i in range(3):
         run_on(1, f"{label}-k{i}")
@@ -99,7 +99,7 @@ def test_one_owners_purge_resync_and_cleanup_never_touch_anothers(fleet_dns, fle
     for i in range(3):
         assert wait_for(lambda: fleet_dns.primary.query(f"{label}-k{i}") and fleet_dns.primary.query(f"{label}-g{i}"))
     kept_before = {i: fleet_dns.primary.query(f"{label}-k{i}") for i in range(3)}
-    assert go.dns("sync").returncode == 0  # a resync of one owner
+    assert go.dns("sync").returncode == 0  # a resync of one owner, next to its running watcher
     assert go.terminate() == 0  # --cleanup-on-exit
     for i in range(3):
         assert fleet_dns.primary.query(f"{label}-g{i}") == set()
@@ -108,6 +108,10 @@ def test_one_owners_purge_resync_and_cleanup_never_touch_anothers(fleet_dns, fle
     bystander = run_on(2, f"{label}-bystander")
     other = fleet_watchers(fleet_engines[1], f"{label}-other").start()
     assert wait_for(lambda: fleet_dns.primary.query(f"{label}-bystander"))
+    refused = other.dns("purge", "--owner", f"{label}-keep")  # its watcher runs: it would publish them again
+    assert refused.returncode == 1 and "that watcher is still running" in refused.stderr, refused.stderr
+    assert all(fleet_dns.primary.query(f"{label}-k{i}") == kept_before[i] for i in range(3))
+    assert keep.terminate() == 0
     result = other.dns("purge", "--owner", f"{label}-keep")
     assert result.returncode == 0, result.stderr
     assert all(fleet_dns.primary.query(f"{label}-k{i}") == set() for i in range(3))
@@ -231,17 +235,23 @@ def test_ls_all_shows_each_owners_last_sign_of_life_and_purge_retires_a_stopped_
     assert f"owner {label}-leaves: watcher running; engine {engine_id(fleet_engines[1])}" in text
     assert text.index(f"owner {label}-stays:") < text.index(f"  {label}-s.docker.test.")  # grouped under its owner
 
-    leaves.kill()  # the host goes away; its records and its lease stay behind
-    retire = stays.dns("purge", "--owner", f"{label}-leaves")
-    assert retire.returncode == 0 and fleet_dns.primary.query(f"{label}-l") == set()
-    assert "its lease is kept" in retire.stderr + retire.stdout  # renewed moments ago: it might still run
-    assert lease_of(fleet_dns, f"{label}-leaves") is not None
-    seen = lease_of(fleet_dns, f"{label}-leaves").seen
-    assert wait_for(lambda: time.time() > seen + 3.5, 10, 0.2)  # three missed renewals
+    leaves.proc.send_signal(19)  # SIGSTOP: the host is unreachable; its records and its lease stay behind
+    try:
+        refused = stays.dns("purge", "--owner", f"{label}-leaves")  # renewed moments ago: it might still run
+        assert refused.returncode == 1 and "that watcher is still running" in refused.stderr, refused.stderr
+        assert fleet_dns.primary.query(f"{label}-l")
+        seen = lease_of(fleet_dns, f"{label}-leaves").seen
+        assert wait_for(lambda: time.time() > seen + 3.5, 10, 0.2)  # three missed renewals
+        # all of this runs on one machine, where its pid shows it still runs: only another host's view is by time
+        stale = json.loads(stays.dns("ls", "--all", "--json").stdout)
+        assert [row["lease"]["alive"] for row in stale if row["owner"] == f"{label}-leaves"] == [True]
+    finally:
+        leaves.kill()  # the host is gone for good: on this machine its pid says so at once
     stale = json.loads(stays.dns("ls", "--all", "--json").stdout)
     assert [row["lease"]["alive"] for row in stale if row["owner"] == f"{label}-leaves"] == [False]
     retire = stays.dns("purge", "--owner", f"{label}-leaves")
-    assert retire.returncode == 0
+    assert retire.returncode == 0, retire.stderr
+    assert fleet_dns.primary.query(f"{label}-l") == set()
     assert lease_of(fleet_dns, f"{label}-leaves") is None
     assert f"owner {label}-leaves:" not in stays.dns("ls", "--all").stdout
     assert fleet_dns.primary.query(f"{label}-s")  # the other host is untouched

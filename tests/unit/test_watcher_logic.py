@@ -128,3 +128,66 @@ def test_health_gauges_say_what_healthz_says():
     assert (value("dockernet_healthy"), value("dockernet_degraded")) == (1.0, 1.0)
     now[0] += 61  # the DNS server not reached for over a minute
     assert value("dockernet_healthy") == 0.0
+
+
+class LeaseState:
+    """A lease keeper as the deletion guard sees it: held, and what reading it again says."""
+
+    held = True
+
+    def __init__(self, confirm):
+        self._confirm = confirm
+        self.reads = 0
+
+    def due_in(self):
+        return 60.0
+
+    def confirm(self):
+        self.reads += 1
+        return self._confirm()
+
+
+def taken():
+    from dockernet.errors import OwnerCollision
+
+    raise OwnerCollision("owner id 'web1' was taken over by engine B")
+
+
+@pytest.mark.parametrize("confirm, allowed", [(lambda: True, True), (lambda: False, False)])
+def test_removals_wait_until_the_lease_is_confirmed_as_still_ours(confirm, allowed):
+    w, clock = watcher()
+    w.lease = LeaseState(confirm)
+    clock.now += 60
+    assert w.deletion_guard({"a"}, 10) is allowed
+    assert w.lease.reads == 1
+    if not allowed:
+        assert w._next_resync == clock.now + 10  # looked at again soon
+
+
+def test_a_lease_taken_meanwhile_stops_the_removals_and_the_watcher():
+    from dockernet.errors import OwnerCollision
+
+    w, clock = watcher()
+    w.lease = LeaseState(taken)
+    clock.now += 60
+    with pytest.raises(OwnerCollision, match="taken over"):
+        w.deletion_guard({"a"}, 10)
+
+
+class PurgingReconciler(IdleReconciler):
+    def __init__(self):
+        self.purged = False
+        self.pending = {}
+
+    def purge(self):
+        self.purged = True
+        return True
+
+
+@pytest.mark.parametrize("confirm, purged", [(lambda: True, True), (lambda: False, False), (taken, False)])
+def test_cleanup_on_exit_removes_nothing_unless_the_lease_is_still_ours(confirm, purged):
+    reconciler = PurgingReconciler()
+    w = Watcher(engine=None, reconciler=reconciler, options=WatchOptions(cleanup_on_exit=True), clock=Clock())
+    w.lease = LeaseState(confirm)
+    w._cleanup()
+    assert reconciler.purged is purged and w.lease.reads == 1
