@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from tests.harness import free_port, named_with_update_rule, run_cli, wait_for
+from tests.harness import fill, free_port, named_with_update_rule, run_cli, tmpfs, wait_for
 from tests.integration.test_resilience import http_get
 
 #: every line of the watcher's log starts like this (Ruby Logger); a forged line would not have to
@@ -40,21 +40,9 @@ def named_policy(run_dir):
 @pytest.fixture
 def tiny_tmpfs(run_dir, label):
     """A 64 KiB tmpfs, filled up: every write into it fails with ENOSPC. Unmounted afterwards."""
-    path = run_dir[0] / f"full-{label}"
-    path.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(path)], check=True)
-    try:
-        fd = os.open(path / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            while os.write(fd, b"\0" * 4096):
-                pass
-        except OSError:
-            pass  # ENOSPC: full
-        finally:
-            os.close(fd)
+    with tmpfs(run_dir[0] / f"full-{label}", "size=64k") as path:
+        fill(path)
         yield path
-    finally:
-        subprocess.run(["umount", "-l", str(path)], check=False)
 
 
 @pytest.mark.parametrize("form", ["hostname", "label"])
