@@ -50,7 +50,7 @@ from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsServerFailu
 from dockernet.journal import Journal
 from dockernet.plan import (
     Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first, is_reverse_name,
-    is_srv_name, MAX_RRSET, merge_replicas, parent_name, plan, publishable,
+    is_srv_name, MAX_RRSET, merge_replicas, plan, publishable,
 )
 from dockernet.retries import Retries, SetAside
 from dockernet.supervision import Health, NullMetrics
@@ -97,12 +97,22 @@ class ClaimIndex:
         return set(self._by_container.get(container_id, ()))
 
     def hanging_on(self, fqdn: dns.name.Name) -> dict[str, set[dns.name.Name]]:
-        """Per claimant of ``fqdn`` (each replica of a shared name on its own): its SRV names and PTRs on it."""
+        """Per claimant of ``fqdn`` (each replica of a shared name on its own): its SRV names and PTRs on it.
+
+        Compares labels and record text (what ``plan.parent_name`` gives), not
+        parsed names: this runs for every name applied.
+        """
         found: dict[str, set[dns.name.Name]] = {}
+        target = ""
         for container_id in self._by_name.get(fqdn, ()):
-            derived = {name for name in self._by_container.get(container_id, ())
-                       if (is_reverse_name(name) or is_srv_name(name))
-                       and parent_name(name, self._by_name[name][container_id]) == fqdn}
+            derived = set()
+            for name in self._by_container.get(container_id, ()):
+                if is_srv_name(name) and name.labels[2:] == fqdn.labels:
+                    derived.add(name)
+                elif is_reverse_name(name):
+                    target = target or fqdn.to_text()
+                    if self._by_name[name][container_id].records[0][1] == target:
+                        derived.add(name)
             if derived:
                 found[container_id] = derived
         return found

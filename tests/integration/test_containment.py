@@ -7,6 +7,9 @@ names the container does not hold, a network label widening the operator's
 being checked, bounded.
 """
 
+import os
+import signal
+
 import dns.name
 import dns.rdatatype
 import dns.update
@@ -103,3 +106,26 @@ def test_a_megabyte_label_gives_a_bounded_log_line(dockerd, named, containers, w
     assert wait_for(lambda: line in watcher.log_text()), watcher.log_text()[-3000:]
     said = [text for text in watcher.log_text().splitlines() if line in text]
     assert len(said) == 1 and len(said[0]) < 2000 and "more characters)" in said[0], [len(text) for text in said]
+
+
+def test_looks_at_a_blocked_name_wait_for_a_silent_server(dockerd, named, containers, watchers, label):
+    """While named answers nothing, the look at a name held by others backs off and says so once; when named
+    answers again and the name is released, the container takes it."""
+    held = dns.name.from_text(f"{label}-held", dns.name.from_text(named.zone))
+    assert named.update(lambda update: update.add(held, 60, "A", "10.99.0.3")) == 0
+    watcher = watchers().start()
+    container = containers(hostname=f"{label}-held")
+    assert wait_for(lambda: f"{held} is held by records dockernet did not write" in watcher.log_text()), \
+        watcher.log_text()[-3000:]
+    os.kill(named.proc.pid, signal.SIGSTOP)  # named takes the datagrams and answers nothing
+    try:
+        said = "Cannot look at names held by others now: "
+        assert wait_for(lambda: said in watcher.log_text(), 20), watcher.log_text()[-3000:]
+        line = next(text for text in watcher.log_text().splitlines() if said in text)
+        assert "looking at names held by others again in 0.5 s" in line, line
+    finally:
+        os.kill(named.proc.pid, signal.SIGCONT)
+    assert named.update(lambda update: update.delete(held)) == 0
+    assert wait_for(lambda: named.query(f"{label}-held") == {dockerd.address_of(container)}, 30), \
+        watcher.log_text()[-3000:]
+    assert watcher.log_text().count(said) == 1
