@@ -308,7 +308,7 @@ def test_setup_writes_docker_opts_a_shell_sources_to_the_words_meant(netns, tmp_
     """The real setup rewrites a hand-written line full of shell syntax; sh and bash source it and run nothing."""
     marker = tmp_path / "marker"
     (tmp_path / "docker").write_text(HAND_WRITTEN.format(marker=marker))
-    kept = [f"--label=a=$(touch", f"{marker})", f"--label=b=`touch", f"{marker}`", "--label=c=\";", "touch",
+    kept = ["--label=a=$(touch", f"{marker})", "--label=b=`touch", f"{marker}`", "--label=c=\";", "touch",
             f"{marker};", "\"x", "--label=d=$HOME;\\"]
     assert sourced(tmp_path / "docker", "sh", tmp_path) == kept + ["-b=docker0", "-dns", "8.8.8.8"]
     result = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "docker-opts", "--dns-search",

@@ -6,7 +6,7 @@ import re
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness import REPO, free_port, wait_for
-from tests.integration.test_resilience import http_get
+from tests.support import http_get
 
 DASHBOARD = REPO / "examples" / "grafana" / "dockernet.json"
 #: labels Prometheus itself attaches to every scraped series (the target's), never exported by the watcher

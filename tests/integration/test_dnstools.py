@@ -144,7 +144,7 @@ def _marked(owner, short_id):
 @pytest.mark.parametrize("how", ["dns purge", "cleanup-on-exit"])
 def test_one_removal_path_finds_every_ptr_of_the_owner_without_reverse_zone(dockerd, named, containers, watchers,
                                                                             label, how):
-    from tests.integration.test_records import ipv6_of, ptr_name
+    from tests.support import ipv6_of, ptr_name
 
     owner = f"{label}-gone"
     writer = watchers(owner_id=owner, extra=("--settle-time", "1", "--reverse-zone", "auto")).start()

@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from tests.harness import fill, free_port, named_with_update_rule, run_cli, tmpfs, wait_for
-from tests.integration.test_resilience import http_get
+from tests.support import http_get
 
 #: every line of the watcher's log starts like this (Ruby Logger); a forged line would not have to
 RUBY_LINE = re.compile(r"[DIWEF], \[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6} #\d+\] +[A-Z]+ -- : ")

@@ -17,7 +17,7 @@ import pytest
 
 from dockernet.journal import Journal
 from tests.harness import fill, free_port, tmpfs, wait_for
-from tests.integration.test_resilience import http_get
+from tests.support import http_get
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from dockernet.plan import MAX_RRSET
 from tests.harness import PrivateNamed, free_port, wait_for
-from tests.integration.test_resilience import http_get
+from tests.support import http_get
 
 
 def srv_count(named, name):

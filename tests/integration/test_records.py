@@ -4,17 +4,9 @@ import dns.rcode
 import dns.reversename
 
 from tests.harness import wait_for
+from tests.support import ipv6_of, ptr_name
 
 REV4 = "1.10.in-addr.arpa"
-
-
-def ptr_name(address):
-    return dns.reversename.from_address(address).to_text()
-
-
-def ipv6_of(dockerd, container):
-    container.reload()
-    return container.attrs["NetworkSettings"]["Networks"]["bridge"]["GlobalIPv6Address"]
 
 
 def test_two_owners_never_touch_each_others_records(dockerd, named, containers, watchers, label):

@@ -2,20 +2,11 @@
 
 import signal
 import socket
-import urllib.error
-import urllib.request
 
 import dns.rcode
 
 from tests.harness import free_port, wait_for
-
-
-def http_get(port, path):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+from tests.support import http_get
 
 
 def test_docker_restart_reconnects_and_converges(dockerd, named, containers, watchers, label):

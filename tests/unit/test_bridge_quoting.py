@@ -107,7 +107,7 @@ def sourced_words(text: str, tmp_path, shell: str) -> list[str]:
     """The arguments dockerd gets: ``. FILE`` in ``shell``, then ``$DOCKER_OPTS`` split (no globbing)."""
     path = tmp_path / "docker"
     path.write_text(text)
-    result = subprocess.run([shell, "-c", f'set -f; . "$1"; for word in $DOCKER_OPTS; do printf "%s\\0" "$word"; done',
+    result = subprocess.run([shell, "-c", 'set -f; . "$1"; for word in $DOCKER_OPTS; do printf "%s\\0" "$word"; done',
                              shell, str(path)], capture_output=True, text=True, check=True, cwd=tmp_path,
                             env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
     return result.stdout.split("\0")[:-1]

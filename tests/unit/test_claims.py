@@ -3,7 +3,6 @@
 import logging
 
 import dns.name
-import pytest
 
 from dockernet.engine import ContainerInfo
 from dockernet.claims import RecordPolicy, claims_of

@@ -12,7 +12,7 @@ from dockernet.errors import DnsTransient
 from dockernet.logformat import printable
 from dockernet.plan import Foreign, Owned
 from dockernet.reconcile import Reconciler
-from tests.unit.test_reconcile import ZONE, Clock, InMemoryZone, container, name
+from tests.support import ZONE, Clock, InMemoryZone, container, name
 
 
 def with_aliases(cid_char, hostname, count, address="10.1.0.2"):

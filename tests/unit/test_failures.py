@@ -15,7 +15,7 @@ from dockernet.journal import Journal
 from dockernet.plan import Owned
 from dockernet.claims import RecordPolicy, label_ttl
 from dockernet.reconcile import Reconciler
-from tests.unit.test_reconcile import ZONE, Clock, InMemoryZone, container, name
+from tests.support import ZONE, Clock, InMemoryZone, container, name
 
 
 class VerdictZone(InMemoryZone):

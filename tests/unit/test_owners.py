@@ -23,7 +23,8 @@ from dockernet.owners import (
 )
 from dockernet.plan import Foreign, Owned
 from dockernet.primary import split_host_port
-from tests.unit.test_reconcile import ZONE, Clock, InMemoryZone, container, make, name
+from tests.support import ZONE, Clock, InMemoryZone, container, name
+from tests.support import make_reconciler as make
 
 
 class TxtStore:

@@ -6,93 +6,13 @@ named is covered in tests/integration.
 
 import dns.name
 
-from dockernet.ddns import DnsTarget, Nameserver, Outcome
+from dockernet.ddns import DnsTarget
 from dockernet.engine import ContainerInfo
-from dockernet.errors import DnsTransient
 from dockernet.plan import Create, Delete, Foreign, Owned, Replace
 from dockernet.claims import RecordPolicy
 from dockernet.reconcile import ClaimIndex, Reconciler
-
-ZONE = dns.name.from_text("docker.test")
-
-
-def name(label):
-    return dns.name.from_text(f"{label}.docker.test")
-
-
-class InMemoryZone:
-    """Holds name -> Owned/Foreign and checks each change's prerequisite as named would."""
-
-    def __init__(self, transfer_allowed=True):
-        self.target = DnsTarget("127.0.0.1", 53, ZONE, None, "host-a")
-        self.names = {}
-        self.sent = []
-        self.batches = []
-        self.down = False
-        self.transfer_allowed = transfer_allowed
-
-    def send(self, change):
-        if self.down:
-            raise DnsTransient("no answer")
-        self.sent.append(change)
-        held = self.names.get(change.fqdn)
-        if isinstance(change, Create):
-            if held is not None:
-                return Outcome.CONFLICT
-        elif not (isinstance(held, Owned) and held.short_id == change.old.short_id):
-            return Outcome.CONFLICT
-        if isinstance(change, Delete):
-            del self.names[change.fqdn]
-        else:
-            claim = change.claim
-            self.names[change.fqdn] = Owned(claim.short_id, claim.records, claim.ttl)
-        return Outcome.APPLIED
-
-    def send_batch(self, changes):
-        """All prerequisites hold, or nothing is applied (RFC 2136 section 3.2)."""
-        if self.down:
-            raise DnsTransient("no answer")
-        self.batches.append(list(changes))
-        snapshot = dict(self.names)
-        sent = list(self.sent)
-        for change in changes:
-            if self.send(change) is Outcome.CONFLICT:
-                self.names, self.sent = snapshot, sent
-                return Outcome.CONFLICT
-        self.sent = sent
-        return Outcome.APPLIED
-
-    # the real batching (zones, batch size, stop at a lost batch) over this zone's send_batch
-    apply_batched = Nameserver.apply_batched
-
-    def lookup(self, fqdn):
-        if self.down:
-            raise DnsTransient("no answer")
-        return self.names.get(fqdn)
-
-    def transfer(self, wanted=frozenset()):
-        if self.down:
-            raise DnsTransient("no answer")
-        return dict(self.names) if self.transfer_allowed else None
-
-
-class Clock:
-    def __init__(self):
-        self.now = 100.0
-
-    def __call__(self):
-        return self.now
-
-
-def container(cid_char, hostname, address="10.1.0.2", running=True, created="2026-01-01"):
-    return ContainerInfo(cid_char * 64, hostname, hostname, running, created, (address,))
-
-
-def make(zone=None, clock=None):
-    zone = zone or InMemoryZone()
-    clock = clock or Clock()
-    return Reconciler(RecordPolicy(ZONE, 60), zone, clock=clock), zone, clock
-
+from tests.support import ZONE, Clock, InMemoryZone, container, name
+from tests.support import make_reconciler as make
 
 def test_event_touches_only_that_containers_names():
     rec, zone, _ = make()

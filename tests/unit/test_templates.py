@@ -10,7 +10,7 @@ from dockernet.plan import MAX_RRSET, Claim, Foreign, merge_replicas, ownership_
 from dockernet.reconcile import Reconciler
 from dockernet.runtime import DnsSettings
 from dockernet.templates import TemplateError, check, check_all, parse
-from tests.unit.test_reconcile import ZONE, Clock, InMemoryZone
+from tests.support import ZONE, Clock, InMemoryZone
 
 REV4 = dns.name.from_text("1.10.in-addr.arpa")
 
