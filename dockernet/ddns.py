@@ -23,7 +23,7 @@ import ipaddress
 import secrets
 import socket
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import dns.exception
@@ -295,6 +295,18 @@ class Nameserver:
         self.namespace_of = namespace_of
         #: what the server did when it last gave no zone transfer ("answered REFUSED", ...)
         self.no_transfer_reason = ""
+
+    def with_key(self, key) -> "Nameserver":
+        """The same server, zone and owner, signing with ``key``: to try a new key before taking it."""
+        return Nameserver(replace(self.target, key=key), namespace_of=self.namespace_of)
+
+    def rekey(self, key) -> None:
+        """Sign with ``key`` from now on (SIGHUP), in place: whoever holds this nameserver signs with it."""
+        self.target = replace(self.target, key=key)
+
+    def use_reverse_zones(self, zones: tuple[dns.name.Name, ...]) -> None:
+        """Look for and write PTR records in these reverse zones from now on (--reverse-zone auto)."""
+        self.target = replace(self.target, reverse_zones=zones)
 
     def source_of(self, change: Change) -> str | None:
         """The namespace a change's UPDATE leaves from: the container's with --send-from container, else None.

@@ -318,7 +318,7 @@ class LeaseKeeper:
     leaves the lease to that watcher.
     """
 
-    def __init__(self, nameserver: Callable[[], Nameserver], owner: str, identity: Callable[[], tuple[str, str]],
+    def __init__(self, nameserver: Nameserver, owner: str, identity: Callable[[], tuple[str, str]],
                  interval: float = LEASE_INTERVAL, take_over: bool = False, clock: Callable[[], float] = time.time,
                  process: Process | None = None, started_at: Callable[[int], float | None] = process_started_at):
         self._nameserver = nameserver
@@ -366,7 +366,7 @@ class LeaseKeeper:
             self.disabled = f"the server refuses the lease record ({exc.code})"
             log.warning("%s refuses the lease record %s (%s): two hosts running with owner id '%s' would not be "
                         "detected; grant this key updates of that name to turn detection on",
-                        self._nameserver().target.where, lease_name(self.owner, self._nameserver().target.zone),
+                        self._nameserver.target.where, lease_name(self.owner, self._nameserver.target.zone),
                         exc.code, self.owner)
 
     def confirm(self) -> bool:
@@ -381,7 +381,7 @@ class LeaseKeeper:
         if self.lease is None or self.disabled:
             return True
         try:
-            current, _texts = read_lease(self._nameserver(), self.owner)
+            current, _texts = read_lease(self._nameserver, self.owner)
         except DnsError as exc:
             log.debug("Cannot confirm the lease now: %s", exc)
             return False
@@ -397,7 +397,7 @@ class LeaseKeeper:
         """
         if self.lease is None or self.disabled:
             return
-        nameserver = self._nameserver()
+        nameserver = self._nameserver
         try:
             current, texts = read_lease(nameserver, self.owner)
             if current is None or current.instance != self.process.instance:
@@ -412,7 +412,7 @@ class LeaseKeeper:
     def _refused_for_lease_only(self, exc: DnsRejected) -> bool:
         if exc.code not in ("REFUSED", "NOTAUTH"):
             return False
-        nameserver = self._nameserver()
+        nameserver = self._nameserver
         try:
             nameserver.probe_zone(nameserver.target.zone)
         except DnsRejected:
@@ -436,7 +436,7 @@ class LeaseKeeper:
                      self.process.pid, self.process.node, self.process.instance, now)
 
     def _claim(self, one_shot: bool) -> None:
-        nameserver = self._nameserver()
+        nameserver = self._nameserver
         me = self._me() if self.lease is None else replace(self.lease, seen=int(self.clock()))
         for _attempt in range(3):
             current, texts = read_lease(nameserver, self.owner)

@@ -356,7 +356,7 @@ class Reconciler:
     def set_reverse_zones(self, zones: tuple[dns.name.Name, ...]) -> None:
         """Publish (and look for) PTR records in these reverse zones from now on."""
         self.policy = replace(self.policy, reverse_zones=zones)
-        self.nameserver.target = replace(self.nameserver.target, reverse_zones=zones)
+        self.nameserver.use_reverse_zones(zones)
 
     def _journal_names(self) -> set[dns.name.Name]:
         """The journal's names inside the zones served now; others are reported once and left alone.
@@ -650,6 +650,15 @@ class Reconciler:
             containers = (self.current[fqdn].short_id,)
         entry = SetAside(exc.code, _WHY_SET_ASIDE.get(exc.code, exc.message), containers)
         self.retries.put_aside(fqdn, entry, self.nameserver.target.where)
+
+    def server_down(self) -> bool:
+        """Whether the server is taken for down (two failures in a row): everything waits for the backoff."""
+        return self.retries.server_down
+
+    def mend_journal(self) -> None:
+        """Rewrite a journal that missed lines, once it can be written (journal.py); at most once a second."""
+        if self.journal is not None:
+            self.journal.mend()
 
     def retry_due_in(self) -> float | None:
         """Seconds until pending names, or a full reconcile, should be tried (None: nothing waits)."""

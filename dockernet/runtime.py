@@ -162,7 +162,7 @@ def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, rea
     reconciler = Reconciler(policy, nameserver, journal=journal, metrics=metrics, health=health or Health())
     reload_key = None if settings.no_key else (lambda: load_key_file(settings.key_file))
     options = WatchOptions(reload_key=reload_key, auto_reverse=settings.auto_reverse, **watch_options)
-    lease = None if read_only else LeaseKeeper(lambda: reconciler.nameserver, settings.owner_id, engine.identity,
+    lease = None if read_only else LeaseKeeper(nameserver, settings.owner_id, engine.identity,
                                                settings.lease_interval, settings.take_over_owner)
     watcher = Watcher(engine, reconciler, options, metrics=metrics, lease=lease)
     return Runtime(settings, reconciler, watcher, journal)

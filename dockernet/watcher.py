@@ -37,11 +37,10 @@ import queue
 import signal
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable
 
 from dockernet import reversezones
-from dockernet.ddns import Nameserver
 from dockernet.engine import ContainerInfo, DockerEngine, iterate_events, parse_event, since_parameter
 from dockernet.errors import DnsError, DnsTransient, DockernetError, DockerUnreachable, OwnerCollision
 from dockernet.eventorder import REMOVALS, EventOrder, InspectRequest
@@ -322,12 +321,11 @@ class Watcher:
             self._next_watchdog = now + self._watchdog
         if self.lease is not None and self.lease.due_in() == 0.0:
             self._renew_lease()
-        if self.reconciler.blocked_due_in() == 0.0 and not self.reconciler.retries.server_down:
+        if self.reconciler.blocked_due_in() == 0.0 and not self.reconciler.server_down():
             self._check_blocked()
         if now - self.health.dns_ok_at > self.health.stale_after / 2 and not self.reconciler.pending:
             self._probe_dns()
-        if self.reconciler.journal is not None:
-            self.reconciler.journal.mend()  # a journal that missed lines is rewritten once it can be (journal.py)
+        self.reconciler.mend_journal()
         due = self.reconciler.retry_due_in()
         if now >= self._next_resync or (due == 0.0 and self.reconciler.needs_full):
             self._full()
@@ -477,8 +475,7 @@ class Watcher:
         except DockernetError as exc:
             log.error("Keeping the old key: %s", exc)
             return
-        nameserver = self.reconciler.nameserver
-        trial = Nameserver(replace(nameserver.target, key=key), namespace_of=nameserver.namespace_of)
+        trial = self.reconciler.nameserver.with_key(key)
         try:
             trial.probe()
         except DnsTransient as exc:
@@ -487,7 +484,7 @@ class Watcher:
         except DockernetError as exc:
             log.error("Keeping the old key: the server does not accept the new %s: %s", key, exc)
             return
-        self.reconciler.nameserver = trial  # a new nameserver for the new key; the old one is left as it was
+        self.reconciler.nameserver.rekey(key)  # in place: the reconciler and the lease keeper sign with it
         log.info("Now signing with %s", key)
 
     # -- the engine connection ------------------------------------------------------

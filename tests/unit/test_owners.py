@@ -68,7 +68,7 @@ class TxtStore:
 
 def keeper(store, engine="ENGINE:A", take_over=False, clock=None):
     clock = clock or Clock()
-    return LeaseKeeper(lambda: store, "web1", lambda: (engine, "host-a"), interval=60, take_over=take_over,
+    return LeaseKeeper(store, "web1", lambda: (engine, "host-a"), interval=60, take_over=take_over,
                        clock=clock), clock
 
 
@@ -257,7 +257,7 @@ def test_leases_of_this_and_of_earlier_versions_parse_and_read_back(text, lease)
 def test_a_long_lease_is_written_in_strings_of_at_most_255_bytes_and_reads_back_whole():
     store = TxtStore()
     engine = "E" * 100  # an engine ID as long as a lease may hold it
-    lease = LeaseKeeper(lambda: store, "w" * 63, lambda: (engine, "h" * 63), interval=60, clock=Clock())
+    lease = LeaseKeeper(store, "w" * 63, lambda: (engine, "h" * 63), interval=60, clock=Clock())
     lease.hold()
     (text,) = store.txt[lease_name("w" * 63, ZONE)]
     assert len(text) > 255 and parse_lease(text) == lease.lease
@@ -269,10 +269,10 @@ def test_a_long_lease_is_written_in_strings_of_at_most_255_bytes_and_reads_back_
 def two_keepers(store, processes, first_pid=1234, second_pid=4000, **second):
     """Two processes of one engine on one host under owner id web1; ``processes`` (pid -> start) says which run."""
     clock = Clock()
-    first = LeaseKeeper(lambda: store, "web1", lambda: ("ENGINE:A", "host-a"), interval=60, clock=clock,
+    first = LeaseKeeper(store, "web1", lambda: ("ENGINE:A", "host-a"), interval=60, clock=clock,
                         process=Process(first_pid, "aaaaaaaaaaaa", "first-instance-01"),
                         started_at=processes.get)
-    other = LeaseKeeper(lambda: store, "web1", lambda: ("ENGINE:A", "host-a"), interval=60, clock=clock,
+    other = LeaseKeeper(store, "web1", lambda: ("ENGINE:A", "host-a"), interval=60, clock=clock,
                         process=Process(second_pid, "aaaaaaaaaaaa", "second-instance-1"),
                         started_at=processes.get, **second)
     return first, other, clock
