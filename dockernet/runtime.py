@@ -18,8 +18,12 @@ import dns.name
 from dockernet.errors import UsageError
 from dockernet.templates import check_all
 
-if TYPE_CHECKING:
-    from dockernet.engine import EngineAddress
+if TYPE_CHECKING:  # imported by build() when it runs: the commands that need no DNS start without them
+    from dockernet.ddns import Nameserver
+    from dockernet.engine import DockerEngine, EngineAddress
+    from dockernet.journal import Journal
+    from dockernet.reconcile import Reconciler
+    from dockernet.watcher import Watcher
 
 log = logging.getLogger("dockernet")
 
@@ -95,16 +99,16 @@ class DnsSettings:
 @dataclass(frozen=True)
 class Runtime:
     settings: DnsSettings
-    reconciler: object  # Reconciler
-    watcher: object  # Watcher
-    journal: object  # Journal
+    reconciler: Reconciler
+    watcher: Watcher
+    journal: Journal
 
     @property
-    def nameserver(self):
+    def nameserver(self) -> Nameserver:
         return self.reconciler.nameserver
 
     @property
-    def engine(self):
+    def engine(self) -> DockerEngine:
         return self.watcher.engine
 
     def resolve_reverse_zones(self) -> None:
