@@ -1,5 +1,6 @@
 """The wheel built from a clean clone holds every package of dockernet, and installs and runs on its own."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -9,6 +10,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_a_wheel_from_a_clean_clone_installs_every_package_and_runs(tmp_path):
+    assert shutil.which("git"), "git is not installed (scripts/install-deps --test installs it)"
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
