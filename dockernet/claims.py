@@ -53,8 +53,9 @@ _SRV_SERVICE = re.compile(r"(?=[a-z0-9-]*[a-z])[a-z0-9](?:[a-z0-9-]{0,13}[a-z0-9
 MAX_TTL = 86400
 #: the default bound on the names one container may ask for (``--max-names-per-container``)
 MAX_NAMES = 32
-#: one alias in a comma-separated label value: found lazily, so a megabyte label costs no more than it is read
-_ALIAS = re.compile(r"[^,]+")
+#: one alias in a comma-separated label value, from its first character that is not a space: found lazily,
+#: and entries of spaces alone are skipped by the regex engine, so a megabyte label costs next to nothing
+_ALIAS = re.compile(r"[^, ][^,]*")
 #: ``--address``: publish the container's own addresses, or this host's for containers that publish ports
 ADDRESS_CONTAINER = "container"
 ADDRESS_HOST = "host"
@@ -214,8 +215,7 @@ def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say, room: _Ro
     for match in _ALIAS.finditer(labels.get(LABEL_ALIASES, "")):
         if room.left < 0:
             break  # said; the rest of the label is not even read
-        if match.group().strip(" "):
-            add(record_name(match.group().strip(" "), "", info.id, policy.zone))
+        add(record_name(match.group().rstrip(" "), "", info.id, policy.zone))
     if policy.compose_names:
         add_template(_COMPOSE)
     return list(names.values())
