@@ -93,6 +93,8 @@ def place_name(source: str, zone: dns.name.Name, full: bool) -> NameDecision:
     text = source.rstrip(".")
     if not text:
         return NameDecision(None, source, "empty name")
+    if len(text) > _MAX_NAME_TEXT:  # said before any label is looked at: a megabyte label costs nothing
+        return NameDecision(None, source, "the name is longer than 253 characters")
     labels = text.split(".")
     repaired = [repair_label(label) for label in labels]
     if any(label is None for label in repaired):

@@ -143,3 +143,15 @@ def test_spaces_around_label_values_are_trimmed_but_no_other_whitespace():
     info = ContainerInfo(CID, "c1", CID[:12], True, "", ("10.1.0.2",), labels=labels)
     names = {claim.fqdn.to_text() for claim in claims_of(info, RecordPolicy(ZONE, 60), lambda *_: None)}
     assert names == {"web.docker.test.", "a.docker.test.", "b.docker.test."}
+
+
+def test_a_megabyte_name_is_refused_before_its_labels_are_looked_at(monkeypatch):
+    """'a.' five hundred thousand times: refused for its length, without repairing half a million labels."""
+    import dockernet.naming as naming
+
+    looked = []
+    real = naming.repair_label
+    monkeypatch.setattr(naming, "repair_label", lambda label: looked.append(label) or real(label))
+    decision = naming.place_name("a." * 500_000, dns.name.from_text("docker.test"), full=False)
+    assert decision.skipped and decision.note == "the name is longer than 253 characters"
+    assert looked == []
