@@ -1,3 +1,3 @@
-from dockernet.cli import main
+from dockernet.cli.root import main
 
 main()

@@ -45,8 +45,8 @@ import dns.xfr
 from dockernet.errors import (
     DnsNotAuthoritative, DnsNotZone, DnsRefused, DnsRejected, DnsServerFailure, DnsTransient, TsigRejected,
 )
-from dockernet.plan import Change, Current, Delete, Foreign, Owned, Record, is_srv_name, operations, parse_mark
-from dockernet.tsigkey import TsigKey
+from dockernet.publish.plan import Change, Current, Delete, Foreign, Owned, Record, is_srv_name, operations, parse_mark
+from dockernet.rfc2136.tsigkey import TsigKey
 
 #: rcodes with which a server says "a prerequisite did not hold" (RFC 2136 section 3.2)
 _PREREQUISITE_FAILED = {dns.rcode.YXDOMAIN, dns.rcode.YXRRSET, dns.rcode.NXDOMAIN, dns.rcode.NXRRSET}

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
 from dockernet.bridge import netlink
-from dockernet.engine import ContainerInfo, DockerEngine, EngineAddress
+from dockernet.engine.dockerapi import ContainerInfo, DockerEngine, EngineAddress
 from dockernet.errors import (
     ContainerNotFound, ContainerNotRunning, DockernetError, DockerUnreachable, NetlinkFailed, NotAttachedByDockernet,
     UsageError,

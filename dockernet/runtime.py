@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 import dns.name
 
 from dockernet.errors import UsageError
-from dockernet.templates import check_all
+from dockernet.publish.templates import check_all
 
 if TYPE_CHECKING:  # imported by build() when it runs: the commands that need no DNS start without them
     from dockernet.ddns import Nameserver
-    from dockernet.engine import DockerEngine, EngineAddress
-    from dockernet.journal import Journal
-    from dockernet.reconcile import Reconciler
-    from dockernet.watcher import Watcher
+    from dockernet.engine.dockerapi import DockerEngine, EngineAddress
+    from dockernet.sync.journal import Journal
+    from dockernet.sync.reconciler import Reconciler
+    from dockernet.watch.watcher import Watcher
 
 log = logging.getLogger("dockernet")
 
@@ -125,15 +125,15 @@ def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, rea
     one and create nothing.
     """
     from dockernet.ddns import DnsTarget, Nameserver, resolve_server
-    from dockernet.engine import DockerEngine
-    from dockernet.journal import Journal
-    from dockernet.owners import LeaseKeeper
-    from dockernet.primary import find_primary
-    from dockernet.claims import RecordPolicy
-    from dockernet.reconcile import Reconciler
-    from dockernet.supervision import Health, NullMetrics
-    from dockernet.tsigkey import key_file_exposure, load_key_file
-    from dockernet.watcher import Watcher, WatchOptions
+    from dockernet.engine.dockerapi import DockerEngine
+    from dockernet.sync.journal import Journal
+    from dockernet.sync.leases import LeaseKeeper
+    from dockernet.rfc2136.primary import find_primary
+    from dockernet.publish.claims import RecordPolicy
+    from dockernet.sync.reconciler import Reconciler
+    from dockernet.watch.supervision import Health, NullMetrics
+    from dockernet.rfc2136.tsigkey import key_file_exposure, load_key_file
+    from dockernet.watch.watcher import Watcher, WatchOptions
 
     if watch_options.get("adopt_owner") == settings.owner_id:
         raise UsageError(f"--adopt-owner names this watcher's own owner id '{settings.owner_id}'",

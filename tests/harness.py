@@ -410,7 +410,7 @@ class PrivateNamed:
         return rrset.ttl if rrset else None
 
     def keyring(self):
-        from dockernet.tsigkey import load_key_file
+        from dockernet.rfc2136.tsigkey import load_key_file
 
         return load_key_file(self.key_file)
 

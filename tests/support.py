@@ -12,12 +12,12 @@ import urllib.request
 import dns.name
 import dns.reversename
 
-from dockernet.claims import RecordPolicy
+from dockernet.publish.claims import RecordPolicy
 from dockernet.ddns import DnsTarget, Nameserver, Outcome
-from dockernet.engine import ContainerInfo
+from dockernet.engine.dockerapi import ContainerInfo
 from dockernet.errors import DnsTransient
-from dockernet.plan import Create, Delete, Owned
-from dockernet.reconcile import Reconciler
+from dockernet.publish.plan import Create, Delete, Owned
+from dockernet.sync.reconciler import Reconciler
 
 ZONE = dns.name.from_text("docker.test")
 

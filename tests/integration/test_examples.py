@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
-from dockernet.cli import watch
+from dockernet.cli.root import watch
 from tests.harness import REPO
 
 IN_CI = os.environ.get("CI") == "true"

@@ -13,8 +13,8 @@ import time
 import dns.name
 import pytest
 
-from dockernet.owners import lease_name, parse_lease
-from dockernet.plan import parse_mark
+from dockernet.sync.leases import lease_name, parse_lease
+from dockernet.publish.plan import parse_mark
 from tests.harness import wait_for
 
 

@@ -15,7 +15,7 @@ import signal
 import dns.name
 import pytest
 
-from dockernet.journal import Journal
+from dockernet.sync.journal import Journal
 from tests.harness import fill, free_port, tmpfs, wait_for
 from tests.support import http_get
 

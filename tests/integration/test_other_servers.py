@@ -14,8 +14,8 @@ import time
 import dns.name
 import pytest
 
-from dockernet.owners import Lease, lease_name, parse_lease
-from dockernet.plan import ownership_mark, parse_mark
+from dockernet.sync.leases import Lease, lease_name, parse_lease
+from dockernet.publish.plan import ownership_mark, parse_mark
 from tests.harness import WatcherProcess, wait_for
 from tests.otherservers import KNOT_TOOLS, PDNS_SCHEMA, PDNS_TOOLS, PrivateKnot, PrivatePowerDns, available
 

@@ -10,7 +10,7 @@ import dns.rdatatype
 
 import pytest
 
-from dockernet.plan import MAX_RRSET
+from dockernet.publish.plan import MAX_RRSET
 from tests.harness import PrivateNamed, free_port, wait_for
 from tests.support import http_get
 

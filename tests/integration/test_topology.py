@@ -12,7 +12,7 @@ import subprocess
 import dns.name
 import pytest
 
-from dockernet.plan import ownership_mark
+from dockernet.publish.plan import ownership_mark
 from tests.harness import ip, run_cli
 
 IN_CI = os.environ.get("CI") == "true"
@@ -98,8 +98,8 @@ def test_topology_draws_bridges_ports_containers_and_each_names_state(dockerd, n
 def test_ports_found_by_namespace_id_agree_with_entering_each_namespace(dockerd, containers, label):
     """The fast way (one RTM_GETNSID per container) and the fallback (entering each namespace) find the same veths."""
     from dockernet.bridge import netlink
-    from dockernet.engine import DockerEngine
-    from dockernet.topology import _ports_by_entering, _ports_by_netnsid
+    from dockernet.engine.dockerapi import DockerEngine
+    from dockernet.host.topology import _ports_by_entering, _ports_by_netnsid
 
     network = dockerd.client.networks.create(f"{label}-two")
     try:

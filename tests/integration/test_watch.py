@@ -11,8 +11,8 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from dockernet.owners import Lease, lease_name, parse_lease
-from dockernet.plan import ownership_mark
+from dockernet.sync.leases import Lease, lease_name, parse_lease
+from dockernet.publish.plan import ownership_mark
 from tests.harness import wait_for
 
 SEED_LINE = re.compile(r"^I, \[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6} #\d+\]  INFO -- : ")

@@ -2,7 +2,7 @@
 
 import dns.name
 
-from dockernet.backlog import Backlog
+from dockernet.sync.backlog import Backlog
 
 
 def name(text):

@@ -8,8 +8,8 @@ from dockernet.bridge import (
     AddAddress, CreateBridge, DeleteLink, LinkState, NetworkInUse, Observation, SetMtu, SetUp, find_overlaps,
     make_spec, plan_bridge, plan_restore,
 )
-from dockernet.bridgesetup import BridgeBusy, FilePaths, plan_setup, plan_teardown
-from dockernet.dockerconf import ConfigError
+from dockernet.host.bridgesetup import BridgeBusy, FilePaths, plan_setup, plan_teardown
+from dockernet.host.dockerconf import ConfigError
 from dockernet.errors import UsageError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,7 +154,7 @@ def test_teardown_plan_removes_our_stanza_but_not_a_foreign_one(tmp_path):
 
 
 def test_example_stanza_is_what_the_default_cidr_renders():
-    from dockernet.dockerconf import render_interfaces
+    from dockernet.host.dockerconf import render_interfaces
 
     rendered = render_interfaces(make_spec("docker0", "10.1.0.0/16"), "10.1.0.0/16")
     assert (REPO / "examples" / "interfaces.d" / "docker0").read_text() == rendered
@@ -185,7 +185,7 @@ def _fake_dockerd(directory, validate: str | None):
 
 
 def test_dockerd_is_asked_to_validate_only_where_it_can(tmp_path):
-    from dockernet.dockerctl import validate_config
+    from dockernet.host.dockerctl import validate_config
 
     assert validate_config("{}", _fake_dockerd(tmp_path, None)) == (
         None, "Docker version 99.0.0, build test cannot validate a configuration (dockerd --validate came with Docker 23)")

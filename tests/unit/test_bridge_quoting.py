@@ -15,11 +15,11 @@ import click
 import pytest
 
 from dockernet.bridge import make_spec
-from dockernet.dockerconf import (
+from dockernet.host.dockerconf import (
     ConfigError, docker_opts, opts_assignments, render_interfaces, rewrite_docker_opts, sh_quote,
 )
 from dockernet.errors import UsageError
-from dockernet.params import IFNAME, MTU, RESOLVER, SEARCH_DOMAIN
+from dockernet.cli.params import IFNAME, MTU, RESOLVER, SEARCH_DOMAIN
 
 SHELLS = ("sh", "bash")
 

@@ -4,8 +4,8 @@ import logging
 
 import dns.name
 
-from dockernet.engine import ContainerInfo
-from dockernet.claims import RecordPolicy, claims_of
+from dockernet.engine.dockerapi import ContainerInfo
+from dockernet.publish.claims import RecordPolicy, claims_of
 
 ZONE = dns.name.from_text("docker.test")
 REV4 = dns.name.from_text("1.10.in-addr.arpa")
@@ -104,7 +104,7 @@ def test_claims_of_many_aliases_compares_each_name_a_bounded_number_of_times(mon
 
 def test_blank_alias_entries_are_skipped_by_the_regex_engine_not_one_by_one():
     """A megabyte of ' ,' took a quarter second per event in Python; entries of spaces are never matched now."""
-    from dockernet.claims import _ALIAS
+    from dockernet.publish.claims import _ALIAS
 
     assert _ALIAS.findall(" ," * 1000 + " a ,b") == ["a ", "b"]
     claims, said = collect(info(labels={"dockernet.aliases": " ," * 500_000 + "api"}))

@@ -6,12 +6,12 @@ import dataclasses
 import dns.name
 import dns.reversename
 
-from dockernet.claims import RecordPolicy, claims_of
-from dockernet.engine import ContainerInfo
+from dockernet.publish.claims import RecordPolicy, claims_of
+from dockernet.engine.dockerapi import ContainerInfo
 from dockernet.errors import DnsTransient
 from dockernet.logformat import printable
-from dockernet.plan import Foreign, Owned
-from dockernet.reconcile import Reconciler
+from dockernet.publish.plan import Foreign, Owned
+from dockernet.sync.reconciler import Reconciler
 from tests.support import ZONE, Clock, InMemoryZone, container, name
 
 

@@ -9,8 +9,8 @@ import pytest
 
 from dockernet.ddns import DnsTarget, build_probe, build_update, classify_name, rejection_for_rcode, tsig_rejection
 from dockernet.errors import DnsRejected, DnsTransient
-from dockernet.plan import Claim, Create, Delete, Foreign, Owned, Replace
-from dockernet.tsigkey import parse_key_text
+from dockernet.publish.plan import Claim, Create, Delete, Foreign, Owned, Replace
+from dockernet.rfc2136.tsigkey import parse_key_text
 
 GOLDEN = Path(__file__).parent / "golden"
 ZONE = dns.name.from_text("docker.test")
@@ -87,7 +87,7 @@ def test_tsig_errors_name_the_key_and_the_error(exc, code):
 
 def test_nsupdate_rendering_of_each_change():
     from dockernet.ddns import Nameserver
-    from dockernet.dnstools import render_nsupdate
+    from dockernet.host.dnstools import render_nsupdate
 
     text = render_nsupdate([Create(WEB, NEW), Delete(WEB, OLD)], Nameserver(TARGET))
     assert text == (

@@ -5,9 +5,9 @@ import dns.name
 import dns.zone
 import pytest
 
-from dockernet.dnsinit import InitSpec, render_all, reverse_zone, write_files
+from dockernet.host.dnsinit import InitSpec, render_all, reverse_zone, write_files
 from dockernet.errors import FileConflict
-from dockernet.tsigkey import parse_key_text
+from dockernet.rfc2136.tsigkey import parse_key_text
 
 
 @pytest.mark.parametrize("subnet, zone", [

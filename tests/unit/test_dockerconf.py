@@ -4,9 +4,9 @@ from pathlib import Path
 import pytest
 
 from dockernet.bridge import make_spec
-from dockernet.bridgesetup import choose_place
+from dockernet.host.bridgesetup import choose_place
 from dockernet.errors import UsageError
-from dockernet.dockerconf import (
+from dockernet.host.dockerconf import (
     ConfigError, UnitFacts, docker_opts, find_conflicts, flags_in, merge_daemon_json, place_settings, pool_overlaps,
     read_unit, rewrite_docker_opts, unmerge_daemon_json,
 )

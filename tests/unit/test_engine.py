@@ -1,4 +1,4 @@
-from dockernet.engine import container_from_inspect, parse_event, since_parameter
+from dockernet.engine.dockerapi import container_from_inspect, parse_event, since_parameter
 
 CID = "c3ec557d4a74c4cfdd7d2a8539256009f5589bf10e0f77300969fd6e0525ae59"
 

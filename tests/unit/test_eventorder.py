@@ -10,10 +10,10 @@ import threading
 
 import pytest
 
-from dockernet.engine import ContainerInfo
-from dockernet.eventorder import EventOrder, InspectRequest
-from dockernet.supervision import Health
-from dockernet.watcher import _INSPECTED, Watcher, WatchOptions
+from dockernet.engine.dockerapi import ContainerInfo
+from dockernet.watch.eventorder import EventOrder, InspectRequest
+from dockernet.watch.supervision import Health
+from dockernet.watch.watcher import _INSPECTED, Watcher, WatchOptions
 
 
 def test_one_inspect_per_container_in_flight_and_a_later_event_asks_again():

@@ -11,10 +11,10 @@ import dns.name
 import pytest
 
 from dockernet.errors import DnsRejected, DnsServerFailure, DnsTransient
-from dockernet.journal import Journal
-from dockernet.plan import Owned
-from dockernet.claims import RecordPolicy, label_ttl
-from dockernet.reconcile import Reconciler
+from dockernet.sync.journal import Journal
+from dockernet.publish.plan import Owned
+from dockernet.publish.claims import RecordPolicy, label_ttl
+from dockernet.sync.reconciler import Reconciler
 from tests.support import ZONE, Clock, InMemoryZone, container, name
 
 
@@ -177,8 +177,8 @@ def test_a_journal_that_cannot_be_written_is_said_once_and_shown_in_health(tmp_p
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("dockernet.journal.os.write", full_disk)  # appends
-    monkeypatch.setattr("dockernet.journal.write_atomic", full_disk)  # and the rewrites that mend them
+    monkeypatch.setattr("dockernet.sync.journal.os.write", full_disk)  # appends
+    monkeypatch.setattr("dockernet.sync.journal.write_atomic", full_disk)  # and the rewrites that mend them
     for c in "abc":
         assert rec.container_changed(c * 64, container(c, f"c{c}"))  # updates go on
     assert rec.health.journal_error == "No space left on device"
@@ -193,7 +193,7 @@ def test_a_journal_that_cannot_be_written_is_said_once_and_shown_in_health(tmp_p
 
 def test_a_name_held_by_hand_made_records_is_not_reported_as_held_by_a_container(caplog):
     rec, zone, clock = make()
-    from dockernet.plan import Foreign
+    from dockernet.publish.plan import Foreign
 
     zone.names[name("web")] = Foreign("")
     rec.full([container("a", "web"), container("b", "web", "10.1.0.3")])

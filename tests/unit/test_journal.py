@@ -2,7 +2,7 @@ import os
 
 import dns.name
 
-from dockernet.journal import Journal
+from dockernet.sync.journal import Journal
 
 WEB = dns.name.from_text("web.docker.test")
 DB = dns.name.from_text("db.docker.test")
@@ -71,10 +71,10 @@ def test_a_line_appended_after_a_short_write_is_kept(tmp_path, monkeypatch):
     journal = Journal(tmp_path, "host-a")
     journal.open()
     real_write = os.write
-    monkeypatch.setattr("dockernet.journal.os.write", lambda fd, data: real_write(fd, data[:5]))  # the disk fills up
+    monkeypatch.setattr("dockernet.sync.journal.os.write", lambda fd, data: real_write(fd, data[:5]))  # the disk fills up
     journal.add(WEB, "a" * 12)
     assert journal.error
-    monkeypatch.setattr("dockernet.journal.os.write", real_write)  # space again
+    monkeypatch.setattr("dockernet.sync.journal.os.write", real_write)  # space again
     journal.add(DB, "b" * 12)
     assert journal.error == ""
     journal.close()
@@ -86,10 +86,10 @@ class FullDisk:
     """Every write into the journal's directory fails with ENOSPC while ``full``: appends and rewrites alike."""
 
     def __init__(self, monkeypatch):
-        import dockernet.journal
+        import dockernet.sync.journal
 
         self.full = True
-        real_write, real_atomic = dockernet.journal.os.write, dockernet.journal.write_atomic
+        real_write, real_atomic = dockernet.sync.journal.os.write, dockernet.sync.journal.write_atomic
 
         def write(fd, data):
             if self.full:
@@ -101,8 +101,8 @@ class FullDisk:
                 raise OSError(28, "No space left on device")
             return real_atomic(*args, **kwargs)
 
-        monkeypatch.setattr("dockernet.journal.os.write", write)
-        monkeypatch.setattr("dockernet.journal.write_atomic", atomic)
+        monkeypatch.setattr("dockernet.sync.journal.os.write", write)
+        monkeypatch.setattr("dockernet.sync.journal.write_atomic", atomic)
 
 
 def test_names_written_while_the_disk_was_full_are_in_the_journal_once_it_is_not(tmp_path, monkeypatch):
@@ -148,8 +148,8 @@ def test_a_state_directory_that_cannot_be_written_is_no_reason_to_stop(tmp_path,
     def no_rewrite(*args, **kwargs):
         raise OSError(30, "Read-only file system")
 
-    monkeypatch.setattr("dockernet.journal.os.open", read_only)
-    monkeypatch.setattr("dockernet.journal.write_atomic", no_rewrite)
+    monkeypatch.setattr("dockernet.sync.journal.os.open", read_only)
+    monkeypatch.setattr("dockernet.sync.journal.write_atomic", no_rewrite)
     journal = Journal(tmp_path, "host-a")
     assert journal.open() == {WEB: "a" * 12}  # read, and not fatal
     assert journal.error == "Read-only file system" and journal.behind

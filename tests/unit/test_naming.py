@@ -1,7 +1,7 @@
 import dns.name
 import pytest
 
-from dockernet.naming import record_name, repair_label, source_name
+from dockernet.publish.naming import record_name, repair_label, source_name
 
 ZONE = dns.name.from_text("docker.test")
 CID = "8311c4c09153" + "0" * 52
@@ -118,8 +118,8 @@ def test_hostile_container_names_are_skipped(text):
 
 @pytest.mark.parametrize("text", [text for text in HOSTILE if text.strip(" ") == text])
 def test_hostile_labels_and_aliases_publish_nothing_of_theirs(text):
-    from dockernet.engine import ContainerInfo
-    from dockernet.claims import RecordPolicy, claims_of
+    from dockernet.engine.dockerapi import ContainerInfo
+    from dockernet.publish.claims import RecordPolicy, claims_of
 
     info = ContainerInfo(CID, "c1", CID[:12], True, "", ("10.1.0.2",),
                          labels={"dockernet.name": text, "dockernet.aliases": f"ok1,{text},ok2"})
@@ -136,8 +136,8 @@ def test_the_only_repairs_are_case_and_underscore(label, repaired):
 
 
 def test_spaces_around_label_values_are_trimmed_but_no_other_whitespace():
-    from dockernet.engine import ContainerInfo
-    from dockernet.claims import RecordPolicy, claims_of
+    from dockernet.engine.dockerapi import ContainerInfo
+    from dockernet.publish.claims import RecordPolicy, claims_of
 
     labels = {"dockernet.name": " web ", "dockernet.aliases": "a, b ,\tc,d\n"}
     info = ContainerInfo(CID, "c1", CID[:12], True, "", ("10.1.0.2",), labels=labels)
@@ -147,7 +147,7 @@ def test_spaces_around_label_values_are_trimmed_but_no_other_whitespace():
 
 def test_a_megabyte_name_is_refused_before_its_labels_are_looked_at(monkeypatch):
     """'a.' five hundred thousand times: refused for its length, without repairing half a million labels."""
-    import dockernet.naming as naming
+    import dockernet.publish.naming as naming
 
     looked = []
     real = naming.repair_label

@@ -14,15 +14,15 @@ import dns.rdatatype
 import pytest
 
 from dockernet.ddns import DnsTarget, Outcome
-from dockernet.engine import _tls_reason
+from dockernet.engine.dockerapi import _tls_reason
 from dockernet.errors import DnsRejected, DnsTransient, OwnerCollision
-from dockernet.dnstools import _life, _lease_dict
-from dockernet.owners import (
+from dockernet.host.dnstools import _life, _lease_dict
+from dockernet.sync.leases import (
     START_SLACK, BESIDE, ENGINE_RUNNING, OTHER_ENGINE, RUNNING, TAKE, TAKE_OVER, TAKEN, Lease, LeaseKeeper, Process,
     claim_verdict, holder_running, is_lease_name, lease_name, parse_lease, refuse_if_running,
 )
-from dockernet.plan import Foreign, Owned
-from dockernet.primary import split_host_port
+from dockernet.publish.plan import Foreign, Owned
+from dockernet.rfc2136.primary import split_host_port
 from tests.support import ZONE, Clock, InMemoryZone, container, name
 from tests.support import make_reconciler as make
 

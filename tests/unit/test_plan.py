@@ -1,7 +1,7 @@
 import dns.name
 import pytest
 
-from dockernet.plan import (
+from dockernet.publish.plan import (
     Blocked, Claim, Create, Delete, Foreign, Owned, Replace, choose_winner, current_after, ownership_mark,
     parse_mark, plan_name, valid_owner_id,
 )
@@ -85,7 +85,7 @@ def test_current_after_each_change():
     ("garbage", "2026-11-28T01:50:18Z"),  # unreadable sorts first, deterministically
 ])
 def test_created_is_compared_as_a_time(earlier, later):
-    from dockernet.plan import created_ns
+    from dockernet.publish.plan import created_ns
 
     assert created_ns(earlier) < created_ns(later)
 

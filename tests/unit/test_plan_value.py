@@ -6,7 +6,7 @@ Table: (claims by name, current zone) -> the changes in order, and what is block
 import dns.name
 import pytest
 
-from dockernet.plan import Create, Delete, Foreign, Owned, Plan, Replace, Claim, plan, operations
+from dockernet.publish.plan import Create, Delete, Foreign, Owned, Plan, Replace, Claim, plan, operations
 
 WEB = dns.name.from_text("web.docker.test.")
 DB = dns.name.from_text("db.docker.test.")

@@ -7,10 +7,10 @@ named is covered in tests/integration.
 import dns.name
 
 from dockernet.ddns import DnsTarget
-from dockernet.engine import ContainerInfo
-from dockernet.plan import Create, Delete, Foreign, Owned, Replace
-from dockernet.claims import RecordPolicy
-from dockernet.reconcile import ClaimIndex, Reconciler
+from dockernet.engine.dockerapi import ContainerInfo
+from dockernet.publish.plan import Create, Delete, Foreign, Owned, Replace
+from dockernet.publish.claims import RecordPolicy
+from dockernet.sync.reconciler import ClaimIndex, Reconciler
 from tests.support import ZONE, Clock, InMemoryZone, container, name
 from tests.support import make_reconciler as make
 
@@ -144,7 +144,7 @@ def test_full_reconcile_sends_one_update_for_many_new_names():
 
 
 def test_forward_names_are_sent_before_their_ptr_records():
-    from dockernet.plan import forward_first
+    from dockernet.publish.plan import forward_first
 
     ptr = dns.name.from_text("2.0.1.10.in-addr.arpa")
     assert sorted([ptr, name("web")], key=forward_first) == [name("web"), ptr]

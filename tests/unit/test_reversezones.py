@@ -7,8 +7,8 @@ import dns.name
 import pytest
 
 from dockernet.errors import DnsTransient
-from dockernet.plan import Foreign, Owned
-from dockernet.reversezones import for_subnets, of_owner
+from dockernet.publish.plan import Foreign, Owned
+from dockernet.rfc2136.reversezones import for_subnets, of_owner
 from tests.support import InMemoryZone
 
 REV10 = dns.name.from_text("10.in-addr.arpa")

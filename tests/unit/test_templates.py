@@ -3,13 +3,13 @@
 import dns.name
 import pytest
 
-from dockernet.claims import RecordPolicy, claims_of
-from dockernet.engine import ContainerInfo, published_ports
+from dockernet.publish.claims import RecordPolicy, claims_of
+from dockernet.engine.dockerapi import ContainerInfo, published_ports
 from dockernet.errors import UsageError
-from dockernet.plan import MAX_RRSET, Claim, Foreign, merge_replicas, ownership_mark, parse_mark
-from dockernet.reconcile import Reconciler
+from dockernet.publish.plan import MAX_RRSET, Claim, Foreign, merge_replicas, ownership_mark, parse_mark
+from dockernet.sync.reconciler import Reconciler
 from dockernet.runtime import DnsSettings
-from dockernet.templates import TemplateError, check, check_all, parse
+from dockernet.publish.templates import TemplateError, check, check_all, parse
 from tests.support import ZONE, Clock, InMemoryZone
 
 REV4 = dns.name.from_text("1.10.in-addr.arpa")

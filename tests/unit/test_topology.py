@@ -6,8 +6,8 @@ from pathlib import Path
 import dns.name
 import pytest
 
-from dockernet.plan import Foreign, Owned
-from dockernet.topology import (
+from dockernet.publish.plan import Foreign, Owned
+from dockernet.host.topology import (
     BY_HAND, MISSING, OTHER_CONTAINER, OTHER_OWNER, PUBLISHED, NameNode, build, name_state, render_dot, render_tree,
 )
 
@@ -86,7 +86,7 @@ class _Nameserver:
 
 
 def test_the_transfer_aside_returns_what_the_child_read_and_why_it_could_not():
-    from dockernet.topology import _transfer_aside
+    from dockernet.host.topology import _transfer_aside
 
     nameserver = _Nameserver(result={"web.docker.test.": "owned"})
     assert _transfer_aside(nameserver)() == {"web.docker.test.": "owned"}
@@ -96,7 +96,7 @@ def test_the_transfer_aside_returns_what_the_child_read_and_why_it_could_not():
 
 def test_the_transfer_asides_error_is_raised_in_the_parent_with_its_hint_and_code():
     from dockernet.errors import DnsRejected
-    from dockernet.topology import _transfer_aside
+    from dockernet.host.topology import _transfer_aside
 
     error = DnsRejected("transfer refused by 127.0.0.1#53", hint="grant allow-transfer", code="NOTAUTH")
     with pytest.raises(DnsRejected) as raised:

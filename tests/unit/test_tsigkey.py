@@ -4,7 +4,7 @@ import dns.tsig
 import pytest
 
 from dockernet.errors import KeyFileError
-from dockernet.tsigkey import ALGORITHMS, load_key_file, parse_key_text
+from dockernet.rfc2136.tsigkey import ALGORITHMS, load_key_file, parse_key_text
 
 SECRET = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
@@ -85,7 +85,7 @@ def test_a_secret_holding_two_slashes_is_not_cut_as_a_comment():
 
 @pytest.mark.parametrize("mode, warned", [(0o600, False), (0o400, False), (0o640, True), (0o644, True), (0o606, True)])
 def test_a_key_file_others_may_read_draws_a_warning(tmp_path, mode, warned):
-    from dockernet.tsigkey import key_file_exposure
+    from dockernet.rfc2136.tsigkey import key_file_exposure
 
     path = tmp_path / "ddns.key"
     path.write_text("x")
@@ -206,7 +206,7 @@ def test_a_device_key_file_is_refused_without_reading_it():
 def test_a_huge_key_file_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
     import os
 
-    from dockernet import tsigkey
+    from dockernet.rfc2136 import tsigkey
 
     path = tmp_path / "ddns.key"
     with open(path, "wb") as handle:  # sparse: 64 MiB that cost no disk

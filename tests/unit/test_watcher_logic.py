@@ -3,9 +3,9 @@
 import click
 import pytest
 
-from dockernet.params import LISTEN
-from dockernet.supervision import Health, watchdog_interval
-from dockernet.watcher import Watcher, WatchOptions
+from dockernet.cli.params import LISTEN
+from dockernet.watch.supervision import Health, watchdog_interval
+from dockernet.watch.watcher import Watcher, WatchOptions
 
 
 class Clock:
@@ -109,7 +109,7 @@ def test_bad_listen_addresses(text):
 def test_health_gauges_say_what_healthz_says():
     from prometheus_client import generate_latest
 
-    from dockernet.supervision import Health, PrometheusMetrics
+    from dockernet.watch.supervision import Health, PrometheusMetrics
 
     now = [100.0]
     health = Health(clock=lambda: now[0])

@@ -40,16 +40,16 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from dockernet import reversezones
-from dockernet.engine import ContainerInfo, DockerEngine, iterate_events, parse_event, since_parameter
+from dockernet.rfc2136 import reversezones
+from dockernet.engine.dockerapi import ContainerInfo, DockerEngine, iterate_events, parse_event, since_parameter
 from dockernet.errors import DnsError, DnsTransient, DockernetError, DockerUnreachable, OwnerCollision
-from dockernet.eventorder import REMOVALS, EventOrder, InspectRequest
-from dockernet.journal import Journal
+from dockernet.watch.eventorder import REMOVALS, EventOrder, InspectRequest
+from dockernet.sync.journal import Journal
 from dockernet.logformat import printable
-from dockernet.owners import LeaseKeeper, adopt_owner
+from dockernet.sync.leases import LeaseKeeper, adopt_owner
 from dockernet.pidfile import process_alive, read_pid
-from dockernet.reconcile import Reconciler
-from dockernet.supervision import Health, NullMetrics, sd_notify, watchdog_interval
+from dockernet.sync.reconciler import Reconciler
+from dockernet.watch.supervision import Health, NullMetrics, sd_notify, watchdog_interval
 
 log = logging.getLogger("dockernet")
 

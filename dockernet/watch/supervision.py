@@ -114,7 +114,7 @@ class PrometheusMetrics(NullMetrics):
     def __init__(self) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-        from dockernet.engine import CONTAINER_ACTIONS, NETWORK_ACTIONS
+        from dockernet.engine.dockerapi import CONTAINER_ACTIONS, NETWORK_ACTIONS
 
         self.registry = CollectorRegistry()
         self._events = Counter("dockernet_events", "Docker events seen", ["action"], registry=self.registry)

@@ -19,7 +19,7 @@ import dns.reversename
 from dockernet.atomicfile import write_atomic
 from dockernet.errors import FileConflict, UsageError, WriteFailed
 from dockernet.logformat import printable
-from dockernet.naming import conf_safe_name
+from dockernet.publish.naming import conf_safe_name
 
 KEY_FILE = "ddns.key"
 CONF_FILE = "named.conf"

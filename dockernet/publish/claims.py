@@ -31,11 +31,11 @@ import dns.name
 import dns.reversename
 
 from dockernet.ddns import address_records
-from dockernet.engine import ContainerInfo
+from dockernet.engine.dockerapi import ContainerInfo
 from dockernet.logformat import printable
-from dockernet.naming import record_name
-from dockernet.plan import MAX_RRSET, Claim, capped
-from dockernet.templates import (
+from dockernet.publish.naming import record_name
+from dockernet.publish.plan import MAX_RRSET, Claim, capped
+from dockernet.publish.templates import (
     COMPOSE_TEMPLATE, DEFAULT_TEMPLATES, NameTemplate, container_fields, parse, service_group,
 )
 

@@ -18,7 +18,7 @@ import dns.reversename
 
 from dockernet.ddns import Nameserver
 from dockernet.errors import DnsError
-from dockernet.plan import Current, Owned, forward_first, is_reverse_name
+from dockernet.publish.plan import Current, Owned, forward_first, is_reverse_name
 
 log = logging.getLogger("dockernet")
 

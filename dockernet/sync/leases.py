@@ -63,7 +63,7 @@ from dockernet.ddns import Nameserver, Outcome, new_update, quoted
 from dockernet.errors import DnsError, DnsRejected, NameContended, OwnerCollision
 from dockernet.logformat import printable
 from dockernet.pidfile import pid_space, process_started_at
-from dockernet.plan import ownership_mark, parse_mark
+from dockernet.publish.plan import ownership_mark, parse_mark
 
 log = logging.getLogger("dockernet")
 

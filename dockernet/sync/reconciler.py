@@ -41,19 +41,19 @@ from typing import Callable, Iterable
 import dns.name
 import dns.reversename
 
-from dockernet import reversezones
-from dockernet.backlog import Backlog
-from dockernet.claims import RecordPolicy, claims_of
+from dockernet.rfc2136 import reversezones
+from dockernet.sync.backlog import Backlog
+from dockernet.publish.claims import RecordPolicy, claims_of
 from dockernet.ddns import Nameserver, Outcome
-from dockernet.engine import ContainerInfo
+from dockernet.engine.dockerapi import ContainerInfo
 from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsServerFailure, DnsTransient, NameContended
-from dockernet.journal import Journal
-from dockernet.plan import (
+from dockernet.sync.journal import Journal
+from dockernet.publish.plan import (
     Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first, is_reverse_name,
     is_srv_name, MAX_RRSET, merge_replicas, plan, publishable,
 )
-from dockernet.retries import Retries, SetAside
-from dockernet.supervision import Health, NullMetrics
+from dockernet.sync.retries import Retries, SetAside
+from dockernet.watch.supervision import Health, NullMetrics
 
 #: ``guard(doomed, owned)`` may veto the deletions a full reconcile found (see ``Reconciler.full``)
 DeletionGuard = Callable[[set, int], bool]

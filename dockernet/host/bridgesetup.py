@@ -23,7 +23,7 @@ from dockernet.bridge import (
     BridgeSpec, LinkState, Observation, Step, apply_steps, find_overlaps, plan_bridge, plan_restore, resolver_address,
 )
 from dockernet.bridge import plan_teardown as plan_link_teardown
-from dockernet.dockerconf import (
+from dockernet.host.dockerconf import (
     DEFAULT_BRIDGE, IPV6_KEYS, LINK_KEYS, STANZA_HEADER, ConfigError, FileChange, UnitFacts, docker_opts,
     find_conflicts, flags_in, parse_daemon_json, place_settings, pool_overlaps, read_text, render_interfaces,
     rewrite_docker_opts, unmerge_daemon_json, write_atomic,
@@ -31,7 +31,7 @@ from dockernet.dockerconf import (
 from dockernet.errors import BridgeBusy, DockerRunning, DockernetError, RolledBack, UsageError
 
 if TYPE_CHECKING:
-    from dockernet.engine import EngineAddress
+    from dockernet.engine.dockerapi import EngineAddress
 
 DEFAULT_UNIT_DIRS = (Path("/etc/systemd/system"), Path("/run/systemd/system"), Path("/lib/systemd/system"),
                      Path("/usr/lib/systemd/system"))
@@ -140,7 +140,7 @@ def gateway_dns_warning(spec: BridgeSpec, dns_given: bool) -> list[str]:
 
 def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, old_bridge: LinkState | None = None,
                   ) -> tuple[list[FileChange], list[str], list[str]]:
-    from dockernet.dockerconf import read_unit
+    from dockernet.host.dockerconf import read_unit
 
     unit = read_unit(list(paths.unit_dirs))
     warnings, notes = [], []
@@ -302,7 +302,7 @@ def docker_running(docker_pid: str | None, docker_host: EngineAddress | str | No
         pid = read_pid(docker_pid)
         if pid and process_alive(pid):
             return f"process {pid} from {docker_pid} is alive"
-    from dockernet.engine import DockerEngine
+    from dockernet.engine.dockerapi import DockerEngine
 
     engine = DockerEngine(docker_host, timeout=3)
     try:
@@ -372,7 +372,7 @@ def config_agreement(bridge: LinkState | None, paths: FilePaths, name: str = DEF
 
 def engine_agreement(engine, bridge: LinkState | None, name: str) -> list[str]:
     """Sentences on whether the running engine uses this link as it is: the engine's own answer, not the files."""
-    from dockernet.dockerctl import bridge_disagreements
+    from dockernet.host.dockerctl import bridge_disagreements
     from dockernet.errors import DockerUnreachable
 
     try:
@@ -405,7 +405,7 @@ def apply_restarting_docker(plan: BridgePlan, netns: str | None, before: LinkSta
     """Stop Docker, apply the plan, start Docker and ask it whether it uses the new bridge; if it does not come
     back so, put the old link and files back and start Docker again. ``say`` reports each step."""
     from dockernet.bridge import netlink
-    from dockernet.dockerctl import bridge_disagreements, wait_for_engine
+    from dockernet.host.dockerctl import bridge_disagreements, wait_for_engine
 
     say(f"stopping Docker ({service.describe()})")
     service.stop()
@@ -443,7 +443,7 @@ def apply_restarting_docker(plan: BridgePlan, netns: str | None, before: LinkSta
 
 def _start_again(service, engine, say, failure: str) -> None:
     """Start Docker with the old settings after ``failure``; when that fails too, say both."""
-    from dockernet.dockerctl import wait_for_engine
+    from dockernet.host.dockerctl import wait_for_engine
 
     say("starting Docker again as it was")
     try:

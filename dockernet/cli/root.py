@@ -1,7 +1,7 @@
 """The command line: the root group, ``watch``, and the one place that prints errors or chooses exit codes.
 
-The ``bridge``, ``netns`` and ``dns`` groups live in ``cli_bridge``,
-``cli_netns`` and ``cli_dns``; their errors come back here (``main``).
+
+
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from dataclasses import replace
 
 import click
 
-from dockernet import __version__, cli_bridge, cli_dns, cli_netns
+from dockernet import __version__
+from dockernet.cli import bridge_cmd, dns_cmd, netns_cmd
 from dockernet.errors import CannotListen, CannotOpenLog, DockernetError
 from dockernet.logformat import one_line
-from dockernet.params import DOCKER_HOST, LISTEN, dns_options, host_netns_option, owner_options
+from dockernet.cli.params import DOCKER_HOST, LISTEN, dns_options, host_netns_option, owner_options
 
 log = logging.getLogger("dockernet")
 
@@ -43,7 +44,7 @@ def cli(ctx: click.Context, docker_host: str | None, use_tls: bool, tlsverify: b
     docker CLI: --docker-host tcp://HOST:2376 with --tlsverify and the
     --tls* files, or DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
     """
-    from dockernet.engine import EngineAddress
+    from dockernet.engine.dockerapi import EngineAddress
 
     ctx.obj = {"docker_host": EngineAddress.from_options(docker_host, use_tls, tlsverify, tlscacert, tlscert, tlskey)}
 
@@ -87,7 +88,7 @@ def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle
     from dockernet import pidfile as pidfiles
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build
-    from dockernet.supervision import Health, NullMetrics
+    from dockernet.watch.supervision import Health, NullMetrics
 
     try:
         setup_logging(log_to)
@@ -124,7 +125,7 @@ def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle
 
 
 def _serve_metrics(listen, health):
-    from dockernet.supervision import PrometheusMetrics, serve_metrics
+    from dockernet.watch.supervision import PrometheusMetrics, serve_metrics
 
     metrics = PrometheusMetrics()
     try:
@@ -156,7 +157,7 @@ def topology(obj, settings, host_netns, as_json, as_dot, no_color):
 
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build
-    from dockernet.topology import gather, render_dot, render_tree
+    from dockernet.host.topology import gather, render_dot, render_tree
 
     if as_json and as_dot:
         raise click.UsageError("--json and --dot exclude each other")
@@ -185,16 +186,16 @@ def completion(shell: str) -> None:
     zsh:   eval "$(dockernet completion zsh)"        (in ~/.zshrc)
     fish:  dockernet completion fish > ~/.config/fish/completions/dockernet.fish
     """
-    from dockernet.completion import script
+    from dockernet.cli.completion import script
 
     click.echo(script(cli, shell))
 
 
 # --- the command groups, one module each ----------------------------------------------
 
-cli.add_command(cli_bridge.bridge)
-cli.add_command(cli_netns.netns)
-cli.add_command(cli_dns.dns)
+cli.add_command(bridge_cmd.bridge)
+cli.add_command(netns_cmd.netns)
+cli.add_command(dns_cmd.dns)
 
 
 def main(argv: list[str] | None = None) -> None:

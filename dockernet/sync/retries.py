@@ -22,8 +22,8 @@ from typing import Callable, Iterable
 
 import dns.name
 
-from dockernet.plan import forward_first
-from dockernet.supervision import Health, NullMetrics
+from dockernet.publish.plan import forward_first
+from dockernet.watch.supervision import Health, NullMetrics
 
 log = logging.getLogger("dockernet")
 

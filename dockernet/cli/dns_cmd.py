@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dockernet.params import CIDR, IP, KEY_NAME, OWNER_ID, ZONE, dns_options, owner_options
+from dockernet.cli.params import CIDR, IP, KEY_NAME, OWNER_ID, ZONE, dns_options, owner_options
 
 
 @click.group()
@@ -40,7 +40,7 @@ def dns_init(zone, directory, listen, port, subnets, key_name, algorithm, allow_
 
     The result runs as it is: named -g -c DIR/named.conf
     """
-    from dockernet.dnsinit import KEY_FILE, InitSpec, new_secret, reconfigure, render_all, write_files
+    from dockernet.host.dnsinit import KEY_FILE, InitSpec, new_secret, reconfigure, render_all, write_files
 
     spec = InitSpec(zone=zone, directory=directory, listen=listen, port=port, subnets=tuple(subnets),
                     key_name=key_name, algorithm=algorithm, allow_transfer=allow_transfer)
@@ -69,7 +69,7 @@ def dns_check(obj, settings):
     changes. Each finding is one line, with the named.conf fix where
     something is missing. Exit 0 only when updates will work.
     """
-    from dockernet.dnstools import check, updates_work
+    from dockernet.host.dnstools import check, updates_work
     from dockernet.runtime import build
 
     runtime = build(settings, obj["docker_host"], read_only=True)
@@ -94,7 +94,7 @@ def dns_ls(obj, settings, list_owner, list_all, as_json):
     """
     import json
 
-    from dockernet.dnstools import list_records, render_ls
+    from dockernet.host.dnstools import list_records, render_ls
     from dockernet.runtime import build
 
     owner = None if list_all else (list_owner or settings.owner_id)
@@ -117,7 +117,7 @@ def dns_sync(obj, settings, dry_run, take_over_owner, adopt_owner, force):
     Next to this owner id's running watcher it runs too, and leaves the
     lease to that watcher (sending the watcher SIGHUP resyncs it as well).
     """
-    from dockernet.dnstools import render_nsupdate
+    from dockernet.host.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build
 
@@ -149,7 +149,7 @@ def dns_purge(obj, settings, purge_owner, dry_run, force):
     still runs (it would publish its records again) is refused, naming that
     watcher, unless --force; this watcher's own purge keeps the lease then.
     """
-    from dockernet.dnstools import render_nsupdate
+    from dockernet.host.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build
 
@@ -166,7 +166,7 @@ def dns_purge(obj, settings, purge_owner, dry_run, force):
         return
     import time
 
-    from dockernet.owners import Process, read_lease, refuse_if_running, retire
+    from dockernet.sync.leases import Process, read_lease, refuse_if_running, retire
 
     runtime.nameserver.probe()
     here = Process.this()

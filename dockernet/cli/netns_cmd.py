@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import click
 
-from dockernet.completion import running_containers
-from dockernet.params import IP, host_netns_option
+from dockernet.cli.completion import running_containers
+from dockernet.cli.params import IP, host_netns_option
 
 
 @click.group()
@@ -18,7 +18,7 @@ def netns(obj, host_netns) -> None:
 
 
 def _engine(obj):
-    from dockernet.engine import DockerEngine
+    from dockernet.engine.dockerapi import DockerEngine
 
     return DockerEngine(obj["docker_host"])
 

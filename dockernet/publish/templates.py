@@ -26,7 +26,7 @@ import dns.name
 
 from dockernet.errors import UsageError
 from dockernet.logformat import printable
-from dockernet.naming import NameDecision, place_name, repair_label, source_name
+from dockernet.publish.naming import NameDecision, place_name, repair_label, source_name
 
 #: every field a template may use; see ``container_fields`` for where each comes from
 FIELDS = ("hostname", "name", "service", "project", "number", "network", "id")

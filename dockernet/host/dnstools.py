@@ -15,9 +15,9 @@ import dns.name
 
 from dockernet.ddns import Nameserver
 from dockernet.errors import DnsError, DnsRejected, DnsTransient, DockernetError, TransferNotAllowed
-from dockernet.owners import FUTURE_SLACK, Process, ago, holder_running, leases_in, span
-from dockernet.plan import Change, is_service, operations, parse_mark
-from dockernet.templates import container_fields, service_group
+from dockernet.sync.leases import FUTURE_SLACK, Process, ago, holder_running, leases_in, span
+from dockernet.publish.plan import Change, is_service, operations, parse_mark
+from dockernet.publish.templates import container_fields, service_group
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def check(nameserver: Nameserver) -> list[Finding]:
 
 def _servers(nameserver: Nameserver, zone: dns.name.Name) -> list[Finding]:
     """The primary (where updates go) and each secondary in NS, with whether it has the primary's serial."""
-    from dockernet.primary import zone_servers
+    from dockernet.rfc2136.primary import zone_servers
 
     name = _zone_text(zone)
     target = nameserver.target

@@ -19,7 +19,7 @@ from typing import Iterable
 
 import dns.name
 
-from dockernet.plan import forward_first
+from dockernet.publish.plan import forward_first
 
 #: per name: the name, and whether its current state was just read from the server
 #: (``Reconciler.sync_name``'s ``verified``)

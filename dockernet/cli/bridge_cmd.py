@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from dockernet.params import IFNAME, MTU, RESOLVER, SEARCH_DOMAIN
+from dockernet.cli.params import IFNAME, MTU, RESOLVER, SEARCH_DOMAIN
 
 
 def _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name):
-    from dockernet.bridgesetup import DEFAULT_UNIT_DIRS, FilePaths
+    from dockernet.host.bridgesetup import DEFAULT_UNIT_DIRS, FilePaths
 
     if no_interfaces_file:
         interfaces = None
@@ -51,7 +51,7 @@ def _bridge_file_options(func):
 def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, what, restart_with=None):
     """Print the plan, then carry it out (``restart_with``: the spec Docker must use after a restart around it)."""
     from dockernet.bridge import netlink
-    from dockernet.bridgesetup import apply_restarting_docker, execute, refuse_if_docker_runs
+    from dockernet.host.bridgesetup import apply_restarting_docker, execute, refuse_if_docker_runs
 
     for warning in plan.warnings:
         click.echo(f"dockernet: warning: {warning}", err=True)
@@ -75,7 +75,7 @@ def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, 
         with netlink(netns) as ipr:
             execute(plan, ipr, before, name)
     else:
-        from dockernet.engine import DockerEngine
+        from dockernet.engine.dockerapi import DockerEngine
 
         engine = DockerEngine(obj["docker_host"], timeout=10)
         try:
@@ -90,7 +90,7 @@ def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, 
 
 def _ask_dockerd(plan, daemon_json: str) -> None:
     """Have dockerd validate the planned daemon.json where it can (Docker 23 and later); say so where it cannot."""
-    from dockernet.dockerctl import validate_config
+    from dockernet.host.dockerctl import validate_config
     from dockernet.errors import ConfigError
 
     for change in plan.files:
@@ -104,8 +104,8 @@ def _ask_dockerd(plan, daemon_json: str) -> None:
 
 def _running_docker(obj, docker_pid):
     """How to stop and start the running Docker; None when it does not run; refused when it runs but how is unknown."""
-    from dockernet.bridgesetup import docker_running
-    from dockernet.dockerctl import find_docker
+    from dockernet.host.bridgesetup import docker_running
+    from dockernet.host.dockerctl import find_docker
     from dockernet.errors import DockerRunning
 
     service = find_docker(docker_pid)
@@ -149,7 +149,7 @@ def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, cidr6, 
     arguments, the second run changes nothing.
     """
     from dockernet.bridge import make_spec, netlink, observe
-    from dockernet.bridgesetup import plan_setup
+    from dockernet.host.bridgesetup import plan_setup
 
     spec = make_spec(name, cidr, gateway, mtu, dns_servers, dns_search, cidr6)
     paths = _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name)
@@ -168,7 +168,7 @@ def bridge_teardown(obj, name, config, daemon_json, defaults_file, interfaces_fi
                     docker_pid, netns, dry_run, force):
     """Remove the bridge and the settings bridge setup wrote (the undo of setup)."""
     from dockernet.bridge import netlink, observe
-    from dockernet.bridgesetup import plan_teardown
+    from dockernet.host.bridgesetup import plan_teardown
 
     paths = _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name)
     with netlink(netns) as ipr:
@@ -190,8 +190,8 @@ def bridge_show(obj, name, daemon_json, defaults_file, netns, as_json):
     import json
 
     from dockernet.bridge import netlink, observe
-    from dockernet.bridgesetup import FilePaths, bridge_summary, config_agreement, engine_agreement
-    from dockernet.engine import DockerEngine
+    from dockernet.host.bridgesetup import FilePaths, bridge_summary, config_agreement, engine_agreement
+    from dockernet.engine.dockerapi import DockerEngine
     from dockernet.netns import port_owners
 
     paths = FilePaths("none", Path(daemon_json), Path(defaults_file), None)

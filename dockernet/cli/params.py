@@ -12,8 +12,8 @@ import dns.exception
 import dns.name
 
 from dockernet.logformat import printable
-from dockernet.naming import conf_safe_name
-from dockernet.plan import valid_owner_id
+from dockernet.publish.naming import conf_safe_name
+from dockernet.publish.plan import valid_owner_id
 
 class ZoneType(click.ParamType):
     """A DNS zone name such as docker.test (absolute; the trailing dot is optional)."""
@@ -170,7 +170,7 @@ class DockerHostType(click.ParamType):
     name = "URL"
 
     def convert(self, value, param, ctx):
-        from dockernet.engine import check_engine_url
+        from dockernet.engine.dockerapi import check_engine_url
         from dockernet.errors import UsageError
 
         try:

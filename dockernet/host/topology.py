@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from dockernet.logformat import printable
-from dockernet.plan import Foreign, Owned
+from dockernet.publish.plan import Foreign, Owned
 
 #: name states, as the JSON and the DOT output spell them
 PUBLISHED = "published"  # this owner's record, for this container
