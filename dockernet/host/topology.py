@@ -222,7 +222,7 @@ def gather(runtime, host_netns: str | None = None) -> Topology:
     current = reconciler.current
     containers = []
     for info in running:
-        claims = reconciler.index.claims_of_container(info.id)
+        claims = reconciler.claims_of_container(info.id)
         containers.append({
             "name": info.name, "id": info.short_id, "addresses": list(info.addresses),
             "names": [name_state(claim.fqdn, claim.group or info.short_id, current.get(claim.fqdn))

@@ -207,6 +207,14 @@ class Reconciler:
     def set_aside(self) -> dict:
         return self.retries.set_aside
 
+    def waiting(self) -> int:
+        """How many names events asked for wait in the backlog (the watch loop yields to events while any do)."""
+        return len(self.backlog)
+
+    def claims_of_container(self, container_id: str) -> list[Claim]:
+        """What this container asks for now, as the last reconcile saw it (``topology``)."""
+        return self.index.claims_of_container(container_id)
+
     def _journal_state(self, error: str) -> None:
         """The journal started or stopped failing: said once per change, and shown in /healthz."""
         self.health.journal_error = error

@@ -270,7 +270,7 @@ class Watcher:
     def _loop(self) -> None:
         while not self.stopping.is_set():
             try:  # while names wait in the backlog, only look whether an event came
-                item = self.events.get(timeout=0 if self.reconciler.backlog else self._next_wakeup())
+                item = self.events.get(timeout=0 if self.reconciler.waiting() else self._next_wakeup())
             except queue.Empty:
                 item = None
             if item == _STOP:
@@ -279,7 +279,7 @@ class Watcher:
             try:
                 self._dispatch(item)
                 self._timers()
-                if self.reconciler.backlog:
+                if self.reconciler.waiting():
                     self.reconciler.drain(self._events_waiting)
             except DockerUnreachable as exc:
                 log.warning("%s", exc)
@@ -293,11 +293,11 @@ class Watcher:
     def _finish_backlog(self) -> None:
         """Asked to stop: sync what events asked for before the stop, for a moment (the next start does the rest)."""
         deadline = self.clock() + STOP_DRAIN
-        if self.reconciler.backlog:
+        if self.reconciler.waiting():
             self.reconciler.drain(lambda: self.clock() > deadline)
-        if self.reconciler.backlog:
+        if self.reconciler.waiting():
             log.warning("Stopping with %d name(s) not synced yet; the next start syncs them",
-                        len(self.reconciler.backlog))
+                        len(self.reconciler.waiting()))
 
     def _dispatch(self, item) -> None:
         if item is None:
