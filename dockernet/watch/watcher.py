@@ -297,7 +297,7 @@ class Watcher:
             self.reconciler.drain(lambda: self.clock() > deadline)
         if self.reconciler.waiting():
             log.warning("Stopping with %d name(s) not synced yet; the next start syncs them",
-                        len(self.reconciler.waiting()))
+                        self.reconciler.waiting())
 
     def _dispatch(self, item) -> None:
         if item is None:
