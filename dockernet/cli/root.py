@@ -1,7 +1,10 @@
-"""The command line: the root group, ``watch``, and the one place that prints errors or chooses exit codes.
+"""The command line's root: the ``dockernet`` group, ``watch``, ``topology`` and ``completion``, and ``main``.
 
-
-
+The other command groups live in a module each (``bridge_cmd``, ``netns_cmd``,
+``dns_cmd``) and are added at the bottom. ``main`` is the one place that
+prints an error or chooses an exit status: click's usage errors (status 2),
+dockernet's typed errors (``DockernetError.exit_code``) and an unexpected
+``OSError`` each become one line on stderr. Library code never prints or exits.
 """
 
 from __future__ import annotations
