@@ -1,10 +1,16 @@
-"""The Docker bridge over netlink: validate, observe, plan, apply.
+"""The Docker bridge over netlink: observe, plan, apply; the face of the bridge wing.
 
-Validation and planning are pure (``make_spec``, ``find_overlaps``,
-``plan_bridge``); ``observe`` reads the kernel's state through one
-``IPRoute`` socket, and ``apply_steps`` executes a plan without deciding
-anything. The socket is opened inside a network namespace when one is
-given, by name or path, and never creates a missing one (``flags=0``).
+Planning is pure: ``plan_bridge`` turns the kernel's ``LinkState`` and the
+wanted ``BridgeSpec`` into a list of steps (frozen values that print as the
+``ip`` commands they stand for), ``find_overlaps`` finds the host's
+networks the subnet would cut off. ``observe`` reads the kernel's state
+through one ``IPRoute`` socket and ``apply_steps`` executes a plan without
+deciding anything.
+
+The rest of the wing, re-exported here so that callers import ``dockernet.bridge``:
+the spec and its validation (``host.bridgespec``: ``make_spec``), the
+socket (``host.netlinksocket``: ``netlink``), and the files and refusals of
+``bridge setup``/``teardown`` (``host.bridgesetup`` and its neighbours).
 
 The seed did this by hand (``brctl delbr``/``addbr`` and an ifupdown
 stanza); the traps it left open are closed here: a gateway written as the
@@ -14,150 +20,19 @@ it off), a bridge rebuilt while Docker still uses it.
 
 from __future__ import annotations
 
-import errno
 import ipaddress
-import re
-import socket
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
 
-from dockernet.errors import DockernetError, LinkVanished, NamespaceMissing, NetlinkFailed, UsageError
-from dockernet.logformat import printable
+from dockernet.errors import LinkVanished
+from dockernet.host.bridgespec import BridgeSpec, make_spec, resolver_address, search_domain, valid_ifname
+from dockernet.host.netlinksocket import default_route_address, netlink, netlink_error
 
-#: an interface name that the kernel, ifupdown, Docker and a shell all take as one plain word: the kernel alone
-#: allows any 15 bytes but '/', ':' and spaces, and '$(reboot)' would then reach a sourced DOCKER_OPTS
-_IFNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}")  # fullmatch: '$' would accept a trailing newline
-#: a label of a search domain as dockerd's ValidateDNSSearch takes it (no '_': dockerd would refuse to start)
-_SEARCH_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-
-
-@dataclass(frozen=True)
-class BridgeSpec:
-    """The bridge as it should be."""
-
-    name: str
-    interface: ipaddress.IPv4Interface  # the gateway address with the subnet's prefix
-    mtu: int | None = None
-    dns: tuple[str, ...] = ()
-    dns_search: tuple[str, ...] = ()
-    #: the bridge's IPv6 address with the prefix containers get theirs from (``--cidr6``)
-    interface6: ipaddress.IPv6Interface | None = None
-    #: ``dns`` is the gateway because no resolver was given: a resolver already in Docker's files may replace it
-    dns_defaulted: bool = False
-
-    @property
-    def network(self) -> ipaddress.IPv4Network:
-        return self.interface.network
-
-    @property
-    def gateway(self) -> ipaddress.IPv4Address:
-        return self.interface.ip
-
-
-def valid_ifname(name: str) -> bool:
-    """Letters, digits, '_', '.' and '-', 1-15 characters, not starting with '.' or '-'."""
-    return bool(_IFNAME.fullmatch(name or ""))
-
-
-def search_domain(text: str) -> str | None:
-    """``text`` as a container search domain (one trailing dot dropped), or None when it is not a domain name.
-
-    dockerd's own rule: labels of letters, digits and inner '-', at most 63
-    each, and at least one letter; so no character of it means anything to
-    a shell or ends a line.
-    """
-    domain = text[:-1] if text.endswith(".") else text
-    labels = domain.split(".")
-    if not domain or len(domain) > 253 or not all(_SEARCH_LABEL.fullmatch(label) for label in labels):
-        return None
-    return domain if any(c.isalpha() for c in domain) else None
-
-
-def resolver_address(text: str) -> str | None:
-    """``text`` as a resolver address (canonical form), or None: an IPv4 or IPv6 address without a scope.
-
-    ``ipaddress`` takes ``fe80::1%<anything>``; dockerd does not, and the
-    scope would be written verbatim into Docker's files.
-    """
-    if "%" in text:
-        return None
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        return None
-
-
-def make_spec(name: str, cidr: str, gateway: str | None = None, mtu: int | None = None,
-              dns: tuple[str, ...] = (), dns_search: tuple[str, ...] = (), cidr6: str | None = None) -> BridgeSpec:
-    """Validate the arguments of ``bridge setup``; every failure is a ``UsageError``.
-
-    ``--cidr 10.1.0.1/16`` means network 10.1.0.0/16 with gateway 10.1.0.1;
-    ``--cidr 10.1.0.0/16`` takes the first host address as the gateway.
-    """
-    if not valid_ifname(name):
-        raise UsageError(f"'{printable(name)}' is not a valid interface name (1-15 letters, digits, '_', '.' "
-                         "or '-', not starting with '.' or '-')")
-    try:
-        given = ipaddress.ip_interface(cidr)
-    except ValueError:
-        raise UsageError(f"'{printable(cidr)}' is not a CIDR (expected e.g. 10.1.0.0/16)") from None
-    if "/" not in cidr:
-        raise UsageError(f"'{cidr}' has no prefix length", hint=f"maybe you meant {cidr}/24 ?")
-    if given.version != 4:
-        raise UsageError(f"{cidr} is IPv6: the Docker bridge address is IPv4 (IPv6 goes in daemon.json's fixed-cidr-v6)")
-    network = given.network
-    if network.prefixlen > 30:
-        raise UsageError(f"{network} is too small: a bridge needs at least a /30 (gateway and one container)")
-    if gateway is not None:
-        try:
-            gateway_ip = ipaddress.IPv4Address(gateway)
-        except ValueError:
-            raise UsageError(f"gateway '{printable(gateway)}' is not an IPv4 address") from None
-    elif given.ip != network.network_address:
-        gateway_ip = given.ip
-    else:
-        gateway_ip = network.network_address + 1
-    if gateway_ip not in network:
-        raise UsageError(f"gateway {gateway_ip} is outside {network}")
-    if gateway_ip in (network.network_address, network.broadcast_address):
-        which = "network" if gateway_ip == network.network_address else "broadcast"
-        raise UsageError(f"gateway {gateway_ip} is the {which} address of {network}",
-                         hint=f"use a host address such as {network.network_address + 1}")
-    if mtu is not None and not 68 <= mtu <= 65535:
-        raise UsageError(f"MTU {mtu} is out of range (68-65535)")
-    resolvers = []
-    for server in dns or (str(gateway_ip),):
-        address = resolver_address(server)
-        if address is None:
-            raise UsageError(f"DNS server '{printable(server)}' is not an IP address")
-        resolvers.append(address)
-    domains = []
-    for text in dns_search:
-        domain = search_domain(text)
-        if domain is None:
-            raise UsageError(f"search domain '{printable(text)}' is not a domain name (labels of letters, digits "
-                             "and '-', separated by dots)")
-        domains.append(domain)
-    return BridgeSpec(name, ipaddress.IPv4Interface(f"{gateway_ip}/{network.prefixlen}"), mtu,
-                      tuple(resolvers), tuple(domains), _interface6(cidr6) if cidr6 else None, dns_defaulted=not dns)
-
-
-def _interface6(cidr6: str) -> ipaddress.IPv6Interface:
-    """``--cidr6 fd00:1::/64``: the bridge takes the prefix's first address, as Docker gives its bridge."""
-    try:
-        if "%" in cidr6:  # ipaddress keeps a scope ('fd00::%x/64') verbatim in str(): it would reach the files
-            raise ValueError(cidr6)
-        network = ipaddress.IPv6Network(cidr6, strict=False)
-    except ValueError:
-        raise UsageError(f"'{printable(cidr6)}' is not an IPv6 prefix (expected e.g. fd00:1::/64)") from None
-    if "/" not in cidr6:
-        raise UsageError(f"'{cidr6}' has no prefix length", hint=f"maybe you meant {cidr6}/64 ?")
-    if network.is_link_local or network.is_multicast or network.is_loopback:
-        raise UsageError(f"{network} cannot hold containers' addresses (link-local, multicast or loopback)")
-    if network.prefixlen > 80:
-        raise UsageError(f"{network} is too small: Docker needs a /80 or larger for fixed-cidr-v6")
-    return ipaddress.IPv6Interface(f"{network.network_address + 1}/{network.prefixlen}")
+__all__ = [
+    "AddAddress", "BridgeSpec", "CreateBridge", "DeleteLink", "LinkState", "NetworkInUse", "Observation", "SetMtu",
+    "SetUp", "Step", "apply_steps", "default_route_address", "differences", "find_overlaps", "make_spec", "netlink",
+    "observe", "plan_bridge", "plan_link_teardown", "plan_restore", "resolver_address", "search_domain",
+    "valid_ifname",
+]
 
 
 # --- what is there ----------------------------------------------------------------
@@ -314,55 +189,12 @@ def plan_restore(old: LinkState | None, name: str, exists_now: bool) -> list[Ste
     return steps + ([SetUp(name)] if old.up else [])
 
 
-def plan_teardown(observed: LinkState | None, name: str) -> list[Step]:
+def plan_link_teardown(observed: LinkState | None, name: str) -> list[Step]:
+    """The netlink steps of ``bridge teardown``: delete the link when there is one."""
     return [DeleteLink(name, "bridge teardown")] if observed is not None else []
 
 
 # --- netlink ----------------------------------------------------------------------------
-
-
-@contextmanager
-def netlink(netns: str | None = None) -> Iterator:
-    """An ``IPRoute`` socket in the host namespace or in ``netns`` (a name under /var/run/netns or a path)."""
-    from pyroute2 import IPRoute, NetlinkError
-
-    try:
-        ipr = IPRoute(netns=netns, flags=0) if netns else IPRoute()
-    except FileNotFoundError:
-        raise NamespaceMissing(f"network namespace {netns} does not exist") from None
-    except (OSError, NetlinkError) as exc:
-        raise _netlink_error(exc, "open a netlink socket") from None
-    try:
-        yield ipr
-    finally:
-        ipr.close()
-
-
-def default_route_address(netns: str | None = None) -> str | None:
-    """The address of the interface holding the default route (IPv4 first), or None without one.
-
-    What other machines reach this host at, for ``--address host``: the
-    route's preferred source when it names one, else the interface's first
-    global address. Read from the routing table; nothing is sent.
-    """
-    with netlink(netns) as ipr:
-        for family in (socket.AF_INET, socket.AF_INET6):
-            for route in ipr.get_default_routes(family=family):
-                if route.get("RTA_PREFSRC"):
-                    return str(route.get("RTA_PREFSRC"))
-                found = sorted(str(address.get("IFA_ADDRESS")) for address in ipr.get_addr(family=family)
-                               if address["index"] == route.get("RTA_OIF") and address["scope"] == 0)
-                if found:
-                    return found[0]
-    return None
-
-
-def _netlink_error(exc: Exception, doing: str) -> DockernetError:
-    code = getattr(exc, "code", None) or getattr(exc, "errno", None)
-    if code in (errno.EPERM, errno.EACCES):
-        return NetlinkFailed(f"not allowed to {doing}", hint="run as root (CAP_NET_ADMIN)")
-    reason = errno.errorcode.get(code, "") if code else ""
-    return NetlinkFailed(f"cannot {doing}: {exc}" + (f" ({reason})" if reason and reason not in str(exc) else ""))
 
 
 def _v4_addresses(ipr, index: int) -> tuple[ipaddress.IPv4Interface, ...]:
@@ -406,7 +238,7 @@ def observe(ipr, name: str) -> Observation:
             network = ipaddress.IPv4Network(f"{route.get('RTA_DST')}/{route['dst_len']}", strict=False)
             others.append(NetworkInUse(network, names.get(oif, "?"), "route"))
     except NetlinkError as exc:
-        raise _netlink_error(exc, "read links and addresses") from None
+        raise netlink_error(exc, "read links and addresses") from None
     return Observation(bridge, tuple(others))
 
 
@@ -443,4 +275,4 @@ def apply_steps(ipr, steps: list[Step]) -> None:
                 elif isinstance(step, SetUp):
                     ipr.link("set", index=index, state="up")
         except NetlinkError as exc:
-            raise _netlink_error(exc, step.describe()) from None
+            raise netlink_error(exc, step.describe()) from None

@@ -51,7 +51,8 @@ def _bridge_file_options(func):
 def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, what, restart_with=None):
     """Print the plan, then carry it out (``restart_with``: the spec Docker must use after a restart around it)."""
     from dockernet.bridge import netlink
-    from dockernet.host.bridgesetup import apply_restarting_docker, execute, refuse_if_docker_runs
+    from dockernet.host.bridgeapply import apply_restarting_docker, execute
+    from dockernet.host.dockerctl import refuse_if_docker_runs
 
     for warning in plan.warnings:
         click.echo(f"dockernet: warning: {warning}", err=True)
@@ -104,8 +105,7 @@ def _ask_dockerd(plan, daemon_json: str) -> None:
 
 def _running_docker(obj, docker_pid):
     """How to stop and start the running Docker; None when it does not run; refused when it runs but how is unknown."""
-    from dockernet.host.bridgesetup import docker_running
-    from dockernet.host.dockerctl import find_docker
+    from dockernet.host.dockerctl import docker_running, find_docker
     from dockernet.errors import DockerRunning
 
     service = find_docker(docker_pid)
@@ -190,7 +190,8 @@ def bridge_show(obj, name, daemon_json, defaults_file, netns, as_json):
     import json
 
     from dockernet.bridge import netlink, observe
-    from dockernet.host.bridgesetup import FilePaths, bridge_summary, config_agreement, engine_agreement
+    from dockernet.host.bridgereport import bridge_summary, config_agreement, engine_agreement
+    from dockernet.host.bridgesetup import FilePaths
     from dockernet.engine.dockerapi import DockerEngine
     from dockernet.netns import port_owners
 

@@ -17,9 +17,13 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from dockernet.errors import DockerControlFailed, DockerUnreachable
+from dockernet.errors import DockerControlFailed, DockerRunning, DockerUnreachable
 from dockernet.pidfile import process_alive, read_pid
+
+if TYPE_CHECKING:
+    from dockernet.engine.dockerapi import EngineAddress
 
 
 @dataclass
@@ -228,3 +232,33 @@ def validate_config(text: str, dockerd: str = "dockerd") -> tuple[bool | None, s
         return True, ""
     said = (answer.stderr.strip() or answer.stdout.strip()).splitlines()
     return False, said[-1] if said else f"exit status {answer.returncode}"
+
+
+# --- is Docker running? ----------------------------------------------------------------
+
+
+def docker_running(docker_pid: str | None, docker_host: EngineAddress | str | None) -> str | None:
+    """How we know Docker runs (a sentence), or None when it does not."""
+    if docker_pid:
+        pid = read_pid(docker_pid)
+        if pid and process_alive(pid):
+            return f"process {pid} from {docker_pid} is alive"
+    from dockernet.engine.dockerapi import DockerEngine  # start-up time: docker-py only once the pid file says nothing
+
+    engine = DockerEngine(docker_host, timeout=3)
+    try:
+        engine.ping()
+    except DockerUnreachable:
+        return None
+    finally:
+        engine.close()
+    return f"the engine at {engine.where} answers"
+
+
+def refuse_if_docker_runs(docker_pid: str | None, docker_host: EngineAddress | str | None) -> None:
+    """Refuse to rebuild the bridge under a running Docker (without ``--restart-docker``)."""
+    reason = docker_running(docker_pid, docker_host)
+    if reason:
+        raise DockerRunning(f"Docker is running ({reason}); rebuilding its bridge now would cut its containers off",
+                            hint="stop it first (systemctl stop docker.socket docker, or: service docker stop), or "
+                                 "let dockernet do it with --restart-docker")

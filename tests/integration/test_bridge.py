@@ -269,8 +269,9 @@ def test_cidr6_gives_the_bridge_its_address_and_a_container_a_global_one(run_dir
 def test_a_link_that_vanishes_mid_apply_is_one_error_and_the_files_stay(netns, tmp_path):
     """Between the plan and its first step another tool deletes the bridge: real netlink, dockernet's own apply."""
     from dockernet.bridge import make_spec, netlink, observe
-    from dockernet.host.bridgesetup import FilePaths, execute, plan_setup
     from dockernet.errors import RolledBack
+    from dockernet.host.bridgeapply import execute
+    from dockernet.host.bridgesetup import FilePaths, plan_setup
 
     assert run_cli(*setup_args(netns, tmp_path, "10.5.0.0/16")).returncode == 0
     files = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}

@@ -8,9 +8,8 @@ from dockernet.bridge import (
     AddAddress, CreateBridge, DeleteLink, LinkState, NetworkInUse, Observation, SetMtu, SetUp, find_overlaps,
     make_spec, plan_bridge, plan_restore,
 )
-from dockernet.host.bridgesetup import BridgeBusy, FilePaths, plan_setup, plan_teardown
-from dockernet.host.dockerconf import ConfigError
-from dockernet.errors import UsageError
+from dockernet.errors import BridgeBusy, ConfigError, UsageError
+from dockernet.host.bridgesetup import FilePaths, plan_setup, plan_teardown
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -154,7 +153,7 @@ def test_teardown_plan_removes_our_stanza_but_not_a_foreign_one(tmp_path):
 
 
 def test_example_stanza_is_what_the_default_cidr_renders():
-    from dockernet.host.dockerconf import render_interfaces
+    from dockernet.host.ifupdown import render_interfaces
 
     rendered = render_interfaces(make_spec("docker0", "10.1.0.0/16"), "10.1.0.0/16")
     assert (REPO / "examples" / "interfaces.d" / "docker0").read_text() == rendered

@@ -15,11 +15,10 @@ import click
 import pytest
 
 from dockernet.bridge import make_spec
-from dockernet.host.dockerconf import (
-    ConfigError, docker_opts, opts_assignments, render_interfaces, rewrite_docker_opts, sh_quote,
-)
-from dockernet.errors import UsageError
 from dockernet.cli.params import IFNAME, MTU, RESOLVER, SEARCH_DOMAIN
+from dockernet.errors import ConfigError, UsageError
+from dockernet.host.dockeropts import docker_opts, opts_assignments, rewrite_docker_opts, sh_quote
+from dockernet.host.ifupdown import render_interfaces
 
 SHELLS = ("sh", "bash")
 

@@ -4,12 +4,12 @@ from pathlib import Path
 import pytest
 
 from dockernet.bridge import make_spec
+from dockernet.errors import ConfigError, UsageError
 from dockernet.host.bridgesetup import choose_place
-from dockernet.errors import UsageError
-from dockernet.host.dockerconf import (
-    ConfigError, UnitFacts, docker_opts, find_conflicts, flags_in, merge_daemon_json, place_settings, pool_overlaps,
-    read_unit, rewrite_docker_opts, unmerge_daemon_json,
-)
+from dockernet.host.daemonjson import merge_daemon_json, unmerge_daemon_json
+from dockernet.host.dockerconf import place_settings, pool_overlaps
+from dockernet.host.dockeropts import docker_opts, flags_in, rewrite_docker_opts
+from dockernet.host.dockerunit import UnitFacts, find_conflicts, read_unit
 
 GOLDEN = Path(__file__).parent / "golden"
 SPEC = make_spec("docker0", "10.1.0.0/16", dns_search=("docker.test",))
