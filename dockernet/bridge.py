@@ -205,7 +205,7 @@ def _v4_addresses(ipr, index: int) -> tuple[ipaddress.IPv4Interface, ...]:
 
 def observe(ipr, name: str) -> Observation:
     """The link called ``name`` (if any) and every IPv4 network in use on other links."""
-    from pyroute2 import NetlinkError
+    from pyroute2 import NetlinkError  # start-up time: pyroute2 is loaded by the first socket, not on import
 
     try:
         links = {link["index"]: link for link in ipr.get_links()}
@@ -258,7 +258,7 @@ def _v6_addresses(ipr, index: int) -> tuple[ipaddress.IPv6Interface, ...]:
 
 def apply_steps(ipr, steps: list[Step]) -> None:
     """Execute a plan, in order. Decides nothing."""
-    from pyroute2 import NetlinkError
+    from pyroute2 import NetlinkError  # start-up time: pyroute2 is loaded by the first socket, not on import
 
     for step in steps:
         try:
