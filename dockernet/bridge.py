@@ -185,7 +185,8 @@ def plan_restore(old: LinkState | None, name: str, exists_now: bool) -> list[Ste
     if old is None or old.kind != "bridge":
         return steps
     steps += [CreateBridge(name), SetMtu(name, old.mtu)]
-    steps += [AddAddress(name, address) for address in (*old.addresses, *old.addresses6)]
+    addresses: tuple[ipaddress.IPv4Interface | ipaddress.IPv6Interface, ...] = (*old.addresses, *old.addresses6)
+    steps += [AddAddress(name, address) for address in addresses]
     return steps + ([SetUp(name)] if old.up else [])
 
 
@@ -252,7 +253,8 @@ def _index_of(ipr, step: Step) -> int:
 
 
 def _v6_addresses(ipr, index: int) -> tuple[ipaddress.IPv6Interface, ...]:
-    found = (ipaddress.IPv6Interface(f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}") for a in ipr.get_addr(family=10, index=index))
+    found = (ipaddress.IPv6Interface(f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}")
+             for a in ipr.get_addr(family=10, index=index))
     return tuple(sorted(address for address in found if not address.is_link_local))
 
 
@@ -271,7 +273,8 @@ def apply_steps(ipr, steps: list[Step]) -> None:
                 if isinstance(step, SetMtu):
                     ipr.link("set", index=index, mtu=step.mtu)
                 elif isinstance(step, AddAddress):
-                    ipr.addr("add", index=index, address=str(step.interface.ip), prefixlen=step.interface.network.prefixlen)
+                    ipr.addr("add", index=index, address=str(step.interface.ip),
+                             prefixlen=step.interface.network.prefixlen)
                 elif isinstance(step, SetUp):
                     ipr.link("set", index=index, state="up")
         except NetlinkError as exc:

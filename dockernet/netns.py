@@ -26,10 +26,25 @@ from dockernet.errors import NetlinkFailed, NotAttachedByDockernet, UsageError
 from dockernet.host.containerns import container_netlink, namespace_path, resolve
 from dockernet.host.netlinksocket import netlink
 from dockernet.host.netnsargs import (
-    check_ifname, parse_destination, parse_interface, parse_ip_spec, parse_mac, stable_mac,
+    check_ifname,
+    parse_destination,
+    parse_interface,
+    parse_ip_spec,
+    parse_mac,
+    stable_mac,
 )
 from dockernet.host.netnsview import (
-    Interface, Peer, Route, View, host_links, list_views, port_owners, read_view, render_ls, render_show, show,
+    Interface,
+    Peer,
+    Route,
+    View,
+    host_links,
+    list_views,
+    port_owners,
+    read_view,
+    render_ls,
+    render_show,
+    show,
 )
 
 __all__ = [
@@ -38,6 +53,9 @@ __all__ = [
     "parse_destination", "parse_interface", "parse_ip_spec", "parse_mac", "port_owners", "read_view", "render_ls",
     "render_show", "resolve", "show", "stable_mac", "veth_names",
 ]
+
+IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: the alias ``attach`` gives the interface it makes inside a container; only those are
 #: changed or detached without --force (eth0 is Docker's: deleting it cuts the container off)
@@ -104,7 +122,8 @@ def _default_dev(ipr) -> str:
     return "eth0"
 
 
-def change_address(engine: DockerEngine, ref: str, action: str, interface, dev: str | None, force: bool = False) -> str:
+def change_address(engine: DockerEngine, ref: str, action: str, interface: IPInterface, dev: str | None,
+                   force: bool = False) -> str:
     """Add or delete one address; saying so, not failing, when there is nothing to do."""
     from pyroute2 import NetlinkError  # start-up time: pyroute2 is loaded by the first socket, not on import
 
@@ -123,14 +142,20 @@ def change_address(engine: DockerEngine, ref: str, action: str, interface, dev: 
         except NetlinkError as exc:
             raise NetlinkFailed(f"cannot {action} {interface} on {dev} in {info.name}: "
                                 f"{errno.errorcode.get(exc.code, exc.code)}") from None
-        return f"{'added' if action == 'add' else 'deleted'} {interface} {'on' if action == 'add' else 'from'} {dev} in {info.name}"
+        if action == "add":
+            return f"added {interface} on {dev} in {info.name}"
+        return f"deleted {interface} from {dev} in {info.name}"
 
 
-def change_route(engine: DockerEngine, ref: str, action: str, destination, gateway: str | None, dev: str | None,
-                 force: bool = False) -> str:
+def change_route(engine: DockerEngine, ref: str, action: str, destination: IPNetwork | None, gateway: str | None,
+                 dev: str | None, force: bool = False) -> str:
+    """Add or delete one route (``destination`` None: the default route); saying so when there is nothing to do."""
     from pyroute2 import NetlinkError  # start-up time: pyroute2 is loaded by the first socket, not on import
 
-    family_of = destination.version if destination is not None else (ipaddress.ip_address(gateway).version if gateway else 4)
+    if destination is not None:
+        family_of = destination.version
+    else:
+        family_of = ipaddress.ip_address(gateway).version if gateway else 4
     family = 10 if family_of == 6 else 2
     dst_text = str(destination) if destination is not None else "default"
     with container_netlink(engine, ref) as (info, ipr):

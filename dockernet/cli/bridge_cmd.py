@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from dockernet.cli.params import IFNAME, MTU, RESOLVER, SEARCH_DOMAIN
+from dockernet.errors import ConfigError, DockerRunning
 
 
 def _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name):
+    # start-up time: --help and completion load no command's modules
     from dockernet.host.bridgesetup import DEFAULT_UNIT_DIRS, FilePaths
 
     if no_interfaces_file:
@@ -35,7 +38,8 @@ def _bridge_file_options(func):
                      help="ifupdown stanza for the bridge [default: /etc/network/interfaces.d/NAME]."),
         click.option("--no-interfaces-file", is_flag=True, help="Do not write (or remove) the ifupdown stanza."),
         click.option("--unit-dir", multiple=True, metavar="DIR",
-                     help="Where to look for docker.service and its drop-ins (repeatable) [default: the systemd dirs]."),
+                     help="Where to look for docker.service and its drop-ins (repeatable) "
+                          "[default: the systemd dirs]."),
         click.option("--docker-pid", default="/var/run/docker.pid", show_default=True, metavar="PATH",
                      help="Docker's pid file: a live pid means Docker runs."),
         click.option("--netns", metavar="NAME|PATH", help="Work inside this network namespace instead of the host's."),
@@ -50,6 +54,7 @@ def _bridge_file_options(func):
 
 def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, what, restart_with=None):
     """Print the plan, then carry it out (``restart_with``: the spec Docker must use after a restart around it)."""
+    # start-up time: --help and completion load no command's modules
     from dockernet.bridge import netlink
     from dockernet.host.bridgeapply import apply_restarting_docker, execute
     from dockernet.host.dockerctl import refuse_if_docker_runs
@@ -76,6 +81,7 @@ def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, 
         with netlink(netns) as ipr:
             execute(plan, ipr, before, name)
     else:
+        # start-up time: --help and completion load no command's modules
         from dockernet.engine.dockerapi import DockerEngine
 
         engine = DockerEngine(obj["docker_host"], timeout=10)
@@ -91,8 +97,8 @@ def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, 
 
 def _ask_dockerd(plan, daemon_json: str) -> None:
     """Have dockerd validate the planned daemon.json where it can (Docker 23 and later); say so where it cannot."""
+    # start-up time: --help and completion load no command's modules
     from dockernet.host.dockerctl import validate_config
-    from dockernet.errors import ConfigError
 
     for change in plan.files:
         if change.changed and change.after is not None and change.path == Path(daemon_json):
@@ -105,8 +111,8 @@ def _ask_dockerd(plan, daemon_json: str) -> None:
 
 def _running_docker(obj, docker_pid):
     """How to stop and start the running Docker; None when it does not run; refused when it runs but how is unknown."""
+    # start-up time: --help and completion load no command's modules
     from dockernet.host.dockerctl import docker_running, find_docker
-    from dockernet.errors import DockerRunning
 
     service = find_docker(docker_pid)
     if service is None:
@@ -124,7 +130,8 @@ def bridge() -> None:
 
 
 @bridge.command("setup")
-@click.option("--cidr", required=True, help="Subnet of the bridge, e.g. 10.1.0.0/16 (10.1.0.1/16 also sets the gateway).")
+@click.option("--cidr", required=True,
+              help="Subnet of the bridge, e.g. 10.1.0.0/16 (10.1.0.1/16 also sets the gateway).")
 @click.option("--name", type=IFNAME, default="docker0", show_default=True, help="Name of the bridge.")
 @click.option("--gateway", metavar="IP", help="The bridge's own address [default: the first host address].")
 @click.option("--dns", "dns_servers", type=RESOLVER, multiple=True,
@@ -148,6 +155,7 @@ def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, cidr6, 
     attached (--force overrides the last two). Run twice with the same
     arguments, the second run changes nothing.
     """
+    # start-up time: --help and completion load no command's modules
     from dockernet.bridge import make_spec, netlink, observe
     from dockernet.host.bridgesetup import plan_setup
 
@@ -167,6 +175,7 @@ def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, cidr6, 
 def bridge_teardown(obj, name, config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir,
                     docker_pid, netns, dry_run, force):
     """Remove the bridge and the settings bridge setup wrote (the undo of setup)."""
+    # start-up time: --help and completion load no command's modules
     from dockernet.bridge import netlink, observe
     from dockernet.host.bridgesetup import plan_teardown
 
@@ -187,12 +196,11 @@ def bridge_teardown(obj, name, config, daemon_json, defaults_file, interfaces_fi
 @click.pass_obj
 def bridge_show(obj, name, daemon_json, defaults_file, netns, as_json):
     """The bridge's state, its ports with their containers, and whether Docker's files and the running engine agree."""
-    import json
-
+    # start-up time: --help and completion load no command's modules
     from dockernet.bridge import netlink, observe
+    from dockernet.engine.dockerapi import DockerEngine
     from dockernet.host.bridgereport import bridge_summary, config_agreement, engine_agreement
     from dockernet.host.bridgesetup import FilePaths
-    from dockernet.engine.dockerapi import DockerEngine
     from dockernet.netns import port_owners
 
     paths = FilePaths("none", Path(daemon_json), Path(defaults_file), None)
@@ -201,7 +209,8 @@ def bridge_show(obj, name, daemon_json, defaults_file, netns, as_json):
     bridge_state = observation.bridge
     summary = bridge_summary(bridge_state)
     owners = port_owners(obj["docker_host"], netns) if bridge_state and bridge_state.ports else {}
-    summary["ports"] = [{"ifname": port, **owners.get(port, {})} for port in (bridge_state.ports if bridge_state else ())]
+    ports = bridge_state.ports if bridge_state else ()
+    summary["ports"] = [{"ifname": port, **owners.get(port, {})} for port in ports]
     summary["config"] = config_agreement(bridge_state, paths, name)
     engine = DockerEngine(obj["docker_host"], timeout=5)
     try:

@@ -13,6 +13,8 @@ import re
 import click
 from click.shell_completion import CompletionItem, get_completion_class
 
+from dockernet.errors import DockernetError
+
 SHELLS = ("bash", "zsh", "fish")
 #: the names Docker accepts for a container, as a whole
 _CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
@@ -26,8 +28,8 @@ def script(cli: click.Command, shell: str) -> str:
 
 def running_containers(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """``shell_complete`` for a CONTAINER argument: the running containers' names that start with what was typed."""
+    # start-up time: docker-py only when Tab asks for containers
     from dockernet.engine.dockerapi import DockerEngine, EngineAddress
-    from dockernet.errors import DockernetError
 
     options = ctx.find_root().params  # the root's callback (which builds ctx.obj) does not run while completing
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 
 import click
 
@@ -18,6 +19,7 @@ def netns(obj, host_netns) -> None:
 
 
 def _engine(obj):
+    # start-up time: --help and completion load no command's modules
     from dockernet.engine.dockerapi import DockerEngine
 
     return DockerEngine(obj["docker_host"])
@@ -29,8 +31,7 @@ def _engine(obj):
 @click.pass_obj
 def netns_show(obj, container, as_json):
     """A container's interfaces, addresses, routes, and the host-side end of each veth."""
-    import json
-
+    # start-up time: --help and completion load no command's modules
     from dockernet.netns import render_show, show
 
     view = show(_engine(obj), container, obj["host_netns"])
@@ -42,8 +43,7 @@ def netns_show(obj, container, as_json):
 @click.pass_obj
 def netns_ls(obj, as_json):
     """Every running container with its interfaces and host-side veths: which veth is which container."""
-    import json
-
+    # start-up time: --help and completion load no command's modules
     from dockernet.netns import list_views, render_ls
 
     views = list_views(_engine(obj), obj["host_netns"])
@@ -62,6 +62,7 @@ def netns_addr(obj, action, container, address, dev, force):
 
     Only on interfaces dockernet attached, unless --force.
     """
+    # start-up time: --help and completion load no command's modules
     from dockernet.netns import change_address, check_ifname, parse_interface
 
     interface = parse_interface(address)
@@ -81,6 +82,7 @@ def netns_route(obj, action, container, destination, via, dev, force):
 
     Only routes through interfaces dockernet attached, unless --force.
     """
+    # start-up time: --help and completion load no command's modules
     from dockernet.netns import change_route, check_ifname, parse_destination
 
     gateway = None
@@ -89,7 +91,8 @@ def netns_route(obj, action, container, destination, via, dev, force):
             raise click.UsageError("expected 'via GATEWAY' after the destination")
         gateway = IP.convert(via[1], None, None)
     target = parse_destination(destination)
-    click.echo(change_route(_engine(obj), container, action, target, gateway, check_ifname(dev) if dev else None, force))
+    device = check_ifname(dev) if dev else None
+    click.echo(change_route(_engine(obj), container, action, target, gateway, device, force))
 
 
 @netns.command("attach")
@@ -107,6 +110,7 @@ def netns_attach(obj, container, bridge, ip_spec, ifname, mac, mtu, create_bridg
 
     Running it again with the same arguments changes nothing.
     """
+    # start-up time: --help and completion load no command's modules
     from dockernet.netns import AttachSpec, attach, check_ifname, parse_ip_spec, parse_mac
 
     interface, gateway = parse_ip_spec(ip_spec)
@@ -125,6 +129,7 @@ def netns_detach(obj, container, ifname, force):
 
     Refuses an interface dockernet did not attach (Docker's eth0) unless --force.
     """
+    # start-up time: --help and completion load no command's modules
     from dockernet.netns import check_ifname, detach
 
     click.echo(detach(_engine(obj), container, check_ifname(ifname), force))

@@ -11,9 +11,11 @@ import click
 import dns.exception
 import dns.name
 
+from dockernet.errors import UsageError
 from dockernet.logformat import printable
 from dockernet.publish.naming import conf_safe_name
 from dockernet.publish.plan import valid_owner_id
+
 
 class ZoneType(click.ParamType):
     """A DNS zone name such as docker.test (absolute; the trailing dot is optional)."""
@@ -93,6 +95,7 @@ class InterfaceNameType(click.ParamType):
     name = "NAME"
 
     def convert(self, value, param, ctx):
+        # start-up time: loaded when a value is converted, not by --help
         from dockernet.bridge import valid_ifname
 
         text = str(value)
@@ -108,6 +111,7 @@ class ResolverType(click.ParamType):
     name = "IP"
 
     def convert(self, value, param, ctx):
+        # start-up time: loaded when a value is converted, not by --help
         from dockernet.bridge import resolver_address
 
         address = resolver_address(str(value))
@@ -122,6 +126,7 @@ class SearchDomainType(click.ParamType):
     name = "DOMAIN"
 
     def convert(self, value, param, ctx):
+        # start-up time: loaded when a value is converted, not by --help
         from dockernet.bridge import search_domain
 
         domain = search_domain(str(value))
@@ -139,7 +144,8 @@ class OwnerIdType(click.ParamType):
     def convert(self, value, param, ctx):
         text = str(value).strip(" ")
         if not valid_owner_id(text):
-            self.fail(f"'{printable(text)}' is not a valid owner id (letters, digits, '.', '_', '-'; up to 63)", param, ctx)
+            self.fail(f"'{printable(text)}' is not a valid owner id (letters, digits, '.', '_', '-'; up to 63)",
+                      param, ctx)
         return text
 
 
@@ -170,8 +176,8 @@ class DockerHostType(click.ParamType):
     name = "URL"
 
     def convert(self, value, param, ctx):
+        # start-up time: loaded when a value is converted, not by --help
         from dockernet.engine.dockerapi import check_engine_url
-        from dockernet.errors import UsageError
 
         try:
             return check_engine_url(str(value))
@@ -216,7 +222,8 @@ _DNS_OPTIONS = [
     click.option("--key-file", envvar=["DDNS_KEY", "DOCKERNET_KEY_FILE"], default="/etc/bind/ddns.key",
                  show_default=True, show_envvar=True, type=click.Path(dir_okay=False),
                  help="BIND TSIG key file (tsig-keygen, ddns-confgen, dns init)."),
-    click.option("--no-key", is_flag=True, help="Send updates unsigned (for servers that grant updates by source address)."),
+    click.option("--no-key", is_flag=True,
+                 help="Send updates unsigned (for servers that grant updates by source address)."),
     click.option("--ttl", envvar="DOCKERNET_TTL", type=click.IntRange(0, 2147483647), default=60,
                  show_default=True, show_envvar=True, help="TTL of the published records, in seconds."),
     click.option("--max-ttl", envvar="DOCKERNET_MAX_TTL", type=click.IntRange(0, 2147483647), default=86400,
@@ -270,6 +277,7 @@ def dns_options(func):
     """
     @functools.wraps(func)
     def with_settings(*args, **kwargs):
+        # start-up time: loaded when the command runs, not by --help
         from dockernet.runtime import DnsSettings
 
         return func(*args, settings=DnsSettings(**{name: kwargs.pop(name) for name in _SETTINGS_FIELDS}), **kwargs)

@@ -39,9 +39,11 @@ def config_agreement(bridge: LinkState | None, paths: FilePaths, name: str = DEF
     except ConfigError as exc:
         return [str(exc)]
     opts = flags_in(docker_opts(read_text(paths.defaults_file), str(paths.defaults_file)))  # unreadable: refused
-    sources = [("daemon.json", settings.get("bridge"), settings.get("bip"), settings.get("dns") or []),
-               ("DOCKER_OPTS", (opts.get("bridge") or [None])[-1], (opts.get("bip") or [None])[-1],
-                opts.get("dns") or [])]
+    sources: list[tuple[str, str | None, str | None, list[str]]] = [
+        ("daemon.json", settings.get("bridge"), settings.get("bip"), settings.get("dns") or []),
+        ("DOCKER_OPTS", next(reversed(opts.get("bridge", [])), None), next(reversed(opts.get("bip", [])), None),
+         opts.get("dns") or []),
+    ]
     chosen = next((source for source in sources if source[1] or source[2]), None)
     if chosen is None:
         return ["neither daemon.json nor DOCKER_OPTS names a bridge or its address: Docker makes its own docker0 "

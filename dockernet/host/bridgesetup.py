@@ -19,7 +19,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dockernet.bridge import (
-    BridgeSpec, LinkState, Observation, Step, find_overlaps, plan_bridge, plan_link_teardown, resolver_address,
+    BridgeSpec,
+    LinkState,
+    Observation,
+    Step,
+    find_overlaps,
+    plan_bridge,
+    plan_link_teardown,
+    resolver_address,
 )
 from dockernet.errors import BridgeBusy, ConfigError, UsageError
 from dockernet.host.bridgespec import parses
@@ -30,6 +37,7 @@ from dockernet.host.dockerunit import UnitFacts, find_conflicts, read_unit
 from dockernet.host.filechange import FileChange, read_text
 from dockernet.host.ifupdown import STANZA_HEADER, render_interfaces
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEFAULT_UNIT_DIRS = (Path("/etc/systemd/system"), Path("/run/systemd/system"), Path("/lib/systemd/system"),
                      Path("/usr/lib/systemd/system"))
 
@@ -95,7 +103,7 @@ def _refusals(spec: BridgeSpec, unit: UnitFacts, settings: dict, opts_words: lis
 
 
 def keep_resolvers(spec: BridgeSpec, place: str, sources: list[tuple[str, object]],
-                   old_networks: list[ipaddress.IPv4Network]) -> tuple[BridgeSpec, list[str]]:
+                   old_networks: list[IPNetwork]) -> tuple[BridgeSpec, list[str]]:
     """The resolvers containers get when ``--dns`` is not given, and a note saying so.
 
     A resolver already in Docker's files (``sources``: where, the list found
@@ -121,7 +129,7 @@ def keep_resolvers(spec: BridgeSpec, place: str, sources: list[tuple[str, object
     return spec, []
 
 
-def _left_behind(address: str, old_networks: list[ipaddress.IPv4Network], spec: BridgeSpec) -> bool:
+def _left_behind(address: str, old_networks: list[IPNetwork], spec: BridgeSpec) -> bool:
     ip = ipaddress.ip_address(address)
     return ip not in spec.network and any(ip in network for network in old_networks if network.version == ip.version)
 
@@ -141,7 +149,8 @@ def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, old_br
     warnings, notes = [], []
     daemon_before = read_text(paths.daemon_json)
     defaults_before = read_text(paths.defaults_file)
-    settings = parse_daemon_json(daemon_before, str(paths.daemon_json))  # a malformed file is refused, whatever --config
+    # a malformed file is refused, whatever --config
+    settings = parse_daemon_json(daemon_before, str(paths.daemon_json))
     opts_words = docker_opts(defaults_before, str(paths.defaults_file))  # so is a DOCKER_OPTS the shell cannot read
     opts_read = unit.reads_docker_opts or not unit.found
     opts_flags = flags_in(opts_words)
@@ -150,7 +159,7 @@ def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, old_br
     sources = [("daemon.json", settings.get("dns"))]
     if opts_read or place == "docker-opts":
         sources.insert(0 if place == "docker-opts" else 1, ("DOCKER_OPTS", opts_flags.get("dns")))
-    old_networks = [address.network for address in (old_bridge.addresses if old_bridge else ())]
+    old_networks: list[IPNetwork] = [address.network for address in (old_bridge.addresses if old_bridge else ())]
     old_networks += [ipaddress.ip_interface(bip).network for bip in [settings.get("bip"), *opts_flags.get("bip", [])]
                      if isinstance(bip, str) and parses(ipaddress.IPv4Interface, bip)]
     spec, dns_notes = keep_resolvers(spec, place, sources, old_networks)
@@ -228,7 +237,8 @@ def plan_teardown(name: str, paths: FilePaths, observation: Observation, force: 
                                              and any(bip.network == network for bip in bips))
     if paths.config == "docker-opts" or (paths.config == "auto" and ours):
         before = read_text(paths.defaults_file)
-        drop = LINK_KEYS | (IPV6_KEYS if network6 is not None and opts.get("fixed-cidr-v6") == [str(network6)] else set())
+        ours6 = network6 is not None and opts.get("fixed-cidr-v6") == [str(network6)]
+        drop = LINK_KEYS | (IPV6_KEYS if ours6 else set())
         if before is not None:
             files.append(FileChange(paths.defaults_file, before,
                                     rewrite_docker_opts(before, None, frozenset(drop), str(paths.defaults_file))))

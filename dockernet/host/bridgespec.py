@@ -115,7 +115,8 @@ def _gateway_interface(cidr: str, gateway: str | None) -> ipaddress.IPv4Interfac
     if "/" not in cidr:
         raise UsageError(f"'{cidr}' has no prefix length", hint=f"maybe you meant {cidr}/24 ?")
     if given.version != 4:
-        raise UsageError(f"{cidr} is IPv6: the Docker bridge address is IPv4 (IPv6 goes in daemon.json's fixed-cidr-v6)")
+        raise UsageError(f"{cidr} is IPv6: the Docker bridge address is IPv4 "
+                         "(IPv6 goes in daemon.json's fixed-cidr-v6)")
     network = given.network
     if network.prefixlen > 30:
         raise UsageError(f"{network} is too small: a bridge needs at least a /30 (gateway and one container)")

@@ -60,7 +60,8 @@ def reverse_zone(subnet: ipaddress.IPv4Network | ipaddress.IPv6Network) -> dns.n
 
 def new_secret(algorithm: str) -> str:
     """A random secret as long as the HMAC's output, as tsig-keygen makes it."""
-    size = {"hmac-md5": 16, "hmac-sha1": 20, "hmac-sha224": 28, "hmac-sha256": 32, "hmac-sha384": 48, "hmac-sha512": 64}[algorithm]
+    size = {"hmac-md5": 16, "hmac-sha1": 20, "hmac-sha224": 28, "hmac-sha256": 32, "hmac-sha384": 48,
+            "hmac-sha512": 64}[algorithm]
     return base64.b64encode(secrets.token_bytes(size)).decode()
 
 

@@ -54,10 +54,11 @@ def place_settings(daemon_text: str | None, defaults_text: str | None, spec: Bri
     fixed = [settings["fixed-cidr"]] if "fixed-cidr" in settings else []
     fixed += flags.get("fixed-cidr", []) if opts_read else []
     key, excluded = bridge_setting(spec)
-    written = {key} | (WRITTEN if spec.dns_search else WRITTEN - {"dns-search"}) | (IPV6_KEYS if spec.interface6 else set())
+    written = ({key} | (WRITTEN if spec.dns_search else WRITTEN - {"dns-search"})
+               | (IPV6_KEYS if spec.interface6 else set()))
     gone = {excluded} | ({"fixed-cidr"} if fixed_cidr_outside(fixed, spec.network) else set())
     if place == "daemon-json":
-        daemon_after = merge_daemon_json(daemon_text, spec, path)
+        daemon_after: str | None = merge_daemon_json(daemon_text, spec, path)
         drop = frozenset(written | gone | ({"fixed-cidr"} & settings.keys()))
         defaults_after = (rewrite_docker_opts(defaults_text, None, drop, defaults_path) if opts_read and defaults_text
                           else defaults_text)
@@ -83,8 +84,8 @@ def pool_overlaps(settings: dict, opts_words: list[str], network: ipaddress.IPv4
     for i, word in enumerate(opts_words):
         name, value = split_flag(word)
         if name == "default-address-pool":
-            value = value if value is not None else (opts_words[i + 1] if i + 1 < len(opts_words) else "")
-            fields = dict(part.split("=", 1) for part in value.split(",") if "=" in part)
+            given = value if value is not None else (opts_words[i + 1] if i + 1 < len(opts_words) else "")
+            fields = dict(part.split("=", 1) for part in given.split(",") if "=" in part)
             if fields.get("base"):
                 bases.append(("DOCKER_OPTS", fields["base"]))
     found = []

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +91,7 @@ class PidfileDocker:
             time.sleep(0.05)
 
     def start(self) -> None:
+        # only a restart of a pid-file Docker needs libc and pyroute2's setns
         import ctypes
         import ctypes.util
 
@@ -109,7 +112,7 @@ class PidfileDocker:
         except OSError as exc:
             raise DockerControlFailed(f"cannot start {self.argv[0]}: {exc.strerror}") from None
         finally:
-            if log is not subprocess.DEVNULL:
+            if not isinstance(log, int):  # a file of ours, not subprocess.DEVNULL
                 log.close()
         self.pid = process.pid
         self.process = process
@@ -135,7 +138,9 @@ def find_docker(docker_pid: str | None, init_script: str = INIT_SCRIPT) -> Docke
     """
     if Path("/run/systemd/system").is_dir() and _systemd_runs_docker():
         return SystemdDocker()
-    pid = read_pid(docker_pid) if docker_pid else None
+    if not docker_pid:
+        return None
+    pid = read_pid(docker_pid)
     if not pid or not process_alive(pid):
         return None
     if os.access(init_script, os.X_OK) and os.path.realpath(docker_pid) == os.path.realpath("/var/run/docker.pid"):
@@ -209,9 +214,6 @@ def wait_for_engine(engine, service=None, timeout: float = 60.0) -> None:
 def validate_config(text: str, dockerd: str = "dockerd") -> tuple[bool | None, str]:
     """Ask dockerd whether it accepts ``text`` as daemon.json: (True, ""), (False, its reason), or (None, why it
     cannot be asked). ``dockerd --validate`` exists from Docker 23 on; older ones are detected by their --help."""
-    import shutil
-    import tempfile
-
     binary = shutil.which(dockerd)
     if binary is None:
         return None, f"no {dockerd} here to ask"
@@ -219,7 +221,8 @@ def validate_config(text: str, dockerd: str = "dockerd") -> tuple[bool | None, s
         usage = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30)
         if "--validate" not in usage.stdout + usage.stderr:
             version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-            return None, f"{version or dockerd} cannot validate a configuration (dockerd --validate came with Docker 23)"
+            return None, (f"{version or dockerd} cannot validate a configuration "
+                          "(dockerd --validate came with Docker 23)")
         with tempfile.TemporaryDirectory(prefix="dockernet-") as directory:
             path = Path(directory) / "daemon.json"
             path.write_text(text)

@@ -280,9 +280,9 @@ def _read_host(engine, host_netns: str | None):
     The containers are inspected in a thread while netlink is read here: an
     inspect mostly waits for dockerd, which leaves the interpreter to pyroute2.
     """
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor  # start-up time: only topology starts a thread pool
 
-    from dockernet.bridge import netlink
+    from dockernet.bridge import netlink  # start-up time: the drawing (render_*) is used without netlink
 
     with ThreadPoolExecutor(1, thread_name_prefix="inspect") as pool, netlink(host_netns) as ipr:
         inspected = pool.submit(engine.running)
@@ -325,7 +325,7 @@ def _ports_by_netnsid(ipr, links, names, running) -> dict[str, list[str]] | None
 
 
 def _ports_by_entering(engine, host_netns, running) -> dict[str, list[str]]:
-    from dockernet.netns import list_views
+    from dockernet.netns import list_views  # start-up time: only when the kernel cannot name the nsids
 
     return {view.id: [i.peer.ifname for i in view.interfaces if i.peer is not None]
             for view in list_views(engine, host_netns, running)}
