@@ -18,8 +18,9 @@ from __future__ import annotations
 import errno
 import hashlib
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from dockernet.engine.dockerapi import ContainerInfo, DockerEngine
 from dockernet.errors import NetlinkFailed, NotAttachedByDockernet, UsageError

@@ -22,8 +22,10 @@ _CONTAINER_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
 def script(cli: click.Command, shell: str) -> str:
     """The completion script ``eval``/``source`` takes, for the ``dockernet`` program."""
-    completion = get_completion_class(shell)(cli, {}, "dockernet", "_DOCKERNET_COMPLETE")
-    return completion.source()
+    completion_class = get_completion_class(shell)
+    if completion_class is None:  # the command's click.Choice lets only SHELLS through
+        raise click.BadParameter(f"no completion for {shell}")
+    return completion_class(cli, {}, "dockernet", "_DOCKERNET_COMPLETE").source()
 
 
 def running_containers(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

@@ -10,7 +10,8 @@ the plan's (``host.bridgesetup``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from dockernet.bridge import BridgeSpec, LinkState, apply_steps, netlink, plan_restore
 from dockernet.errors import DockernetError, RolledBack

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from dockernet.errors import UsageError
 from dockernet.logformat import printable

@@ -11,8 +11,9 @@ compared (``container_netlink``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from dockernet.engine.dockerapi import ContainerInfo, DockerEngine
 from dockernet.errors import ContainerNotFound, ContainerNotRunning, DockernetError, UsageError

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import errno
 import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from dockernet.errors import DockernetError, NamespaceMissing, NetlinkFailed
 
