@@ -1,4 +1,4 @@
-from dockernet.engine.dockerapi import container_from_inspect, parse_event, since_parameter
+from dockernet.engine.model import container_from_inspect, parse_event, since_parameter
 
 CID = "c3ec557d4a74c4cfdd7d2a8539256009f5589bf10e0f77300969fd6e0525ae59"
 
@@ -18,7 +18,8 @@ def inspect_doc(**overrides):
 
 def test_default_bridge_container():
     info = container_from_inspect(inspect_doc())
-    assert (info.id, info.name, info.hostname, info.running, info.addresses) == (CID, "web", "web1", True, ("10.1.0.2",))
+    assert (info.id, info.name, info.hostname, info.running, info.addresses) == (CID, "web", "web1", True,
+                                                                                 ("10.1.0.2",))
     assert info.short_id == CID[:12] and info.labels == {"a": "b"}
 
 
@@ -47,7 +48,8 @@ def test_container_events_are_parsed_and_others_ignored():
     assert parse_event(exec_start) is None
     create = {"Type": "container", "Action": "create", "Actor": {"ID": CID}, "time": 1}
     assert parse_event(create) is None
-    connect = {"Type": "network", "Action": "connect", "Actor": {"ID": "net", "Attributes": {"container": CID}}, "time": 2}
+    connect = {"Type": "network", "Action": "connect", "Actor": {"ID": "net", "Attributes": {"container": CID}},
+               "time": 2}
     assert parse_event(connect).container_id == CID and parse_event(connect).time_nano == 2_000_000_000
     disconnect = {"Type": "network", "Action": "disconnect",
                   "Actor": {"ID": "net", "Attributes": {"container": CID, "name": "backend", "type": "bridge"}}}
