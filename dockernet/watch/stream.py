@@ -68,8 +68,12 @@ class EngineStream:
         reader.start()
 
     def _read(self, stream: EventStream) -> None:
-        for event in stream:
-            self.inbox.put(event)
+        try:
+            for event in stream:
+                self.inbox.put(event)
+        except Exception as exc:  # not a disconnect (that just ends the stream): the main thread raises it
+            self.inbox.put(exc)
+            return
         if not self.inbox.stopping():
             self.inbox.put((DISCONNECTED, stream))
 

@@ -204,6 +204,8 @@ class Watcher:
         elif isinstance(item, ContainerEvent):
             self.stream.seen(item)
             self.containers.event(item)
+        elif isinstance(item, Exception):  # the reader thread met something other than the stream's end
+            raise item
 
     def _run_due(self) -> None:
         """The periodic jobs ``timers`` finds due, in this order."""
