@@ -193,3 +193,30 @@ def test_cleanup_on_exit_removes_nothing_unless_the_lease_is_still_ours(confirm,
                 ttl=60, lease=lease, clock=Clock())
     w.ownership.clean_up(reconciler)
     assert reconciler.purged is purged and lease.reads == 1
+
+
+def test_a_look_at_blocked_names_without_answer_is_said_once(caplog):
+    from dockernet.errors import DnsTransient
+    from dockernet.watch.dnshealth import DnsHealth
+
+    dns = DnsHealth(nameserver=None, health=Health())
+
+    def silent():
+        raise DnsTransient("127.0.0.1 does not answer")
+
+    with caplog.at_level("DEBUG", logger="dockernet"):
+        dns.look_at_blocked(silent)
+        dns.look_at_blocked(silent)
+        dns.look_at_blocked(lambda: None)
+        dns.look_at_blocked(silent)
+    levels = [record.levelname for record in caplog.records if "names held by others" in record.getMessage()]
+    assert levels == ["WARNING", "DEBUG", "WARNING"]
+
+
+def test_a_stop_wakes_the_loop_and_is_seen():
+    from dockernet.watch.inbox import STOP, Inbox
+
+    inbox = Inbox()
+    assert not inbox.stopping() and not inbox.pause(0)
+    inbox.stop()
+    assert inbox.stopping() and inbox.pause(10) and inbox.get(timeout=0) == STOP
