@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterator
 
 from dockernet.bridge import netlink
-from dockernet.engine.dockerapi import ContainerInfo, DockerEngine, EngineAddress
+from dockernet.engine import ContainerInfo, Engine, EngineAddress
+from dockernet.engine.dockerapi import DockerEngine
 from dockernet.errors import (
     ContainerNotFound, ContainerNotRunning, DockernetError, DockerUnreachable, NetlinkFailed, NotAttachedByDockernet,
     UsageError,
@@ -60,7 +61,7 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
-def resolve(engine: DockerEngine, ref: str) -> ContainerInfo:
+def resolve(engine: Engine, ref: str) -> ContainerInfo:
     """The running container named by name, id or unique id prefix."""
     if not _CONTAINER_REF.fullmatch(ref):
         raise UsageError(f"'{printable(ref)}' is not a container name or id",
@@ -74,7 +75,7 @@ def resolve(engine: DockerEngine, ref: str) -> ContainerInfo:
 
 
 @contextmanager
-def container_netlink(engine: DockerEngine, ref: str) -> Iterator[tuple[ContainerInfo, object]]:
+def container_netlink(engine: Engine, ref: str) -> Iterator[tuple[ContainerInfo, object]]:
     """A netlink socket inside the container's namespace, opened without moving this process."""
     info = resolve(engine, ref)
     started = _start_time(info.pid)
@@ -174,14 +175,14 @@ def read_view(info: ContainerInfo, ipr, hosts: dict[int, tuple[str, str | None]]
     return View(info.name, info.short_id, info.pid, tuple(interfaces), tuple(routes))
 
 
-def show(engine: DockerEngine, ref: str, host_netns: str | None = None) -> View:
+def show(engine: Engine, ref: str, host_netns: str | None = None) -> View:
     with netlink(host_netns) as host:
         hosts = host_links(host)
     with container_netlink(engine, ref) as (info, ipr):
         return read_view(info, ipr, hosts)
 
 
-def list_views(engine: DockerEngine, host_netns: str | None = None,
+def list_views(engine: Engine, host_netns: str | None = None,
                running: list[ContainerInfo] | None = None) -> list[View]:
     """Every running container's view (of ``running``, when the caller listed them already); one that stops
     meanwhile is left out."""
@@ -374,7 +375,7 @@ def _default_dev(ipr) -> str:
     return "eth0"
 
 
-def change_address(engine: DockerEngine, ref: str, action: str, interface, dev: str | None, force: bool = False) -> str:
+def change_address(engine: Engine, ref: str, action: str, interface, dev: str | None, force: bool = False) -> str:
     """Add or delete one address; saying so, not failing, when there is nothing to do."""
     from pyroute2 import NetlinkError
 
@@ -396,7 +397,7 @@ def change_address(engine: DockerEngine, ref: str, action: str, interface, dev: 
         return f"{'added' if action == 'add' else 'deleted'} {interface} {'on' if action == 'add' else 'from'} {dev} in {info.name}"
 
 
-def change_route(engine: DockerEngine, ref: str, action: str, destination, gateway: str | None, dev: str | None,
+def change_route(engine: Engine, ref: str, action: str, destination, gateway: str | None, dev: str | None,
                  force: bool = False) -> str:
     from pyroute2 import NetlinkError
 
@@ -479,7 +480,7 @@ def _existing_matches(ipr, index: int, spec: AttachSpec, hosts) -> list[str]:
     return differences
 
 
-def attach(engine: DockerEngine, ref: str, spec: AttachSpec, host_netns: str | None = None) -> str:
+def attach(engine: Engine, ref: str, spec: AttachSpec, host_netns: str | None = None) -> str:
     """pipework's main job: a veth pair, host end on the bridge, other end in the container, configured.
 
     Running it again with the same arguments changes nothing. Any failure
@@ -540,7 +541,7 @@ def attach(engine: DockerEngine, ref: str, spec: AttachSpec, host_netns: str | N
     return f"attached {info.name} {spec.ifname} {spec.interface} to {spec.bridge} (host side {host_name}){via}"
 
 
-def detach(engine: DockerEngine, ref: str, ifname: str, force: bool = False) -> str:
+def detach(engine: Engine, ref: str, ifname: str, force: bool = False) -> str:
     """The undo of attach: delete the pair (from the container's side; the host end goes with it)."""
     with container_netlink(engine, ref) as (info, inside):
         found = inside.link_lookup(ifname=ifname)

@@ -170,7 +170,7 @@ class DockerHostType(click.ParamType):
     name = "URL"
 
     def convert(self, value, param, ctx):
-        from dockernet.engine.dockerapi import check_engine_url
+        from dockernet.engine.address import check_engine_url
         from dockernet.errors import UsageError
 
         try:

@@ -11,8 +11,8 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-
 
 # --- systemd (sd_notify protocol: datagrams of KEY=VALUE lines) ------------
 
@@ -45,6 +45,39 @@ def watchdog_interval() -> float | None:
         return None
 
 
+class Supervisor:
+    """What systemd hears from the watcher: READY once, WATCHDOG=1 on time, STOPPING at the end."""
+
+    def __init__(self) -> None:
+        #: seconds between keep-alives (None: systemd does not watch this process)
+        self.watchdog = watchdog_interval()
+        self._next_watchdog = 0.0
+        self._ready_sent = False
+
+    def ready(self) -> None:
+        """The first full reconcile ran: the watcher is doing its job (said once)."""
+        if not self._ready_sent:
+            self._ready_sent = sd_notify("READY=1\nSTATUS=watching")
+
+    def keep_alive(self, now: float) -> None:
+        """Send WATCHDOG=1 if one is due at ``now``."""
+        if self.watchdog and now >= self._next_watchdog:
+            sd_notify("WATCHDOG=1")
+            self._next_watchdog = now + self.watchdog
+
+    def next_keep_alive(self) -> float | None:
+        """When the next WATCHDOG=1 is due (None: never)."""
+        return self._next_watchdog if self.watchdog else None
+
+    def still_waiting(self) -> None:
+        """Waiting for Docker is not hanging: tell the watchdog so, now."""
+        if self.watchdog:
+            sd_notify("WATCHDOG=1")
+
+    def stopping(self) -> None:
+        sd_notify("STOPPING=1")
+
+
 # --- health and metrics -----------------------------------------------------
 
 
@@ -56,7 +89,7 @@ class Health:
     dns_ok_at: float = 0.0
     dns_failing: bool = False
     stale_after: float = 60.0
-    clock: callable = field(default=time.monotonic, repr=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False)
     #: names the server rejected and that are set aside (the rest is published: degraded, not failing)
     rejected_names: int = 0
     #: why the journal cannot be written ("" while it can): crash recovery is off, updates go on
@@ -68,6 +101,10 @@ class Health:
 
     def dns_failed(self) -> None:
         self.dns_failing = True
+
+    def dns_probe_due(self, now: float) -> bool:
+        """Whether the DNS server went unheard for half of ``stale_after``: an idle watcher then probes it."""
+        return now - self.dns_ok_at > self.stale_after / 2
 
     def problems(self) -> list[str]:
         problems = []
@@ -114,17 +151,19 @@ class PrometheusMetrics(NullMetrics):
     def __init__(self) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-        from dockernet.engine.dockerapi import CONTAINER_ACTIONS, NETWORK_ACTIONS
+        from dockernet.engine.model import CONTAINER_ACTIONS, NETWORK_ACTIONS
 
         self.registry = CollectorRegistry()
         self._events = Counter("dockernet_events", "Docker events seen", ["action"], registry=self.registry)
-        self._updates = Counter("dockernet_updates", "DNS UPDATEs answered, by rcode", ["rcode"], registry=self.registry)
-        self._failed = Counter("dockernet_update_failures", "DNS UPDATEs that failed, by reason", ["code"], registry=self.registry)
+        self._updates = Counter("dockernet_updates", "DNS UPDATEs answered, by rcode", ["rcode"],
+                                registry=self.registry)
+        self._failed = Counter("dockernet_update_failures", "DNS UPDATEs that failed, by reason", ["code"],
+                               registry=self.registry)
         self._pending = Gauge("dockernet_pending_changes", "Names waiting for the DNS server", registry=self.registry)
         self._last_reconcile = time.monotonic()
         self._reconciled_once = False
-        gauge = Gauge("dockernet_seconds_since_reconcile", "Seconds since the last full reconcile that applied everything",
-                      registry=self.registry)
+        gauge = Gauge("dockernet_seconds_since_reconcile",
+                      "Seconds since the last full reconcile that applied everything", registry=self.registry)
         gauge.set_function(lambda: time.monotonic() - self._last_reconcile if self._reconciled_once else float("nan"))
         self._rejected = Gauge("dockernet_rejected_names",
                                "Names the DNS server rejected, set aside until their container changes",

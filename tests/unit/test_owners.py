@@ -14,7 +14,7 @@ import dns.rdatatype
 import pytest
 
 from dockernet.ddns import DnsTarget, Outcome
-from dockernet.engine.dockerapi import _tls_reason
+from dockernet.engine.address import tls_failure_reason
 from dockernet.errors import DnsRejected, DnsTransient, OwnerCollision
 from dockernet.host.dnstools import _life, _lease_dict
 from dockernet.sync.leases import (
@@ -475,5 +475,5 @@ def test_a_tls_failure_is_told_by_what_the_handshake_said():
     text = ("HTTPSConnectionPool(host='127.0.0.1', port=2376): Max retries exceeded (Caused by SSLError("
             "SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get "
             "local issuer certificate (_ssl.c:1006)')))")
-    assert _tls_reason(Exception(text)) == "certificate verify failed: unable to get local issuer certificate"
-    assert _tls_reason(Exception("Connection refused")) is None
+    assert tls_failure_reason(Exception(text)) == "certificate verify failed: unable to get local issuer certificate"
+    assert tls_failure_reason(Exception("Connection refused")) is None

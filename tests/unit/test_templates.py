@@ -4,7 +4,7 @@ import dns.name
 import pytest
 
 from dockernet.publish.claims import RecordPolicy, claims_of
-from dockernet.engine.dockerapi import ContainerInfo, published_ports
+from dockernet.engine.model import ContainerInfo, published_ports
 from dockernet.errors import UsageError
 from dockernet.publish.plan import MAX_RRSET, Claim, Foreign, merge_replicas, ownership_mark, parse_mark
 from dockernet.sync.reconciler import Reconciler
