@@ -46,7 +46,8 @@ from dockernet.errors import DnsError, DnsTransient, DockernetError, DockerUnrea
 from dockernet.watch.eventorder import REMOVALS, EventOrder, InspectRequest
 from dockernet.sync.journal import Journal
 from dockernet.logformat import printable
-from dockernet.sync.leases import LeaseKeeper, adopt_owner
+from dockernet.sync.adopt import adopt_owner
+from dockernet.sync.leases import LeaseKeeper
 from dockernet.pidfile import process_alive, read_pid
 from dockernet.sync.reconciler import Reconciler
 from dockernet.watch.supervision import Health, NullMetrics, sd_notify, watchdog_interval
