@@ -18,7 +18,7 @@ from dockernet.errors import DnsError, DnsRejected, DnsTransient, DockernetError
 from dockernet.publish.plan import Change, operations
 from dockernet.publish.registry import FUTURE_SLACK, ago, is_service, leases_in, parse_mark, span
 from dockernet.publish.templates import container_fields, service_group
-from dockernet.sync.leases import Process, holder_running
+from dockernet.sync.leaseholder import Process, holder_running
 
 
 @dataclass(frozen=True)

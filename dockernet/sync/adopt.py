@@ -21,7 +21,8 @@ from dockernet.ddns import Nameserver, Outcome
 from dockernet.logformat import printable
 from dockernet.publish.registry import NameRecords, holder_of, ownership_mark
 from dockernet.rfc2136.messages import new_update, quoted
-from dockernet.sync.leases import Process, read_lease, refuse_if_running, remove_lease, safe_engine_id
+from dockernet.sync.leaseholder import Process, refuse_if_running
+from dockernet.sync.leases import read_lease, remove_lease, safe_engine_id
 
 log = logging.getLogger("dockernet")
 

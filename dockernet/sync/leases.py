@@ -49,65 +49,25 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import re
-import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable
 
 import dns.rdatatype
 
 from dockernet.ddns import Nameserver, Outcome
 from dockernet.errors import DnsError, DnsRejected, OwnerCollision, PrerequisiteFailed
-from dockernet.pidfile import pid_space, process_started_at
+from dockernet.pidfile import process_started_at
 from dockernet.publish.registry import Lease, lease_name, parse_lease
 from dockernet.rfc2136.messages import chunked_txt, new_update
+from dockernet.sync.leaseholder import Process, holder_running
 
 log = logging.getLogger("dockernet")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 #: the default renewal interval, seconds
 LEASE_INTERVAL = 60
-#: a holder's process may seem to have started this much after it claimed (/proc gives whole seconds)
-START_SLACK = 2.0
-
-
-@dataclass(frozen=True)
-class Process:
-    """This process as a lease names its holder: pid, where pids are counted (``pid_space``), instance id."""
-
-    pid: int
-    node: str
-    #: random per process: tells two processes apart where pids cannot (another host); not a secret
-    instance: str
-
-    @classmethod
-    def this(cls) -> "Process":
-        return cls(os.getpid(), pid_space(), secrets.token_urlsafe(12))
-
-
-def holder_running(lease: Lease, here: Process, now: float,
-                   started_at: Callable[[int], float | None] = process_started_at) -> bool:
-    """Whether the process holding ``lease`` runs now, as well as ``here`` can tell.
-
-    Where the holder's pid counts as ours do (same boot, same pid namespace),
-    the pid decides at once: it runs while a process with that pid exists
-    that started no later than it took the lease (a later one merely got the
-    pid again; so did we, if it is ours). Elsewhere, and for an earlier
-    dockernet's lease, only the renewals tell: three missed, or one from the
-    future, and it is taken for stopped.
-    """
-    if lease.released:
-        return False
-    if lease.instance and lease.instance == here.instance:
-        return True
-    if lease.instance and lease.node and lease.node == here.node:
-        if lease.pid == here.pid:
-            return False
-        started = started_at(lease.pid)
-        return started is not None and started <= lease.since + START_SLACK
-    return lease.alive(now)
 
 
 # what a claim decides (``claim_verdict``)
@@ -375,25 +335,6 @@ class LeaseKeeper:
             f"neither deletes the other's records",
             hint="give each host its own --owner-id (DOCKERNET_OWNER_ID); if that engine is gone for good "
                  "(a reinstalled host), start once with --take-over-owner")
-
-
-def refuse_if_running(lease: Lease | None, here: Process, now: float, doing: str, engine: str | None = None,
-                      started_at: Callable[[int], float | None] = process_started_at) -> None:
-    """Raise ``OwnerCollision`` when a watcher still runs under the owner id of ``lease`` (``--force`` skips this).
-
-    Taking an owner's records away (``dns purge --owner``, ``--adopt-owner``)
-    while its watcher runs is undone by it, or worse: it would publish them
-    again, or find its names taken. Running is judged as ``holder_running``
-    does; given this ``engine``, an earlier dockernet's lease of it counts as
-    a stopped watcher, as a claim takes it (``claim_verdict``).
-    """
-    if lease is None or (engine is not None and lease.engine == engine and not lease.instance):
-        return
-    if not holder_running(lease, here, now, started_at):
-        return
-    raise OwnerCollision(f"owner id '{lease.owner}' is held by {lease.describe(now)}, and that watcher is still "
-                         f"running: not {doing}, it would publish its records again",
-                         hint="stop that watcher first, or give --force if it is gone for good")
 
 
 def retire(nameserver: Nameserver, owner: str, clock: Callable[[], float] = time.time, here: Process | None = None,

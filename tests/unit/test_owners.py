@@ -17,9 +17,9 @@ from dockernet.ddns import DnsTarget, Outcome
 from dockernet.engine.dockerapi import _tls_reason
 from dockernet.errors import DnsRejected, DnsTransient, OwnerCollision
 from dockernet.host.dnstools import _life, _lease_dict
+from dockernet.sync.leaseholder import START_SLACK, Process, holder_running, refuse_if_running
 from dockernet.sync.leases import (
-    START_SLACK, BESIDE, ENGINE_RUNNING, OTHER_ENGINE, RUNNING, TAKE, TAKE_OVER, TAKEN, LeaseKeeper, Process,
-    claim_verdict, holder_running, refuse_if_running,
+    BESIDE, ENGINE_RUNNING, OTHER_ENGINE, RUNNING, TAKE, TAKE_OVER, TAKEN, LeaseKeeper, claim_verdict,
 )
 from dockernet.publish.plan import Foreign, Owned
 from dockernet.publish.registry import Lease, is_lease_name, lease_name, parse_lease
