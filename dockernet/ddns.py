@@ -28,7 +28,14 @@ from dockernet.errors import DnsRejected, DnsServerFailure, DnsTransient
 from dockernet.publish.plan import Change, Current, Delete, Record
 from dockernet.publish.registry import NameRecords, Owned, classify_name, current_of, transfer_filter
 from dockernet.rfc2136.messages import (
-    address_records, build_batch, build_probe, build_update, is_reverse, new_update, quoted, record_types_at,
+    address_records,
+    build_batch,
+    build_probe,
+    build_update,
+    is_reverse,
+    new_update,
+    quoted,
+    record_types_at,
 )
 from dockernet.rfc2136.target import DnsTarget
 from dockernet.rfc2136.transport import exchange, resolve_server, socket_in_namespace

@@ -82,4 +82,4 @@ def resolve_server(server: str) -> str:
         infos = socket.getaddrinfo(server, None, proto=socket.IPPROTO_UDP)
     except socket.gaierror as exc:
         raise DnsTransient(f"cannot resolve DNS server name '{server}': {exc.strerror}") from None
-    return infos[0][4][0]
+    return str(infos[0][4][0])

@@ -22,7 +22,13 @@ import dns.rcode
 import dns.tsig
 
 from dockernet.errors import (
-    DnsNotAuthoritative, DnsNotZone, DnsRefused, DnsRejected, DnsServerFailure, DnsTransient, TsigRejected,
+    DnsNotAuthoritative,
+    DnsNotZone,
+    DnsRefused,
+    DnsRejected,
+    DnsServerFailure,
+    DnsTransient,
+    TsigRejected,
 )
 from dockernet.rfc2136.target import DnsTarget
 
@@ -39,7 +45,7 @@ class Outcome(enum.Enum):
     PREREQUISITE_FAILED = "prerequisite failed"
 
 
-def outcome_of(rcode: int, target: DnsTarget, zone: dns.name.Name | None = None) -> Outcome:
+def outcome_of(rcode: dns.rcode.Rcode, target: DnsTarget, zone: dns.name.Name | None = None) -> Outcome:
     """The outcome of an UPDATE answered ``rcode``; raises the refusal for any other answer."""
     if rcode == dns.rcode.NOERROR:
         return Outcome.APPLIED
@@ -52,7 +58,8 @@ def _key_label(target: DnsTarget) -> str:
     return f"key '{target.key.label}'" if target.key else "unsigned update"
 
 
-def rejection_for_rcode(rcode: int, target: DnsTarget, zone_name: dns.name.Name | None = None) -> DnsRejected | DnsTransient:
+def rejection_for_rcode(rcode: dns.rcode.Rcode, target: DnsTarget,
+                        zone_name: dns.name.Name | None = None) -> DnsRejected | DnsTransient:
     """The error that says what a non-success rcode means for an update of the zone."""
     zone = (zone_name or target.zone).to_text(omit_final_dot=True)
     name = dns.rcode.to_text(rcode)
@@ -63,7 +70,8 @@ def rejection_for_rcode(rcode: int, target: DnsTarget, zone_name: dns.name.Name 
     if rcode == dns.rcode.REFUSED:
         return DnsRefused(
             f"update of zone {zone} refused by {target.where} (REFUSED)",
-            hint=f"named.conf does not grant {keyref} updates to this zone: add allow-update {{ {keyref}; }}; or a matching update-policy",
+            hint=f"named.conf does not grant {keyref} updates to this zone: add allow-update {{ {keyref}; }}; "
+                 f"or a matching update-policy",
         )
     if rcode == dns.rcode.NOTAUTH:
         return DnsNotAuthoritative(

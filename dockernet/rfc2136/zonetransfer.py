@@ -115,7 +115,8 @@ def transfer_names(target: DnsTarget, zone: dns.name.Name, keep: Keep | None = N
                                f"message(s)") from None
         if closed:  # no answer at all: some servers refuse a transfer this way
             return Transfer(refused=f"{target.where} closed the connection without answering")
-        raise DnsTransient(f"cannot reach {target.where} for zone transfer: {exc.strerror or exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise DnsTransient(f"cannot reach {target.where} for zone transfer: {reason}") from None
     except dns.exception.DNSException as exc:
         raise DnsTransient(f"zone transfer from {target.where} failed: {exc}") from None
     return Transfer(names.result())

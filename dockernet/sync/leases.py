@@ -236,7 +236,8 @@ class LeaseKeeper:
         except DnsError as exc:
             log.debug("Cannot confirm the lease now: %s", exc)
             return False
-        if claim_verdict(current, self.lease.engine, self.process, self.clock(), held=True) == TAKEN:
+        if current is not None and claim_verdict(current, self.lease.engine, self.process, self.clock(),
+                                                 held=True) == TAKEN:
             self._refuse(TAKEN, current, self.lease)
         return True
 
@@ -289,14 +290,14 @@ class LeaseKeeper:
             now = self.clock()
             verdict = claim_verdict(current, me.engine, self.process, now, held=self.lease is not None,
                                     take_over=self.take_over, one_shot=one_shot, started_at=self._started_at)
-            if verdict == BESIDE:
-                log.info("Owner id '%s' is held by the running %s: this run leaves the lease to it", self.owner,
-                         current.describe(now))
-                self.beside = current
-                return
-            if verdict not in (TAKE, TAKE_OVER):
-                self._refuse(verdict, current, me)
-            if verdict == TAKE_OVER:
+            if current is not None and verdict != TAKE:  # with no lease the verdict is always TAKE
+                if verdict == BESIDE:
+                    log.info("Owner id '%s' is held by the running %s: this run leaves the lease to it", self.owner,
+                             current.describe(now))
+                    self.beside = current
+                    return
+                if verdict != TAKE_OVER:
+                    self._refuse(verdict, current, me)
                 log.warning("Taking over owner id '%s' from %s (--take-over-owner)", self.owner, current.describe(now))
             elif self.lease is None and current is not None and current.instance != me.instance:
                 log.info("Taking the lease of owner id '%s' from %s, which no longer runs", self.owner,
