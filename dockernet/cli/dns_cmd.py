@@ -166,7 +166,8 @@ def dns_purge(obj, settings, purge_owner, dry_run, force):
         return
     import time
 
-    from dockernet.sync.leases import Process, read_lease, refuse_if_running, retire
+    from dockernet.sync.leaseholder import Process, refuse_if_running
+    from dockernet.sync.leases import read_lease, retire
 
     runtime.nameserver.probe()
     here = Process.this()

@@ -13,7 +13,7 @@ import dns.name
 
 from dockernet.logformat import printable
 from dockernet.publish.naming import conf_safe_name
-from dockernet.publish.plan import valid_owner_id
+from dockernet.publish.registry import valid_owner_id
 
 class ZoneType(click.ParamType):
     """A DNS zone name such as docker.test (absolute; the trailing dot is optional)."""

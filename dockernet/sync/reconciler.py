@@ -44,9 +44,9 @@ import dns.reversename
 from dockernet.rfc2136 import reversezones
 from dockernet.sync.backlog import Backlog
 from dockernet.publish.claims import RecordPolicy, claims_of
-from dockernet.ddns import Nameserver, Outcome
+from dockernet.ddns import Nameserver, Outcome, Transfer
 from dockernet.engine.dockerapi import ContainerInfo
-from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsServerFailure, DnsTransient, NameContended
+from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsServerFailure, DnsTransient, PrerequisiteFailed
 from dockernet.sync.journal import Journal
 from dockernet.publish.plan import (
     Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first, is_reverse_name,
@@ -266,7 +266,7 @@ class Reconciler:
 
         return claims_of(info, self.policy, say)
 
-    def load(self, containers: list[ContainerInfo], transferred: Callable[[], dict | None] | None = None,
+    def load(self, containers: list[ContainerInfo], transferred: Callable[[], Transfer] | None = None,
              ) -> set[dns.name.Name]:
         """Index every running container's claims and read the zones' truth; returns the names in play.
 
@@ -277,9 +277,10 @@ class Reconciler:
         caller started earlier (``Nameserver.transfer(everything=True)``).
         """
         names = self.index.replace_all({info.id: self._claims_of(info) for info in containers})
-        zone_state = transferred() if transferred else self.nameserver.transfer(wanted=names)
-        if zone_state is None:
-            self._warn_no_transfer()
+        transfer = transferred() if transferred else self.nameserver.transfer(wanted=names)
+        zone_state = transfer.names
+        if transfer.refused:
+            self._warn_no_transfer(transfer.refused)
             zone_state = {}
             for name in sorted(names | set(self.owned()) | self._journal_names() | self.unsure, key=forward_first):
                 try:
@@ -356,8 +357,9 @@ class Reconciler:
 
     def _read_owned(self, zone: dns.name.Name, journal: set[dns.name.Name]) -> dict[dns.name.Name, Current]:
         """This owner's names in ``zone``: by zone transfer, else by looking up the journal's names."""
-        state = self.nameserver.transfer_zone(zone)
-        if state is None:
+        transfer = self.nameserver.transfer_zone(zone)
+        state = transfer.names
+        if transfer.refused:
             state = {name: self.nameserver.lookup(name) for name in journal if name.is_subdomain(zone)}
         return {name: current for name, current in state.items() if isinstance(current, Owned)}
 
@@ -387,9 +389,8 @@ class Reconciler:
     def owned(self) -> dict[dns.name.Name, Owned]:
         return {name: state for name, state in self.current.items() if isinstance(state, Owned)}
 
-    def _warn_no_transfer(self) -> None:
+    def _warn_no_transfer(self, reason: str) -> None:
         if not self._warned_no_transfer:
-            reason = getattr(self.nameserver, "no_transfer_reason", "")
             log.warning(
                 "Zone transfer of %s is not allowed to this key%s: checking the names this watcher knows one by one "
                 "(allow-transfer in named.conf lets it sweep the whole zone)",
@@ -524,7 +525,7 @@ class Reconciler:
             # a prerequisite failed: the zone is not as we thought; look and plan again
             self._remember(fqdn, self.nameserver.lookup(fqdn))
             verified = True
-        raise NameContended(f"{fqdn} kept changing on the server while dockernet updated it; trying again")
+        raise PrerequisiteFailed(f"{fqdn} kept changing on the server while dockernet updated it; trying again")
 
     def _note_blocked(self, fqdn: dns.name.Name, blocked) -> None:
         """Keep the set of names held by others up to date; say so once per holder, not per look."""
@@ -614,9 +615,9 @@ class Reconciler:
 
     def _name_failed(self, fqdn: dns.name.Name, exc: DnsError) -> None:
         """Decide whom a failure concerns (see the module docstring); ``Retries`` keeps the books."""
-        code = getattr(exc, "code", "") or ("CONTENDED" if isinstance(exc, NameContended) else "UNREACHABLE")
+        code = getattr(exc, "code", "") or ("CONTENDED" if isinstance(exc, PrerequisiteFailed) else "UNREACHABLE")
         self.metrics.update_failed(code)
-        if isinstance(exc, NameContended):
+        if isinstance(exc, PrerequisiteFailed):
             self.retries.contended(fqdn, str(exc))
         elif isinstance(exc, DnsRejected) and self._concerns_name_only(fqdn, exc):
             self._set_aside(fqdn, exc)

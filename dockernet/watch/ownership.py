@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from dockernet.errors import DnsError, OwnerCollision
 from dockernet.sync.journal import Journal
-from dockernet.sync.leases import LeaseKeeper, adopt_owner
+from dockernet.sync.adopt import adopt_owner
+from dockernet.sync.leases import LeaseKeeper
 
 if TYPE_CHECKING:
     from dockernet.ddns import Nameserver

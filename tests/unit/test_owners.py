@@ -17,11 +17,12 @@ from dockernet.ddns import DnsTarget, Outcome
 from dockernet.engine.address import tls_failure_reason
 from dockernet.errors import DnsRejected, DnsTransient, OwnerCollision
 from dockernet.host.dnstools import _life, _lease_dict
+from dockernet.sync.leaseholder import START_SLACK, Process, holder_running, refuse_if_running
 from dockernet.sync.leases import (
-    START_SLACK, BESIDE, ENGINE_RUNNING, OTHER_ENGINE, RUNNING, TAKE, TAKE_OVER, TAKEN, Lease, LeaseKeeper, Process,
-    claim_verdict, holder_running, is_lease_name, lease_name, parse_lease, refuse_if_running,
+    BESIDE, ENGINE_RUNNING, OTHER_ENGINE, RUNNING, TAKE, TAKE_OVER, TAKEN, LeaseKeeper, claim_verdict,
 )
 from dockernet.publish.plan import Foreign, Owned
+from dockernet.publish.registry import Lease, is_lease_name, lease_name, parse_lease
 from dockernet.rfc2136.primary import split_host_port
 from tests.support import ZONE, Clock, InMemoryZone, container, name
 from tests.support import make_reconciler as make
@@ -54,10 +55,10 @@ class TxtStore:
             held = self.txt.get(rrset.name)
             if rrset.deleting == dns.rdataclass.NONE:  # "name is not in use"
                 if held is not None:
-                    return Outcome.CONFLICT
+                    return Outcome.PREREQUISITE_FAILED
             elif sorted(held or []) != sorted(
                     b"".join(rdata.strings).decode() for rdata in rrset):
-                return Outcome.CONFLICT
+                return Outcome.PREREQUISITE_FAILED
         for rrset in message.update:
             if rrset.deleting == dns.rdataclass.ANY:
                 self.txt.pop(rrset.name, None)

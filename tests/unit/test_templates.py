@@ -6,7 +6,8 @@ import pytest
 from dockernet.publish.claims import RecordPolicy, claims_of
 from dockernet.engine.model import ContainerInfo, published_ports
 from dockernet.errors import UsageError
-from dockernet.publish.plan import MAX_RRSET, Claim, Foreign, merge_replicas, ownership_mark, parse_mark
+from dockernet.publish.plan import MAX_RRSET, Claim, Foreign, merge_replicas
+from dockernet.publish.registry import ownership_mark, parse_mark
 from dockernet.sync.reconciler import Reconciler
 from dockernet.runtime import DnsSettings
 from dockernet.publish.templates import TemplateError, check, check_all, parse
