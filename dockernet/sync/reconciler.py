@@ -4,7 +4,7 @@
 (an index by name and by container, so one event only touches the names of
 one container) and what it knows of the **current** state of those names in
 the zone. Events and full resyncs both end in ``sync_name``, which plans one
-name (``plan.plan``) and sends the change (``ddns.Nameserver``); a
+name (``plan.plan_names``) and sends the change (``ddns.Nameserver``); a
 full reconcile first sends what it can in batches of many names (each name
 keeping its own prerequisites) and leaves the rest to ``sync_name``.
 
@@ -51,7 +51,7 @@ from dockernet.sync.claimindex import ClaimIndex
 from dockernet.sync.journal import Journal
 from dockernet.publish.plan import (
     Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first, is_reverse_name,
-    is_srv_name, MAX_RRSET, merge_replicas, plan, publishable,
+    is_srv_name, MAX_RRSET, merge_replicas, plan_names, publishable,
 )
 from dockernet.sync.retries import Retries, SetAside
 from dockernet.watch.supervision import Health, NullMetrics
@@ -229,7 +229,7 @@ class Reconciler:
 
     def preview(self, containers: list[ContainerInfo]) -> list[Change]:
         """The changes a full reconcile would send, sending nothing (``dns sync --dry-run``)."""
-        return list(plan(self.load(containers), self.index.claims_for, self.current).changes)
+        return list(plan_names(self.load(containers), self.index.claims_for, self.current).changes)
 
     def full(self, containers: list[ContainerInfo], guard: DeletionGuard | None = None) -> bool:
         """Start over from every running container and the zones' truth (see ``load``).
@@ -346,7 +346,7 @@ class Reconciler:
         srv = {n for n in names if is_srv_name(n)}
         reverse = {n for n in names if is_reverse_name(n)}
         for group in (names - srv - reverse, srv, reverse):
-            changes = plan(group, self.index.claims_for, self.current).changes
+            changes = plan_names(group, self.index.claims_for, self.current).changes
             self._journal_before(changes)
             applied = self.nameserver.apply_batched(changes)
             if applied.lost:
@@ -432,7 +432,7 @@ class Reconciler:
             verified = True
         for _attempt in range(3):
             self._note_collision(fqdn, self.current.get(fqdn))
-            step = plan([fqdn], self.index.claims_for, self.current)
+            step = plan_names([fqdn], self.index.claims_for, self.current)
             if step.blocked and not verified:  # make sure before saying so: look at the name once
                 self._remember(fqdn, self.nameserver.lookup(fqdn))
                 verified = True
