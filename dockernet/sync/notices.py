@@ -16,7 +16,16 @@ from typing import Callable, Iterable
 import dns.name
 
 from dockernet.publish.plan import (
-    MAX_RRSET, Change, Claim, Current, Delete, Foreign, Owned, choose_winner, current_after, forward_first,
+    MAX_RRSET,
+    Change,
+    Claim,
+    Current,
+    Delete,
+    Foreign,
+    Owned,
+    choose_winner,
+    current_after,
+    forward_first,
     is_reverse_name,
 )
 from dockernet.sync.journal import Journal
@@ -95,7 +104,8 @@ class Notices:
         if isinstance(change, Delete):
             log.info("Removed Docker DNS (%s): %s", change.old.short_id, describe_records(fqdn, change.old))
         else:
-            log.info("Updated Docker DNS (%s): %s", change.claim.short_id, describe_records(fqdn, current_after(change)))
+            log.info("Updated Docker DNS (%s): %s", change.claim.short_id,
+                     describe_records(fqdn, current_after(change)))
 
     def no_transfer(self, zone: dns.name.Name, reason: str, journal: Journal | None) -> None:
         """Once per run: the zone cannot be swept, and, if the journal fails too, what that costs."""

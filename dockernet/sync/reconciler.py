@@ -44,10 +44,18 @@ import dns.name
 
 from dockernet.ddns import Nameserver, Outcome
 from dockernet.engine.dockerapi import ContainerInfo
-from dockernet.errors import DnsError, DnsRejected, DnsServerFailure, DnsTransient, NameContended
+from dockernet.errors import DnsError, DnsRejected, DnsTransient, NameContended
 from dockernet.publish.claims import RecordPolicy, claims_of
 from dockernet.publish.plan import (
-    Change, Claim, Current, Delete, Owned, current_after, forward_first, is_reverse_name, is_srv_name, plan_names,
+    Change,
+    Claim,
+    Current,
+    Delete,
+    Owned,
+    forward_first,
+    is_reverse_name,
+    is_srv_name,
+    plan_names,
     publishable,
 )
 from dockernet.sync.backlog import Backlog
@@ -56,7 +64,8 @@ from dockernet.sync.claimindex import ClaimIndex
 from dockernet.sync.journal import Journal
 from dockernet.sync.notices import Notices
 from dockernet.sync.retries import Backoff, Retries, SetAside
-from dockernet.sync.triage import Scope, rejection_scope, set_aside_reason, verdict_of
+from dockernet.sync.triage import Triage
+from dockernet.sync.writer import ZoneWriter
 from dockernet.sync.zonereader import ZoneReader, ZoneState
 from dockernet.watch.supervision import Health, NullMetrics
 
@@ -65,36 +74,44 @@ DeletionGuard = Callable[[set, int], bool]
 
 
 class Reconciler:
-    """Claims in, plan, apply, remember; hands failures to ``Retries`` and names held by others to ``BlockedNames``."""
+    """Claims in, plan, apply, remember: the collaborators it is given do the reading, writing and telling."""
 
     def __init__(self, policy: RecordPolicy, nameserver: Nameserver, clock: Callable[[], float] = time.monotonic,
                  retry_first: float = 0.5, retry_cap: float = 15.0, journal: Journal | None = None,
                  metrics: NullMetrics | None = None, health: Health | None = None, *,
                  notices: Notices | None = None, retries: Retries | None = None, zone: ZoneReader | None = None,
-                 blocked: BlockedNames | None = None):
+                 writer: ZoneWriter | None = None, blocked: BlockedNames | None = None, triage: Triage | None = None):
         self.policy = policy
         self.nameserver = nameserver
-        self.journal = journal
         self.metrics = metrics or NullMetrics()
-        self.health = health or Health()
+        health = health or Health()
         self.notices = notices or Notices()
-        self.retries = retries or Retries(clock, self.metrics, self.health, retry_first, retry_cap, self.notices)
+        self.retries = retries or Retries(clock, self.metrics, health, retry_first, retry_cap, self.notices)
         self.zone = zone or ZoneReader(nameserver, policy.zone, journal, self.notices)
+        self.writer = writer or ZoneWriter(nameserver, self.zone, journal, self.metrics, health, self.notices)
         self.blocked = blocked or BlockedNames(nameserver, clock, self.metrics, Backoff(retry_first, retry_cap))
+        self.triage = triage or Triage(nameserver, self.retries, self.metrics)
         self.index = ClaimIndex()
         #: names waiting to be synced, served in turn (see backlog.py): an event's names, and the SRV
         #: names and PTRs to plan again once the name they hang on changed hands
         self.backlog = Backlog()
-        #: changes applied since start; the watcher reads it to time events
-        self.applied = 0
-        if journal is not None:
-            journal.on_state = self._journal_state
-            journal.on_failure = self.metrics.journal_failed
-            self.health.journal_error = journal.error  # it may fail from the start (a read-only --state-dir)
 
     @property
     def clock(self) -> Callable[[], float]:
         return self.retries.clock
+
+    @property
+    def health(self) -> Health:
+        return self.retries.health
+
+    @property
+    def journal(self) -> Journal | None:
+        return self.writer.journal
+
+    @property
+    def applied(self) -> int:
+        """Changes applied since start; the watcher reads it to time events."""
+        return self.writer.applied
 
     @property
     def needs_full(self) -> bool:
@@ -127,11 +144,6 @@ class Reconciler:
     def claims_of_container(self, container_id: str) -> list[Claim]:
         """What this container asks for now, as the last reconcile saw it (``topology``)."""
         return self.index.claims_of_container(container_id)
-
-    def _journal_state(self, error: str) -> None:
-        """The journal started or stopped failing: said once per change, and shown in /healthz."""
-        self.health.journal_error = error
-        self.notices.journal_state(self.journal.path, error)
 
     # -- inputs ---------------------------------------------------------------
 
@@ -180,13 +192,13 @@ class Reconciler:
         names = self.index.replace_all({info.id: self._claims_of(info) for info in containers})
         self.zone.read(names, self.unsure, transferred, self._refused_on_read)
         self.unsure.clear()  # every name in play was just read from the server
-        self.health.dns_reached()
+        self.retries.server_answered()
         return names | set(self.owned())
 
     def _refused_on_read(self, fqdn: dns.name.Name, exc: DnsRejected) -> None:
-        if not self._concerns_name_only(fqdn, exc):
+        if not self.triage.name_only(fqdn, exc):
             raise exc  # the key or the zone: nothing can be read
-        self._set_name_aside(fqdn, exc)  # this name only: the others are still read
+        self.triage.set_name_aside(fqdn, exc, self._wanted_by(fqdn))  # this name only: the others are still read
 
     def preview(self, containers: list[ContainerInfo]) -> list[Change]:
         """The changes a full reconcile would send, sending nothing (``dns sync --dry-run``)."""
@@ -209,8 +221,7 @@ class Reconciler:
             return False
         self.retries.full_done()
         owned = set(self.owned())
-        if self.journal:
-            self.journal.rewrite({name: self.current[name].short_id for name in owned})
+        self.writer.rewrite_journal(self.owned())
         doomed = {name for name in owned if not publishable(name, self.index.claims_for(name), self.current)}
         if doomed and guard is not None and not guard(doomed, len(owned)):
             names -= doomed
@@ -258,25 +269,14 @@ class Reconciler:
         srv = {n for n in names if is_srv_name(n)}
         reverse = {n for n in names if is_reverse_name(n)}
         for group in (names - srv - reverse, srv, reverse):
-            changes = plan_names(group, self.index.claims_for, self.current).changes
-            self._journal_before(changes)
-            applied = self.nameserver.apply_batched(changes)
+            applied = self.writer.send_batched(plan_names(group, self.index.claims_for, self.current).changes)
             if applied.lost:
                 self.retries.transient_batch(change.fqdn for change in applied.lost)
-            if applied.done:
-                self.health.dns_reached()
             for change in applied.done:
-                self._applied(change)
+                self._follow(change)
                 done.add(change.fqdn)
         self.backlog.discard(done)  # an SRV name or PTR sent in a later batch needs no second look
         return done
-
-    def _journal_before(self, changes: Iterable[Change]) -> None:
-        """Journal the names about to be written, before the UPDATE is sent (see journal.py)."""
-        if self.journal:
-            for change in changes:
-                if not isinstance(change, Delete):
-                    self.journal.add(change.fqdn, change.claim.short_id)
 
     # -- applying -------------------------------------------------------------
 
@@ -303,7 +303,7 @@ class Reconciler:
         try:
             self._sync_name(fqdn, verified)
         except DnsError as exc:
-            self._name_failed(fqdn, exc)
+            self.triage.failed(fqdn, exc, self._wanted_by(fqdn))
             return False
         if self.retries.succeeded(fqdn):
             # an outage ended: UPDATEs whose answers were lost may land even now; look at the whole zone soon
@@ -326,35 +326,25 @@ class Reconciler:
             self.blocked.note(fqdn, step.blocked)
             if not step.changes:
                 return
-            change = step.changes[0]
-            self._journal_before([change])
             try:
-                outcome = self.nameserver.send(change)
+                outcome = self.writer.send(step.changes[0])
             except DnsTransient:
                 self.unsure.add(fqdn)
                 raise
-            self.metrics.update_done("NOERROR" if outcome is Outcome.APPLIED else "PREREQUISITE_FAILED")
-            self.health.dns_reached()
             if outcome is Outcome.APPLIED:
-                self._applied(change)
+                self._follow(step.changes[0])
                 return
             # a prerequisite failed: the zone is not as we thought; look and plan again
             self.zone.refresh(fqdn)
             verified = True
         raise NameContended(f"{fqdn} kept changing on the server while dockernet updated it; trying again")
 
-    def _applied(self, change: Change) -> None:
-        """Book-keeping and the log line for a change the server applied."""
+    def _follow(self, change: Change) -> None:
+        """A name changed hands: the new holder's SRV and PTR records may now be published (``plan.holds_parent``)."""
         fqdn = change.fqdn
-        self.applied += 1
-        self.zone.remember(fqdn, current_after(change))
         if not isinstance(change, Delete) and not is_reverse_name(fqdn) and not is_srv_name(fqdn):
-            # the new holder's SRV and PTR records may now be published (see plan.holds_parent)
             for container_id, derived in self.index.hanging_on(fqdn).items():
                 self.backlog.add(container_id, derived)
-        if isinstance(change, Delete) and self.journal:
-            self.journal.remove(fqdn)
-        self.notices.applied(change)
 
     # -- names held by others ---------------------------------------------------
 
@@ -377,35 +367,13 @@ class Reconciler:
 
     # -- failures -------------------------------------------------------------
 
-    def _name_failed(self, fqdn: dns.name.Name, exc: DnsError) -> None:
-        """Decide whom a failure concerns (see the module docstring); ``Retries`` keeps the books."""
-        self.metrics.update_failed(verdict_of(exc) or ("CONTENDED" if isinstance(exc, NameContended)
-                                                       else "UNREACHABLE"))
-        if isinstance(exc, NameContended):
-            self.retries.contended(fqdn, str(exc))
-        elif isinstance(exc, DnsRejected) and self._concerns_name_only(fqdn, exc):
-            self._set_name_aside(fqdn, exc)
-        elif isinstance(exc, DnsServerFailure) and self._concerns_name_only(fqdn, exc):
-            self.retries.name_failed(fqdn, f"{exc}; the zone takes other updates, so only {fqdn} waits")
-        elif isinstance(exc, DnsTransient):
-            self.retries.transient(fqdn, str(exc))
-        else:
-            self.retries.server_failed([fqdn], str(exc))
-
-    def _concerns_name_only(self, fqdn: dns.name.Name, exc: DnsError) -> bool:
-        """Whether the server's refusal concerns this name alone (``triage.rejection_scope``); silence says no."""
-        try:
-            return rejection_scope(self.nameserver, self.nameserver.target.zone_of(fqdn), exc) is Scope.NAME
-        except DnsTransient:
-            return False
-
-    def _set_name_aside(self, fqdn: dns.name.Name, exc: DnsRejected) -> None:
+    def _wanted_by(self, fqdn: dns.name.Name) -> tuple[str, ...]:
+        """The containers that want a name (or, with none, the one it is held for): for the set-aside line."""
         containers = tuple(sorted({claim.short_id for claim in self.index.claims_for(fqdn)}))
         held = self.current.get(fqdn)
         if not containers and isinstance(held, Owned):
             containers = (held.short_id,)
-        entry = SetAside(exc.code, set_aside_reason(exc), containers)
-        self.retries.set_name_aside(fqdn, entry, self.nameserver.target.where)
+        return containers
 
     def server_down(self) -> bool:
         """Whether the server is taken for down (two failures in a row): everything waits for the backoff."""
@@ -413,8 +381,7 @@ class Reconciler:
 
     def mend_journal(self) -> None:
         """Rewrite a journal that missed lines, once it can be written (journal.py); at most once a second."""
-        if self.journal is not None:
-            self.journal.mend()
+        self.writer.mend_journal()
 
     def retry_due_in(self) -> float | None:
         """Seconds until pending names, or a full reconcile, should be tried (None: nothing waits)."""

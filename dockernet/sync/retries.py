@@ -129,6 +129,10 @@ class Retries:
         self._count()
         self.notices.set_aside(fqdn, entry.verdict, entry.containers, entry.reason, where)
 
+    def server_answered(self) -> None:
+        """The server answered (whatever it said): it is reachable."""
+        self.health.dns_reached()
+
     def release(self, names: Iterable[dns.name.Name]) -> None:
         """Something about these names changed: let them be tried again."""
         if [name for name in names if self.set_aside.pop(name, None) is not None]:

@@ -1,5 +1,8 @@
 """Whom a server's refusal concerns: one name, the zone, or the key (one rule, asked of the server once).
 
+``rejection_scope`` is the rule (the lease keeper asks it too); ``Triage``
+applies it to a name the reconciler could not sync and tells ``Retries``.
+
 REFUSED and NOTAUTH are what a server says both to a key it does not let
 into a zone and to one name its update-policy forbids; a SERVFAIL may be
 the whole server's (a full disk, a zone being reloaded) or one update's (an
@@ -28,7 +31,10 @@ from typing import Protocol
 
 import dns.name
 
-from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsTransient
+from dockernet.ddns import Nameserver
+from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsServerFailure, DnsTransient, NameContended
+from dockernet.sync.retries import Retries, SetAside
+from dockernet.watch.supervision import NullMetrics
 
 #: verdicts about the update of one name, whatever the zone says
 _NAME_VERDICTS = frozenset({"NOTZONE", "FORMERR"})
@@ -88,3 +94,41 @@ def rejection_scope(nameserver: ZoneProber, zone: dns.name.Name, exc: DnsError) 
 def set_aside_reason(exc: DnsError) -> str:
     """What a name's verdict means, as the operator reads it (the server's message when no meaning is known)."""
     return _MEANING.get(verdict_of(exc), exc.message)
+
+
+class Triage:
+    """Hands a name's failure to the books (``Retries``) as its scope says: the name alone, or everything waits."""
+
+    def __init__(self, nameserver: Nameserver, retries: Retries, metrics: NullMetrics):
+        self._nameserver = nameserver
+        self._retries = retries
+        self._metrics = metrics
+
+    def name_only(self, fqdn: dns.name.Name, exc: DnsError) -> bool:
+        """Whether the server's refusal concerns this name alone (``rejection_scope``); silence says no."""
+        try:
+            return rejection_scope(self._nameserver, self._nameserver.target.zone_of(fqdn), exc) is Scope.NAME
+        except DnsTransient:
+            return False
+
+    def failed(self, fqdn: dns.name.Name, exc: DnsError, wanted_by: tuple[str, ...]) -> None:
+        """Decide whom a failure of ``fqdn`` concerns (see the reconciler's docstring); ``Retries`` keeps the books.
+
+        ``wanted_by``: the short ids of the containers that want the name, for the set-aside line.
+        """
+        self._metrics.update_failed(verdict_of(exc) or ("CONTENDED" if isinstance(exc, NameContended)
+                                                        else "UNREACHABLE"))
+        if isinstance(exc, NameContended):
+            self._retries.contended(fqdn, str(exc))
+        elif isinstance(exc, DnsRejected) and self.name_only(fqdn, exc):
+            self.set_name_aside(fqdn, exc, wanted_by)
+        elif isinstance(exc, DnsServerFailure) and self.name_only(fqdn, exc):
+            self._retries.name_failed(fqdn, f"{exc}; the zone takes other updates, so only {fqdn} waits")
+        elif isinstance(exc, DnsTransient):
+            self._retries.transient(fqdn, str(exc))
+        else:
+            self._retries.server_failed([fqdn], str(exc))
+
+    def set_name_aside(self, fqdn: dns.name.Name, exc: DnsRejected, wanted_by: tuple[str, ...]) -> None:
+        entry = SetAside(exc.code, set_aside_reason(exc), wanted_by)
+        self._retries.set_name_aside(fqdn, entry, self._nameserver.target.where)
