@@ -11,7 +11,7 @@ from typing import Iterable
 
 import dns.name
 
-from dockernet.publish.plan import Claim, forward_first, is_reverse_name, is_srv_name, merge_replicas
+from dockernet.publish.plan import Claim, Current, Owned, forward_first, is_reverse_name, is_srv_name, merge_replicas
 
 
 class ClaimIndex:
@@ -52,6 +52,13 @@ class ClaimIndex:
             if derived:
                 found[container_id] = derived
         return found
+
+    def wanted_by(self, fqdn: dns.name.Name, held: Current) -> tuple[str, ...]:
+        """The short ids of the containers that want a name (with none, the one it is ``held`` for)."""
+        containers = tuple(sorted({claim.short_id for claim in self.claims_for(fqdn)}))
+        if not containers and isinstance(held, Owned):
+            containers = (held.short_id,)
+        return containers
 
     def claims_of_container(self, container_id: str) -> list[Claim]:
         """One container's claims, forward names first."""

@@ -42,19 +42,14 @@ from typing import Callable, Iterable
 
 import dns.name
 
-from dockernet.ddns import Nameserver, Outcome
+from dockernet.ddns import Nameserver
 from dockernet.engine.dockerapi import ContainerInfo
-from dockernet.errors import DnsError, DnsRejected, DnsTransient, NameContended
+from dockernet.errors import DnsError, DnsRejected
 from dockernet.publish.claims import RecordPolicy, claims_of
 from dockernet.publish.plan import (
     Change,
     Claim,
-    Current,
-    Delete,
     Owned,
-    forward_first,
-    is_reverse_name,
-    is_srv_name,
     plan_names,
     publishable,
 )
@@ -62,6 +57,7 @@ from dockernet.sync.backlog import Backlog
 from dockernet.sync.blocked import BlockedNames
 from dockernet.sync.claimindex import ClaimIndex
 from dockernet.sync.journal import Journal
+from dockernet.sync.namesync import Interrupt, NameSync
 from dockernet.sync.notices import Notices
 from dockernet.sync.retries import Backoff, Retries, SetAside
 from dockernet.sync.triage import Triage
@@ -92,9 +88,9 @@ class Reconciler:
         self.blocked = blocked or BlockedNames(nameserver, clock, self.metrics, Backoff(retry_first, retry_cap))
         self.triage = triage or Triage(nameserver, self.retries, self.metrics)
         self.index = ClaimIndex()
-        #: names waiting to be synced, served in turn (see backlog.py): an event's names, and the SRV
-        #: names and PTRs to plan again once the name they hang on changed hands
-        self.backlog = Backlog()
+        self.backlog = Backlog()  # names waiting to be synced, served in turn (see backlog.py)
+        self.names = NameSync(nameserver, self.index, self.zone, self.writer, self.retries, self.triage, self.blocked,
+                              self.notices, self.backlog)
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -149,11 +145,8 @@ class Reconciler:
 
     def container_changed(self, container_id: str, info: ContainerInfo | None,
                           interrupt: Callable[[], bool] | None = None) -> bool:
-        """One container started, stopped, went or changed: sync only its names.
-
-        With ``interrupt``, its names join the backlog and are synced in turn
-        with other containers' (``drain``); True when nothing is left waiting.
-        """
+        """One container started, stopped, went or changed: sync only its names. With ``interrupt``, they join
+        the backlog, synced in turn with other containers' (``drain``); True when nothing is left waiting."""
         claims = self._claims_of(info) if info is not None else []
         if info is None or not info.running:
             self.notices.container_gone(container_id)
@@ -164,31 +157,13 @@ class Reconciler:
         self.backlog.add(container_id, names)
         return self.drain(interrupt)
 
-    def drain(self, interrupt: Callable[[], bool] = lambda: False) -> bool:
-        """Sync the backlog one name at a time, stopping after any name once ``interrupt()`` says events wait.
-
-        True when the backlog is empty and every name synced was done.
-        """
-        ok = True
-        while self.backlog:
-            fqdn, verified = self.backlog.pop()
-            ok = self.sync_name(fqdn, verified) and ok
-            if self.backlog and interrupt():
-                return False
-        return ok
-
     def _claims_of(self, info: ContainerInfo) -> list[Claim]:
         return claims_of(info, self.policy, self.notices.remarks_of(info.id))
 
     def load(self, containers: list[ContainerInfo], transferred: Callable[[], dict | None] | None = None,
              ) -> set[dns.name.Name]:
-        """Index every running container's claims and read the zones' truth; returns the names in play.
-
-        See ``ZoneReader.read``; a name whose look-up is refused for itself
-        is set aside. ``transferred`` gives the result of a transfer of
-        everything that a caller started earlier
-        (``Nameserver.transfer(everything=True)``).
-        """
+        """Index every running container's claims and read the zones' truth (``ZoneReader.read``); returns the
+        names in play. ``transferred``: a transfer of everything a caller started earlier."""
         names = self.index.replace_all({info.id: self._claims_of(info) for info in containers})
         self.zone.read(names, self.unsure, transferred, self._refused_on_read)
         self.unsure.clear()  # every name in play was just read from the server
@@ -196,9 +171,7 @@ class Reconciler:
         return names | set(self.owned())
 
     def _refused_on_read(self, fqdn: dns.name.Name, exc: DnsRejected) -> None:
-        if not self.triage.name_only(fqdn, exc):
-            raise exc  # the key or the zone: nothing can be read
-        self.triage.set_name_aside(fqdn, exc, self._wanted_by(fqdn))  # this name only: the others are still read
+        self.triage.refused_on_read(fqdn, exc, self.index.wanted_by(fqdn, self.current.get(fqdn)))
 
     def preview(self, containers: list[ContainerInfo]) -> list[Change]:
         """The changes a full reconcile would send, sending nothing (``dns sync --dry-run``)."""
@@ -227,20 +200,16 @@ class Reconciler:
             names -= doomed
         for name in names:  # the batches below bypass sync_name, which says it per event
             self.notices.crowded(name, self.index.claims_for(name))
-        names -= self._send_in_batches(names - retry - set(self.set_aside))  # a rejected name fails a whole batch
+        names -= self.names.send_in_batches(names - retry - set(self.set_aside))  # a rejected name fails a whole batch
         ok = self.sync(names, verified=True)
         if not self.pending:  # names set aside are reported on their own; they do not make a resync stale
             self.metrics.reconciled()
         return ok
 
     def purge(self) -> bool:
-        """Remove every record this owner wrote, PTRs included, and nothing else.
-
-        The one removal path of ``dns purge`` and ``--cleanup-on-exit``: the
-        reverse zones are found first (``find_owner_reverse_zones``), then a
-        full reconcile with no containers deletes each owned name, every
-        delete carrying this owner's mark as its prerequisite.
-        """
+        """Remove every record this owner wrote, PTRs included, and nothing else (``dns purge``,
+        ``--cleanup-on-exit``): the reverse zones are found first, then a full reconcile with no containers
+        deletes each owned name, every delete carrying this owner's mark as its prerequisite."""
         self.find_owner_reverse_zones()
         return self.full([])
 
@@ -255,96 +224,24 @@ class Reconciler:
         self.policy = replace(self.policy, reverse_zones=zones)
         self.nameserver.use_reverse_zones(zones)
 
-    def _send_in_batches(self, names: set[dns.name.Name]) -> set[dns.name.Name]:
-        """Plan many names and send them in few UPDATEs; returns the names done.
+    # -- applying (``NameSync``) -----------------------------------------------
 
-        Address names go first; SRV names, then PTRs, are planned once the
-        names they hang on are in (``plan.holds_parent``). What a batch could
-        not do is left to the name-by-name path, which finds out which name
-        was not as planned.
-        """
-        if len(names) < 2 or self.pending:
-            return set()
-        done: set[dns.name.Name] = set()
-        srv = {n for n in names if is_srv_name(n)}
-        reverse = {n for n in names if is_reverse_name(n)}
-        for group in (names - srv - reverse, srv, reverse):
-            applied = self.writer.send_batched(plan_names(group, self.index.claims_for, self.current).changes)
-            if applied.lost:
-                self.retries.transient_batch(change.fqdn for change in applied.lost)
-            for change in applied.done:
-                self._follow(change)
-                done.add(change.fqdn)
-        self.backlog.discard(done)  # an SRV name or PTR sent in a later batch needs no second look
-        return done
-
-    # -- applying -------------------------------------------------------------
-
-    def sync(self, names: Iterable[dns.name.Name], verified: bool = False,
-             interrupt: Callable[[], bool] = lambda: False) -> bool:
-        """Bring each name in line, then the backlog; True when every one is done (none pending or set aside).
-
-        Names are synced address names first, so an SRV name or PTR among
-        them is planned once the name it hangs on is in; the backlog then
-        holds only what hangs on names that changed hands elsewhere, drained
-        until ``interrupt()`` says events wait.
-        """
-        names = set(names)
-        ok = True
-        for fqdn in sorted(names, key=forward_first):
-            ok = self.sync_name(fqdn, verified) and ok
-        self.backlog.discard(names)
-        return self.drain(interrupt) and ok
+    def sync(self, names: Iterable[dns.name.Name], verified: bool = False, interrupt: Interrupt = lambda: False,
+             ) -> bool:
+        """Bring each name in line, then the backlog; True when every one is done (none pending or set aside)."""
+        return self.names.sync(names, verified, interrupt)
 
     def sync_name(self, fqdn: dns.name.Name, verified: bool = False) -> bool:
         """Bring one name in line; False when it is left pending or set aside."""
-        if self.retries.waiting(fqdn):
-            return False
-        try:
-            self._sync_name(fqdn, verified)
-        except DnsError as exc:
-            self.triage.failed(fqdn, exc, self._wanted_by(fqdn))
-            return False
-        if self.retries.succeeded(fqdn):
-            # an outage ended: UPDATEs whose answers were lost may land even now; look at the whole zone soon
-            self.retries.full_after(2 * self.nameserver.target.timeout)
-        return True
+        return self.names.sync_name(fqdn, verified)
 
-    def _sync_name(self, fqdn: dns.name.Name, verified: bool) -> None:
-        """Plan the name, send its change, and on a failed prerequisite look and plan again (three times)."""
-        if fqdn in self.unsure:  # the last UPDATE got no answer: it may have been applied after all
-            self.zone.refresh(fqdn)
-            self.unsure.discard(fqdn)
-            verified = True
-        for _attempt in range(3):
-            self.notices.collision(fqdn, self.index.claims_for(fqdn), self.current.get(fqdn))
-            step = plan_names([fqdn], self.index.claims_for, self.current)
-            if step.blocked and not verified:  # make sure before saying so: look at the name once
-                self.zone.refresh(fqdn)
-                verified = True
-                continue
-            self.blocked.note(fqdn, step.blocked)
-            if not step.changes:
-                return
-            try:
-                outcome = self.writer.send(step.changes[0])
-            except DnsTransient:
-                self.unsure.add(fqdn)
-                raise
-            if outcome is Outcome.APPLIED:
-                self._follow(step.changes[0])
-                return
-            # a prerequisite failed: the zone is not as we thought; look and plan again
-            self.zone.refresh(fqdn)
-            verified = True
-        raise NameContended(f"{fqdn} kept changing on the server while dockernet updated it; trying again")
+    def drain(self, interrupt: Interrupt = lambda: False) -> bool:
+        """Sync the backlog one name at a time, stopping after any name once ``interrupt()`` says events wait."""
+        return self.names.drain(interrupt)
 
-    def _follow(self, change: Change) -> None:
-        """A name changed hands: the new holder's SRV and PTR records may now be published (``plan.holds_parent``)."""
-        fqdn = change.fqdn
-        if not isinstance(change, Delete) and not is_reverse_name(fqdn) and not is_srv_name(fqdn):
-            for container_id, derived in self.index.hanging_on(fqdn).items():
-                self.backlog.add(container_id, derived)
+    def retry_pending(self, interrupt: Interrupt = lambda: False) -> bool:
+        """Try the pending names again, then the backlog until ``interrupt()``."""
+        return self.names.retry_pending(interrupt)
 
     # -- names held by others ---------------------------------------------------
 
@@ -353,27 +250,9 @@ class Reconciler:
         return self.blocked.due_in()
 
     def check_blocked(self, interrupt: Callable[[], bool] = lambda: False) -> None:
-        """Take the names held by others as soon as they are released, without waiting for a resync.
-
-        A released name is synced at once; one still held waits for the
-        next change (``BlockedNames.check``). Raises ``DnsTransient`` when the
-        server does not answer, saying when it is looked at again.
-        """
-        def released(name: dns.name.Name, state: Current) -> None:
-            self.zone.remember(name, state)
-            self.sync([name], verified=True, interrupt=interrupt)
-
-        self.blocked.check(released)
-
-    # -- failures -------------------------------------------------------------
-
-    def _wanted_by(self, fqdn: dns.name.Name) -> tuple[str, ...]:
-        """The containers that want a name (or, with none, the one it is held for): for the set-aside line."""
-        containers = tuple(sorted({claim.short_id for claim in self.index.claims_for(fqdn)}))
-        held = self.current.get(fqdn)
-        if not containers and isinstance(held, Owned):
-            containers = (held.short_id,)
-        return containers
+        """Take the names held by others as soon as they are released (``BlockedNames.check``), without waiting
+        for a resync. Raises ``DnsTransient`` when the server does not answer, saying when it looks again."""
+        self.blocked.check(lambda name, state: self.names.released(name, state, interrupt))
 
     def server_down(self) -> bool:
         """Whether the server is taken for down (two failures in a row): everything waits for the backoff."""
@@ -386,14 +265,3 @@ class Reconciler:
     def retry_due_in(self) -> float | None:
         """Seconds until pending names, or a full reconcile, should be tried (None: nothing waits)."""
         return self.retries.due_in()
-
-    def retry_pending(self, interrupt: Callable[[], bool] = lambda: False) -> bool:
-        """Try the pending names again, then the backlog until ``interrupt()``; stops at the first failure while
-        the server is down."""
-        ok = True
-        for fqdn in self.retries.in_retry_order():
-            if not self.sync_name(fqdn, verified=False):
-                ok = False
-                if self.retries.server_down:
-                    return False
-        return self.drain(interrupt) and ok  # what hangs on the names just done, among the rest

@@ -129,6 +129,12 @@ class Triage:
         else:
             self._retries.server_failed([fqdn], str(exc))
 
+    def refused_on_read(self, fqdn: dns.name.Name, exc: DnsRejected, wanted_by: tuple[str, ...]) -> None:
+        """A look-up the server refused: set the name aside if the refusal is its own, else raise ``exc``."""
+        if not self.name_only(fqdn, exc):
+            raise exc  # the key or the zone: nothing can be read
+        self.set_name_aside(fqdn, exc, wanted_by)  # this name only: the others are still read
+
     def set_name_aside(self, fqdn: dns.name.Name, exc: DnsRejected, wanted_by: tuple[str, ...]) -> None:
         entry = SetAside(exc.code, set_aside_reason(exc), wanted_by)
         self._retries.set_name_aside(fqdn, entry, self._nameserver.target.where)
