@@ -24,9 +24,9 @@ from dockernet.publish.plan import (
     Foreign,
     Owned,
     choose_winner,
-    current_after,
     forward_first,
     is_reverse_name,
+    owned_by,
 )
 from dockernet.sync.journal import Journal
 
@@ -78,6 +78,8 @@ class Notices:
             self._collisions.pop(fqdn, None)
             return
         winner = choose_winner(claims, current)
+        if winner is None:  # never with two claims or more; said for the type checker
+            return
         waiting = tuple(sorted(claim.short_id for claim in claims if claim is not winner))
         if self._collisions.get(fqdn) != (winner.short_id, waiting):
             self._collisions[fqdn] = (winner.short_id, waiting)
@@ -105,7 +107,7 @@ class Notices:
             log.info("Removed Docker DNS (%s): %s", change.old.short_id, describe_records(fqdn, change.old))
         else:
             log.info("Updated Docker DNS (%s): %s", change.claim.short_id,
-                     describe_records(fqdn, current_after(change)))
+                     describe_records(fqdn, owned_by(change.claim)))
 
     def no_transfer(self, zone: dns.name.Name, reason: str, journal: Journal | None) -> None:
         """Once per run: the zone cannot be swept, and, if the journal fails too, what that costs."""

@@ -46,13 +46,7 @@ from dockernet.ddns import Nameserver
 from dockernet.engine.dockerapi import ContainerInfo
 from dockernet.errors import DnsError, DnsRejected
 from dockernet.publish.claims import RecordPolicy, claims_of
-from dockernet.publish.plan import (
-    Change,
-    Claim,
-    Owned,
-    plan_names,
-    publishable,
-)
+from dockernet.publish.plan import Change, Claim, Owned, plan_names, publishable
 from dockernet.sync.backlog import Backlog
 from dockernet.sync.blocked import BlockedNames
 from dockernet.sync.claimindex import ClaimIndex

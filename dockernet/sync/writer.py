@@ -42,7 +42,8 @@ class ZoneWriter:
     def _journal_state(self, error: str) -> None:
         """The journal started or stopped failing: said once per change, and shown in /healthz."""
         self._health.journal_error = error
-        self._notices.journal_state(self.journal.path, error)
+        if self.journal is not None:
+            self._notices.journal_state(self.journal.path, error)
 
     def send(self, change: Change) -> Outcome:
         """Send one change (journaled first); CONFLICT: a prerequisite did not hold. ``DnsError`` propagates."""

@@ -116,7 +116,7 @@ class ZoneReader:
         """The reverse zones this owner's PTR records may be in (None, said, when the server cannot tell)."""
         journal = set(self._journal.names) if self._journal else set()
         try:
-            owned = self.owned() or self._owned_in(self._zone, journal)
+            owned: ZoneState = dict(self.owned()) or self._owned_in(self._zone, journal)
             return reversezones.of_owner(self._nameserver, owned, journal)
         except DnsError as exc:
             log.warning("Cannot find the reverse zones of this owner's PTR records (%s); removing from %s only",
