@@ -14,7 +14,7 @@ import dns.reversename
 
 from dockernet.publish.claims import RecordPolicy
 from dockernet.ddns import DnsTarget, Nameserver, Outcome, Transfer
-from dockernet.engine.dockerapi import ContainerInfo
+from dockernet.engine.model import ContainerInfo
 from dockernet.errors import DnsTransient
 from dockernet.publish.plan import Create, Delete, Owned
 from dockernet.sync.reconciler import Reconciler

@@ -26,7 +26,8 @@ def script(cli: click.Command, shell: str) -> str:
 
 def running_containers(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """``shell_complete`` for a CONTAINER argument: the running containers' names that start with what was typed."""
-    from dockernet.engine.dockerapi import DockerEngine, EngineAddress
+    from dockernet.engine.address import EngineAddress
+    from dockernet.engine.dockerapi import DockerEngine
     from dockernet.errors import DockernetError
 
     options = ctx.find_root().params  # the root's callback (which builds ctx.obj) does not run while completing

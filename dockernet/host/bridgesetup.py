@@ -31,7 +31,7 @@ from dockernet.host.dockerconf import (
 from dockernet.errors import BridgeBusy, DockerRunning, DockernetError, RolledBack, UsageError
 
 if TYPE_CHECKING:
-    from dockernet.engine.dockerapi import EngineAddress
+    from dockernet.engine.address import EngineAddress
 
 DEFAULT_UNIT_DIRS = (Path("/etc/systemd/system"), Path("/run/systemd/system"), Path("/lib/systemd/system"),
                      Path("/usr/lib/systemd/system"))

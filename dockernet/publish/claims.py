@@ -31,7 +31,7 @@ import dns.name
 import dns.reversename
 
 from dockernet.ddns import address_records
-from dockernet.engine.dockerapi import ContainerInfo
+from dockernet.engine.model import ContainerInfo
 from dockernet.logformat import printable
 from dockernet.publish.naming import record_name
 from dockernet.publish.plan import MAX_RRSET, Claim, capped

@@ -7,7 +7,8 @@ Three inputs meet here, one name at a time:
   free, owned by this watcher for some container, or held by someone else;
 * this watcher's **owner id**.
 
-``plan_name`` turns them into at most one ``Change``; the DNS side
+``plan_name`` turns them into at most one ``Change``, and ``plan_names``
+many names into one ``Plan`` value; the DNS side
 (``ddns.py``) turns a change into one RFC 2136 UPDATE whose prerequisites
 re-check, atomically on the server, the current state the plan assumed.
 
@@ -250,8 +251,8 @@ class Plan:
     blocked: tuple[Blocked, ...] = ()
 
 
-def plan(names: Iterable[dns.name.Name], claims_for: Callable[[dns.name.Name], list[Claim]],
-         current: Mapping[dns.name.Name, Current]) -> Plan:
+def plan_names(names: Iterable[dns.name.Name], claims_for: Callable[[dns.name.Name], list[Claim]],
+               current: Mapping[dns.name.Name, Current]) -> Plan:
     """The changes that bring ``names`` from ``current`` to what their claims ask.
 
     Address names are planned first; each SRV name and PTR is then planned

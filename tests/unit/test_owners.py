@@ -433,9 +433,9 @@ def test_a_name_held_by_another_owner_is_taken_once_the_serial_moves_and_it_is_f
     rec, _, clock = make(zone)
     zone.names[name("db")] = Foreign("host-b")
     assert rec.container_changed("a" * 64, container("a", "db"))
-    assert rec.blocked == {name("db"): Foreign("host-b")} and rec.blocked_due_in() == 0.0
+    assert rec.blocked.held == {name("db"): Foreign("host-b")} and rec.blocked_due_in() == 0.0
     rec.check_blocked()  # first look: the serial is new to it, so the name is looked at
-    assert name("db") in rec.blocked
+    assert name("db") in rec.blocked.held
     looked = zone.lookups
     clock.now += 0.25
     rec.check_blocked()  # serial unchanged, the name's own backoff not up: no look-up at all
@@ -445,7 +445,7 @@ def test_a_name_held_by_another_owner_is_taken_once_the_serial_moves_and_it_is_f
     clock.now += 0.25
     rec.check_blocked()
     assert zone.names[name("db")] == Owned("a" * 12, (("A", "10.1.0.2"),), 60)
-    assert not rec.blocked and rec.blocked_due_in() is None
+    assert not rec.blocked.held and rec.blocked_due_in() is None
 
 
 def test_a_blocked_name_is_looked_at_with_backoff_even_when_the_serial_never_moves():
