@@ -62,6 +62,7 @@ from dockernet.pidfile import process_started_at
 from dockernet.publish.registry import Lease, lease_name, parse_lease
 from dockernet.rfc2136.messages import chunked_txt, new_update
 from dockernet.sync.leaseholder import Process, holder_running
+from dockernet.sync.triage import Scope, rejection_scope
 
 log = logging.getLogger("dockernet")
 
@@ -262,14 +263,9 @@ class LeaseKeeper:
             log.debug("Lease not released: %s", exc)
 
     def _refused_for_lease_only(self, exc: DnsRejected) -> bool:
-        if exc.code not in ("REFUSED", "NOTAUTH"):
-            return False
-        nameserver = self._nameserver
-        try:
-            nameserver.probe_zone(nameserver.target.zone)
-        except DnsRejected:
-            return False
-        return True
+        """A REFUSED or NOTAUTH that concerns the lease's name alone (``triage.rejection_scope``, the one rule)."""
+        zone = self._nameserver.target.zone
+        return exc.code in ("REFUSED", "NOTAUTH") and rejection_scope(self._nameserver, zone, exc) is Scope.NAME
 
     @property
     def engine(self) -> str:
