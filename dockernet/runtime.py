@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # imported by build() when it runs: the commands that need no
     from dockernet.publish.claims import RecordPolicy
     from dockernet.sync.journal import Journal
     from dockernet.sync.reconciler import Reconciler
-    from dockernet.watch.supervision import Health, NullMetrics
+    from dockernet.metrics import Health, NullMetrics
     from dockernet.watch.watcher import Watcher, WatchOptions
 
 log = logging.getLogger("dockernet")
@@ -130,7 +130,7 @@ def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, rea
     from dockernet.ddns import Nameserver
     from dockernet.engine.dockerapi import DockerEngine
     from dockernet.sync.reconciler import Reconciler
-    from dockernet.watch.supervision import Health, NullMetrics
+    from dockernet.metrics import Health, NullMetrics
 
     target = _target(settings)
     journal = _open_journal(settings, writable=not read_only)

@@ -88,7 +88,7 @@ def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle
     from dockernet import pidfile as pidfiles
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build, build_watcher, watch_options
-    from dockernet.watch.supervision import Health, NullMetrics
+    from dockernet.metrics import Health, NullMetrics
 
     try:
         setup_logging(log_to)
@@ -126,7 +126,7 @@ def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle
 
 
 def _serve_metrics(listen, health):
-    from dockernet.watch.supervision import PrometheusMetrics, serve_metrics
+    from dockernet.metrics import PrometheusMetrics, serve_metrics
 
     metrics = PrometheusMetrics()
     try:

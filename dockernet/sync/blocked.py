@@ -18,7 +18,7 @@ from dockernet.ddns import DnsTarget
 from dockernet.errors import DnsTransient
 from dockernet.publish.plan import Blocked, Current, Foreign
 from dockernet.sync.retries import Backoff
-from dockernet.watch.supervision import NullMetrics
+from dockernet.metrics import NullMetrics
 
 #: seconds between looks at the SOA serial while names are held by others (a release is seen this fast)
 BLOCKED_POLL = 0.25

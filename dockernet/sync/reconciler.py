@@ -57,7 +57,7 @@ from dockernet.sync.retries import Backoff, Retries, SetAside
 from dockernet.sync.triage import Triage
 from dockernet.sync.writer import ZoneWriter
 from dockernet.sync.zonereader import ZoneReader, ZoneState
-from dockernet.watch.supervision import Health, NullMetrics
+from dockernet.metrics import Health, NullMetrics
 
 #: ``guard(doomed, owned)`` may veto the deletions a full reconcile found (see ``Reconciler.full``)
 DeletionGuard = Callable[[set, int], bool]

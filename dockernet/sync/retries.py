@@ -25,7 +25,7 @@ import dns.name
 
 from dockernet.publish.plan import forward_first
 from dockernet.sync.notices import Notices
-from dockernet.watch.supervision import Health, NullMetrics
+from dockernet.metrics import Health, NullMetrics
 
 
 @dataclass(frozen=True)

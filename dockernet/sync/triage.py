@@ -34,7 +34,7 @@ import dns.name
 from dockernet.ddns import Nameserver
 from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsServerFailure, DnsTransient, PrerequisiteFailed
 from dockernet.sync.retries import Retries, SetAside
-from dockernet.watch.supervision import NullMetrics
+from dockernet.metrics import NullMetrics
 
 #: verdicts about the update of one name, whatever the zone says
 _NAME_VERDICTS = frozenset({"NOTZONE", "FORMERR"})

@@ -18,7 +18,7 @@ from dockernet.publish.plan import Change, Delete, Owned, current_after
 from dockernet.sync.journal import Journal
 from dockernet.sync.notices import Notices
 from dockernet.sync.zonereader import ZoneReader
-from dockernet.watch.supervision import Health, NullMetrics
+from dockernet.metrics import Health, NullMetrics
 
 
 class ZoneWriter:

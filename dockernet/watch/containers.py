@@ -22,7 +22,7 @@ from dockernet.errors import DockernetError
 from dockernet.logformat import printable
 from dockernet.watch.eventorder import REMOVALS, EventOrder, InspectRequest
 from dockernet.watch.inbox import INSPECTED, Inbox
-from dockernet.watch.supervision import NullMetrics
+from dockernet.metrics import NullMetrics
 
 if TYPE_CHECKING:
     from dockernet.sync.reconciler import Reconciler

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from dockernet.errors import DnsError, DnsTransient, DockernetError
-from dockernet.watch.supervision import Health
+from dockernet.metrics import Health
 
 if TYPE_CHECKING:
     from dockernet.ddns import Nameserver

@@ -19,7 +19,8 @@ from dockernet.engine.model import ContainerEvent, since_parameter
 from dockernet.errors import DockerUnreachable
 from dockernet.pidfile import process_alive, read_pid
 from dockernet.watch.inbox import DISCONNECTED, Inbox
-from dockernet.watch.supervision import Health, Supervisor
+from dockernet.metrics import Health
+from dockernet.watch.supervision import Supervisor
 
 log = logging.getLogger("dockernet")
 

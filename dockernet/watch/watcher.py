@@ -42,7 +42,8 @@ from dockernet.watch.guard import DeletionGuard
 from dockernet.watch.inbox import DISCONNECTED, INSPECTED, RELOAD, STOP, Inbox
 from dockernet.watch.ownership import Ownership
 from dockernet.watch.stream import EngineStream
-from dockernet.watch.supervision import Health, NullMetrics, Supervisor
+from dockernet.metrics import Health, NullMetrics
+from dockernet.watch.supervision import Supervisor
 from dockernet.watch.timers import Timers
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import pytest
 from dockernet.engine.model import ContainerInfo, parse_event
 from dockernet.watch.eventorder import EventOrder, InspectRequest
 from dockernet.watch.inbox import INSPECTED
-from dockernet.watch.supervision import Health
+from dockernet.metrics import Health
 from dockernet.watch.watcher import Watcher, WatchOptions
 
 

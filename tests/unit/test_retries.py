@@ -5,7 +5,7 @@ import logging
 import dns.name
 
 from dockernet.sync.retries import Retries, SetAside
-from dockernet.watch.supervision import Health, NullMetrics
+from dockernet.metrics import Health, NullMetrics
 from tests.support import Clock
 
 WEB = dns.name.from_text("web.docker.test")

@@ -4,7 +4,8 @@ import click
 import pytest
 
 from dockernet.cli.params import LISTEN
-from dockernet.watch.supervision import Health, watchdog_interval
+from dockernet.metrics import Health
+from dockernet.watch.supervision import watchdog_interval
 from dockernet.watch.watcher import Watcher, WatchOptions
 
 
@@ -110,7 +111,7 @@ def test_bad_listen_addresses(text):
 def test_health_gauges_say_what_healthz_says():
     from prometheus_client import generate_latest
 
-    from dockernet.watch.supervision import Health, PrometheusMetrics
+    from dockernet.metrics import Health, PrometheusMetrics
 
     now = [100.0]
     health = Health(clock=lambda: now[0])
