@@ -28,7 +28,6 @@ from dockernet.errors import DnsRejected, DnsServerFailure, DnsTransient
 from dockernet.publish.plan import Change, Current, Delete, Record
 from dockernet.publish.registry import NameRecords, Owned, classify_name, current_of, transfer_filter
 from dockernet.rfc2136.messages import (
-    address_records,
     build_batch,
     build_probe,
     build_update,
@@ -45,7 +44,7 @@ from dockernet.rfc2136.zonetransfer import Keep, Transfer, transfer_names
 
 #: what callers import from the provider's face
 __all__ = [
-    "BATCH_SIZE", "Applied", "DnsTarget", "Nameserver", "Outcome", "Transfer", "address_records", "build_batch",
+    "BATCH_SIZE", "Applied", "DnsTarget", "Nameserver", "Outcome", "Transfer", "build_batch",
     "build_probe", "build_update", "new_update", "quoted", "rejection_for_rcode", "resolve_server",
     "socket_in_namespace", "tsig_rejection",
 ]

@@ -16,7 +16,6 @@ nsupdate script and the real UPDATE say the same thing.
 from __future__ import annotations
 
 import secrets
-from typing import Iterable
 
 import dns.name
 import dns.rdata
@@ -73,10 +72,6 @@ def record_types_at(fqdn: dns.name.Name, reverse: bool) -> tuple[dns.rdatatype.R
     if reverse:
         return (dns.rdatatype.PTR,)
     return (dns.rdatatype.SRV,) if is_srv_name(fqdn) else _ADDRESS_TYPES
-
-
-def address_records(addresses: Iterable[str]) -> tuple[Record, ...]:
-    return tuple(sorted(("AAAA" if ":" in a else "A", a) for a in addresses))
 
 
 def is_reverse(zone: dns.name.Name) -> bool:
