@@ -1,15 +1,17 @@
-"""The Docker bridge over netlink: observe, plan, apply; the face of the bridge wing.
+"""The Docker bridge over netlink: the spec, observe, plan, apply; the face of the bridge wing.
 
 Planning is pure: ``plan_bridge`` turns the kernel's ``LinkState`` and the
 wanted ``BridgeSpec`` into a list of steps (frozen values that print as the
 ``ip`` commands they stand for), ``find_overlaps`` finds the host's
 networks the subnet would cut off. ``observe`` reads the kernel's state
 through one ``IPRoute`` socket and ``apply_steps`` executes a plan without
-deciding anything.
+deciding anything. The socket (``netlink``) is opened inside a network
+namespace when one is given, by name or path, and never creates a missing
+one (``flags=0``); the netns wing opens its sockets here too.
 
-The rest of the wing, re-exported here so that callers import ``dockernet.bridge``:
-the spec and its validation (``host.bridgespec``: ``make_spec``), the
-socket (``host.netlinksocket``: ``netlink``), and the files and refusals of
+The rest of the wing lives in ``dockernet.host``, which builds on this
+module: ``bridge setup``'s arguments validated into a ``BridgeSpec``
+(``host.bridgeargs``: ``make_spec``), and the plans, files and refusals of
 ``bridge setup``/``teardown`` (``host.bridgesetup`` and its neighbours).
 
 The seed did this by hand (``brctl delbr``/``addbr`` and an ifupdown
@@ -20,19 +22,38 @@ it off), a bridge rebuilt while Docker still uses it.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from dockernet.errors import LinkVanished
-from dockernet.host.bridgespec import BridgeSpec, make_spec, resolver_address, search_domain, valid_ifname
-from dockernet.host.netlinksocket import default_route_address, netlink, netlink_error
+from dockernet.errors import DockernetError, LinkVanished, NamespaceMissing, NetlinkFailed
 
-__all__ = [
-    "AddAddress", "BridgeSpec", "CreateBridge", "DeleteLink", "LinkState", "NetworkInUse", "Observation", "SetMtu",
-    "SetUp", "Step", "apply_steps", "default_route_address", "differences", "find_overlaps", "make_spec", "netlink",
-    "observe", "plan_bridge", "plan_link_teardown", "plan_restore", "resolver_address", "search_domain",
-    "valid_ifname",
-]
+
+@dataclass(frozen=True)
+class BridgeSpec:
+    """The bridge as it should be."""
+
+    name: str
+    interface: ipaddress.IPv4Interface  # the gateway address with the subnet's prefix
+    mtu: int | None = None
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    #: the bridge's IPv6 address with the prefix containers get theirs from (``--cidr6``)
+    interface6: ipaddress.IPv6Interface | None = None
+    #: ``dns`` is the gateway because no resolver was given: a resolver already in Docker's files may replace it
+    dns_defaulted: bool = False
+
+    @property
+    def network(self) -> ipaddress.IPv4Network:
+        return self.interface.network
+
+    @property
+    def gateway(self) -> ipaddress.IPv4Address:
+        return self.interface.ip
 
 
 # --- what is there ----------------------------------------------------------------
@@ -195,7 +216,55 @@ def plan_link_teardown(observed: LinkState | None, name: str) -> list[Step]:
     return [DeleteLink(name, "bridge teardown")] if observed is not None else []
 
 
-# --- netlink ----------------------------------------------------------------------------
+# --- netlink: one socket, in the host's namespace or another one ---------------------------
+
+
+@contextmanager
+def netlink(netns: str | None = None) -> Iterator[Any]:
+    """An ``IPRoute`` socket in the host namespace or in ``netns`` (a name under /var/run/netns or a path)."""
+    from pyroute2 import IPRoute, NetlinkError  # start-up time: only commands that touch links load pyroute2
+
+    try:
+        ipr = IPRoute(netns=netns, flags=0) if netns else IPRoute()
+    except FileNotFoundError:
+        raise NamespaceMissing(f"network namespace {netns} does not exist") from None
+    except (OSError, NetlinkError) as exc:
+        raise netlink_error(exc, "open a netlink socket") from None
+    try:
+        yield ipr
+    finally:
+        ipr.close()
+
+
+def netlink_error(exc: Exception, doing: str) -> DockernetError:
+    """A failed netlink request (or socket) as one sentence; a permission error says to run as root."""
+    code = getattr(exc, "code", None) or getattr(exc, "errno", None)
+    if code in (errno.EPERM, errno.EACCES):
+        return NetlinkFailed(f"not allowed to {doing}", hint="run as root (CAP_NET_ADMIN)")
+    reason = errno.errorcode.get(code, "") if code else ""
+    return NetlinkFailed(f"cannot {doing}: {exc}" + (f" ({reason})" if reason and reason not in str(exc) else ""))
+
+
+def default_route_address(netns: str | None = None) -> str | None:
+    """The address of the interface holding the default route (IPv4 first), or None without one.
+
+    What other machines reach this host at, for ``--address host``: the
+    route's preferred source when it names one, else the interface's first
+    global address. Read from the routing table; nothing is sent.
+    """
+    with netlink(netns) as ipr:
+        for family in (socket.AF_INET, socket.AF_INET6):
+            for route in ipr.get_default_routes(family=family):
+                if route.get("RTA_PREFSRC"):
+                    return str(route.get("RTA_PREFSRC"))
+                found = sorted(str(address.get("IFA_ADDRESS")) for address in ipr.get_addr(family=family)
+                               if address["index"] == route.get("RTA_OIF") and address["scope"] == 0)
+                if found:
+                    return found[0]
+    return None
+
+
+# --- reading and changing the link -------------------------------------------------------
 
 
 def _v4_addresses(ipr, index: int) -> tuple[ipaddress.IPv4Interface, ...]:

@@ -58,7 +58,8 @@ class OwnerCollision(DockernetError):
 # planned (the lost UPDATE may have been applied); DnsRejected (the server
 # understood and said no) either concerns one name, which is then set aside
 # alone, or the key or zone, which stops every update until a person acts;
-# NameContended is a race the watcher settles by itself.
+# PrerequisiteFailed (a name's RFC 2136 prerequisite kept failing) is a
+# race the watcher settles by itself.
 
 
 class ConfigError(DockernetError):
@@ -186,5 +187,7 @@ class TransferNotAllowed(DnsError):
 KEY_VERDICTS = frozenset({"BADKEY", "BADSIG", "BADTIME", "TSIG"})
 
 
-class NameContended(DnsError):
+# A name's prerequisite failed at every try (RFC 2136 section 3.2): one word for that event in the code, as
+# ``Outcome.PREREQUISITE_FAILED`` (rfc2136/verdicts.py); the docstring below is the message users see.
+class PrerequisiteFailed(DnsError):
     """The name kept changing on the server while dockernet updated it; it is tried again."""

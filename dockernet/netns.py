@@ -22,10 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from dockernet.engine.dockerapi import ContainerInfo, DockerEngine
+from dockernet.bridge import netlink
+from dockernet.engine import ContainerInfo, Engine
 from dockernet.errors import NetlinkFailed, NotAttachedByDockernet, UsageError
 from dockernet.host.containerns import container_netlink, namespace_path, resolve
-from dockernet.host.netlinksocket import netlink
 from dockernet.host.netnsargs import (
     check_ifname,
     parse_destination,
@@ -123,7 +123,7 @@ def _default_dev(ipr) -> str:
     return "eth0"
 
 
-def change_address(engine: DockerEngine, ref: str, action: str, interface: IPInterface, dev: str | None,
+def change_address(engine: Engine, ref: str, action: str, interface: IPInterface, dev: str | None,
                    force: bool = False) -> str:
     """Add or delete one address; saying so, not failing, when there is nothing to do."""
     from pyroute2 import NetlinkError  # start-up time: pyroute2 is loaded by the first socket, not on import
@@ -148,7 +148,7 @@ def change_address(engine: DockerEngine, ref: str, action: str, interface: IPInt
         return f"deleted {interface} from {dev} in {info.name}"
 
 
-def change_route(engine: DockerEngine, ref: str, action: str, destination: IPNetwork | None, gateway: str | None,
+def change_route(engine: Engine, ref: str, action: str, destination: IPNetwork | None, gateway: str | None,
                  dev: str | None, force: bool = False) -> str:
     """Add or delete one route (``destination`` None: the default route); saying so when there is nothing to do."""
     from pyroute2 import NetlinkError  # start-up time: pyroute2 is loaded by the first socket, not on import
@@ -235,7 +235,7 @@ def _existing_matches(ipr, index: int, spec: AttachSpec, hosts) -> list[str]:
     return differences
 
 
-def attach(engine: DockerEngine, ref: str, spec: AttachSpec, host_netns: str | None = None) -> str:
+def attach(engine: Engine, ref: str, spec: AttachSpec, host_netns: str | None = None) -> str:
     """pipework's main job: a veth pair, host end on the bridge, other end in the container, configured.
 
     Running it again with the same arguments changes nothing. Any failure
@@ -306,7 +306,7 @@ def _plug_in(host: Any, inside: Any, info: ContainerInfo, spec: AttachSpec, host
                       gateway=spec.gateway, oif=inner, family=10 if spec.interface.version == 6 else 2)
 
 
-def detach(engine: DockerEngine, ref: str, ifname: str, force: bool = False) -> str:
+def detach(engine: Engine, ref: str, ifname: str, force: bool = False) -> str:
     """The undo of attach: delete the pair (from the container's side; the host end goes with it)."""
     with container_netlink(engine, ref) as (info, inside):
         found = inside.link_lookup(ifname=ifname)

@@ -2,16 +2,17 @@
 
 The options the commands share (``params.dns_options``) arrive as one
 ``DnsSettings``; ``build`` turns it into the key, the nameserver, the
-journal, the reconciler and the watcher, in one place, so the commands
-differ only in what they do with them. Nothing here prints; the key file's
-permissions are reported through the log.
+engine, the journal and the reconciler, in one place, so the commands
+differ only in what they do with them. Only the commands that watch
+(``watch``, ``dns sync``) build a ``Watcher`` on top (``build_watcher``).
+Nothing here prints; the key file's permissions are reported through the log.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import dns.name
 
@@ -19,11 +20,14 @@ from dockernet.errors import UsageError
 from dockernet.publish.templates import check_all
 
 if TYPE_CHECKING:  # imported by build() when it runs: the commands that need no DNS start without them
-    from dockernet.ddns import Nameserver
-    from dockernet.engine.dockerapi import DockerEngine, EngineAddress
+    from dockernet.ddns import DnsTarget, Nameserver
+    from dockernet.engine.address import EngineAddress
+    from dockernet.engine.interface import Engine
+    from dockernet.publish.claims import RecordPolicy
     from dockernet.sync.journal import Journal
     from dockernet.sync.reconciler import Reconciler
-    from dockernet.watch.watcher import Watcher
+    from dockernet.metrics import Health, NullMetrics
+    from dockernet.watch.watcher import Watcher, WatchOptions
 
 log = logging.getLogger("dockernet")
 
@@ -98,75 +102,111 @@ class DnsSettings:
 
 @dataclass(frozen=True)
 class Runtime:
+    """What every DNS command works with, built once from ``DnsSettings`` (``build``)."""
+
     settings: DnsSettings
-    reconciler: Reconciler
-    watcher: Watcher
+    nameserver: Nameserver
+    engine: Engine
     journal: Journal
-
-    @property
-    def nameserver(self) -> Nameserver:
-        return self.reconciler.nameserver
-
-    @property
-    def engine(self) -> DockerEngine:
-        return self.watcher.engine
+    reconciler: Reconciler
+    health: Health
+    metrics: NullMetrics
 
     def resolve_reverse_zones(self) -> None:
-        """``--reverse-zone auto``: ask the server now (the watcher asks again on every reconnect)."""
+        """``--reverse-zone auto``: ask the server now (a watcher asks again on every reconnect)."""
         if self.settings.auto_reverse:
-            self.watcher.discover_reverse_zones()
+            from dockernet.rfc2136 import reversezones  # with the rest of the DNS side: only when asked
+
+            self.reconciler.set_reverse_zones(reversezones.for_subnets(self.nameserver, self.engine.subnets()))
 
 
-def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, read_only: bool = False, metrics=None, health=None,
-          **watch_options) -> Runtime:
+def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, read_only: bool = False,
+          metrics: NullMetrics | None = None, health: Health | None = None) -> Runtime:
     """Everything a command that talks to the DNS server needs, from ``settings``.
 
     ``read_only`` commands (ls, check, dry runs) read the journal if there is
     one and create nothing.
     """
-    from dockernet.ddns import DnsTarget, Nameserver, resolve_server
+    from dockernet.ddns import Nameserver
     from dockernet.engine.dockerapi import DockerEngine
-    from dockernet.sync.journal import Journal
-    from dockernet.sync.leases import LeaseKeeper
-    from dockernet.rfc2136.primary import find_primary
-    from dockernet.publish.claims import RecordPolicy
     from dockernet.sync.reconciler import Reconciler
-    from dockernet.watch.supervision import Health, NullMetrics
-    from dockernet.rfc2136.tsigkey import key_file_exposure, load_key_file
-    from dockernet.watch.watcher import Watcher, WatchOptions
+    from dockernet.metrics import Health, NullMetrics
 
-    if watch_options.get("adopt_owner") == settings.owner_id:
-        raise UsageError(f"--adopt-owner names this watcher's own owner id '{settings.owner_id}'",
-                         hint="give the old owner id, the one the records carry now")
+    target = _target(settings)
+    journal = _open_journal(settings, writable=not read_only)
+    metrics = metrics or NullMetrics()
+    health = health or Health()
+    policy = _policy(settings)
+    engine = DockerEngine(docker_host)
+    nameserver = Nameserver(target, namespace_of=engine.namespace_of)
+    reconciler = Reconciler(policy, nameserver, journal=journal, metrics=metrics, health=health)
+    return Runtime(settings, nameserver, engine, journal, reconciler, health, metrics)
+
+
+def _target(settings: DnsSettings) -> DnsTarget:
+    """Where updates go (the zone's primary, when the SOA names one) and the key that signs them."""
+    from dockernet.ddns import DnsTarget, resolve_server
+    from dockernet.rfc2136.primary import find_primary
+    from dockernet.rfc2136.tsigkey import key_file_exposure, load_key_file
+
     key = None if settings.no_key else load_key_file(settings.key_file)
     exposure = None if settings.no_key else key_file_exposure(settings.key_file)
     if exposure:
         log.warning("%s", exposure)
-    reverse = settings.named_reverse_zones
     given = DnsTarget(resolve_server(settings.server), settings.port, settings.zone, key, settings.owner_id,
-                      reverse_zones=reverse, send_from=settings.send_from)
+                      reverse_zones=settings.named_reverse_zones, send_from=settings.send_from)
     target = find_primary(given, settings.primary)
     if target.asked:
         log.info("Updates of %s go to its primary %s (%s), named in the SOA %s answered", settings.zone, target.mname,
                  target.where, target.asked)
+    return target
+
+
+def _open_journal(settings: DnsSettings, writable: bool) -> Journal:
+    from dockernet.sync.journal import Journal
+
     journal = Journal(settings.state_dir, settings.owner_id)
-    journal.open(writable=not read_only)
+    journal.open(writable=writable)
     if journal.error:  # a read-only state directory: the updates go on, crash recovery rests on zone transfer
         log.warning("Cannot write the journal %s (%s): running on; until it can be written (the watcher tries "
                     "again every second), records of containers that stop while this watcher is down are found "
                     "only by zone transfer", journal.path, journal.error)
-    metrics = metrics or NullMetrics()
-    policy = RecordPolicy(zone=settings.zone, ttl=settings.ttl, reverse_zones=reverse,
-                          networks=frozenset(settings.networks), max_ttl=settings.max_ttl, max_names=settings.max_names,
-                          templates=settings.templates, compose_names=settings.compose_names,
-                          publish_ports=settings.publish_ports, address=settings.address_mode,
-                          host_address=settings.host_address_or_default() if settings.address_mode == "host" else "")
-    engine = DockerEngine(docker_host)
-    nameserver = Nameserver(target, namespace_of=engine.namespace_of)
-    reconciler = Reconciler(policy, nameserver, journal=journal, metrics=metrics, health=health or Health())
+    return journal
+
+
+def _policy(settings: DnsSettings) -> RecordPolicy:
+    from dockernet.publish.claims import RecordPolicy
+
+    return RecordPolicy(zone=settings.zone, ttl=settings.ttl, reverse_zones=settings.named_reverse_zones,
+                        networks=frozenset(settings.networks), max_ttl=settings.max_ttl,
+                        max_names=settings.max_names, templates=settings.templates,
+                        compose_names=settings.compose_names, publish_ports=settings.publish_ports,
+                        address=settings.address_mode,
+                        host_address=settings.host_address_or_default() if settings.address_mode == "host" else "")
+
+
+def watch_options(settings: DnsSettings, **given: Any) -> WatchOptions:
+    """The watch loop's options for ``settings``, checked before anything is built or asked.
+
+    ``given``: ``WatchOptions`` fields (--docker-pid, --resync-interval, --adopt-owner, ...).
+    """
+    from dockernet.rfc2136.tsigkey import load_key_file
+    from dockernet.watch.watcher import WatchOptions
+
+    if given.get("adopt_owner") == settings.owner_id:
+        raise UsageError(f"--adopt-owner names this watcher's own owner id '{settings.owner_id}'",
+                         hint="give the old owner id, the one the records carry now")
     reload_key = None if settings.no_key else (lambda: load_key_file(settings.key_file))
-    options = WatchOptions(reload_key=reload_key, auto_reverse=settings.auto_reverse, **watch_options)
-    lease = None if read_only else LeaseKeeper(nameserver, settings.owner_id, engine.identity,
-                                               settings.lease_interval, settings.take_over_owner)
-    watcher = Watcher(engine, reconciler, options, metrics=metrics, lease=lease)
-    return Runtime(settings, reconciler, watcher, journal)
+    return WatchOptions(reload_key=reload_key, auto_reverse=settings.auto_reverse, **given)
+
+
+def build_watcher(runtime: Runtime, options: WatchOptions) -> Watcher:
+    """The watch loop (``watch``, ``dns sync``) over ``runtime``, holding this owner id's lease."""
+    from dockernet.sync.leases import LeaseKeeper
+    from dockernet.watch.watcher import Watcher
+
+    settings = runtime.settings
+    lease = LeaseKeeper(runtime.nameserver, settings.owner_id, runtime.engine.identity, settings.lease_interval,
+                        settings.take_over_owner)
+    return Watcher(runtime.engine, runtime.reconciler, options, nameserver=runtime.nameserver, ttl=settings.ttl,
+                   journal=runtime.journal, health=runtime.health, metrics=runtime.metrics, lease=lease)

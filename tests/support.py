@@ -13,8 +13,8 @@ import dns.name
 import dns.reversename
 
 from dockernet.publish.claims import RecordPolicy
-from dockernet.ddns import DnsTarget, Nameserver, Outcome
-from dockernet.engine.dockerapi import ContainerInfo
+from dockernet.ddns import DnsTarget, Nameserver, Outcome, Transfer
+from dockernet.engine.model import ContainerInfo
 from dockernet.errors import DnsTransient
 from dockernet.publish.plan import Create, Delete, Owned
 from dockernet.sync.reconciler import Reconciler
@@ -44,9 +44,9 @@ class InMemoryZone:
         held = self.names.get(change.fqdn)
         if isinstance(change, Create):
             if held is not None:
-                return Outcome.CONFLICT
+                return Outcome.PREREQUISITE_FAILED
         elif not (isinstance(held, Owned) and held.short_id == change.old.short_id):
-            return Outcome.CONFLICT
+            return Outcome.PREREQUISITE_FAILED
         if isinstance(change, Delete):
             del self.names[change.fqdn]
         else:
@@ -62,9 +62,9 @@ class InMemoryZone:
         snapshot = dict(self.names)
         sent = list(self.sent)
         for change in changes:
-            if self.send(change) is Outcome.CONFLICT:
+            if self.send(change) is Outcome.PREREQUISITE_FAILED:
                 self.names, self.sent = snapshot, sent
-                return Outcome.CONFLICT
+                return Outcome.PREREQUISITE_FAILED
         self.sent = sent
         return Outcome.APPLIED
 
@@ -79,7 +79,7 @@ class InMemoryZone:
     def transfer(self, wanted=frozenset()):
         if self.down:
             raise DnsTransient("no answer")
-        return dict(self.names) if self.transfer_allowed else None
+        return Transfer(dict(self.names)) if self.transfer_allowed else Transfer(refused="answered REFUSED")
 
 
 class Clock:

@@ -156,7 +156,8 @@ def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, cidr6, 
     arguments, the second run changes nothing.
     """
     # start-up time: --help and completion load no command's modules
-    from dockernet.bridge import make_spec, netlink, observe
+    from dockernet.bridge import netlink, observe
+    from dockernet.host.bridgeargs import make_spec
     from dockernet.host.bridgesetup import plan_setup
 
     spec = make_spec(name, cidr, gateway, mtu, dns_servers, dns_search, cidr6)

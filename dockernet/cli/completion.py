@@ -31,7 +31,8 @@ def script(cli: click.Command, shell: str) -> str:
 def running_containers(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """``shell_complete`` for a CONTAINER argument: the running containers' names that start with what was typed."""
     # start-up time: docker-py only when Tab asks for containers
-    from dockernet.engine.dockerapi import DockerEngine, EngineAddress
+    from dockernet.engine.address import EngineAddress
+    from dockernet.engine.dockerapi import DockerEngine
 
     options = ctx.find_root().params  # the root's callback (which builds ctx.obj) does not run while completing
     try:

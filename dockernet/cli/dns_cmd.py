@@ -119,15 +119,15 @@ def dns_sync(obj, settings, dry_run, take_over_owner, adopt_owner, force):
     """
     from dockernet.host.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
-    from dockernet.runtime import build
+    from dockernet.runtime import build, build_watcher, watch_options
 
     if force and not adopt_owner:
         raise click.UsageError("--force only applies to --adopt-owner")
     setup_logging(None)  # stdout carries the nsupdate script
-    runtime = build(replace(settings, take_over_owner=take_over_owner), obj["docker_host"], read_only=dry_run,
-                    adopt_owner=adopt_owner, adopt_force=force)
+    options = watch_options(settings, adopt_owner=adopt_owner, adopt_force=force)
+    runtime = build(replace(settings, take_over_owner=take_over_owner), obj["docker_host"], read_only=dry_run)
     if not dry_run:
-        sys.exit(0 if runtime.watcher.once() else 1)
+        sys.exit(0 if build_watcher(runtime, options).once() else 1)
     runtime.engine.ping()
     runtime.resolve_reverse_zones()
     changes = runtime.reconciler.preview(runtime.engine.running())
@@ -166,7 +166,8 @@ def dns_purge(obj, settings, purge_owner, dry_run, force):
         return
     import time
 
-    from dockernet.sync.leases import Process, read_lease, refuse_if_running, retire
+    from dockernet.sync.leaseholder import Process, refuse_if_running
+    from dockernet.sync.leases import read_lease, retire
 
     runtime.nameserver.probe()
     here = Process.this()

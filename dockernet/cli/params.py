@@ -14,7 +14,7 @@ import dns.name
 from dockernet.errors import UsageError
 from dockernet.logformat import printable
 from dockernet.publish.naming import conf_safe_name
-from dockernet.publish.plan import valid_owner_id
+from dockernet.publish.registry import valid_owner_id
 
 
 class ZoneType(click.ParamType):
@@ -96,7 +96,7 @@ class InterfaceNameType(click.ParamType):
 
     def convert(self, value, param, ctx):
         # start-up time: loaded when a value is converted, not by --help
-        from dockernet.bridge import valid_ifname
+        from dockernet.host.bridgeargs import valid_ifname
 
         text = str(value)
         if not valid_ifname(text):
@@ -112,7 +112,7 @@ class ResolverType(click.ParamType):
 
     def convert(self, value, param, ctx):
         # start-up time: loaded when a value is converted, not by --help
-        from dockernet.bridge import resolver_address
+        from dockernet.host.bridgeargs import resolver_address
 
         address = resolver_address(str(value))
         if address is None:
@@ -127,7 +127,7 @@ class SearchDomainType(click.ParamType):
 
     def convert(self, value, param, ctx):
         # start-up time: loaded when a value is converted, not by --help
-        from dockernet.bridge import search_domain
+        from dockernet.host.bridgeargs import search_domain
 
         domain = search_domain(str(value))
         if domain is None:
@@ -177,7 +177,7 @@ class DockerHostType(click.ParamType):
 
     def convert(self, value, param, ctx):
         # start-up time: loaded when a value is converted, not by --help
-        from dockernet.engine.dockerapi import check_engine_url
+        from dockernet.engine.address import check_engine_url
 
         try:
             return check_engine_url(str(value))

@@ -17,9 +17,9 @@ import click
 
 from dockernet import __version__
 from dockernet.cli import bridge_cmd, dns_cmd, netns_cmd
+from dockernet.cli.params import DOCKER_HOST, LISTEN, dns_options, host_netns_option, owner_options
 from dockernet.errors import CannotListen, CannotOpenLog, DockernetError
 from dockernet.logformat import one_line
-from dockernet.cli.params import DOCKER_HOST, LISTEN, dns_options, host_netns_option, owner_options
 
 log = logging.getLogger("dockernet")
 
@@ -47,7 +47,7 @@ def cli(ctx: click.Context, docker_host: str | None, use_tls: bool, tlsverify: b
     docker CLI: --docker-host tcp://HOST:2376 with --tlsverify and the
     --tls* files, or DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
     """
-    from dockernet.engine.dockerapi import EngineAddress
+    from dockernet.engine.address import EngineAddress
 
     ctx.obj = {"docker_host": EngineAddress.from_options(docker_host, use_tls, tlsverify, tlscacert, tlscert, tlskey)}
 
@@ -90,8 +90,8 @@ def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle
     """
     from dockernet import pidfile as pidfiles
     from dockernet.logformat import setup_logging
-    from dockernet.runtime import build
-    from dockernet.watch.supervision import Health, NullMetrics
+    from dockernet.metrics import Health, NullMetrics
+    from dockernet.runtime import build, build_watcher, watch_options
 
     try:
         setup_logging(log_to)
@@ -101,22 +101,23 @@ def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle
     if metrics_listen and not once:
         metrics = _serve_metrics(metrics_listen, health)
     settings = replace(settings, send_from=send_from, lease_interval=lease_interval, take_over_owner=take_over_owner)
-    runtime = build(settings, obj["docker_host"], metrics=metrics, health=health,
-                    docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
-                    cleanup_on_exit=cleanup_on_exit, adopt_owner=adopt_owner)
+    options = watch_options(settings, docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
+                            cleanup_on_exit=cleanup_on_exit, adopt_owner=adopt_owner)
+    runtime = build(settings, obj["docker_host"], metrics=metrics, health=health)
+    watcher = build_watcher(runtime, options)
     if once:
-        ok = runtime.watcher.once()
+        ok = watcher.once()
         if not ok:
             log.error("Not every change was applied (%d pending)", len(runtime.reconciler.pending))
         sys.exit(0 if ok else 1)
     if pidfile:
         pidfiles.acquire(pidfile)
-    runtime.watcher.install_signal_handlers()
+    watcher.install_signal_handlers()
     target = runtime.nameserver.target
     log.info("dockernet %s watching for zone %s via %s with %s, owner id %s", __version__, settings.zone, target.where,
              target.key, settings.owner_id)
     try:
-        runtime.watcher.run()
+        watcher.run()
     except DockernetError as exc:
         log.error("%s", exc)
         raise
@@ -128,7 +129,7 @@ def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle
 
 
 def _serve_metrics(listen, health):
-    from dockernet.watch.supervision import PrometheusMetrics, serve_metrics
+    from dockernet.metrics import PrometheusMetrics, serve_metrics
 
     metrics = PrometheusMetrics()
     try:
@@ -158,9 +159,9 @@ def topology(obj, settings, host_netns, as_json, as_dot, no_color):
     """
     import json
 
+    from dockernet.host.topology import gather, render_dot, render_tree
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build
-    from dockernet.host.topology import gather, render_dot, render_tree
 
     if as_json and as_dot:
         raise click.UsageError("--json and --dot exclude each other")

@@ -11,16 +11,13 @@ the plan's (``host.bridgesetup``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from dockernet.bridge import BridgeSpec, LinkState, apply_steps, netlink, plan_restore
+from dockernet.engine import Engine
 from dockernet.errors import DockernetError, RolledBack
 from dockernet.host.bridgesetup import BridgePlan
 from dockernet.host.dockerctl import DockerService, bridge_disagreements, wait_for_engine
 from dockernet.host.filechange import FileChange, write_change
-
-if TYPE_CHECKING:
-    from dockernet.engine.dockerapi import DockerEngine
 
 
 def execute(plan: BridgePlan, ipr, before: LinkState | None, name: str) -> None:
@@ -68,7 +65,7 @@ def _put_back(ipr, before: LinkState | None, name: str, written: list[FileChange
 
 
 def apply_restarting_docker(plan: BridgePlan, netns: str | None, before: LinkState | None, spec: BridgeSpec,
-                            service: DockerService, engine: DockerEngine, say: Callable[[str], None]) -> None:
+                            service: DockerService, engine: Engine, say: Callable[[str], None]) -> None:
     """Stop Docker, apply the plan, start Docker and ask it whether it uses the new bridge; if it does not come
     back so, put the old link and files back and start Docker again. ``say`` reports each step."""
     say(f"stopping Docker ({service.describe()})")
@@ -105,7 +102,7 @@ def apply_restarting_docker(plan: BridgePlan, netns: str | None, before: LinkSta
     raise RolledBack(f"{failure}; the old link and files are back and Docker runs again with them")
 
 
-def _start_again(service: DockerService, engine: DockerEngine, say: Callable[[str], None], failure: str) -> None:
+def _start_again(service: DockerService, engine: Engine, say: Callable[[str], None], failure: str) -> None:
     """Start Docker with the old settings after ``failure``; when that fails too, say both."""
     say("starting Docker again as it was")
     try:

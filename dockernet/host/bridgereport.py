@@ -11,8 +11,8 @@ import ipaddress
 
 from dockernet.bridge import LinkState
 from dockernet.errors import ConfigError, DockerUnreachable
+from dockernet.host.bridgeargs import parses
 from dockernet.host.bridgesetup import FilePaths
-from dockernet.host.bridgespec import parses
 from dockernet.host.daemonjson import DEFAULT_BRIDGE, parse_daemon_json
 from dockernet.host.dockerctl import bridge_disagreements
 from dockernet.host.dockeropts import docker_opts, flags_in

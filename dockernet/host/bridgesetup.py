@@ -26,10 +26,9 @@ from dockernet.bridge import (
     find_overlaps,
     plan_bridge,
     plan_link_teardown,
-    resolver_address,
 )
 from dockernet.errors import BridgeBusy, ConfigError, UsageError
-from dockernet.host.bridgespec import parses
+from dockernet.host.bridgeargs import parses, resolver_address
 from dockernet.host.daemonjson import DEFAULT_BRIDGE, parse_daemon_json, unmerge_daemon_json
 from dockernet.host.dockerconf import IPV6_KEYS, place_settings, pool_overlaps
 from dockernet.host.dockeropts import LINK_KEYS, docker_opts, flags_in, rewrite_docker_opts

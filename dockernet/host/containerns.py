@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dockernet.engine.dockerapi import ContainerInfo, DockerEngine
+from dockernet.bridge import netlink
+from dockernet.engine import ContainerInfo, Engine
 from dockernet.errors import ContainerNotFound, ContainerNotRunning, DockernetError, UsageError
-from dockernet.host.netlinksocket import netlink
 from dockernet.logformat import printable
 
 #: what Docker allows in a container name (an id is hex, so it fits too)
@@ -37,7 +37,7 @@ def _start_time(pid: int) -> str | None:
         return None
 
 
-def resolve(engine: DockerEngine, ref: str) -> ContainerInfo:
+def resolve(engine: Engine, ref: str) -> ContainerInfo:
     """The running container named by name, id or unique id prefix."""
     if not _CONTAINER_REF.fullmatch(ref):
         raise UsageError(f"'{printable(ref)}' is not a container name or id",
@@ -51,7 +51,7 @@ def resolve(engine: DockerEngine, ref: str) -> ContainerInfo:
 
 
 @contextmanager
-def container_netlink(engine: DockerEngine, ref: str) -> Iterator[tuple[ContainerInfo, Any]]:
+def container_netlink(engine: Engine, ref: str) -> Iterator[tuple[ContainerInfo, Any]]:
     """A netlink socket inside the container's namespace, opened without moving this process."""
     info = resolve(engine, ref)
     started = _start_time(info.pid)

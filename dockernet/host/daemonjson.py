@@ -13,8 +13,8 @@ from __future__ import annotations
 import ipaddress
 import json
 
+from dockernet.bridge import BridgeSpec
 from dockernet.errors import ConfigError
-from dockernet.host.bridgespec import BridgeSpec
 
 
 def parse_daemon_json(text: str | None, path: str = "daemon.json") -> dict:

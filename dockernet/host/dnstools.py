@@ -15,9 +15,10 @@ import dns.name
 
 from dockernet.ddns import Nameserver
 from dockernet.errors import DnsError, DnsRejected, DnsTransient, DockernetError, TransferNotAllowed
-from dockernet.sync.leases import FUTURE_SLACK, Process, ago, holder_running, leases_in, span
-from dockernet.publish.plan import Change, is_service, operations, parse_mark
+from dockernet.publish.plan import Change, operations
+from dockernet.publish.registry import FUTURE_SLACK, ago, is_service, leases_in, parse_mark, span
 from dockernet.publish.templates import container_fields, service_group
+from dockernet.sync.leaseholder import Process, holder_running
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def check(nameserver: Nameserver) -> list[Finding]:
         else:
             findings.append(Finding(True, f"{name}: {keyref} may update the zone"))
         try:
-            transferable = nameserver.transfer_raw(zone) is not None
+            transferable = not nameserver.transfer_raw(zone).refused
         except (DnsTransient, DnsRejected) as exc:
             findings.append(Finding(False, f"{name}: zone transfer failed: {exc}"))
             continue
@@ -221,12 +222,12 @@ def list_marked(nameserver: Nameserver, owner: str | None) -> tuple[list[tuple[s
     found = []
     leases = {}
     for zone in nameserver.target.zones:
-        raw = nameserver.transfer_raw(zone)
-        if raw is None:
+        transfer = nameserver.transfer_raw(zone)
+        if transfer.refused:
             return None
         if zone == nameserver.target.zone:
-            leases = leases_in(raw, zone)
-        for name, (texts, records, _ttl) in raw.items():
+            leases = leases_in(transfer.names, zone)
+        for name, (texts, records, _ttl) in transfer.names.items():
             for text in texts:
                 mark = parse_mark(text)
                 if mark and (owner is None or mark[0] == owner):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from dockernet.host.bridgespec import BridgeSpec
+from dockernet.bridge import BridgeSpec
 from dockernet.host.daemonjson import bridge_setting, inside, merge_daemon_json, parse_daemon_json, strip_daemon_json
 from dockernet.host.dockeropts import OWNED_FLAGS, docker_opts, flags_in, rewrite_docker_opts, split_flag
 

@@ -25,7 +25,7 @@ from dockernet.errors import DockerControlFailed, DockerRunning, DockerUnreachab
 from dockernet.pidfile import process_alive, read_pid
 
 if TYPE_CHECKING:
-    from dockernet.engine.dockerapi import EngineAddress
+    from dockernet.engine.address import EngineAddress
 
 
 @dataclass

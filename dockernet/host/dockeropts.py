@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dockernet.bridge import BridgeSpec
 from dockernet.errors import ConfigError
-from dockernet.host.bridgespec import BridgeSpec
 from dockernet.host.daemonjson import bridge_setting, bridge_value
 from dockernet.logformat import printable
 

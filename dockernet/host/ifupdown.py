@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from dockernet.host.bridgespec import BridgeSpec
+from dockernet.bridge import BridgeSpec
 
 #: the first line of a stanza dockernet wrote: ``bridge teardown`` removes only such a file
 STANZA_HEADER = "# written by dockernet bridge setup"

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from dockernet.engine.dockerapi import ContainerInfo, DockerEngine, EngineAddress
+from dockernet.bridge import netlink
+from dockernet.engine import ContainerInfo, Engine, EngineAddress
+from dockernet.engine.dockerapi import DockerEngine
 from dockernet.errors import ContainerNotFound, ContainerNotRunning, DockerUnreachable
 from dockernet.host.containerns import container_netlink
-from dockernet.host.netlinksocket import netlink
 
 
 @dataclass(frozen=True)
@@ -97,14 +98,14 @@ def read_view(info: ContainerInfo, ipr, hosts: dict[int, tuple[str, str | None]]
     return View(info.name, info.short_id, info.pid, tuple(interfaces), tuple(routes))
 
 
-def show(engine: DockerEngine, ref: str, host_netns: str | None = None) -> View:
+def show(engine: Engine, ref: str, host_netns: str | None = None) -> View:
     with netlink(host_netns) as host:
         hosts = host_links(host)
     with container_netlink(engine, ref) as (info, ipr):
         return read_view(info, ipr, hosts)
 
 
-def list_views(engine: DockerEngine, host_netns: str | None = None,
+def list_views(engine: Engine, host_netns: str | None = None,
                running: list[ContainerInfo] | None = None) -> list[View]:
     """Every running container's view (of ``running``, when the caller listed them already); one that stops
     meanwhile is left out."""

@@ -250,9 +250,9 @@ def _transfer_aside(nameserver):
 
     def child() -> None:
         try:
-            send.send((nameserver.transfer(everything=True), nameserver.no_transfer_reason, None))
+            send.send((nameserver.transfer(everything=True), None))
         except DnsError as exc:
-            send.send((None, "", exc))
+            send.send((None, exc))
 
     process = context.Process(target=child, name="zone transfer", daemon=True)
     process.start()
@@ -260,7 +260,7 @@ def _transfer_aside(nameserver):
 
     def wait():
         try:
-            result, reason, error = receive.recv()
+            result, error = receive.recv()
         except EOFError:
             raise DnsTransient("the zone transfer ended without a result") from None
         finally:
@@ -268,7 +268,6 @@ def _transfer_aside(nameserver):
             process.join()
         if error is not None:
             raise error
-        nameserver.no_transfer_reason = reason
         return result
 
     return wait

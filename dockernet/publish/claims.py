@@ -25,16 +25,15 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from typing import Callable
+from collections.abc import Callable, Iterable
 
 import dns.name
 import dns.reversename
 
-from dockernet.ddns import address_records
-from dockernet.engine.dockerapi import ContainerInfo
+from dockernet.engine.model import ContainerInfo
 from dockernet.logformat import printable
 from dockernet.publish.naming import record_name
-from dockernet.publish.plan import MAX_RRSET, Claim, capped
+from dockernet.publish.plan import MAX_RRSET, Claim, Record, capped
 from dockernet.publish.templates import (
     COMPOSE_TEMPLATE, DEFAULT_TEMPLATES, NameTemplate, container_fields, parse, service_group,
 )
@@ -96,6 +95,11 @@ class _Name:
     addresses: tuple[str, ...]
     #: the Compose service whose replicas share the name, or "" for the container's own name
     group: str = ""
+
+
+def address_records(addresses: Iterable[str]) -> tuple[Record, ...]:
+    """A container's addresses as A and AAAA records, in a stable order."""
+    return tuple(sorted(("AAAA" if ":" in a else "A", a) for a in addresses))
 
 
 def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Say | None = None) -> list[Claim]:

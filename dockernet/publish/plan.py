@@ -7,33 +7,17 @@ Three inputs meet here, one name at a time:
   free, owned by this watcher for some container, or held by someone else;
 * this watcher's **owner id**.
 
-``plan_name`` turns them into at most one ``Change``; the DNS side
+``plan_name`` turns them into at most one ``Change``, and ``plan_names``
+many names into one ``Plan`` value; the DNS side
 (``ddns.py``) turns a change into one RFC 2136 UPDATE whose prerequisites
 re-check, atomically on the server, the current state the plan assumed.
 
-Ownership mark
---------------
-Every name dockernet writes carries, next to its A records, one TXT record::
-
-    "heritage=dockernet,owner=<owner-id>,container=<12-hex id>"
-
-It lives at the record's own name, so it is inside the zone (BIND refuses
-names outside it with NOTZONE) and each mark is its own one-record RRset (no
-RRset grows with the number of containers). Because the container id is in
-the mark, a late ``die`` of an old container cannot delete the record its
-successor under the same name already holds: the prerequisite names the old
-container and fails.
-
-A name the replicas of one Compose service share on this host (a
-round-robin name) is marked for the service instead::
-
-    "heritage=dockernet,owner=<owner-id>,service=<service>.<project>"
-
-Its claims are merged into one (``merge_replicas``): one RRset with every
+Every name dockernet writes carries this owner's ownership mark for the
+container (or Compose service) that holds it; its format, and deciding whose
+a name is, live in ``registry.py``. Replicas of one service that share a
+name are merged into one claim (``merge_replicas``): one RRset with every
 replica's addresses, held by the service, so a replica that stops changes
-the RRset and only the last one deletes the name. A *holder* is therefore
-either a 12-hex container id or a ``service.project`` token (it has a dot,
-a container id never does).
+the RRset and only the last one deletes the name.
 
 Decision table (``winner`` is the claim that should hold the name)::
 
@@ -59,38 +43,7 @@ from typing import Callable, Iterable, Mapping
 
 import dns.name
 
-HERITAGE = "dockernet"
-# Both matched with ``fullmatch``: ``$`` would also accept a trailing newline.
-_OWNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
-_MARK = re.compile(r"heritage=dockernet,owner=([A-Za-z0-9][A-Za-z0-9._-]{0,62}),"
-                   r"(?:container=([0-9a-f]{12})|service=([a-z0-9-]{1,63}\.[a-z0-9-]{1,63}))")
-
-
-def valid_owner_id(owner: str) -> bool:
-    """Owner ids go into TXT data and log lines: keep them short and plain."""
-    return bool(_OWNER_ID.fullmatch(owner))
-
-
-def is_service(holder: str) -> bool:
-    """Whether a holder is a Compose service's token (``web.shop``) rather than a container id."""
-    return "." in holder
-
-
-def ownership_mark(owner: str, holder: str) -> str:
-    """The TXT string that marks a name as written by ``owner`` for a container (or a service)."""
-    if is_service(holder):
-        return f"heritage={HERITAGE},owner={owner},service={holder}"
-    return f"heritage={HERITAGE},owner={owner},container={holder[:12]}"
-
-
-def parse_mark(text: str) -> tuple[str, str] | None:
-    """``(owner, holder)`` from a TXT string, or None if it is no dockernet mark."""
-    match = _MARK.fullmatch(text)
-    return (match.group(1), match.group(2) or match.group(3)) if match else None
-
-
-#: one record of a name, as (type, data in presentation form): ("A", "10.1.0.2"), ("PTR", "web1.docker.test.")
-Record = tuple[str, str]
+from dockernet.publish.registry import Current, Foreign, Owned, Record, is_service, ownership_mark
 
 
 @dataclass(frozen=True)
@@ -167,28 +120,6 @@ def merge_replicas(claims: list[Claim], limit: int = MAX_RRSET) -> list[Claim]:
         merged.append(Claim(oldest.fqdn, group, tuple(sorted(records)), min(claim.ttl for claim in kept),
                             oldest.created, group, left_out=len(members) - len(kept)))
     return merged
-
-
-@dataclass(frozen=True)
-class Owned:
-    """The name holds records this watcher wrote for a container."""
-
-    short_id: str
-    records: tuple[Record, ...]
-    ttl: int
-
-
-@dataclass(frozen=True)
-class Foreign:
-    """The name holds records dockernet did not write (for this owner): never touched."""
-
-    holder: str  # an owner id, or "" for records without any dockernet mark
-
-    def describe(self) -> str:
-        return f"owned by {self.holder}" if self.holder else "held by records dockernet did not write"
-
-
-Current = Owned | Foreign | None
 
 
 @dataclass(frozen=True)
@@ -320,8 +251,8 @@ class Plan:
     blocked: tuple[Blocked, ...] = ()
 
 
-def plan(names: Iterable[dns.name.Name], claims_for: Callable[[dns.name.Name], list[Claim]],
-         current: Mapping[dns.name.Name, Current]) -> Plan:
+def plan_names(names: Iterable[dns.name.Name], claims_for: Callable[[dns.name.Name], list[Claim]],
+               current: Mapping[dns.name.Name, Current]) -> Plan:
     """The changes that bring ``names`` from ``current`` to what their claims ask.
 
     Address names are planned first; each SRV name and PTR is then planned

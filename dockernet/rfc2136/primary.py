@@ -40,11 +40,11 @@ def addresses_of(host: dns.name.Name, zone: dns.name.Name, nameserver: Nameserve
         infos = socket.getaddrinfo(host.to_text(omit_final_dot=True), None, proto=socket.IPPROTO_UDP)
     except (socket.gaierror, UnicodeError):
         return _asked_of(nameserver, host)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def _asked_of(nameserver: Nameserver, host: dns.name.Name) -> list[str]:
-    found = []
+    found: list[str] = []
     for rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
         response = nameserver.query(host, rdtype)
         if response.rcode() != dns.rcode.NOERROR:

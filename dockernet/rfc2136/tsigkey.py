@@ -23,6 +23,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
+from typing import Callable
 
 import dns.exception
 import dns.name
@@ -91,30 +92,7 @@ def parse_key_text(text: str, origin: str = "key file") -> TsigKey:
     tokens = _tokens(_COMMENTS.sub(lambda match: match.group(1) or " ", text))
     if tokens is None:
         raise refuse(" (a quote is not closed)")
-    words = [token.lower() if not quoted else None for token, quoted in tokens]
-    if len(tokens) < 3 or words[0] != "key" or words[1] in ("{", "}", ";") or words[2] != "{":
-        raise refuse()
-    name_text = tokens[1][0]
-    values: dict[str, str] = {}
-    at = 3
-    while at < len(tokens) and words[at] != "}":
-        statement = words[at]
-        if statement not in ("algorithm", "secret"):
-            # the word is not shown: a secret written without its keyword would land in the message
-            raise refuse(f" (a statement other than algorithm and secret in key '{name_text}')")
-        if statement in values:
-            raise refuse(f" ('{statement}' is given twice in key '{name_text}')")
-        if at + 2 >= len(tokens) or words[at + 1] in ("{", "}", ";") or words[at + 2] != ";":
-            raise refuse(f" (missing ';' after '{statement}' in key '{name_text}')")
-        values[statement] = tokens[at + 1][0]
-        at += 3
-    if at + 1 >= len(tokens) or words[at + 1] != ";":
-        raise refuse(" (missing ';' after the key's closing brace)")
-    rest = tokens[at + 2:]
-    if rest and words[at + 2] == "key":
-        raise KeyFileError(f"{origin} holds more than one key", hint="keep only the key dockernet should sign with")
-    if rest:
-        raise refuse()
+    name_text, values = _key_statements(tokens, origin, refuse)
     if "algorithm" not in values or "secret" not in values:
         missing = " and ".join(word for word in ("algorithm", "secret") if word not in values)
         raise KeyFileError(f"{origin}: key '{name_text}' has no {missing}",
@@ -140,6 +118,36 @@ def parse_key_text(text: str, origin: str = "key file") -> TsigKey:
     return TsigKey(name=name, algorithm=algorithm, keyring=keyring)
 
 
+def _key_statements(tokens: list[tuple[str, bool]], origin: str,
+                    refuse: Callable[[str], KeyFileError]) -> tuple[str, dict[str, str]]:
+    """The key's name and its statements (``algorithm``, ``secret``) from the tokens of ``key NAME { ... };``."""
+    words = [token.lower() if not quoted else None for token, quoted in tokens]
+    if len(tokens) < 3 or words[0] != "key" or words[1] in ("{", "}", ";") or words[2] != "{":
+        raise refuse("")
+    name_text = tokens[1][0]
+    values: dict[str, str] = {}
+    at = 3
+    while at < len(tokens) and words[at] != "}":
+        statement = words[at]
+        if statement not in ("algorithm", "secret"):
+            # the word is not shown: a secret written without its keyword would land in the message
+            raise refuse(f" (a statement other than algorithm and secret in key '{name_text}')")
+        if statement in values:
+            raise refuse(f" ('{statement}' is given twice in key '{name_text}')")
+        if at + 2 >= len(tokens) or words[at + 1] in ("{", "}", ";") or words[at + 2] != ";":
+            raise refuse(f" (missing ';' after '{statement}' in key '{name_text}')")
+        values[statement] = tokens[at + 1][0]
+        at += 3
+    if at + 1 >= len(tokens) or words[at + 1] != ";":
+        raise refuse(" (missing ';' after the key's closing brace)")
+    rest = tokens[at + 2:]
+    if rest and words[at + 2] == "key":
+        raise KeyFileError(f"{origin} holds more than one key", hint="keep only the key dockernet should sign with")
+    if rest:
+        raise refuse("")
+    return name_text, values
+
+
 _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISSOCK, "a socket"))
 
@@ -155,7 +163,8 @@ def load_key_file(path: str | os.PathLike) -> TsigKey:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise KeyFileError(f"key file {path} does not exist", hint="create one with 'dockernet dns init' or 'tsig-keygen'") from None
+        raise KeyFileError(f"key file {path} does not exist",
+                           hint="create one with 'dockernet dns init' or 'tsig-keygen'") from None
     except PermissionError:
         raise KeyFileError(f"key file {path} is not readable by this user") from None
     except OSError as exc:  # a socket (ENXIO), a loop of symbolic links, ...

@@ -40,7 +40,7 @@ import dns.name
 
 from dockernet.atomicfile import write_atomic
 from dockernet.errors import StateDirUnusable, UsageError
-from dockernet.publish.plan import valid_owner_id
+from dockernet.publish.registry import valid_owner_id
 
 #: seconds between ``mend`` attempts while the journal is behind
 MEND_EVERY = 1.0

@@ -1,4 +1,4 @@
-"""Owner ids across a fleet: a lease per owner in the zone, adoption of a renamed owner's names.
+"""Owner ids across a fleet: claiming, renewing and retiring this watcher's lease in the zone.
 
 Several Docker hosts publish into one zone, each under its own owner id;
 every record carries its owner in its ownership mark (``plan.py``). Two
@@ -41,177 +41,34 @@ renewal. A lease renewed further in the future than ``FUTURE_SLACK`` is
 invalid (a clock set wrong): it shows no running watcher.
 
 The lease is also each owner's last sign of life, which ``dns ls --all``
-shows. The lease name is one label per owner id (a ``.`` in an id is
-escaped inside the label), below two labels no container name can take.
+shows. Its name and text format are ``publish/registry.py``'s; adopting a
+renamed owner's names is ``adopt.py``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
 import re
-import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Callable
 
-import dns.name
 import dns.rdatatype
-import dns.update
 
-from dockernet.ddns import Nameserver, Outcome, new_update, quoted
-from dockernet.errors import DnsError, DnsRejected, NameContended, OwnerCollision
-from dockernet.logformat import printable
-from dockernet.pidfile import pid_space, process_started_at
-from dockernet.publish.plan import ownership_mark, parse_mark
+from dockernet.ddns import Nameserver, Outcome
+from dockernet.errors import DnsError, DnsRejected, OwnerCollision, PrerequisiteFailed
+from dockernet.pidfile import process_started_at
+from dockernet.publish.registry import Lease, lease_name, parse_lease
+from dockernet.rfc2136.messages import chunked_txt, new_update
+from dockernet.sync.leaseholder import Process, holder_running
+from dockernet.sync.triage import Scope, rejection_scope
 
 log = logging.getLogger("dockernet")
 
-_LEASE = re.compile(
-    r"heritage=dockernet-lease,owner=([A-Za-z0-9][A-Za-z0-9._-]{0,62}),engine=([A-Za-z0-9:_-]{1,100}),"
-    r"host=([A-Za-z0-9._-]{0,63})"
-    r"(?:,pid=([0-9]{1,10}),node=([0-9a-f]{0,12}),instance=([A-Za-z0-9_-]{8,32}),since=([0-9]{1,12}))?"
-    r",seen=([0-9]{1,12}),every=([0-9]{1,6})"
-)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-#: a lease not renewed for this many intervals belongs to a watcher that has stopped
-STALE_AFTER_INTERVALS = 3
 #: the default renewal interval, seconds
 LEASE_INTERVAL = 60
-#: seconds a lease's renewal may lie ahead of our clock (clocks of two hosts differ a little): further is
-#: invalid. The TSIG fudge (300 s) already bounds how far a writer's clock can be from the server's.
-FUTURE_SLACK = 300
-#: a holder's process may seem to have started this much after it claimed (/proc gives whole seconds)
-START_SLACK = 2.0
-
-
-def lease_name(owner: str, zone: dns.name.Name) -> dns.name.Name:
-    """Where ``owner``'s lease lives: one label for the owner id, so a dot in it cannot add a level."""
-    return dns.name.Name((owner.encode(), b"_owner", b"_dockernet", *zone.labels))
-
-
-def is_lease_name(name: dns.name.Name, zone: dns.name.Name) -> bool:
-    return len(name) == len(zone) + 3 and name.labels[1:3] == (b"_owner", b"_dockernet") and name.is_subdomain(zone)
-
-
-@dataclass(frozen=True)
-class Process:
-    """This process as a lease names its holder: pid, where pids are counted (``pid_space``), instance id."""
-
-    pid: int
-    node: str
-    #: random per process: tells two processes apart where pids cannot (another host); not a secret
-    instance: str
-
-    @classmethod
-    def this(cls) -> "Process":
-        return cls(os.getpid(), pid_space(), secrets.token_urlsafe(12))
-
-
-@dataclass(frozen=True)
-class Lease:
-    """Who runs an owner id: a Docker engine, its host name, the process holding it, and when it last said so.
-
-    A lease of an earlier dockernet has no process (``instance`` is "").
-    """
-
-    owner: str
-    engine: str
-    host: str
-    seen: int  # unix time of the last renewal
-    every: int  # seconds between renewals
-    pid: int = 0
-    node: str = ""  # where ``pid`` counts (pidfile.pid_space)
-    instance: str = ""
-    since: int = 0  # unix time this process first held the lease
-
-    def text(self) -> str:
-        process = (f",pid={self.pid},node={self.node},instance={self.instance},since={self.since}"
-                   if self.instance else "")
-        return (f"heritage=dockernet-lease,owner={self.owner},engine={self.engine},host={self.host}{process},"
-                f"seen={self.seen},every={self.every}")
-
-    def age(self, now: float) -> float:
-        return max(0.0, now - self.seen)
-
-    def from_future(self, now: float) -> bool:
-        """Renewed later than now (beyond clock skew): written by a clock set wrong, so it proves nothing."""
-        return self.seen > now + FUTURE_SLACK
-
-    @property
-    def released(self) -> bool:
-        """Its watcher stopped cleanly and said so (pid 0): nobody holds it."""
-        return bool(self.instance) and self.pid == 0
-
-    def alive(self, now: float) -> bool:
-        """Whether its watcher renewed it recently enough to be running still (released, or from the future: no)."""
-        return (not self.released and not self.from_future(now)
-                and self.age(now) <= STALE_AFTER_INTERVALS * max(self.every, 1))
-
-    def holder(self) -> str:
-        """The process that holds it, or '' for an earlier dockernet's lease."""
-        if not self.instance:
-            return ""
-        started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.since))
-        if self.released:
-            return f"a watcher that stopped (instance {self.instance}, held since {started})"
-        return f"watcher pid {self.pid} (instance {self.instance}, holding since {started})"
-
-    def renewed(self, now: float) -> str:
-        if self.from_future(now):
-            return f"renewed {span(self.seen - now)} in the future, an invalid lease (a clock set wrong)"
-        return f"{'released' if self.released else 'renewed'} {ago(self.age(now))}"
-
-    def describe(self, now: float) -> str:
-        holder = f", {self.holder()}" if self.instance else ""
-        return f"engine {self.engine} on host {self.host or '?'}{holder}, {self.renewed(now)}"
-
-
-def span(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 3 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.0f} days"
-
-
-def ago(seconds: float) -> str:
-    return f"{span(max(0.0, seconds))} ago"
-
-
-def parse_lease(text: str) -> Lease | None:
-    match = _LEASE.fullmatch(text)
-    if not match:
-        return None
-    owner, engine, host, pid, node, instance, since, seen, every = match.groups()
-    if instance is None:  # an earlier dockernet's lease
-        return Lease(owner, engine, host, int(seen), int(every))
-    return Lease(owner, engine, host, int(seen), int(every), int(pid), node, instance, int(since))
-
-
-def holder_running(lease: Lease, here: Process, now: float,
-                   started_at: Callable[[int], float | None] = process_started_at) -> bool:
-    """Whether the process holding ``lease`` runs now, as well as ``here`` can tell.
-
-    Where the holder's pid counts as ours do (same boot, same pid namespace),
-    the pid decides at once: it runs while a process with that pid exists
-    that started no later than it took the lease (a later one merely got the
-    pid again; so did we, if it is ours). Elsewhere, and for an earlier
-    dockernet's lease, only the renewals tell: three missed, or one from the
-    future, and it is taken for stopped.
-    """
-    if lease.released:
-        return False
-    if lease.instance and lease.instance == here.instance:
-        return True
-    if lease.instance and lease.node and lease.node == here.node:
-        if lease.pid == here.pid:
-            return False
-        started = started_at(lease.pid)
-        return started is not None and started <= lease.since + START_SLACK
-    return lease.alive(now)
 
 
 # what a claim decides (``claim_verdict``)
@@ -279,11 +136,6 @@ def read_lease(nameserver: Nameserver, owner: str) -> tuple[Lease | None, list[s
                          hint="remove them, or choose another --owner-id")
 
 
-def txt_rdata(text: str) -> str:
-    """One TXT record holding ``text``, in strings of at most 255 bytes (RFC 1035 3.3.14); readers join them."""
-    return " ".join(quoted(text[at:at + 255]) for at in range(0, len(text), 255)) or quoted("")
-
-
 def write_lease(nameserver: Nameserver, new: Lease, old_texts: list[str] | None) -> Outcome:
     """Compare-and-swap the lease: create it where there is none, else replace exactly ``old_texts``."""
     name = lease_name(new.owner, nameserver.target.zone)
@@ -291,9 +143,9 @@ def write_lease(nameserver: Nameserver, new: Lease, old_texts: list[str] | None)
     if old_texts is None:
         message.absent(name)
     else:
-        message.present(name, dns.rdatatype.TXT, *(txt_rdata(text) for text in old_texts))
+        message.present(name, dns.rdatatype.TXT, *(chunked_txt(text) for text in old_texts))
         message.delete(name, dns.rdatatype.TXT)
-    message.add(name, 0, dns.rdatatype.TXT, txt_rdata(new.text()))
+    message.add(name, 0, dns.rdatatype.TXT, chunked_txt(new.text()))
     return nameserver.send_message(message)
 
 
@@ -301,7 +153,7 @@ def remove_lease(nameserver: Nameserver, lease: Lease) -> Outcome:
     """Delete a lease, if it is still exactly ``lease`` (retiring an owner)."""
     name = lease_name(lease.owner, nameserver.target.zone)
     message = new_update(nameserver.target)
-    message.present(name, dns.rdatatype.TXT, txt_rdata(lease.text()))
+    message.present(name, dns.rdatatype.TXT, chunked_txt(lease.text()))
     message.delete(name)
     return nameserver.send_message(message)
 
@@ -323,7 +175,8 @@ class LeaseKeeper:
                  process: Process | None = None, started_at: Callable[[int], float | None] = process_started_at):
         self._nameserver = nameserver
         self.owner = owner
-        self._identity = identity
+        #: this engine's (ID, host name): docker info, asked once
+        self._whoami = functools.cache(identity)
         self.interval = interval
         self.take_over = take_over
         self.clock = clock
@@ -337,7 +190,6 @@ class LeaseKeeper:
         #: why collision detection is off ("": it is on)
         self.disabled = ""
         self._next_try = 0.0
-        self._who: tuple[str, str] | None = None
 
     @property
     def held(self) -> bool:
@@ -385,7 +237,8 @@ class LeaseKeeper:
         except DnsError as exc:
             log.debug("Cannot confirm the lease now: %s", exc)
             return False
-        if claim_verdict(current, self.lease.engine, self.process, self.clock(), held=True) == TAKEN:
+        if current is not None and claim_verdict(current, self.lease.engine, self.process, self.clock(),
+                                                 held=True) == TAKEN:
             self._refuse(TAKEN, current, self.lease)
         return True
 
@@ -410,24 +263,14 @@ class LeaseKeeper:
             log.debug("Lease not released: %s", exc)
 
     def _refused_for_lease_only(self, exc: DnsRejected) -> bool:
-        if exc.code not in ("REFUSED", "NOTAUTH"):
-            return False
-        nameserver = self._nameserver
-        try:
-            nameserver.probe_zone(nameserver.target.zone)
-        except DnsRejected:
-            return False
-        return True
+        """A REFUSED or NOTAUTH that concerns the lease's name alone (``triage.rejection_scope``, the one rule)."""
+        zone = self._nameserver.target.zone
+        return exc.code in ("REFUSED", "NOTAUTH") and rejection_scope(self._nameserver, zone, exc) is Scope.NAME
 
     @property
     def engine(self) -> str:
         """This engine's ID, as leases hold it."""
         return safe_engine_id(self._whoami()[0])
-
-    def _whoami(self) -> tuple[str, str]:
-        if self._who is None:
-            self._who = self._identity()  # docker info: asked once
-        return self._who
 
     def _me(self) -> Lease:
         engine, host = self._whoami()
@@ -443,14 +286,14 @@ class LeaseKeeper:
             now = self.clock()
             verdict = claim_verdict(current, me.engine, self.process, now, held=self.lease is not None,
                                     take_over=self.take_over, one_shot=one_shot, started_at=self._started_at)
-            if verdict == BESIDE:
-                log.info("Owner id '%s' is held by the running %s: this run leaves the lease to it", self.owner,
-                         current.describe(now))
-                self.beside = current
-                return
-            if verdict not in (TAKE, TAKE_OVER):
-                self._refuse(verdict, current, me)
-            if verdict == TAKE_OVER:
+            if current is not None and verdict != TAKE:  # with no lease the verdict is always TAKE
+                if verdict == BESIDE:
+                    log.info("Owner id '%s' is held by the running %s: this run leaves the lease to it", self.owner,
+                             current.describe(now))
+                    self.beside = current
+                    return
+                if verdict != TAKE_OVER:
+                    self._refuse(verdict, current, me)
                 log.warning("Taking over owner id '%s' from %s (--take-over-owner)", self.owner, current.describe(now))
             elif self.lease is None and current is not None and current.instance != me.instance:
                 log.info("Taking the lease of owner id '%s' from %s, which no longer runs", self.owner,
@@ -463,7 +306,7 @@ class LeaseKeeper:
                 self.lease = me
                 return
             # a prerequisite failed: the lease changed between the read and the write; read again
-        raise NameContended(f"the lease of owner id '{self.owner}' kept changing while this watcher claimed it")
+        raise PrerequisiteFailed(f"the lease of owner id '{self.owner}' kept changing while this watcher claimed it")
 
     def _refuse(self, verdict: str, current: Lease, me: Lease) -> None:
         """Another engine or process holds the lease: stop, naming it (``claim_verdict`` said which case)."""
@@ -491,25 +334,6 @@ class LeaseKeeper:
                  "(a reinstalled host), start once with --take-over-owner")
 
 
-def refuse_if_running(lease: Lease | None, here: Process, now: float, doing: str, engine: str | None = None,
-                      started_at: Callable[[int], float | None] = process_started_at) -> None:
-    """Raise ``OwnerCollision`` when a watcher still runs under the owner id of ``lease`` (``--force`` skips this).
-
-    Taking an owner's records away (``dns purge --owner``, ``--adopt-owner``)
-    while its watcher runs is undone by it, or worse: it would publish them
-    again, or find its names taken. Running is judged as ``holder_running``
-    does; given this ``engine``, an earlier dockernet's lease of it counts as
-    a stopped watcher, as a claim takes it (``claim_verdict``).
-    """
-    if lease is None or (engine is not None and lease.engine == engine and not lease.instance):
-        return
-    if not holder_running(lease, here, now, started_at):
-        return
-    raise OwnerCollision(f"owner id '{lease.owner}' is held by {lease.describe(now)}, and that watcher is still "
-                         f"running: not {doing}, it would publish its records again",
-                         hint="stop that watcher first, or give --force if it is gone for good")
-
-
 def retire(nameserver: Nameserver, owner: str, clock: Callable[[], float] = time.time, here: Process | None = None,
            force: bool = False) -> None:
     """After ``dns purge``: remove the owner's lease too, unless its watcher is still running (then say so)."""
@@ -527,96 +351,3 @@ def retire(nameserver: Nameserver, owner: str, clock: Callable[[], float] = time
                     lease.describe(now))
     if remove_lease(nameserver, lease) is Outcome.APPLIED:
         log.info("Removed the lease of owner id '%s' (%s)", owner, lease.describe(now))
-
-
-def leases_in(raw: dict, zone: dns.name.Name) -> dict[str, Lease]:
-    """owner id -> lease, from a zone transfer (``Nameserver.transfer_raw``)."""
-    found = {}
-    for name, (texts, _records, _ttl) in raw.items():
-        if is_lease_name(name, zone) and len(texts) == 1:
-            lease = parse_lease(texts[0])
-            if lease:
-                found[lease.owner] = lease
-    return found
-
-
-# --- adopting a renamed owner's names ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Adoption:
-    moved: int = 0
-    #: names that changed between the read and the move (taken, removed): left as they are
-    skipped: tuple[dns.name.Name, ...] = ()
-
-
-def adopt(nameserver: Nameserver, old: str, names: dict[dns.name.Name, str], ttl: int) -> Adoption:
-    """Give ``old``'s names (name -> short container id) to this owner, one atomic UPDATE per name.
-
-    Each UPDATE requires the TXT RRset to be exactly ``old``'s mark, then
-    swaps in this owner's mark for the same container: a name is moved whole
-    or not at all, and a name that changed meanwhile is left alone.
-    """
-    new = nameserver.target.owner
-    moved, skipped = 0, []
-    for name, short_id in sorted(names.items()):
-        message = new_update(nameserver.target, nameserver.target.zone_of(name))
-        message.present(name, dns.rdatatype.TXT, quoted(ownership_mark(old, short_id)))
-        message.delete(name, dns.rdatatype.TXT)
-        message.add(name, ttl, dns.rdatatype.TXT, quoted(ownership_mark(new, short_id)))
-        if nameserver.send_message(message) is Outcome.APPLIED:
-            moved += 1
-        else:
-            skipped.append(name)
-    return Adoption(moved, tuple(skipped))
-
-
-def names_of_owner(raw: dict, owner: str) -> dict[dns.name.Name, str]:
-    """name -> short container id of every name whose TXT is exactly one mark of ``owner`` (from a transfer)."""
-    found = {}
-    for name, (texts, _records, _ttl) in raw.items():
-        marks = [parse_mark(text) for text in texts]
-        if len(marks) == 1 and marks[0] and marks[0][0] == owner:
-            found[name] = marks[0][1]
-    return found
-
-
-def adopt_owner(nameserver: Nameserver, old: str, ttl: int, engine: str, journal_names: Callable[[], set] = set,
-                clock: Callable[[], float] = time.time, here: Process | None = None, force: bool = False) -> Adoption:
-    """``--adopt-owner OLD``: move every name of ``old`` to this owner, then retire ``old``'s lease.
-
-    Refused while ``old``'s watcher still runs, on another engine or on this
-    one (``refuse_if_running``), unless ``force``. Names are found by zone
-    transfer, else from ``old``'s journal.
-    """
-    lease, _texts = read_lease(nameserver, old)
-    now = clock()
-    if force and lease is not None:
-        log.warning("Adopting the names of owner id '%s' whatever its lease says (%s; --force)", printable(old),
-                    lease.describe(now))
-    elif not force:
-        refuse_if_running(lease, here or Process.this(), now, "adopting its names", engine=safe_engine_id(engine))
-    names: dict[dns.name.Name, str] = {}
-    for zone in nameserver.target.zones:
-        raw = nameserver.transfer_raw(zone)
-        if raw is None:
-            names = _from_journal(nameserver, old, journal_names())
-            break
-        names.update(names_of_owner(raw, old))
-    result = adopt(nameserver, old, names, ttl)
-    if lease is not None:
-        remove_lease(nameserver, lease)
-    log.info("Adopted %d name(s) of owner id '%s'%s", result.moved, printable(old),
-             f"; {len(result.skipped)} changed meanwhile and were left alone" if result.skipped else "")
-    return result
-
-
-def _from_journal(nameserver: Nameserver, old: str, candidates: set) -> dict[dns.name.Name, str]:
-    found = {}
-    for name in candidates:
-        texts = nameserver.read_txt(name) or []
-        marks = [parse_mark(text) for text in texts]
-        if len(marks) == 1 and marks[0] and marks[0][0] == old:
-            found[name] = marks[0][1]
-    return found
-

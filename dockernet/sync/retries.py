@@ -1,7 +1,7 @@
 """Which names wait, why, and when they are tried again: the reconciler's failure book-keeping.
 
-The reconciler decides whom a failure concerns (it may ask the server); this
-class only keeps the books and says so in the log:
+The reconciler decides whom a failure concerns (``triage``); this class
+only keeps the books, and ``Notices`` says so in the log:
 
 * ``pending``: names to plan again when their retry is due, with backoff
   (0.5 s doubling to ``retry_cap``). While the server is down every name
@@ -10,22 +10,22 @@ class only keeps the books and says so in the log:
   before they are planned again (the UPDATE may have been applied).
 * ``set_aside``: names the server rejected for themselves; not tried until
   something about them changes (``release``).
+* ``full_due``: a full reconcile waits for the retry (the last one failed,
+  or an outage just ended).
 
 No I/O; time comes from ``clock``.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
 import dns.name
 
 from dockernet.publish.plan import forward_first
-from dockernet.watch.supervision import Health, NullMetrics
-
-log = logging.getLogger("dockernet")
+from dockernet.sync.notices import Notices
+from dockernet.metrics import Health, NullMetrics
 
 
 @dataclass(frozen=True)
@@ -37,25 +37,44 @@ class SetAside:
     containers: tuple[str, ...]  # short ids of the containers that want the name
 
 
+class Backoff:
+    """A wait that doubles from ``first`` up to ``cap`` while failures go on, and starts over after ``reset``."""
+
+    def __init__(self, first: float = 0.5, cap: float = 15.0):
+        self.first = first
+        self.cap = cap
+        self.delay = 0.0
+
+    def grow(self) -> float:
+        """The next wait: ``first``, then twice the last, at most ``cap``."""
+        self.delay = min(self.cap, max(self.first, self.delay * 2))
+        return self.delay
+
+    def reset(self) -> None:
+        self.delay = 0.0
+
+
 class Retries:
     def __init__(self, clock: Callable[[], float], metrics: NullMetrics, health: Health,
-                 retry_first: float = 0.5, retry_cap: float = 15.0):
+                 retry_first: float = 0.5, retry_cap: float = 15.0, notices: Notices | None = None):
         self.clock = clock
         self.metrics = metrics
         self.health = health
-        self.retry_first = retry_first
-        self.retry_cap = retry_cap
+        self.notices = notices or Notices()
+        self.backoff = Backoff(retry_first, retry_cap)
         self.pending: set[dns.name.Name] = set()
         self.unsure: set[dns.name.Name] = set()
         self.set_aside: dict[dns.name.Name, SetAside] = {}
         self.retry_at = 0.0
-        self._delay = 0.0
+        #: a full reconcile is due when the retry is
+        self.full_due = False
         #: transient failures in a row; two mean the server is down, not one name
         self._streak = 0
         self.server_down = False
-        self._last_error = ""
-        #: what was last logged per set-aside name, so a repeat is not logged again
-        self._said: dict[dns.name.Name, str] = {}
+
+    @property
+    def retry_cap(self) -> float:
+        return self.backoff.cap
 
     def waiting(self, fqdn: dns.name.Name) -> bool:
         """Whether ``fqdn`` must not be sent now: set aside, or the server is down and the retry not due."""
@@ -96,20 +115,23 @@ class Retries:
         self.health.dns_failed()
         self._back_off(names, message)
 
-    def put_aside(self, fqdn: dns.name.Name, entry: SetAside, where: str) -> None:
+    def full_failed(self, names: Iterable[dns.name.Name], message: str) -> None:
+        """A full reconcile could not read the zone: it is due again with the retry, and everything waits."""
+        self.full_due = True
+        self.server_failed(names, message)
+
+    def set_name_aside(self, fqdn: dns.name.Name, entry: SetAside, where: str) -> None:
         """Set one rejected name aside; said once per verdict and set of containers."""
         self.set_aside[fqdn] = entry
         self.pending.discard(fqdn)
         self._streak = 0  # the server answered: it is up
         self.health.dns_reached()
         self._count()
-        said = f"{entry.verdict} {entry.containers}"
-        if self._said.get(fqdn) != said:
-            self._said[fqdn] = said
-            who = ", ".join(f"({short_id})" for short_id in entry.containers) or "no running container"
-            log.error("%s was rejected by %s (%s) for container %s: %s; this name is set aside (no other name "
-                      "waits for it) until its container changes, SIGHUP or the next resync",
-                      fqdn, where, entry.verdict, who, entry.reason)
+        self.notices.set_aside(fqdn, entry.verdict, entry.containers, entry.reason, where)
+
+    def server_answered(self) -> None:
+        """The server answered (whatever it said): it is reachable."""
+        self.health.dns_reached()
 
     def release(self, names: Iterable[dns.name.Name]) -> None:
         """Something about these names changed: let them be tried again."""
@@ -123,33 +145,35 @@ class Retries:
     def _back_off(self, names: Iterable[dns.name.Name], message: str) -> None:
         self.pending.update(names)
         self.metrics.pending(len(self.pending))
-        self._delay = min(self.retry_cap, max(self.retry_first, self._delay * 2))
-        self.retry_at = self.clock() + self._delay
-        if message != self._last_error:
-            log.error("%s (%d change(s) pending; retrying with backoff up to %g s)", message, len(self.pending),
-                      self.retry_cap)
-            self._last_error = message
+        self.retry_at = self.clock() + self.backoff.grow()
+        self.notices.failing(message, len(self.pending), self.backoff.cap)
 
     # -- success ------------------------------------------------------------------
 
     def succeeded(self, fqdn: dns.name.Name) -> bool:
         """The name is done; True when this ends an outage (the caller then looks at the whole zone)."""
         self.pending.discard(fqdn)
-        self._said.pop(fqdn, None)
+        self.notices.name_done(fqdn)
         self.metrics.pending(len(self.pending))
         self.health.dns_reached()
         self._streak = 0
         recovered, self.server_down = self.server_down, False
-        if self._last_error and not self.pending:
-            log.info("DNS updates succeed again; nothing pending")
+        self.notices.succeeding(not self.pending)
         if not self.pending:
-            self._last_error = ""
-            self._delay = 0.0
+            self.backoff.reset()
         return recovered
 
-    def due_in(self, also_waiting: bool = False) -> float | None:
-        """Seconds until pending names (or ``also_waiting`` work) should be tried; None: nothing waits."""
-        if not self.pending and not also_waiting:
+    def full_after(self, seconds: float) -> None:
+        """A full reconcile is due in ``seconds`` (an outage ended: UPDATEs whose answers were lost may land)."""
+        self.full_due = True
+        self.retry_at = self.clock() + seconds
+
+    def full_done(self) -> None:
+        self.full_due = False
+
+    def due_in(self) -> float | None:
+        """Seconds until pending names, or a full reconcile, should be tried; None: nothing waits."""
+        if not self.pending and not self.full_due:
             return None
         return max(0.0, self.retry_at - self.clock())
 

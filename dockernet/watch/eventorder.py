@@ -4,7 +4,7 @@ An inspect waits for as long as dockerd holds the container's lock: one made
 while a container is still starting returns only when its start is done. Done
 one after another, such an inspect held up every other container's event
 behind it (the slowest 5 % of a 200-container burst reached the server
-0.35-0.45 s late). So inspects run in parallel (``watcher.Inspectors``), and
+0.35-0.45 s late). So inspects run in parallel (``engine.inspectors``), and
 this value keeps each container's events in order:
 
 * at most one inspect per container is in flight; an event that comes

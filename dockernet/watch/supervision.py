@@ -1,18 +1,12 @@
-"""What supervisors see of the watcher: systemd notifications and Prometheus metrics.
+"""What systemd sees of the watcher: READY, WATCHDOG and STOPPING (health and metrics: ``dockernet.metrics``).
 
-Both are optional and cost nothing when off: without ``NOTIFY_SOCKET`` no
-socket is opened, and without ``--metrics-listen`` the Prometheus client is
-never imported (``NullMetrics`` takes the calls).
+Optional and free when off: without ``NOTIFY_SOCKET`` no socket is opened.
 """
 
 from __future__ import annotations
 
 import os
 import socket
-import threading
-import time
-from dataclasses import dataclass, field
-
 
 # --- systemd (sd_notify protocol: datagrams of KEY=VALUE lines) ------------
 
@@ -45,179 +39,34 @@ def watchdog_interval() -> float | None:
         return None
 
 
-# --- health and metrics -----------------------------------------------------
+class Supervisor:
+    """What systemd hears from the watcher: READY once, WATCHDOG=1 on time, STOPPING at the end."""
 
-
-@dataclass
-class Health:
-    """Whether Docker and the DNS server were reached recently (``/healthz``)."""
-
-    docker_connected: bool = False
-    dns_ok_at: float = 0.0
-    dns_failing: bool = False
-    stale_after: float = 60.0
-    clock: callable = field(default=time.monotonic, repr=False)
-    #: names the server rejected and that are set aside (the rest is published: degraded, not failing)
-    rejected_names: int = 0
-    #: why the journal cannot be written ("" while it can): crash recovery is off, updates go on
-    journal_error: str = ""
-
-    def dns_reached(self) -> None:
-        self.dns_ok_at = self.clock()
-        self.dns_failing = False
-
-    def dns_failed(self) -> None:
-        self.dns_failing = True
-
-    def problems(self) -> list[str]:
-        problems = []
-        if not self.docker_connected:
-            problems.append("Docker event stream not connected")
-        if self.dns_failing:
-            problems.append("DNS server failing")
-        elif not self.dns_ok_at or self.clock() - self.dns_ok_at > self.stale_after:
-            problems.append("DNS server not reached recently")
-        return problems
-
-    def degradations(self) -> list[str]:
-        """What works only in part: reported by /healthz with status 200, after ``degraded:``."""
-        found = []
-        if self.rejected_names:
-            found.append(f"{self.rejected_names} name(s) rejected by the DNS server and set aside (see the log)")
-        if self.journal_error:
-            found.append(f"journal not written ({self.journal_error}): crash recovery is off")
-        return found
-
-
-class NullMetrics:
-    """Takes every metrics call and does nothing."""
-
-    def event_seen(self, action: str) -> None: ...
-    def update_done(self, rcode: str) -> None: ...
-    def update_failed(self, code: str) -> None: ...
-    def pending(self, count: int) -> None: ...
-    def reconciled(self) -> None: ...
-    def latency(self, seconds: float) -> None: ...
-    def rejected(self, count: int) -> None: ...
-    def journal_failed(self) -> None: ...
-    def blocked(self, count: int) -> None: ...
-    def blocked_checked(self, kind: str) -> None: ...
-
-
-#: label values every series starts with at 0, so rate() and dashboards see them before the first one happens
-KNOWN_RCODES = ("NOERROR", "PREREQUISITE_FAILED")
-KNOWN_FAILURES = ("UNREACHABLE", "SERVFAIL", "CONTENDED", "REFUSED", "NOTAUTH", "NOTZONE")
-KNOWN_CHECKS = ("serial", "name")
-
-
-class PrometheusMetrics(NullMetrics):
     def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+        #: seconds between keep-alives (None: systemd does not watch this process)
+        self.watchdog = watchdog_interval()
+        self._next_watchdog = 0.0
+        self._ready_sent = False
 
-        from dockernet.engine.dockerapi import CONTAINER_ACTIONS, NETWORK_ACTIONS
+    def ready(self) -> None:
+        """The first full reconcile ran: the watcher is doing its job (said once)."""
+        if not self._ready_sent:
+            self._ready_sent = sd_notify("READY=1\nSTATUS=watching")
 
-        self.registry = CollectorRegistry()
-        self._events = Counter("dockernet_events", "Docker events seen", ["action"], registry=self.registry)
-        self._updates = Counter("dockernet_updates", "DNS UPDATEs answered, by rcode", ["rcode"], registry=self.registry)
-        self._failed = Counter("dockernet_update_failures", "DNS UPDATEs that failed, by reason", ["code"], registry=self.registry)
-        self._pending = Gauge("dockernet_pending_changes", "Names waiting for the DNS server", registry=self.registry)
-        self._last_reconcile = time.monotonic()
-        self._reconciled_once = False
-        gauge = Gauge("dockernet_seconds_since_reconcile", "Seconds since the last full reconcile that applied everything",
-                      registry=self.registry)
-        gauge.set_function(lambda: time.monotonic() - self._last_reconcile if self._reconciled_once else float("nan"))
-        self._rejected = Gauge("dockernet_rejected_names",
-                               "Names the DNS server rejected, set aside until their container changes",
-                               registry=self.registry)
-        self._blocked = Gauge("dockernet_blocked_names", "Names a container wants that another owner or a person holds",
-                              registry=self.registry)
-        self._blocked_checks = Counter("dockernet_blocked_checks", "Looks at names held by others: SOA serial "
-                                       "queries and name look-ups", ["kind"], registry=self.registry)
-        self._journal_errors = Counter("dockernet_journal_write_failures", "Journal writes that failed",
-                                       registry=self.registry)
-        self._latency = Histogram(
-            "dockernet_event_to_update_seconds", "From a Docker event to its DNS update being applied",
-            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=self.registry,
-        )
-        for counter, values in ((self._events, (*sorted(CONTAINER_ACTIONS), *sorted(NETWORK_ACTIONS))),
-                                (self._updates, KNOWN_RCODES), (self._failed, KNOWN_FAILURES),
-                                (self._blocked_checks, KNOWN_CHECKS)):
-            for value in values:
-                counter.labels(value)
+    def keep_alive(self, now: float) -> None:
+        """Send WATCHDOG=1 if one is due at ``now``."""
+        if self.watchdog and now >= self._next_watchdog:
+            sd_notify("WATCHDOG=1")
+            self._next_watchdog = now + self.watchdog
 
-    def watch_health(self, health: Health) -> None:
-        """Export what /healthz answers, as numbers a dashboard can draw (a scrape's ``up`` only says it answered)."""
-        from prometheus_client import Gauge
+    def next_keep_alive(self) -> float | None:
+        """When the next WATCHDOG=1 is due (None: never)."""
+        return self._next_watchdog if self.watchdog else None
 
-        healthy = Gauge("dockernet_healthy", "1 while /healthz answers 200: event stream connected, DNS server "
-                        "reached within the last minute", registry=self.registry)
-        healthy.set_function(lambda: 0.0 if health.problems() else 1.0)
-        degraded = Gauge("dockernet_degraded", "1 while some names are set aside or the journal cannot be written",
-                         registry=self.registry)
-        degraded.set_function(lambda: 1.0 if health.degradations() else 0.0)
+    def still_waiting(self) -> None:
+        """Waiting for Docker is not hanging: tell the watchdog so, now."""
+        if self.watchdog:
+            sd_notify("WATCHDOG=1")
 
-    def event_seen(self, action: str) -> None:
-        self._events.labels(action).inc()
-
-    def update_done(self, rcode: str) -> None:
-        self._updates.labels(rcode).inc()
-
-    def update_failed(self, code: str) -> None:
-        self._failed.labels(code).inc()
-
-    def pending(self, count: int) -> None:
-        self._pending.set(count)
-
-    def reconciled(self) -> None:
-        self._last_reconcile = time.monotonic()
-        self._reconciled_once = True
-
-    def latency(self, seconds: float) -> None:
-        self._latency.observe(seconds)
-
-    def rejected(self, count: int) -> None:
-        self._rejected.set(count)
-
-    def blocked(self, count: int) -> None:
-        self._blocked.set(count)
-
-    def blocked_checked(self, kind: str) -> None:
-        self._blocked_checks.labels(kind).inc()
-
-    def journal_failed(self) -> None:
-        self._journal_errors.inc()
-
-
-def serve_metrics(listen: tuple[str, int], metrics: PrometheusMetrics, health: Health):
-    """Serve ``/metrics`` and ``/healthz`` from a daemon thread; returns the server (``.shutdown()``)."""
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
-    from prometheus_client import make_wsgi_app
-
-    metrics.watch_health(health)
-    metrics_app = make_wsgi_app(metrics.registry)
-
-    def app(environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path == "/healthz":
-            problems = health.problems()
-            degraded = health.degradations()
-            status = "503 Service Unavailable" if problems else "200 OK"
-            text = "; ".join(problems) if problems else ("degraded: " + "; ".join(degraded) if degraded else "ok")
-            start_response(status, [("Content-Type", "text/plain; charset=utf-8")])
-            return [(text + "\n").encode()]
-        if path == "/metrics":
-            return metrics_app(environ, start_response)
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b"try /metrics or /healthz\n"]
-
-    class QuietHandler(WSGIRequestHandler):
-        def log_message(self, *args):  # the watcher's log is for DNS and Docker, not for scrapes
-            pass
-
-    class Server(WSGIServer):
-        address_family = socket.AF_INET6 if ":" in listen[0] else socket.AF_INET
-
-    server = make_server(listen[0], listen[1], app, server_class=Server, handler_class=QuietHandler)
-    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
-    return server
+    def stopping(self) -> None:
+        sd_notify("STOPPING=1")

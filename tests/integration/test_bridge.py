@@ -1,16 +1,16 @@
 """dockernet bridge on real netlink in throwaway namespaces, and end to end with a private dockerd."""
 
 import itertools
-from contextlib import contextmanager
 import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import pytest
 from pyroute2 import IPRoute
 
-from tests.harness import REPO, PREFIX, PrivateDockerd, clean_env, delete_netns, ip, make_netns, run_cli, wait_for
+from tests.harness import PREFIX, REPO, PrivateDockerd, clean_env, delete_netns, ip, make_netns, run_cli, wait_for
 
 _count = itertools.count()
 
@@ -268,9 +268,10 @@ def test_cidr6_gives_the_bridge_its_address_and_a_container_a_global_one(run_dir
 
 def test_a_link_that_vanishes_mid_apply_is_one_error_and_the_files_stay(netns, tmp_path):
     """Between the plan and its first step another tool deletes the bridge: real netlink, dockernet's own apply."""
-    from dockernet.bridge import make_spec, netlink, observe
+    from dockernet.bridge import netlink, observe
     from dockernet.errors import RolledBack
     from dockernet.host.bridgeapply import execute
+    from dockernet.host.bridgeargs import make_spec
     from dockernet.host.bridgesetup import FilePaths, plan_setup
 
     assert run_cli(*setup_args(netns, tmp_path, "10.5.0.0/16")).returncode == 0

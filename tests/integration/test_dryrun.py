@@ -14,7 +14,7 @@ import dns.query
 import dns.rdatatype
 import pytest
 
-from dockernet.sync.leases import is_lease_name
+from dockernet.publish.registry import is_lease_name
 from tests.harness import ZONE, PrivateNamed, run_cli
 
 OWNER = "dry-run-owner"

@@ -13,8 +13,7 @@ import time
 import dns.name
 import pytest
 
-from dockernet.sync.leases import lease_name, parse_lease
-from dockernet.publish.plan import parse_mark
+from dockernet.publish.registry import lease_name, parse_lease, parse_mark
 from tests.harness import wait_for
 
 

@@ -14,8 +14,7 @@ import time
 import dns.name
 import pytest
 
-from dockernet.sync.leases import Lease, lease_name, parse_lease
-from dockernet.publish.plan import ownership_mark, parse_mark
+from dockernet.publish.registry import Lease, lease_name, ownership_mark, parse_lease, parse_mark
 from tests.harness import WatcherProcess, wait_for
 from tests.otherservers import KNOT_TOOLS, PDNS_SCHEMA, PDNS_TOOLS, PrivateKnot, PrivatePowerDns, available
 

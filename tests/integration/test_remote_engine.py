@@ -96,7 +96,8 @@ def test_netns_and_the_fast_inspect_path_work_over_tls(tls_engine, label):
         # the keep-alive inspect connection speaks TLS too (it is the watcher's hot path)
         probe = (
             "import http.client, sys\n"
-            "from dockernet.engine.dockerapi import DockerEngine, EngineAddress, EngineTls\n"
+            "from dockernet.engine.address import EngineAddress, EngineTls\n"
+            "from dockernet.engine.dockerapi import DockerEngine\n"
             f"tls = EngineTls.from_flags(True, {str(certs / 'ca.pem')!r}, {str(certs / 'cert.pem')!r}, "
             f"{str(certs / 'key.pem')!r})\n"
             f"engine = DockerEngine(EngineAddress({ENGINE!r}, tls))\n"

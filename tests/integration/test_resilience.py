@@ -114,10 +114,12 @@ def test_cleanup_on_exit_removes_this_owners_records_only(dockerd, named, contai
     other = watchers(owner_id="someone-else").start()
     assert wait_for(lambda: f"is owned by {watcher.owner}; not taking it" in other.log_text())
     assert named.update(lambda u: u.add(f"{label}-hand", 60, "A", "192.0.2.7")) == dns.rcode.NOERROR
+    # the other watcher stops first: it would rightly take the name the moment ours frees it (it polls
+    # blocked names every 0.25 s), and the query below would race that
+    assert other.terminate() == 0
     assert watcher.terminate() == 0
     assert named.query(f"{label}-mine") == set()
     assert named.query(f"{label}-hand") == {"192.0.2.7"}
-    assert other.terminate() == 0
     named.update(lambda u: u.delete(f"{label}-hand"))
 
 

@@ -9,7 +9,7 @@ import dns.name
 import pytest
 
 from dockernet.bridge import default_route_address
-from dockernet.publish.plan import ownership_mark
+from dockernet.publish.registry import ownership_mark
 from tests.harness import delete_netns, ip, make_netns, run_cli, wait_for
 
 

@@ -12,7 +12,7 @@ import subprocess
 import dns.name
 import pytest
 
-from dockernet.publish.plan import ownership_mark
+from dockernet.publish.registry import ownership_mark
 from tests.harness import ip, run_cli
 
 IN_CI = os.environ.get("CI") == "true"

@@ -11,8 +11,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
-from dockernet.sync.leases import Lease, lease_name, parse_lease
-from dockernet.publish.plan import ownership_mark
+from dockernet.publish.registry import Lease, lease_name, ownership_mark, parse_lease
 from tests.harness import wait_for
 
 SEED_LINE = re.compile(r"^I, \[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6} #\d+\]  INFO -- : ")

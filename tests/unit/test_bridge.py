@@ -5,10 +5,20 @@ from pathlib import Path
 import pytest
 
 from dockernet.bridge import (
-    AddAddress, CreateBridge, DeleteLink, LinkState, NetworkInUse, Observation, SetMtu, SetUp, find_overlaps,
-    make_spec, plan_bridge, plan_restore,
+    AddAddress,
+    CreateBridge,
+    DeleteLink,
+    LinkState,
+    NetworkInUse,
+    Observation,
+    SetMtu,
+    SetUp,
+    find_overlaps,
+    plan_bridge,
+    plan_restore,
 )
 from dockernet.errors import BridgeBusy, ConfigError, UsageError
+from dockernet.host.bridgeargs import make_spec
 from dockernet.host.bridgesetup import FilePaths, plan_setup, plan_teardown
 
 REPO = Path(__file__).resolve().parents[2]

@@ -14,9 +14,9 @@ import subprocess
 import click
 import pytest
 
-from dockernet.bridge import make_spec
 from dockernet.cli.params import IFNAME, MTU, RESOLVER, SEARCH_DOMAIN
 from dockernet.errors import ConfigError, UsageError
+from dockernet.host.bridgeargs import make_spec
 from dockernet.host.dockeropts import docker_opts, opts_assignments, rewrite_docker_opts, sh_quote
 from dockernet.host.ifupdown import render_interfaces
 

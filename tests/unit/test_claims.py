@@ -4,7 +4,7 @@ import logging
 
 import dns.name
 
-from dockernet.engine.dockerapi import ContainerInfo
+from dockernet.engine.model import ContainerInfo
 from dockernet.publish.claims import RecordPolicy, claims_of
 
 ZONE = dns.name.from_text("docker.test")

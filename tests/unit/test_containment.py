@@ -7,7 +7,7 @@ import dns.name
 import dns.reversename
 
 from dockernet.publish.claims import RecordPolicy, claims_of
-from dockernet.engine.dockerapi import ContainerInfo
+from dockernet.engine.model import ContainerInfo
 from dockernet.errors import DnsTransient
 from dockernet.logformat import printable
 from dockernet.publish.plan import Foreign, Owned
@@ -87,7 +87,7 @@ def test_an_srv_name_follows_a_released_name():
     rec.container_changed("a" * 64, with_port("a", "web", aliases="api"))
     assert name("_http._tcp.web") not in zone.names
     del zone.names[name("web")]  # the hand-made record is removed; the blocked name is taken
-    rec._remember(name("web"), None)
+    rec.zone.remember(name("web"), None)
     rec.sync([name("web")], verified=True)
     assert zone.names[name("_http._tcp.web")] == Owned("a" * 12, (("SRV", "0 0 80 web.docker.test."),), 60)
 
@@ -110,7 +110,7 @@ def test_blocked_name_checks_back_off_while_the_server_does_not_answer():
     rec, zone = make(zone)
     clock = rec.clock
     rec.container_changed("a" * 64, container("a", "db"))
-    assert name("db") in rec.blocked
+    assert name("db") in rec.blocked.held
     zone.down = True
     waits = []
     for _ in range(6):

@@ -7,9 +7,10 @@ import dns.rcode
 import dns.tsig
 import pytest
 
-from dockernet.ddns import DnsTarget, build_probe, build_update, classify_name, rejection_for_rcode, tsig_rejection
+from dockernet.ddns import DnsTarget, build_probe, build_update, rejection_for_rcode, tsig_rejection
 from dockernet.errors import DnsRejected, DnsTransient
 from dockernet.publish.plan import Claim, Create, Delete, Foreign, Owned, Replace
+from dockernet.publish.registry import classify_name
 from dockernet.rfc2136.tsigkey import parse_key_text
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from dockernet.bridge import make_spec
 from dockernet.errors import ConfigError, UsageError
+from dockernet.host.bridgeargs import make_spec
 from dockernet.host.bridgesetup import choose_place
 from dockernet.host.daemonjson import merge_daemon_json, unmerge_daemon_json
 from dockernet.host.dockerconf import place_settings, pool_overlaps

@@ -1,4 +1,4 @@
-from dockernet.engine.dockerapi import container_from_inspect, parse_event, since_parameter
+from dockernet.engine.model import container_from_inspect, parse_event, since_parameter
 
 CID = "c3ec557d4a74c4cfdd7d2a8539256009f5589bf10e0f77300969fd6e0525ae59"
 
@@ -18,7 +18,8 @@ def inspect_doc(**overrides):
 
 def test_default_bridge_container():
     info = container_from_inspect(inspect_doc())
-    assert (info.id, info.name, info.hostname, info.running, info.addresses) == (CID, "web", "web1", True, ("10.1.0.2",))
+    assert (info.id, info.name, info.hostname, info.running, info.addresses) == (CID, "web", "web1", True,
+                                                                                 ("10.1.0.2",))
     assert info.short_id == CID[:12] and info.labels == {"a": "b"}
 
 
@@ -47,7 +48,8 @@ def test_container_events_are_parsed_and_others_ignored():
     assert parse_event(exec_start) is None
     create = {"Type": "container", "Action": "create", "Actor": {"ID": CID}, "time": 1}
     assert parse_event(create) is None
-    connect = {"Type": "network", "Action": "connect", "Actor": {"ID": "net", "Attributes": {"container": CID}}, "time": 2}
+    connect = {"Type": "network", "Action": "connect", "Actor": {"ID": "net", "Attributes": {"container": CID}},
+               "time": 2}
     assert parse_event(connect).container_id == CID and parse_event(connect).time_nano == 2_000_000_000
     disconnect = {"Type": "network", "Action": "disconnect",
                   "Actor": {"ID": "net", "Attributes": {"container": CID, "name": "backend", "type": "bridge"}}}
@@ -58,3 +60,45 @@ def test_container_events_are_parsed_and_others_ignored():
 
 def test_since_parameter_keeps_nanoseconds():
     assert since_parameter(1_700_000_000_000_000_042) == "1700000000.000000042"
+
+
+def test_every_docker_py_error_becomes_docker_unreachable_in_one_place():
+    import pytest
+    import requests.exceptions
+
+    from dockernet.engine.dockerapi import DockerEngine
+    from dockernet.errors import DockerUnreachable
+
+    engine = DockerEngine("unix:///nonexistent/docker.sock")
+    closed = []
+    engine.close = lambda: closed.append(True)
+    for error in (OSError("Connection refused"), requests.exceptions.ConnectionError("gone")):
+        with pytest.raises(DockerUnreachable, match="unix:///nonexistent/docker.sock does not answer"):
+            with engine.answering():
+                raise error
+    assert closed == []
+    with pytest.raises(DockerUnreachable), engine.answering(close=True):
+        raise OSError("Connection reset")
+    assert closed == [True], "a ping that failed reconnects next time"
+    with pytest.raises(KeyError), engine.answering():  # a bug is no unreachable engine
+        raise KeyError("x")
+
+
+def test_the_event_stream_yields_container_events_and_ends_when_it_breaks():
+    from dockernet.engine.dockerapi import DockerEventStream
+
+    def raw():
+        yield {"Type": "container", "Action": "start", "Actor": {"ID": CID}, "timeNano": 5}
+        yield {"Type": "container", "Action": "create", "Actor": {"ID": CID}, "timeNano": 6}  # ignored
+        raise OSError("the engine went away")
+
+    assert [(event.container_id, event.action) for event in DockerEventStream(raw())] == [(CID, "start")]
+
+
+def test_the_engine_package_imports_without_docker_py():
+    import subprocess
+    import sys
+
+    code = "import sys, dockernet.engine, dockernet.engine.inspectors; print('docker' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"

@@ -1,19 +1,19 @@
-"""Each container's events in order while many containers are inspected at once (eventorder.py, watcher.py).
+"""Each container's events in order while many containers are inspected at once (eventorder.py, containers.py).
 
 The watcher tests use a stand-in engine whose inspect blocks until the test
 lets it return: that is the situation a real dockerd creates for a starting
 container, made deterministic. The real engine is in tests/integration.
 """
 
-import queue
 import threading
 
 import pytest
 
-from dockernet.engine.dockerapi import ContainerInfo
+from dockernet.engine.model import ContainerInfo, parse_event
 from dockernet.watch.eventorder import EventOrder, InspectRequest
-from dockernet.watch.supervision import Health
-from dockernet.watch.watcher import _INSPECTED, Watcher, WatchOptions
+from dockernet.watch.inbox import INSPECTED
+from dockernet.metrics import Health
+from dockernet.watch.watcher import Watcher, WatchOptions
 
 
 def test_one_inspect_per_container_in_flight_and_a_later_event_asks_again():
@@ -116,9 +116,9 @@ class RecordingReconciler:
 
 def event(container_id, action, network=""):
     if action in ("connect", "disconnect"):
-        return {"Type": "network", "Action": action, "Actor": {"ID": "n", "Attributes": {
-            "container": container_id, "name": network}}, "timeNano": 1}
-    return {"Type": "container", "Action": action, "Actor": {"ID": container_id}, "timeNano": 1}
+        return parse_event({"Type": "network", "Action": action, "Actor": {"ID": "n", "Attributes": {
+            "container": container_id, "name": network}}, "timeNano": 1})
+    return parse_event({"Type": "container", "Action": action, "Actor": {"ID": container_id}, "timeNano": 1})
 
 
 def next_answer(watcher):
@@ -126,14 +126,14 @@ def next_answer(watcher):
     while True:
         item = watcher.events.get(timeout=10)
         watcher._dispatch(item)
-        if isinstance(item, tuple) and item[0] == _INSPECTED:
+        if isinstance(item, tuple) and item[0] == INSPECTED:
             return item[1].container_id
 
 
 def make_watcher():
     engine = BlockingEngine()
     reconciler = RecordingReconciler()
-    watcher = Watcher(engine, reconciler, WatchOptions())
+    watcher = Watcher(engine, reconciler, WatchOptions(), nameserver=None, ttl=60)
     return watcher, engine, reconciler
 
 
@@ -149,7 +149,7 @@ def test_a_blocked_inspect_holds_up_no_other_container():
         assert next_answer(watcher) == "slow"
         assert reconciler.changes[-1] == ("slow", (True, ("10.1.0.2",)))
     finally:
-        watcher.inspectors.stop()
+        watcher.containers.stop()
 
 
 def test_die_is_applied_at_once_and_the_older_start_answer_is_dropped():
@@ -163,18 +163,18 @@ def test_die_is_applied_at_once_and_the_older_start_answer_is_dropped():
         assert reconciler.changes == [("a", None)], "the start's answer predates the die"
         assert engine.asked == ["a"]
     finally:
-        watcher.inspectors.stop()
+        watcher.containers.stop()
 
 
 def test_disconnect_removes_that_networks_address_from_what_is_known():
     watcher, engine, reconciler = make_watcher()
     try:
-        watcher.known["a"] = engine.info("a")
+        watcher.containers.known["a"] = engine.info("a")
         watcher._dispatch(event("a", "disconnect", network="other"))
         assert reconciler.changes == [("a", (True, ("10.1.0.2",)))]
-        assert watcher.known["a"].networks == (("bridge", "10.1.0.2"),)
+        assert watcher.containers.known["a"].networks == (("bridge", "10.1.0.2"),)
     finally:
-        watcher.inspectors.stop()
+        watcher.containers.stop()
 
 
 def test_inspectors_post_an_unreachable_engine_to_the_main_thread():
@@ -184,17 +184,14 @@ def test_inspectors_post_an_unreachable_engine_to_the_main_thread():
         def inspect(self, container_id):
             raise DockerUnreachable("the Docker engine at unix:///x does not answer")
 
-    answers = queue.SimpleQueue()
-    watcher = Watcher(Gone(), RecordingReconciler(), WatchOptions())
-    watcher.events = answers
-    watcher.inspectors.answers = answers
+    watcher = Watcher(Gone(), RecordingReconciler(), WatchOptions(), nameserver=None, ttl=60)
     try:
         watcher._dispatch(event("a", "start"))
-        item = answers.get(timeout=10)
+        item = watcher.events.get(timeout=10)
         with pytest.raises(DockerUnreachable, match="does not answer"):  # the main thread sees the engine go
             watcher._dispatch(item)
     finally:
-        watcher.inspectors.stop()
+        watcher.containers.stop()
 
 
 def test_a_full_reconcile_rebuilds_what_is_known():
@@ -207,7 +204,7 @@ def test_a_full_reconcile_rebuilds_what_is_known():
             self.listed = [info.id for info in running]
             return True
 
-    watcher = Watcher(Listing(), FullReconciler(), WatchOptions())
-    watcher.known["gone"] = watcher.engine.info("gone")  # its die was never delivered
+    watcher = Watcher(Listing(), FullReconciler(), WatchOptions(), nameserver=None, ttl=60)
+    watcher.containers.known["gone"] = watcher.engine.info("gone")  # its die was never delivered
     watcher._full()
-    assert set(watcher.known) == {"b"} and watcher.reconciler.listed == ["b"]
+    assert set(watcher.containers.known) == {"b"} and watcher.reconciler.listed == ["b"]

@@ -118,7 +118,7 @@ def test_hostile_container_names_are_skipped(text):
 
 @pytest.mark.parametrize("text", [text for text in HOSTILE if text.strip(" ") == text])
 def test_hostile_labels_and_aliases_publish_nothing_of_theirs(text):
-    from dockernet.engine.dockerapi import ContainerInfo
+    from dockernet.engine.model import ContainerInfo
     from dockernet.publish.claims import RecordPolicy, claims_of
 
     info = ContainerInfo(CID, "c1", CID[:12], True, "", ("10.1.0.2",),
@@ -136,7 +136,7 @@ def test_the_only_repairs_are_case_and_underscore(label, repaired):
 
 
 def test_spaces_around_label_values_are_trimmed_but_no_other_whitespace():
-    from dockernet.engine.dockerapi import ContainerInfo
+    from dockernet.engine.model import ContainerInfo
     from dockernet.publish.claims import RecordPolicy, claims_of
 
     labels = {"dockernet.name": " web ", "dockernet.aliases": "a, b ,\tc,d\n"}

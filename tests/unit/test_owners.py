@@ -14,14 +14,15 @@ import dns.rdatatype
 import pytest
 
 from dockernet.ddns import DnsTarget, Outcome
-from dockernet.engine.dockerapi import _tls_reason
+from dockernet.engine.address import tls_failure_reason
 from dockernet.errors import DnsRejected, DnsTransient, OwnerCollision
 from dockernet.host.dnstools import _life, _lease_dict
+from dockernet.sync.leaseholder import START_SLACK, Process, holder_running, refuse_if_running
 from dockernet.sync.leases import (
-    START_SLACK, BESIDE, ENGINE_RUNNING, OTHER_ENGINE, RUNNING, TAKE, TAKE_OVER, TAKEN, Lease, LeaseKeeper, Process,
-    claim_verdict, holder_running, is_lease_name, lease_name, parse_lease, refuse_if_running,
+    BESIDE, ENGINE_RUNNING, OTHER_ENGINE, RUNNING, TAKE, TAKE_OVER, TAKEN, LeaseKeeper, claim_verdict,
 )
 from dockernet.publish.plan import Foreign, Owned
+from dockernet.publish.registry import Lease, is_lease_name, lease_name, parse_lease
 from dockernet.rfc2136.primary import split_host_port
 from tests.support import ZONE, Clock, InMemoryZone, container, name
 from tests.support import make_reconciler as make
@@ -54,10 +55,10 @@ class TxtStore:
             held = self.txt.get(rrset.name)
             if rrset.deleting == dns.rdataclass.NONE:  # "name is not in use"
                 if held is not None:
-                    return Outcome.CONFLICT
+                    return Outcome.PREREQUISITE_FAILED
             elif sorted(held or []) != sorted(
                     b"".join(rdata.strings).decode() for rdata in rrset):
-                return Outcome.CONFLICT
+                return Outcome.PREREQUISITE_FAILED
         for rrset in message.update:
             if rrset.deleting == dns.rdataclass.ANY:
                 self.txt.pop(rrset.name, None)
@@ -432,9 +433,9 @@ def test_a_name_held_by_another_owner_is_taken_once_the_serial_moves_and_it_is_f
     rec, _, clock = make(zone)
     zone.names[name("db")] = Foreign("host-b")
     assert rec.container_changed("a" * 64, container("a", "db"))
-    assert rec.blocked == {name("db"): Foreign("host-b")} and rec.blocked_due_in() == 0.0
+    assert rec.blocked.held == {name("db"): Foreign("host-b")} and rec.blocked_due_in() == 0.0
     rec.check_blocked()  # first look: the serial is new to it, so the name is looked at
-    assert name("db") in rec.blocked
+    assert name("db") in rec.blocked.held
     looked = zone.lookups
     clock.now += 0.25
     rec.check_blocked()  # serial unchanged, the name's own backoff not up: no look-up at all
@@ -444,7 +445,7 @@ def test_a_name_held_by_another_owner_is_taken_once_the_serial_moves_and_it_is_f
     clock.now += 0.25
     rec.check_blocked()
     assert zone.names[name("db")] == Owned("a" * 12, (("A", "10.1.0.2"),), 60)
-    assert not rec.blocked and rec.blocked_due_in() is None
+    assert not rec.blocked.held and rec.blocked_due_in() is None
 
 
 def test_a_blocked_name_is_looked_at_with_backoff_even_when_the_serial_never_moves():
@@ -475,5 +476,5 @@ def test_a_tls_failure_is_told_by_what_the_handshake_said():
     text = ("HTTPSConnectionPool(host='127.0.0.1', port=2376): Max retries exceeded (Caused by SSLError("
             "SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get "
             "local issuer certificate (_ssl.c:1006)')))")
-    assert _tls_reason(Exception(text)) == "certificate verify failed: unable to get local issuer certificate"
-    assert _tls_reason(Exception("Connection refused")) is None
+    assert tls_failure_reason(Exception(text)) == "certificate verify failed: unable to get local issuer certificate"
+    assert tls_failure_reason(Exception("Connection refused")) is None

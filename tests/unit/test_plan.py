@@ -2,9 +2,9 @@ import dns.name
 import pytest
 
 from dockernet.publish.plan import (
-    Blocked, Claim, Create, Delete, Foreign, Owned, Replace, choose_winner, current_after, ownership_mark,
-    parse_mark, plan_name, valid_owner_id,
+    Blocked, Claim, Create, Delete, Foreign, Owned, Replace, choose_winner, current_after, plan_name,
 )
+from dockernet.publish.registry import ownership_mark, parse_mark, valid_owner_id
 
 WEB = dns.name.from_text("web1.docker.test")
 A_ID = "a" * 64

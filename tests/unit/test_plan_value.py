@@ -1,4 +1,4 @@
-"""plan(): the whole plan as a value, forward names first, each PTR planned against the zone as it will be.
+"""plan_names(): the whole plan as a value, forward names first, each PTR planned against the zone as it will be.
 
 Table: (claims by name, current zone) -> the changes in order, and what is blocked.
 """
@@ -6,7 +6,7 @@ Table: (claims by name, current zone) -> the changes in order, and what is block
 import dns.name
 import pytest
 
-from dockernet.publish.plan import Create, Delete, Foreign, Owned, Plan, Replace, Claim, plan, operations
+from dockernet.publish.plan import Create, Delete, Foreign, Owned, Plan, Replace, Claim, plan_names, operations
 
 WEB = dns.name.from_text("web.docker.test.")
 DB = dns.name.from_text("db.docker.test.")
@@ -95,7 +95,7 @@ CASES = {
 @pytest.mark.parametrize("claims, current, changes, blocked", CASES.values(), ids=list(CASES))
 def test_plan_table(claims, current, changes, blocked):
     names = set(claims) | set(current)
-    result = plan(names, lambda name: claims.get(name, []), current)
+    result = plan_names(names, lambda name: claims.get(name, []), current)
     assert summary(result) == (changes, blocked)
 
 

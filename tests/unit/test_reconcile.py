@@ -7,10 +7,11 @@ named is covered in tests/integration.
 import dns.name
 
 from dockernet.ddns import DnsTarget
-from dockernet.engine.dockerapi import ContainerInfo
+from dockernet.engine.model import ContainerInfo
 from dockernet.publish.plan import Create, Delete, Foreign, Owned, Replace
 from dockernet.publish.claims import RecordPolicy
-from dockernet.sync.reconciler import ClaimIndex, Reconciler
+from dockernet.sync.claimindex import ClaimIndex
+from dockernet.sync.reconciler import Reconciler
 from tests.support import ZONE, Clock, InMemoryZone, container, name
 from tests.support import make_reconciler as make
 

@@ -5,7 +5,7 @@ import logging
 import dns.name
 
 from dockernet.sync.retries import Retries, SetAside
-from dockernet.watch.supervision import Health, NullMetrics
+from dockernet.metrics import Health, NullMetrics
 from tests.support import Clock
 
 WEB = dns.name.from_text("web.docker.test")
@@ -65,11 +65,11 @@ def test_a_set_aside_name_is_said_once_per_verdict_and_waits_until_released(capl
     retries, _, health = books()
     entry = SetAside("REFUSED", "an update-policy rule", ("aaaaaaaaaaaa",))
     for _ in range(3):
-        retries.put_aside(WEB, entry, "127.0.0.1#53")
+        retries.set_name_aside(WEB, entry, "127.0.0.1#53")
     said = [r for r in caplog.records if r.levelno == logging.ERROR and "set aside" in r.getMessage()]
     assert len(said) == 1 and "(REFUSED) for container (aaaaaaaaaaaa)" in said[0].getMessage()
     assert retries.waiting(WEB) and health.rejected_names == 1 and not health.dns_failing
-    retries.put_aside(WEB, SetAside("NOTZONE", "outside", ("aaaaaaaaaaaa",)), "127.0.0.1#53")
+    retries.set_name_aside(WEB, SetAside("NOTZONE", "outside", ("aaaaaaaaaaaa",)), "127.0.0.1#53")
     assert len([r for r in caplog.records if "set aside" in r.getMessage()]) == 2  # a new verdict is said
     retries.release([WEB, DB])
     assert not retries.waiting(WEB) and health.rejected_names == 0

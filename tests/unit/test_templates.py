@@ -4,13 +4,13 @@ import dns.name
 import pytest
 
 from dockernet.publish.claims import RecordPolicy, claims_of
-from dockernet.engine.dockerapi import ContainerInfo, published_ports
+from dockernet.engine.model import ContainerInfo, published_ports
 from dockernet.errors import UsageError
-from dockernet.publish.plan import MAX_RRSET, Claim, Foreign, merge_replicas, ownership_mark, parse_mark
-from dockernet.sync.reconciler import Reconciler
+from dockernet.publish.plan import MAX_RRSET, Claim, Foreign, merge_replicas
+from dockernet.publish.registry import ownership_mark, parse_mark
 from dockernet.runtime import DnsSettings
 from dockernet.publish.templates import TemplateError, check, check_all, parse
-from tests.support import ZONE, Clock, InMemoryZone
+from tests.support import ZONE
 
 REV4 = dns.name.from_text("1.10.in-addr.arpa")
 
@@ -215,9 +215,8 @@ def test_replicas_merge_into_one_claim_held_by_the_service():
         "web.shop", (("A", "10.1.0.2"), ("A", "10.1.0.3")), 30, "2026-01-01")
 
 
-def test_scaling_a_service_changes_one_rrset_and_the_last_replica_removes_it():
-    zone = InMemoryZone()
-    rec = Reconciler(policy(), zone, clock=Clock())
+def test_scaling_a_service_changes_one_rrset_and_the_last_replica_removes_it(zone, reconciler_for):
+    rec = reconciler_for(policy())
     service = dns.name.from_text("web.shop.docker.test")
     replicas = [compose(c, n, f"10.1.0.{n + 1}") for n, c in enumerate("abc", start=1)]
     rec.full(replicas)
@@ -231,14 +230,13 @@ def test_scaling_a_service_changes_one_rrset_and_the_last_replica_removes_it():
     assert service not in zone.names and zone.names == {}
 
 
-def test_another_owners_service_name_is_left_alone():
-    zone = InMemoryZone()
+def test_another_owners_service_name_is_left_alone(zone, reconciler_for):
     service = dns.name.from_text("web.shop.docker.test")
     zone.names[service] = Foreign("host-b")
-    rec = Reconciler(policy(), zone, clock=Clock())
+    rec = reconciler_for(policy())
     rec.full([compose("a", 1, "10.1.0.2")])
     assert zone.names[service].holder == "host-b"
-    assert service in rec.blocked
+    assert service in rec.blocked.held
     assert dns.name.from_text("shop-web-1.docker.test") in zone.names  # its own name is published all the same
 
 
@@ -258,18 +256,16 @@ def test_a_compose_run_container_is_no_replica():
     assert not any("web.shop" in text for _, text in said)
 
 
-def test_srv_names_are_synced_after_the_names_they_point_at():
-    zone = InMemoryZone()
-    rec = Reconciler(policy(publish_ports=True), zone, clock=Clock())
+def test_srv_names_are_synced_after_the_names_they_point_at(zone, reconciler_for):
+    rec = reconciler_for(policy(publish_ports=True))
     rec.container_changed("a" * 64, compose("a", 1, "10.1.0.2", ports=((80, "tcp", 8080),)))
     order = [change.fqdn.to_text() for change in zone.sent]
     assert order == ["shop-web-1.docker.test.", "web.shop.docker.test.", "_80._tcp.shop-web-1.docker.test.",
                      "_80._tcp.web.shop.docker.test."]
 
 
-def test_a_shared_name_holds_the_oldest_replicas_up_to_the_limit(caplog):
-    zone = InMemoryZone()
-    rec = Reconciler(policy(compose_names=True), zone, clock=Clock())
+def test_a_shared_name_holds_the_oldest_replicas_up_to_the_limit(zone, reconciler_for, caplog):
+    rec = reconciler_for(policy(compose_names=True))
     service = dns.name.from_text("web.shop.docker.test")
     count = MAX_RRSET + 6
     replicas = [compose(f"{n:012x}" + "0" * 52, n, f"10.1.{n // 200}.{n % 200 + 2}",

@@ -6,6 +6,7 @@ from pathlib import Path
 import dns.name
 import pytest
 
+from dockernet.ddns import Transfer
 from dockernet.publish.plan import Foreign, Owned
 from dockernet.host.topology import (
     BY_HAND, MISSING, OTHER_CONTAINER, OTHER_OWNER, PUBLISHED, NameNode, build, name_state, render_dot, render_tree,
@@ -74,24 +75,22 @@ class _Nameserver:
     """Stands in for ddns.Nameserver in the forked child: only what _transfer_aside touches."""
 
     def __init__(self, result=None, reason="", error=None):
-        self.result, self.no_transfer_reason, self.error = result, "", error
-        self.reason = reason
+        self.result, self.reason, self.error = result, reason, error
 
     def transfer(self, everything=False):
         assert everything
-        self.no_transfer_reason = self.reason  # set in the child: the parent's copy must learn it
         if self.error:
             raise self.error
-        return self.result
+        return Transfer(refused=self.reason) if self.reason else Transfer(self.result)
 
 
 def test_the_transfer_aside_returns_what_the_child_read_and_why_it_could_not():
     from dockernet.host.topology import _transfer_aside
 
     nameserver = _Nameserver(result={"web.docker.test.": "owned"})
-    assert _transfer_aside(nameserver)() == {"web.docker.test.": "owned"}
+    assert _transfer_aside(nameserver)().names == {"web.docker.test.": "owned"}
     refused = _Nameserver(result=None, reason="127.0.0.1#53 answered REFUSED")
-    assert _transfer_aside(refused)() is None and refused.no_transfer_reason == "127.0.0.1#53 answered REFUSED"
+    assert _transfer_aside(refused)().refused == "127.0.0.1#53 answered REFUSED"
 
 
 def test_the_transfer_asides_error_is_raised_in_the_parent_with_its_hint_and_code():

@@ -4,7 +4,8 @@ import click
 import pytest
 
 from dockernet.cli.params import LISTEN
-from dockernet.watch.supervision import Health, watchdog_interval
+from dockernet.metrics import Health
+from dockernet.watch.supervision import watchdog_interval
 from dockernet.watch.watcher import Watcher, WatchOptions
 
 
@@ -26,48 +27,49 @@ class IdleReconciler:
         return None
 
 
-def watcher(settle=10.0):
+def watcher(settle=10.0, lease=None):
     clock = Clock()
-    w = Watcher(engine=None, reconciler=IdleReconciler(), options=WatchOptions(settle_time=settle), clock=clock)
-    w._connected_at = clock.now
-    w._next_resync = clock.now + 300
+    w = Watcher(engine=None, reconciler=IdleReconciler(), options=WatchOptions(settle_time=settle), nameserver=None,
+                ttl=60, lease=lease, clock=clock)
+    w.guard.connected()
+    w.timers.next_resync = clock.now + 300
     return w, clock
 
 
 def test_removals_right_after_connecting_wait_for_a_second_listing():
     w, clock = watcher()
-    assert not w.deletion_guard({"a"}, 10)
-    assert w._next_resync == clock.now + 10  # a second listing is scheduled
+    assert not w.guard.allow({"a"}, 10)
+    assert w.timers.next_resync == clock.now + 10  # a second listing is scheduled
     clock.now += 10
-    assert w.deletion_guard({"a"}, 10)
+    assert w.guard.allow({"a"}, 10)
 
 
 def test_a_few_removals_on_a_settled_connection_go_ahead():
     w, clock = watcher()
     clock.now += 60
-    assert w.deletion_guard({"a", "b"}, 10)
+    assert w.guard.allow({"a", "b"}, 10)
 
 
 def test_removing_most_records_needs_the_same_answer_twice():
     w, clock = watcher()
     clock.now += 60
     doomed = {"a", "b", "c", "d"}
-    assert not w.deletion_guard(doomed, 5)
-    assert not w.deletion_guard(doomed | {"e"}, 5)  # a different answer starts over
-    assert w.deletion_guard(doomed | {"e"}, 5)
+    assert not w.guard.allow(doomed, 5)
+    assert not w.guard.allow(doomed | {"e"}, 5)  # a different answer starts over
+    assert w.guard.allow(doomed | {"e"}, 5)
 
 
 def test_three_of_four_is_not_mass_deletion():
     w, clock = watcher()
     clock.now += 60
-    assert w.deletion_guard({"a", "b", "c"}, 4)
+    assert w.guard.allow({"a", "b", "c"}, 4)
 
 
 def test_wakeup_never_sleeps_past_five_seconds_or_the_resync():
     w, clock = watcher()
-    assert w._next_wakeup() == 5.0
-    w._next_resync = clock.now + 1.5
-    assert w._next_wakeup() == 1.5
+    assert w.timers.wakeup_in() == 5.0
+    w.timers.next_resync = clock.now + 1.5
+    assert w.timers.wakeup_in() == 1.5
 
 
 @pytest.mark.parametrize("usec, pid, expected", [("30000000", None, 15.0), ("abc", None, None), (None, None, None),
@@ -109,7 +111,7 @@ def test_bad_listen_addresses(text):
 def test_health_gauges_say_what_healthz_says():
     from prometheus_client import generate_latest
 
-    from dockernet.watch.supervision import Health, PrometheusMetrics
+    from dockernet.metrics import Health, PrometheusMetrics
 
     now = [100.0]
     health = Health(clock=lambda: now[0])
@@ -117,7 +119,8 @@ def test_health_gauges_say_what_healthz_says():
     metrics.watch_health(health)
 
     def value(name):
-        line = next(line for line in generate_latest(metrics.registry).decode().splitlines() if line.startswith(name + " "))
+        lines = generate_latest(metrics.registry).decode().splitlines()
+        line = next(line for line in lines if line.startswith(name + " "))
         return float(line.split()[1])
 
     assert (value("dockernet_healthy"), value("dockernet_degraded")) == (0.0, 0.0)  # nothing connected yet
@@ -155,23 +158,22 @@ def taken():
 
 @pytest.mark.parametrize("confirm, allowed", [(lambda: True, True), (lambda: False, False)])
 def test_removals_wait_until_the_lease_is_confirmed_as_still_ours(confirm, allowed):
-    w, clock = watcher()
-    w.lease = LeaseState(confirm)
+    lease = LeaseState(confirm)
+    w, clock = watcher(lease=lease)
     clock.now += 60
-    assert w.deletion_guard({"a"}, 10) is allowed
-    assert w.lease.reads == 1
+    assert w.guard.allow({"a"}, 10) is allowed
+    assert lease.reads == 1
     if not allowed:
-        assert w._next_resync == clock.now + 10  # looked at again soon
+        assert w.timers.next_resync == clock.now + 10  # looked at again soon
 
 
 def test_a_lease_taken_meanwhile_stops_the_removals_and_the_watcher():
     from dockernet.errors import OwnerCollision
 
-    w, clock = watcher()
-    w.lease = LeaseState(taken)
+    w, clock = watcher(lease=LeaseState(taken))
     clock.now += 60
     with pytest.raises(OwnerCollision, match="taken over"):
-        w.deletion_guard({"a"}, 10)
+        w.guard.allow({"a"}, 10)
 
 
 class PurgingReconciler(IdleReconciler):
@@ -187,7 +189,35 @@ class PurgingReconciler(IdleReconciler):
 @pytest.mark.parametrize("confirm, purged", [(lambda: True, True), (lambda: False, False), (taken, False)])
 def test_cleanup_on_exit_removes_nothing_unless_the_lease_is_still_ours(confirm, purged):
     reconciler = PurgingReconciler()
-    w = Watcher(engine=None, reconciler=reconciler, options=WatchOptions(cleanup_on_exit=True), clock=Clock())
-    w.lease = LeaseState(confirm)
-    w._cleanup()
-    assert reconciler.purged is purged and w.lease.reads == 1
+    lease = LeaseState(confirm)
+    w = Watcher(engine=None, reconciler=reconciler, options=WatchOptions(cleanup_on_exit=True), nameserver=None,
+                ttl=60, lease=lease, clock=Clock())
+    w.ownership.clean_up(reconciler)
+    assert reconciler.purged is purged and lease.reads == 1
+
+
+def test_a_look_at_blocked_names_without_answer_is_said_once(caplog):
+    from dockernet.errors import DnsTransient
+    from dockernet.watch.dnshealth import DnsHealth
+
+    dns = DnsHealth(nameserver=None, health=Health())
+
+    def silent():
+        raise DnsTransient("127.0.0.1 does not answer")
+
+    with caplog.at_level("DEBUG", logger="dockernet"):
+        dns.look_at_blocked(silent)
+        dns.look_at_blocked(silent)
+        dns.look_at_blocked(lambda: None)
+        dns.look_at_blocked(silent)
+    levels = [record.levelname for record in caplog.records if "names held by others" in record.getMessage()]
+    assert levels == ["WARNING", "DEBUG", "WARNING"]
+
+
+def test_a_stop_wakes_the_loop_and_is_seen():
+    from dockernet.watch.inbox import STOP, Inbox
+
+    inbox = Inbox()
+    assert not inbox.stopping() and not inbox.pause(0)
+    inbox.stop()
+    assert inbox.stopping() and inbox.pause(10) and inbox.get(timeout=0) == STOP

@@ -1,4 +1,4 @@
-"""The bridge as it should be (``BridgeSpec``), made from ``bridge setup``'s arguments; pure, no I/O.
+"""``bridge setup``'s arguments validated into the bridge as it should be (``bridge.BridgeSpec``); pure, no I/O.
 
 Every value that reaches Docker's files or the ifupdown stanza passes
 through here first: an interface name, addresses, domain names, a number.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from dockernet.bridge import BridgeSpec
 from dockernet.errors import UsageError
 from dockernet.logformat import printable
 
@@ -22,29 +22,6 @@ from dockernet.logformat import printable
 _IFNAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}")  # fullmatch: '$' would accept a trailing newline
 #: a label of a search domain as dockerd's ValidateDNSSearch takes it (no '_': dockerd would refuse to start)
 _SEARCH_LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-
-
-@dataclass(frozen=True)
-class BridgeSpec:
-    """The bridge as it should be."""
-
-    name: str
-    interface: ipaddress.IPv4Interface  # the gateway address with the subnet's prefix
-    mtu: int | None = None
-    dns: tuple[str, ...] = ()
-    dns_search: tuple[str, ...] = ()
-    #: the bridge's IPv6 address with the prefix containers get theirs from (``--cidr6``)
-    interface6: ipaddress.IPv6Interface | None = None
-    #: ``dns`` is the gateway because no resolver was given: a resolver already in Docker's files may replace it
-    dns_defaulted: bool = False
-
-    @property
-    def network(self) -> ipaddress.IPv4Network:
-        return self.interface.network
-
-    @property
-    def gateway(self) -> ipaddress.IPv4Address:
-        return self.interface.ip
 
 
 def valid_ifname(name: str) -> bool:
