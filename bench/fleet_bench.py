@@ -41,7 +41,7 @@ import dns.query  # noqa: E402
 import dns.rdatatype  # noqa: E402
 import dns.update  # noqa: E402
 
-from bench.watch_bench import percentile, process_cost, report_costs, start_run, save  # noqa: E402
+from bench.watch_bench import percentile, process_cost, report_costs, save, start_run  # noqa: E402
 from dockernet.ddns import socket_in_namespace  # noqa: E402
 from tests.fleet import PRIMARY, SECONDARY, FleetDns, fleet_engine  # noqa: E402
 from tests.harness import WatcherProcess, delete_netns, remove_run_dir  # noqa: E402
@@ -57,8 +57,13 @@ class NsResolver:
         self.zone = dns.name.from_text(fleet.zone)
 
     def addresses(self, label: str, server: str = PRIMARY) -> set[str]:
-        response = dns.query.udp(dns.message.make_query(dns.name.from_text(label, self.zone), "A"), server, port=53,
-                                 timeout=2, sock=self.sock)
+        response = dns.query.udp(
+            dns.message.make_query(dns.name.from_text(label, self.zone), "A"),
+            server,
+            port=53,
+            timeout=2,
+            sock=self.sock,
+        )
         return {rdata.to_text() for rrset in response.answer for rdata in rrset if rrset.rdtype == dns.rdatatype.A}
 
     def wait(self, label: str, want: set[str], server: str = PRIMARY, timeout: float = 30.0) -> float | None:
@@ -92,8 +97,16 @@ class NsResolver:
             netns.setns(self.path, flags=0)  # this thread only
             started = time.perf_counter()
             count = 0
-            for message in dns.query.xfr(PRIMARY, self.zone, port=53, keyring=key.keyring, keyname=key.name,
-                                         relativize=False, timeout=30, lifetime=120):
+            for message in dns.query.xfr(
+                PRIMARY,
+                self.zone,
+                port=53,
+                keyring=key.keyring,
+                keyname=key.name,
+                relativize=False,
+                timeout=30,
+                lifetime=120,
+            ):
                 count += sum(len(rrset) for rrset in message.answer)
             result["value"] = (time.perf_counter() - started, count)
 
@@ -107,11 +120,13 @@ def fill_zone(resolver: NsResolver, count: int) -> float:
     """``count`` names of ten other owners (A + ownership TXT each), 200 names per UPDATE."""
     started = time.perf_counter()
     for first in range(0, count, 200):
+
         def build(message, first=first):
             for i in range(first, min(first + 200, count)):
                 name = dns.name.from_text(f"other{i}", resolver.zone)
                 message.add(name, 60, "A", f"10.99.{i // 250}.{i % 250 + 1}")
                 message.add(name, 60, "TXT", f'"heritage=dockernet,owner=other{i % 10},container={i:012x}"')
+
         rcode = resolver.update(build, tcp=True)
         if rcode != 0:
             raise RuntimeError(f"filling the zone failed (rcode {rcode})")
@@ -147,8 +162,13 @@ def burst(engines, resolver: NsResolver, per_host: int) -> dict:
         if resolver.wait(f"b{index}x{i}", {engines[index].address_of(container)}, timeout=60) is None:
             missed += 1
     done = time.perf_counter()
-    return {"containers": len(made), "all_answer_s": done - started, "tail_after_last_run_s": done - last_run,
-            "docker_run_all_s": last_run - started, "missed": missed}
+    return {
+        "containers": len(made),
+        "all_answer_s": done - started,
+        "tail_after_last_run_s": done - last_run,
+        "docker_run_all_s": last_run - started,
+        "missed": missed,
+    }
 
 
 def takeover(engines, watchers, resolver: NsResolver, rounds: int) -> dict:
@@ -197,9 +217,18 @@ def main() -> int:
         for index, engine in enumerate(engines, 1):
             host_dir = workdir / f"host{index}"
             host_dir.mkdir(parents=True)
-            watchers.append(WatcherProcess(engine, fleet.primary, host_dir, f"host{index}", key_file=fleet.key_file,
-                                           netns=fleet.netns, server=PRIMARY,
-                                           extra=("--settle-time", "1", "--resync-interval", "3600")).start())
+            watchers.append(
+                WatcherProcess(
+                    engine,
+                    fleet.primary,
+                    host_dir,
+                    f"host{index}",
+                    key_file=fleet.key_file,
+                    netns=fleet.netns,
+                    server=PRIMARY,
+                    extra=("--settle-time", "1", "--resync-interval", "3600"),
+                ).start()
+            )
         results["burst"] = burst(engines, resolver, args.per_host)
         results["takeover"] = takeover(engines, watchers, resolver, args.takeovers)
         results["secondary_serial_equal"] = fleet.secondary.serial() == fleet.primary.serial()
@@ -227,8 +256,12 @@ def main() -> int:
     rows = [
         ("floor: signed UPDATE add -> visible", floor, "ms", floor),
         (f"burst 3 x {args.per_host}: all answer", results["burst"]["all_answer_s"] * 1000, "ms", floor),
-        (f"burst 3 x {args.per_host}: tail after last run", results["burst"]["tail_after_last_run_s"] * 1000, "ms",
-         floor),
+        (
+            f"burst 3 x {args.per_host}: tail after last run",
+            results["burst"]["tail_after_last_run_s"] * 1000,
+            "ms",
+            floor,
+        ),
         ("takeover p50 (rm returned -> other host answers)", percentile(take, 0.5), "ms", floor),
         ("takeover p95", percentile(take, 0.95), "ms", floor),
         ("takeover max", max(take) if take else float("nan"), "ms", floor),
@@ -241,8 +274,10 @@ def main() -> int:
     for name, value, unit, base_value in rows:
         print(f"{name:50} {value:8.1f} {unit}   {value / base_value:8.2f}")
     print(f"{'missed in the burst':50} {results['burst']['missed']}")
-    print(f"{'records in the zone (before / after)':50} {results['zone_records_before']} / "
-          f"{results['zone_records_after']}")
+    print(
+        f"{'records in the zone (before / after)':50} {results['zone_records_before']} / "
+        f"{results['zone_records_after']}"
+    )
     report_costs({f"watcher host{index}": cost for index, cost in enumerate(results["watchers"], 1)}, 50)
     save(args.json, results)
     return 0

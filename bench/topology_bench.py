@@ -29,9 +29,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import dns.query  # noqa: E402
 import dns.zone  # noqa: E402
+from watch_bench import engine_and_server, save, start_many, start_run  # noqa: E402
 
 from tests.harness import PrivateNamed, WatcherProcess, clean_env  # noqa: E402
-from watch_bench import engine_and_server, start_run, save, start_many  # noqa: E402
 
 
 def launch(args: list[str], runs: int = 5) -> float:
@@ -39,8 +39,9 @@ def launch(args: list[str], runs: int = 5) -> float:
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "dockernet", *args], capture_output=True, text=True,
-                                env=clean_env(), cwd=REPO)
+        result = subprocess.run(
+            [sys.executable, "-m", "dockernet", *args], capture_output=True, text=True, env=clean_env(), cwd=REPO
+        )
         times.append(time.perf_counter() - started)
         if result.returncode != 0:
             raise RuntimeError(f"dockernet {' '.join(args)} failed: {result.stderr}")
@@ -52,8 +53,9 @@ def axfr_seconds(named: PrivateNamed, runs: int = 3) -> tuple[float, int]:
     times, size = [], 0
     for _ in range(runs):
         started = time.perf_counter()
-        zone = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", named.zone, port=named.port, keyring=key.keyring,
-                                               keyname=key.name))
+        zone = dns.zone.from_xfr(
+            dns.query.xfr("127.0.0.1", named.zone, port=named.port, keyring=key.keyring, keyname=key.name)
+        )
         times.append(time.perf_counter() - started)
         size = sum(1 for _ in zone.iterate_rdatas())
     return statistics.median(times), size
@@ -76,9 +78,22 @@ def main() -> int:
         publisher = WatcherProcess(dockerd, named, workdir, "bench", extra=("--reverse-zone", "auto"))
         if publisher.once().returncode != 0:
             raise RuntimeError("watch --once did not publish everything")
-        dns_args = ["--server", "127.0.0.1", "--port", str(named.port), "--zone", named.zone,
-                    "--key-file", str(named.key_file), "--owner-id", "bench", "--state-dir", str(workdir / "state"),
-                    "--reverse-zone", "auto"]
+        dns_args = [
+            "--server",
+            "127.0.0.1",
+            "--port",
+            str(named.port),
+            "--zone",
+            named.zone,
+            "--key-file",
+            str(named.key_file),
+            "--owner-id",
+            "bench",
+            "--state-dir",
+            str(workdir / "state"),
+            "--reverse-zone",
+            "auto",
+        ]
         common = ["--docker-host", dockerd.url, "topology", "--host-netns", netns, *dns_args]
         results["floor_launch_s"] = launch(["--version"])
         results["floor_axfr_s"], results["zone_records"] = axfr_seconds(named)
@@ -86,8 +101,13 @@ def main() -> int:
         results["json_s"] = launch([*common, "--json"])
         results["dot_s"] = launch([*common, "--dot"])
         if args.profile:
-            subprocess.run([sys.executable, "-m", "pyinstrument", "-o", args.profile, "-m", "dockernet", *common],
-                           check=True, capture_output=True, env=clean_env(), cwd=REPO)
+            subprocess.run(
+                [sys.executable, "-m", "pyinstrument", "-o", args.profile, "-m", "dockernet", *common],
+                check=True,
+                capture_output=True,
+                env=clean_env(),
+                cwd=REPO,
+            )
 
     print(f"{args.containers} containers, zone of {results['zone_records']} records")
     for name in ("floor_launch_s", "floor_axfr_s", "tree_s", "json_s", "dot_s"):

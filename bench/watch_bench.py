@@ -35,7 +35,13 @@ import dns.rdatatype  # noqa: E402
 import dns.update  # noqa: E402
 
 from tests.harness import (  # noqa: E402
-    PREFIX, PrivateDockerd, PrivateNamed, WatcherProcess, clean_stale_runs, missing_tools, remove_run_dir,
+    PREFIX,
+    PrivateDockerd,
+    PrivateNamed,
+    WatcherProcess,
+    clean_stale_runs,
+    missing_tools,
+    remove_run_dir,
 )
 
 
@@ -82,8 +88,13 @@ def measure_floor(named: PrivateNamed, resolver: Resolver, rounds: int = 50) -> 
     for i in range(rounds):
         label = f"floor{i}"
         start = time.perf_counter()
-        update(lambda m: (m.absent(label), m.add(label, 60, "A", "10.1.255.1"),
-                          m.add(label, 60, "TXT", '"heritage=dockernet,owner=bench,container=000000000000"')))
+        update(
+            lambda m: (
+                m.absent(label),
+                m.add(label, 60, "A", "10.1.255.1"),
+                m.add(label, 60, "TXT", '"heritage=dockernet,owner=bench,container=000000000000"'),
+            )
+        )
         add_rtt.append(time.perf_counter() - start)
         resolver.wait(label, {"10.1.255.1"})
         add_visible.append(time.perf_counter() - start)  # round trip plus one confirming query
@@ -122,10 +133,13 @@ def run_sequential(dockerd, resolver, prefix: str, count: int) -> dict:
         else:
             down.append(waited[0])
     return {
-        "up_p50_ms": percentile(up, 0.5) * 1000, "up_p95_ms": percentile(up, 0.95) * 1000,
+        "up_p50_ms": percentile(up, 0.5) * 1000,
+        "up_p95_ms": percentile(up, 0.95) * 1000,
         "up_max_ms": max(up, default=float("nan")) * 1000,
-        "down_p50_ms": percentile(down, 0.5) * 1000, "down_p95_ms": percentile(down, 0.95) * 1000,
-        "down_max_ms": max(down, default=float("nan")) * 1000, "missed": missed,
+        "down_p50_ms": percentile(down, 0.5) * 1000,
+        "down_p95_ms": percentile(down, 0.95) * 1000,
+        "down_max_ms": max(down, default=float("nan")) * 1000,
+        "missed": missed,
     }
 
 
@@ -155,8 +169,10 @@ def wait_all(resolver, expected: dict[str, set[str]], timeout: float) -> tuple[f
 class ServerLog:
     """When named applied each update, from its own log (millisecond times): the server side of a latency."""
 
-    LINE = re.compile(r"(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d)\.(\d{3}) client .*updating zone '[^']*': "
-                      r"(adding an RR at|deleting rrset at) '([^']+)' (\w+)")
+    LINE = re.compile(
+        r"(\d\d-\w{3}-\d{4} \d\d:\d\d:\d\d)\.(\d{3}) client .*updating zone '[^']*': "
+        r"(adding an RR at|deleting rrset at) '([^']+)' (\w+)"
+    )
 
     def __init__(self, path: Path):
         self.path = path
@@ -178,8 +194,12 @@ class ServerLog:
 def latencies(ends: dict[str, float], starts: dict[str, float], prefix: str) -> dict:
     """p50/p95/max of end - start per container (ms; negative: done before the command returned)."""
     values = [ends[label] - starts[label] for label in starts if label in ends]
-    return {f"{prefix}p50_ms": percentile(values, 0.5) * 1000, f"{prefix}p95_ms": percentile(values, 0.95) * 1000,
-            f"{prefix}max_ms": max(values, default=float("nan")) * 1000, f"{prefix}measured": len(values)}
+    return {
+        f"{prefix}p50_ms": percentile(values, 0.5) * 1000,
+        f"{prefix}p95_ms": percentile(values, 0.95) * 1000,
+        f"{prefix}max_ms": max(values, default=float("nan")) * 1000,
+        f"{prefix}measured": len(values),
+    }
 
 
 def run_burst(dockerd, resolver, log: ServerLog, count: int, prefix: str = "burst") -> dict:
@@ -217,15 +237,24 @@ def run_burst(dockerd, resolver, log: ServerLog, count: int, prefix: str = "burs
     tail, missed = wait_all(resolver, expected, 30)
     all_up = time.perf_counter() - started_at
     with ThreadPoolExecutor(8) as pool:
-        list(pool.map(remove, zip(expected, made)))
+        list(pool.map(remove, zip(expected, made, strict=True)))
     removed_at = time.perf_counter()
     gone_tail, left = wait_all(resolver, {label: set() for label in expected}, 30)
     pollers.shutdown(wait=True)
-    return {"count": count, "all_answer_s": all_up, "missed": missed, "left_after_removal": left,
-            "tail_after_last_run_s": tail, "gone_tail_after_last_rm_s": gone_tail,
-            "docker_start_all_s": last_returned - started_at, "remove_all_s": removed_at - last_returned,
-            **latencies(answered, ran, "up_client_"), **latencies(log.times("add", since=since), ran, "up_server_"),
-            **latencies(vanished, removed, "down_client_"), **latencies(log.times("delete", since=since), removed, "down_server_")}
+    return {
+        "count": count,
+        "all_answer_s": all_up,
+        "missed": missed,
+        "left_after_removal": left,
+        "tail_after_last_run_s": tail,
+        "gone_tail_after_last_rm_s": gone_tail,
+        "docker_start_all_s": last_returned - started_at,
+        "remove_all_s": removed_at - last_returned,
+        **latencies(answered, ran, "up_client_"),
+        **latencies(log.times("add", since=since), ran, "up_server_"),
+        **latencies(vanished, removed, "down_client_"),
+        **latencies(log.times("delete", since=since), removed, "down_server_"),
+    }
 
 
 def cold_floor(named, owner: str, per_message: int = 200) -> dict:
@@ -238,12 +267,16 @@ def cold_floor(named, owner: str, per_message: int = 200) -> dict:
     held: dict[str, dict] = {}  # zone -> name -> rrsets
     for zone in zones:
         names: dict = {}
-        for message in dns.query.xfr("127.0.0.1", zone, port=named.port, keyring=key.keyring, keyname=key.name,
-                                     relativize=False):
+        for message in dns.query.xfr(
+            "127.0.0.1", zone, port=named.port, keyring=key.keyring, keyname=key.name, relativize=False
+        ):
             for rrset in message.answer:
                 names.setdefault(rrset.name, []).append(rrset)
-        held[zone] = {name: rrsets for name, rrsets in names.items()
-                      if any(rrset.rdtype == dns.rdatatype.TXT and mark in rrset.to_text() for rrset in rrsets)}
+        held[zone] = {
+            name: rrsets
+            for name, rrsets in names.items()
+            if any(rrset.rdtype == dns.rdatatype.TXT and mark in rrset.to_text() for rrset in rrsets)
+        }
 
     def messages(build) -> list[bytes]:
         wires = []
@@ -251,7 +284,7 @@ def cold_floor(named, owner: str, per_message: int = 200) -> dict:
             ordered = sorted(names)
             for start in range(0, len(ordered), per_message):
                 message = dns.update.UpdateMessage(zone, keyring=key.keyring, keyname=key.name)
-                for name in ordered[start:start + per_message]:
+                for name in ordered[start : start + per_message]:
                     build(message, name, names[name])
                 wires.append(message.to_wire())
         return wires
@@ -283,9 +316,12 @@ def cold_floor(named, owner: str, per_message: int = 200) -> dict:
     adds = messages(add)
     started = time.perf_counter()
     send(adds)
-    return {"names": sum(len(names) for names in held.values()), "messages": len(adds),
-            "records": sum(len(rrset) for names in held.values() for rrsets in names.values() for rrset in rrsets),
-            "send_s": time.perf_counter() - started}
+    return {
+        "names": sum(len(names) for names in held.values()),
+        "messages": len(adds),
+        "records": sum(len(rrset) for names in held.values() for rrsets in names.values() for rrset in rrsets),
+        "send_s": time.perf_counter() - started,
+    }
 
 
 #: a Linux bridge takes at most 1024 ports (BR_MAX_PORTS); docker0 needs none for itself
@@ -298,8 +334,10 @@ def run_flood(dockerd, resolver, count: int, pid: int) -> dict:
     before = process_cost(pid)
     running = len(dockerd.client.containers.list())
     if running + count > BRIDGE_PORTS:
-        raise SystemExit(f"--flood {count} with {running} running exceeds the {BRIDGE_PORTS} ports a Linux bridge "
-                         f"takes (the engine fails with 'exchange full'); at most {BRIDGE_PORTS - running}")
+        raise SystemExit(
+            f"--flood {count} with {running} running exceeds the {BRIDGE_PORTS} ports a Linux bridge "
+            f"takes (the engine fails with 'exchange full'); at most {BRIDGE_PORTS - running}"
+        )
     started = time.perf_counter()
     with ThreadPoolExecutor(16) as pool:
         made = list(pool.map(lambda i: dockerd.run(hostname=f"flood{i}"), range(count)))
@@ -311,9 +349,16 @@ def run_flood(dockerd, resolver, count: int, pid: int) -> dict:
         list(pool.map(lambda c: c.remove(force=True), made))
     _, left = wait_all(resolver, {label: set() for label in expected}, 120)
     after = process_cost(pid)
-    return {"count": count, "all_answer_s": all_answer, "all_gone_s": time.perf_counter() - started,
-            "missed": missed, "left": left, "rss_before_mb": before["rss_mb"], "peak_rss_mb": after["peak_rss_mb"],
-            "rss_after_mb": after["rss_mb"]}
+    return {
+        "count": count,
+        "all_answer_s": all_answer,
+        "all_gone_s": time.perf_counter() - started,
+        "missed": missed,
+        "left": left,
+        "rss_before_mb": before["rss_mb"],
+        "peak_rss_mb": after["peak_rss_mb"],
+        "rss_after_mb": after["rss_mb"],
+    }
 
 
 def process_cost(pid: int) -> dict:
@@ -321,8 +366,11 @@ def process_cost(pid: int) -> dict:
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
-    return {"peak_rss_mb": int(fields["VmHWM"].split()[0]) / 1024, "rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
-            "cpu_s": (int(stat[11]) + int(stat[12])) / ticks}
+    return {
+        "peak_rss_mb": int(fields["VmHWM"].split()[0]) / 1024,
+        "rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
+        "cpu_s": (int(stat[11]) + int(stat[12])) / ticks,
+    }
 
 
 def main() -> int:
@@ -330,8 +378,13 @@ def main() -> int:
     parser.add_argument("--sequential", type=int, default=50)
     parser.add_argument("--burst", type=int, default=200)
     parser.add_argument("--cold", type=int, default=500)
-    parser.add_argument("--flood", type=int, default=0, metavar="N",
-                        help="then start N containers at once (10 x the burst), to see memory stay bounded")
+    parser.add_argument(
+        "--flood",
+        type=int,
+        default=0,
+        metavar="N",
+        help="then start N containers at once (10 x the burst), to see memory stay bounded",
+    )
     parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run (10/20/40)")
     parser.add_argument("--json", metavar="FILE")
     started = start_run(parser)
@@ -376,10 +429,15 @@ def main() -> int:
         all_answer, cold_missed = wait_all(resolver, expected, 30)
         watch_all_answer = time.perf_counter() - launched
         first_update = min(log.times("add", since=launched_at - 0.001).get(label, float("inf")) for label in expected)
-        results["cold_start"] = {"count": args.cold, "watch_all_answer_s": watch_all_answer,
-                                 "launch_to_first_update_s": first_update - launched_at,
-                                 "missed": cold_missed, "once_s": once_s, "once_exit": result.returncode,
-                                 "once_missed": once_missed}
+        results["cold_start"] = {
+            "count": args.cold,
+            "watch_all_answer_s": watch_all_answer,
+            "launch_to_first_update_s": first_update - launched_at,
+            "missed": cold_missed,
+            "once_s": once_s,
+            "once_exit": result.returncode,
+            "once_missed": once_missed,
+        }
         # the same watcher goes on: sequential with many running, then the burst of runs and removals
         results["sequential_with_many"] = run_sequential(dockerd, resolver, "many", min(args.sequential, 20))
         results["sequential_with_many"]["others_running"] = args.cold
@@ -409,34 +467,46 @@ def main() -> int:
         (f"burst {args.burst}: rm -> gone (client), p95", results["burst"]["down_client_p95_ms"], "ms"),
         (f"burst {args.burst}: tail after last run", results["burst"]["tail_after_last_run_s"] * 1000, "ms"),
         (f"burst {args.burst}: tail after last rm", results["burst"]["gone_tail_after_last_rm_s"] * 1000, "ms"),
-        (f"cold start {args.cold}: launch -> first UPDATE", results["cold_start"]["launch_to_first_update_s"] * 1000,
-         "ms"),
+        (
+            f"cold start {args.cold}: launch -> first UPDATE",
+            results["cold_start"]["launch_to_first_update_s"] * 1000,
+            "ms",
+        ),
         (f"cold start {args.cold}: watch, all answer", results["cold_start"]["watch_all_answer_s"] * 1000, "ms"),
         (f"cold start {args.cold}: watch --once", results["cold_start"]["once_s"] * 1000, "ms"),
-        (f"cold floor: named applies those {results['cold_floor']['names']} names", results["cold_floor"]["send_s"]
-         * 1000, "ms"),
+        (
+            f"cold floor: named applies those {results['cold_floor']['names']} names",
+            results["cold_floor"]["send_s"] * 1000,
+            "ms",
+        ),
     ]
     print(f"{'measure':45} {'value':>10}   {'x floor':>8}")
     for name, value, unit in rows:
         print(f"{name:45} {value:8.2f} {unit}   {value / floor:8.2f}")
-    print(f"{'missed (seq/burst/cold/once)':45} {results['sequential']['missed']}/{results['burst']['missed']}/"
-          f"{results['cold_start']['missed']}/{results['cold_start']['once_missed']}")
+    print(
+        f"{'missed (seq/burst/cold/once)':45} {results['sequential']['missed']}/{results['burst']['missed']}/"
+        f"{results['cold_start']['missed']}/{results['cold_start']['once_missed']}"
+    )
     print(f"{'left after burst removal':45} {results['burst']['left_after_removal']}")
-    print(f"{'scale ratio p50(many)/p50(seq)':45} "
-          f"{results['sequential_with_many']['up_p50_ms'] / results['sequential']['up_p50_ms']:10.2f}")
+    print(
+        f"{'scale ratio p50(many)/p50(seq)':45} "
+        f"{results['sequential_with_many']['up_p50_ms'] / results['sequential']['up_p50_ms']:10.2f}"
+    )
     report_costs({key: results[key] for key in ("cost_sequential", "cost_cold_and_burst")}, 45)
     if "flood" in results:
         flood = results["flood"]
-        print(f"{'flood ' + str(flood['count']) + ': all answer / all gone':45} {flood['all_answer_s']:8.2f} s / "
-              f"{flood['all_gone_s']:.2f} s, missed {flood['missed']}, left {flood['left']}, "
-              f"RSS {flood['rss_before_mb']:.1f} -> peak {flood['peak_rss_mb']:.1f} -> {flood['rss_after_mb']:.1f} MB")
+        print(
+            f"{'flood ' + str(flood['count']) + ': all answer / all gone':45} {flood['all_answer_s']:8.2f} s / "
+            f"{flood['all_gone_s']:.2f} s, missed {flood['missed']}, left {flood['left']}, "
+            f"RSS {flood['rss_before_mb']:.1f} -> peak {flood['peak_rss_mb']:.1f} -> {flood['rss_after_mb']:.1f} MB"
+        )
     save(args.json, results)
     return 0
 
 
 @contextmanager
 def engine_and_server(base: Path, netns: str):
-    """A private dockerd with the busybox image and a named from ``dns init``; both gone afterwards, with the run dir."""
+    """A private dockerd with the busybox image and a named from ``dns init``; both gone afterwards, run dir too."""
     dockerd = PrivateDockerd(base, netns)
     named = PrivateNamed(base)
     try:

@@ -257,8 +257,11 @@ def default_route_address(netns: str | None = None) -> str | None:
             for route in ipr.get_default_routes(family=family):
                 if route.get("RTA_PREFSRC"):
                     return str(route.get("RTA_PREFSRC"))
-                found = sorted(str(address.get("IFA_ADDRESS")) for address in ipr.get_addr(family=family)
-                               if address["index"] == route.get("RTA_OIF") and address["scope"] == 0)
+                found = sorted(
+                    str(address.get("IFA_ADDRESS"))
+                    for address in ipr.get_addr(family=family)
+                    if address["index"] == route.get("RTA_OIF") and address["scope"] == 0
+                )
                 if found:
                     return found[0]
     return None
@@ -268,9 +271,12 @@ def default_route_address(netns: str | None = None) -> str | None:
 
 
 def _v4_addresses(ipr, index: int) -> tuple[ipaddress.IPv4Interface, ...]:
-    return tuple(sorted(
-        ipaddress.IPv4Interface(f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}") for a in ipr.get_addr(family=2, index=index)
-    ))
+    return tuple(
+        sorted(
+            ipaddress.IPv4Interface(f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}")
+            for a in ipr.get_addr(family=2, index=index)
+        )
+    )
 
 
 def observe(ipr, name: str) -> Observation:
@@ -289,10 +295,16 @@ def observe(ipr, name: str) -> Observation:
             data = info.get("IFLA_INFO_DATA") if info else None
             ports = tuple(sorted(names[i] for i, other in links.items() if other.get("IFLA_MASTER") == index))
             bridge = LinkState(
-                name=name, index=index, kind=kind or "", mtu=link.get("IFLA_MTU"),
-                up=bool(link["flags"] & 1), addresses=_v4_addresses(ipr, index), addresses6=_v6_addresses(ipr, index),
+                name=name,
+                index=index,
+                kind=kind or "",
+                mtu=link.get("IFLA_MTU"),
+                up=bool(link["flags"] & 1),
+                addresses=_v4_addresses(ipr, index),
+                addresses6=_v6_addresses(ipr, index),
                 forward_delay=data.get("IFLA_BR_FORWARD_DELAY") if data else None,
-                stp=data.get("IFLA_BR_STP_STATE") if data else None, ports=ports,
+                stp=data.get("IFLA_BR_STP_STATE") if data else None,
+                ports=ports,
             )
         others = []
         for address in ipr.get_addr(family=2):
@@ -316,14 +328,18 @@ def _index_of(ipr, step: Step) -> int:
     """The link a step acts on; it may have vanished since the plan was made (another tool, a reboot of Docker)."""
     found = ipr.link_lookup(ifname=step.name)
     if not found:
-        raise LinkVanished(f"{step.name} disappeared before dockernet could {step.describe()}",
-                           hint="something else changed the links meanwhile; run the command again")
+        raise LinkVanished(
+            f"{step.name} disappeared before dockernet could {step.describe()}",
+            hint="something else changed the links meanwhile; run the command again",
+        )
     return found[0]
 
 
 def _v6_addresses(ipr, index: int) -> tuple[ipaddress.IPv6Interface, ...]:
-    found = (ipaddress.IPv6Interface(f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}")
-             for a in ipr.get_addr(family=10, index=index))
+    found = (
+        ipaddress.IPv6Interface(f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}")
+        for a in ipr.get_addr(family=10, index=index)
+    )
     return tuple(sorted(address for address in found if not address.is_link_local))
 
 
@@ -342,8 +358,9 @@ def apply_steps(ipr, steps: list[Step]) -> None:
                 if isinstance(step, SetMtu):
                     ipr.link("set", index=index, mtu=step.mtu)
                 elif isinstance(step, AddAddress):
-                    ipr.addr("add", index=index, address=str(step.interface.ip),
-                             prefixlen=step.interface.network.prefixlen)
+                    ipr.addr(
+                        "add", index=index, address=str(step.interface.ip), prefixlen=step.interface.network.prefixlen
+                    )
                 elif isinstance(step, SetUp):
                     ipr.link("set", index=index, state="up")
         except NetlinkError as exc:

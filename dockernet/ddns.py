@@ -14,8 +14,8 @@ to retry).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
-from typing import Callable, Collection
 
 import dns.message
 import dns.name
@@ -44,9 +44,21 @@ from dockernet.rfc2136.zonetransfer import Keep, Transfer, transfer_names
 
 #: what callers import from the provider's face
 __all__ = [
-    "BATCH_SIZE", "Applied", "DnsTarget", "Nameserver", "Outcome", "Transfer", "build_batch",
-    "build_probe", "build_update", "new_update", "quoted", "rejection_for_rcode", "resolve_server",
-    "socket_in_namespace", "tsig_rejection",
+    "BATCH_SIZE",
+    "Applied",
+    "DnsTarget",
+    "Nameserver",
+    "Outcome",
+    "Transfer",
+    "build_batch",
+    "build_probe",
+    "build_update",
+    "new_update",
+    "quoted",
+    "rejection_for_rcode",
+    "resolve_server",
+    "socket_in_namespace",
+    "tsig_rejection",
 ]
 
 #: changes per UPDATE in ``apply_batched``: ~170 octets each, so a batch stays far below 64 KiB over TCP
@@ -113,7 +125,7 @@ class Nameserver:
         for change in changes:
             by_zone.setdefault(self.target.zone_of(change.fqdn), []).append(change)
         size = 1 if self.target.send_from == "container" else BATCH_SIZE  # each from its own container
-        batches = [group[i:i + size] for group in by_zone.values() for i in range(0, len(group), size)]
+        batches = [group[i : i + size] for group in by_zone.values() for i in range(0, len(group), size)]
         done: list[Change] = []
         for batch in batches:
             try:
@@ -204,8 +216,11 @@ class Nameserver:
                     return rrset.name
         return None
 
-    def transfer(self, wanted: Collection[dns.name.Name] = frozenset(), everything: bool = False,
-                 ) -> Transfer[Current]:
+    def transfer(
+        self,
+        wanted: Collection[dns.name.Name] = frozenset(),
+        everything: bool = False,
+    ) -> Transfer[Current]:
         """Who holds each name this owner holds or ``wanted`` lists, by AXFR of every zone; or why it was refused.
 
         Other owners' names are dropped as the transfer streams by, so a big

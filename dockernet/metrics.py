@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+
 @dataclass
 class Health:
     """Whether Docker and the DNS server were reached recently (``/healthz``)."""
@@ -87,32 +88,52 @@ class PrometheusMetrics(NullMetrics):
 
         self.registry = CollectorRegistry()
         self._events = Counter("dockernet_events", "Docker events seen", ["action"], registry=self.registry)
-        self._updates = Counter("dockernet_updates", "DNS UPDATEs answered, by rcode", ["rcode"],
-                                registry=self.registry)
-        self._failed = Counter("dockernet_update_failures", "DNS UPDATEs that failed, by reason", ["code"],
-                               registry=self.registry)
+        self._updates = Counter(
+            "dockernet_updates", "DNS UPDATEs answered, by rcode", ["rcode"], registry=self.registry
+        )
+        self._failed = Counter(
+            "dockernet_update_failures", "DNS UPDATEs that failed, by reason", ["code"], registry=self.registry
+        )
         self._pending = Gauge("dockernet_pending_changes", "Names waiting for the DNS server", registry=self.registry)
         self._last_reconcile = time.monotonic()
         self._reconciled_once = False
-        gauge = Gauge("dockernet_seconds_since_reconcile",
-                      "Seconds since the last full reconcile that applied everything", registry=self.registry)
-        gauge.set_function(lambda: time.monotonic() - self._last_reconcile if self._reconciled_once else float("nan"))
-        self._rejected = Gauge("dockernet_rejected_names",
-                               "Names the DNS server rejected, set aside until their container changes",
-                               registry=self.registry)
-        self._blocked = Gauge("dockernet_blocked_names", "Names a container wants that another owner or a person holds",
-                              registry=self.registry)
-        self._blocked_checks = Counter("dockernet_blocked_checks", "Looks at names held by others: SOA serial "
-                                       "queries and name look-ups", ["kind"], registry=self.registry)
-        self._journal_errors = Counter("dockernet_journal_write_failures", "Journal writes that failed",
-                                       registry=self.registry)
-        self._latency = Histogram(
-            "dockernet_event_to_update_seconds", "From a Docker event to its DNS update being applied",
-            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=self.registry,
+        gauge = Gauge(
+            "dockernet_seconds_since_reconcile",
+            "Seconds since the last full reconcile that applied everything",
+            registry=self.registry,
         )
-        for counter, values in ((self._events, (*sorted(CONTAINER_ACTIONS), *sorted(NETWORK_ACTIONS))),
-                                (self._updates, KNOWN_RCODES), (self._failed, KNOWN_FAILURES),
-                                (self._blocked_checks, KNOWN_CHECKS)):
+        gauge.set_function(lambda: time.monotonic() - self._last_reconcile if self._reconciled_once else float("nan"))
+        self._rejected = Gauge(
+            "dockernet_rejected_names",
+            "Names the DNS server rejected, set aside until their container changes",
+            registry=self.registry,
+        )
+        self._blocked = Gauge(
+            "dockernet_blocked_names",
+            "Names a container wants that another owner or a person holds",
+            registry=self.registry,
+        )
+        self._blocked_checks = Counter(
+            "dockernet_blocked_checks",
+            "Looks at names held by others: SOA serial queries and name look-ups",
+            ["kind"],
+            registry=self.registry,
+        )
+        self._journal_errors = Counter(
+            "dockernet_journal_write_failures", "Journal writes that failed", registry=self.registry
+        )
+        self._latency = Histogram(
+            "dockernet_event_to_update_seconds",
+            "From a Docker event to its DNS update being applied",
+            buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        for counter, values in (
+            (self._events, (*sorted(CONTAINER_ACTIONS), *sorted(NETWORK_ACTIONS))),
+            (self._updates, KNOWN_RCODES),
+            (self._failed, KNOWN_FAILURES),
+            (self._blocked_checks, KNOWN_CHECKS),
+        ):
             for value in values:
                 counter.labels(value)
 
@@ -120,11 +141,17 @@ class PrometheusMetrics(NullMetrics):
         """Export what /healthz answers, as numbers a dashboard can draw (a scrape's ``up`` only says it answered)."""
         from prometheus_client import Gauge
 
-        healthy = Gauge("dockernet_healthy", "1 while /healthz answers 200: event stream connected, DNS server "
-                        "reached within the last minute", registry=self.registry)
+        healthy = Gauge(
+            "dockernet_healthy",
+            "1 while /healthz answers 200: event stream connected, DNS server reached within the last minute",
+            registry=self.registry,
+        )
         healthy.set_function(lambda: 0.0 if health.problems() else 1.0)
-        degraded = Gauge("dockernet_degraded", "1 while some names are set aside or the journal cannot be written",
-                         registry=self.registry)
+        degraded = Gauge(
+            "dockernet_degraded",
+            "1 while some names are set aside or the journal cannot be written",
+            registry=self.registry,
+        )
         degraded.set_function(lambda: 1.0 if health.degradations() else 0.0)
 
     def event_seen(self, action: str) -> None:

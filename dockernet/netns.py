@@ -49,10 +49,34 @@ from dockernet.host.netnsview import (
 )
 
 __all__ = [
-    "ATTACH_MARK", "AttachSpec", "Interface", "Peer", "Route", "View", "attach", "change_address", "change_route",
-    "check_ifname", "check_ours", "container_netlink", "detach", "host_links", "list_views", "namespace_path",
-    "parse_destination", "parse_interface", "parse_ip_spec", "parse_mac", "port_owners", "read_view", "render_ls",
-    "render_show", "resolve", "show", "stable_mac", "veth_names",
+    "ATTACH_MARK",
+    "AttachSpec",
+    "Interface",
+    "Peer",
+    "Route",
+    "View",
+    "attach",
+    "change_address",
+    "change_route",
+    "check_ifname",
+    "check_ours",
+    "container_netlink",
+    "detach",
+    "host_links",
+    "list_views",
+    "namespace_path",
+    "parse_destination",
+    "parse_interface",
+    "parse_ip_spec",
+    "parse_mac",
+    "port_owners",
+    "read_view",
+    "render_ls",
+    "render_show",
+    "resolve",
+    "show",
+    "stable_mac",
+    "veth_names",
 ]
 
 IPInterface = ipaddress.IPv4Interface | ipaddress.IPv6Interface
@@ -92,7 +116,9 @@ def check_ours(ipr, index: int, info: ContainerInfo, doing: str, force: bool) ->
         return
     raise NotAttachedByDockernet(
         f"{link.get('IFLA_IFNAME')} in {info.name} was not attached by dockernet (Docker or another tool manages it); "
-        f"not {doing}", hint="dockernet changes only interfaces it attached: add --force to do it anyway")
+        f"not {doing}",
+        hint="dockernet changes only interfaces it attached: add --force to do it anyway",
+    )
 
 
 def _route_oif(ipr, action: str, request: dict, destination) -> int | None:
@@ -123,8 +149,9 @@ def _default_dev(ipr) -> str:
     return "eth0"
 
 
-def change_address(engine: Engine, ref: str, action: str, interface: IPInterface, dev: str | None,
-                   force: bool = False) -> str:
+def change_address(
+    engine: Engine, ref: str, action: str, interface: IPInterface, dev: str | None, force: bool = False
+) -> str:
     """Add or delete one address; saying so, not failing, when there is nothing to do."""
     from pyroute2 import NetlinkError  # start-up time: pyroute2 is loaded by the first socket, not on import
 
@@ -132,8 +159,10 @@ def change_address(engine: Engine, ref: str, action: str, interface: IPInterface
         dev = dev or _default_dev(ipr)
         index = _link_index(ipr, dev, f"container {info.name}")
         check_ours(ipr, index, info, "changing its addresses", force)
-        present = any(f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}" == f"{interface.ip}/{interface.network.prefixlen}"
-                      for a in ipr.get_addr(index=index))
+        present = any(
+            f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}" == f"{interface.ip}/{interface.network.prefixlen}"
+            for a in ipr.get_addr(index=index)
+        )
         if action == "add" and present:
             return f"{interface} is already on {dev} in {info.name}: nothing to do"
         if action == "del" and not present:
@@ -141,15 +170,23 @@ def change_address(engine: Engine, ref: str, action: str, interface: IPInterface
         try:
             ipr.addr(action, index=index, address=str(interface.ip), prefixlen=interface.network.prefixlen)
         except NetlinkError as exc:
-            raise NetlinkFailed(f"cannot {action} {interface} on {dev} in {info.name}: "
-                                f"{errno.errorcode.get(exc.code, exc.code)}") from None
+            raise NetlinkFailed(
+                f"cannot {action} {interface} on {dev} in {info.name}: {errno.errorcode.get(exc.code, exc.code)}"
+            ) from None
         if action == "add":
             return f"added {interface} on {dev} in {info.name}"
         return f"deleted {interface} from {dev} in {info.name}"
 
 
-def change_route(engine: Engine, ref: str, action: str, destination: IPNetwork | None, gateway: str | None,
-                 dev: str | None, force: bool = False) -> str:
+def change_route(
+    engine: Engine,
+    ref: str,
+    action: str,
+    destination: IPNetwork | None,
+    gateway: str | None,
+    dev: str | None,
+    force: bool = False,
+) -> str:
     """Add or delete one route (``destination`` None: the default route); saying so when there is nothing to do."""
     from pyroute2 import NetlinkError  # start-up time: pyroute2 is loaded by the first socket, not on import
 
@@ -160,8 +197,10 @@ def change_route(engine: Engine, ref: str, action: str, destination: IPNetwork |
     family = 10 if family_of == 6 else 2
     dst_text = str(destination) if destination is not None else "default"
     with container_netlink(engine, ref) as (info, ipr):
-        request: dict = {"family": family, "dst": str(destination) if destination is not None else
-                         ("::/0" if family == 10 else "0.0.0.0/0")}
+        request: dict = {
+            "family": family,
+            "dst": str(destination) if destination is not None else ("::/0" if family == 10 else "0.0.0.0/0"),
+        }
         if gateway:
             request["gateway"] = gateway
         if dev:
@@ -175,18 +214,26 @@ def change_route(engine: Engine, ref: str, action: str, destination: IPNetwork |
             ipr.route(action, **request)
         except NetlinkError as exc:
             if action == "add" and exc.code == errno.EEXIST:
-                held = [r for r in ipr.get_routes(family=family, table=254)
-                        if (r.get("RTA_DST"), r["dst_len"]) == _dst_key(destination)]
-                if any(r.get("RTA_GATEWAY") == gateway and (not dev or r.get("RTA_OIF") == request.get("oif"))
-                       for r in held):
+                held = [
+                    r
+                    for r in ipr.get_routes(family=family, table=254)
+                    if (r.get("RTA_DST"), r["dst_len"]) == _dst_key(destination)
+                ]
+                if any(
+                    r.get("RTA_GATEWAY") == gateway and (not dev or r.get("RTA_OIF") == request.get("oif"))
+                    for r in held
+                ):
                     return f"route {dst_text} is already in {info.name}: nothing to do"
                 other = held[0].get("RTA_GATEWAY") if held else None
-                raise UsageError(f"{info.name} already has a route to {dst_text}" + (f" via {other}" if other else ""),
-                                 hint=f"delete it first: dockernet netns route del {info.name} {dst_text}") from None
+                raise UsageError(
+                    f"{info.name} already has a route to {dst_text}" + (f" via {other}" if other else ""),
+                    hint=f"delete it first: dockernet netns route del {info.name} {dst_text}",
+                ) from None
             if action == "del" and exc.code == errno.ESRCH:
                 return f"route {dst_text} is not in {info.name}: nothing to do"
-            raise NetlinkFailed(f"cannot {action} route {dst_text} in {info.name}: "
-                                f"{errno.errorcode.get(exc.code, exc.code)}") from None
+            raise NetlinkFailed(
+                f"cannot {action} route {dst_text} in {info.name}: {errno.errorcode.get(exc.code, exc.code)}"
+            ) from None
         via = f" via {gateway}" if gateway else ""
         return f"{'added' if action == 'add' else 'deleted'} route {dst_text}{via} in {info.name}"
 
@@ -249,14 +296,22 @@ def attach(engine: Engine, ref: str, spec: AttachSpec, host_netns: str | None = 
             differences = _existing_matches(inside, existing[0], spec, hosts)
             if not differences:
                 return f"{spec.ifname} in {info.name} is already on {spec.bridge} with {spec.interface}: nothing to do"
-            raise UsageError(f"{spec.ifname} already exists in {info.name} and " + "; ".join(differences),
-                             hint=f"detach it first: dockernet netns detach {info.name} --ifname {spec.ifname}")
+            raise UsageError(
+                f"{spec.ifname} already exists in {info.name} and " + "; ".join(differences),
+                hint=f"detach it first: dockernet netns detach {info.name} --ifname {spec.ifname}",
+            )
         bridge, made_bridge = _bridge_index(host, spec)
         host_name, peer_name = veth_names(info.id, spec.ifname)
         for stale in host.link_lookup(ifname=host_name):  # left by an earlier run that was killed
             host.link("del", index=stale)
-        _netlink_call(f"create veth {host_name}", host.link, "add", ifname=host_name, kind="veth",
-                      peer={"ifname": peer_name, "net_ns_pid": info.pid})
+        _netlink_call(
+            f"create veth {host_name}",
+            host.link,
+            "add",
+            ifname=host_name,
+            kind="veth",
+            peer={"ifname": peer_name, "net_ns_pid": info.pid},
+        )
         try:
             _plug_in(host, inside, info, spec, host_name, peer_name, bridge)
         except BaseException:
@@ -276,15 +331,23 @@ def _bridge_index(host: Any, spec: AttachSpec) -> tuple[int, bool]:
         return bridges[0], False
     if not spec.create_bridge:
         raise UsageError(f"bridge {spec.bridge} does not exist", hint="add --create-bridge to make it")
-    _netlink_call(f"create bridge {spec.bridge}", host.link, "add", ifname=spec.bridge, kind="bridge",
-                  br_forward_delay=0, br_stp_state=0)
+    _netlink_call(
+        f"create bridge {spec.bridge}",
+        host.link,
+        "add",
+        ifname=spec.bridge,
+        kind="bridge",
+        br_forward_delay=0,
+        br_stp_state=0,
+    )
     bridges = host.link_lookup(ifname=spec.bridge)
     _netlink_call(f"bring {spec.bridge} up", host.link, "set", index=bridges[0], state="up")
     return bridges[0], True
 
 
-def _plug_in(host: Any, inside: Any, info: ContainerInfo, spec: AttachSpec, host_name: str, peer_name: str,
-             bridge: int) -> None:
+def _plug_in(
+    host: Any, inside: Any, info: ContainerInfo, spec: AttachSpec, host_name: str, peer_name: str, bridge: int
+) -> None:
     """The new pair's host end onto the bridge, its other end renamed, marked and configured in the container."""
     outer = host.link_lookup(ifname=host_name)[0]
     settings = {"mtu": spec.mtu} if spec.mtu else {}
@@ -297,13 +360,26 @@ def _plug_in(host: Any, inside: Any, info: ContainerInfo, spec: AttachSpec, host
     if spec.mtu:
         rename["mtu"] = spec.mtu
     _netlink_call(f"configure {spec.ifname}", inside.link, "set", index=inner, **rename)
-    _netlink_call(f"add {spec.interface}", inside.addr, "add", index=inner, address=str(spec.interface.ip),
-                  prefixlen=spec.interface.network.prefixlen)
+    _netlink_call(
+        f"add {spec.interface}",
+        inside.addr,
+        "add",
+        index=inner,
+        address=str(spec.interface.ip),
+        prefixlen=spec.interface.network.prefixlen,
+    )
     _netlink_call(f"bring {spec.ifname} up", inside.link, "set", index=inner, state="up")
     if spec.gateway:
         default = "::/0" if spec.interface.version == 6 else "0.0.0.0/0"
-        _netlink_call(f"route default via {spec.gateway}", inside.route, "replace", dst=default,
-                      gateway=spec.gateway, oif=inner, family=10 if spec.interface.version == 6 else 2)
+        _netlink_call(
+            f"route default via {spec.gateway}",
+            inside.route,
+            "replace",
+            dst=default,
+            gateway=spec.gateway,
+            oif=inner,
+            family=10 if spec.interface.version == 6 else 2,
+        )
 
 
 def detach(engine: Engine, ref: str, ifname: str, force: bool = False) -> str:

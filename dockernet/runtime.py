@@ -23,10 +23,10 @@ if TYPE_CHECKING:  # imported by build() when it runs: the commands that need no
     from dockernet.ddns import DnsTarget, Nameserver
     from dockernet.engine.address import EngineAddress
     from dockernet.engine.interface import Engine
+    from dockernet.metrics import Health, NullMetrics
     from dockernet.publish.claims import RecordPolicy
     from dockernet.sync.journal import Journal
     from dockernet.sync.reconciler import Reconciler
-    from dockernet.metrics import Health, NullMetrics
     from dockernet.watch.watcher import Watcher, WatchOptions
 
 log = logging.getLogger("dockernet")
@@ -87,8 +87,10 @@ class DnsSettings:
 
         address = self.host_address or default_route_address(netns)
         if not address:
-            raise UsageError("--address host needs this host's address, and there is no default route to take it "
-                             "from", hint="pass --host-address")
+            raise UsageError(
+                "--address host needs this host's address, and there is no default route to take it from",
+                hint="pass --host-address",
+            )
         return address
 
     @property
@@ -120,8 +122,14 @@ class Runtime:
             self.reconciler.set_reverse_zones(reversezones.for_subnets(self.nameserver, self.engine.subnets()))
 
 
-def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, read_only: bool = False,
-          metrics: NullMetrics | None = None, health: Health | None = None) -> Runtime:
+def build(
+    settings: DnsSettings,
+    docker_host: EngineAddress | str | None,
+    *,
+    read_only: bool = False,
+    metrics: NullMetrics | None = None,
+    health: Health | None = None,
+) -> Runtime:
     """Everything a command that talks to the DNS server needs, from ``settings``.
 
     ``read_only`` commands (ls, check, dry runs) read the journal if there is
@@ -129,8 +137,8 @@ def build(settings: DnsSettings, docker_host: EngineAddress | str | None, *, rea
     """
     from dockernet.ddns import Nameserver
     from dockernet.engine.dockerapi import DockerEngine
-    from dockernet.sync.reconciler import Reconciler
     from dockernet.metrics import Health, NullMetrics
+    from dockernet.sync.reconciler import Reconciler
 
     target = _target(settings)
     journal = _open_journal(settings, writable=not read_only)
@@ -153,12 +161,24 @@ def _target(settings: DnsSettings) -> DnsTarget:
     exposure = None if settings.no_key else key_file_exposure(settings.key_file)
     if exposure:
         log.warning("%s", exposure)
-    given = DnsTarget(resolve_server(settings.server), settings.port, settings.zone, key, settings.owner_id,
-                      reverse_zones=settings.named_reverse_zones, send_from=settings.send_from)
+    given = DnsTarget(
+        resolve_server(settings.server),
+        settings.port,
+        settings.zone,
+        key,
+        settings.owner_id,
+        reverse_zones=settings.named_reverse_zones,
+        send_from=settings.send_from,
+    )
     target = find_primary(given, settings.primary)
     if target.asked:
-        log.info("Updates of %s go to its primary %s (%s), named in the SOA %s answered", settings.zone, target.mname,
-                 target.where, target.asked)
+        log.info(
+            "Updates of %s go to its primary %s (%s), named in the SOA %s answered",
+            settings.zone,
+            target.mname,
+            target.where,
+            target.asked,
+        )
     return target
 
 
@@ -168,21 +188,32 @@ def _open_journal(settings: DnsSettings, writable: bool) -> Journal:
     journal = Journal(settings.state_dir, settings.owner_id)
     journal.open(writable=writable)
     if journal.error:  # a read-only state directory: the updates go on, crash recovery rests on zone transfer
-        log.warning("Cannot write the journal %s (%s): running on; until it can be written (the watcher tries "
-                    "again every second), records of containers that stop while this watcher is down are found "
-                    "only by zone transfer", journal.path, journal.error)
+        log.warning(
+            "Cannot write the journal %s (%s): running on; until it can be written (the watcher tries "
+            "again every second), records of containers that stop while this watcher is down are found "
+            "only by zone transfer",
+            journal.path,
+            journal.error,
+        )
     return journal
 
 
 def _policy(settings: DnsSettings) -> RecordPolicy:
     from dockernet.publish.claims import RecordPolicy
 
-    return RecordPolicy(zone=settings.zone, ttl=settings.ttl, reverse_zones=settings.named_reverse_zones,
-                        networks=frozenset(settings.networks), max_ttl=settings.max_ttl,
-                        max_names=settings.max_names, templates=settings.templates,
-                        compose_names=settings.compose_names, publish_ports=settings.publish_ports,
-                        address=settings.address_mode,
-                        host_address=settings.host_address_or_default() if settings.address_mode == "host" else "")
+    return RecordPolicy(
+        zone=settings.zone,
+        ttl=settings.ttl,
+        reverse_zones=settings.named_reverse_zones,
+        networks=frozenset(settings.networks),
+        max_ttl=settings.max_ttl,
+        max_names=settings.max_names,
+        templates=settings.templates,
+        compose_names=settings.compose_names,
+        publish_ports=settings.publish_ports,
+        address=settings.address_mode,
+        host_address=settings.host_address_or_default() if settings.address_mode == "host" else "",
+    )
 
 
 def watch_options(settings: DnsSettings, **given: Any) -> WatchOptions:
@@ -194,8 +225,10 @@ def watch_options(settings: DnsSettings, **given: Any) -> WatchOptions:
     from dockernet.watch.watcher import WatchOptions
 
     if given.get("adopt_owner") == settings.owner_id:
-        raise UsageError(f"--adopt-owner names this watcher's own owner id '{settings.owner_id}'",
-                         hint="give the old owner id, the one the records carry now")
+        raise UsageError(
+            f"--adopt-owner names this watcher's own owner id '{settings.owner_id}'",
+            hint="give the old owner id, the one the records carry now",
+        )
     reload_key = None if settings.no_key else (lambda: load_key_file(settings.key_file))
     return WatchOptions(reload_key=reload_key, auto_reverse=settings.auto_reverse, **given)
 
@@ -206,7 +239,21 @@ def build_watcher(runtime: Runtime, options: WatchOptions) -> Watcher:
     from dockernet.watch.watcher import Watcher
 
     settings = runtime.settings
-    lease = LeaseKeeper(runtime.nameserver, settings.owner_id, runtime.engine.identity, settings.lease_interval,
-                        settings.take_over_owner)
-    return Watcher(runtime.engine, runtime.reconciler, options, nameserver=runtime.nameserver, ttl=settings.ttl,
-                   journal=runtime.journal, health=runtime.health, metrics=runtime.metrics, lease=lease)
+    lease = LeaseKeeper(
+        runtime.nameserver,
+        settings.owner_id,
+        runtime.engine.identity,
+        settings.lease_interval,
+        settings.take_over_owner,
+    )
+    return Watcher(
+        runtime.engine,
+        runtime.reconciler,
+        options,
+        nameserver=runtime.nameserver,
+        ttl=settings.ttl,
+        journal=runtime.journal,
+        health=runtime.health,
+        metrics=runtime.metrics,
+        lease=lease,
+    )

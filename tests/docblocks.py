@@ -72,7 +72,7 @@ def first_example(path: Path) -> Block:
     skip_lines = 0
     if path.name == "README.md":
         assert TOUR_HEADING in text, f"README.md has no '{TOUR_HEADING}'"
-        skip_lines = text[:text.index(TOUR_HEADING)].count("\n") + 1
+        skip_lines = text[: text.index(TOUR_HEADING)].count("\n") + 1
     examples = [block for block in blocks(path) if block.tag == "sh" and block.line > skip_lines]
     assert examples, f"{path.relative_to(REPO)} shows no sh example"
     return examples[0]

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.harness import PrivateDockerd, PrivateNamed, ZONE, ip, make_netns, run_cli, wait_for
+from tests.harness import ZONE, PrivateDockerd, PrivateNamed, ip, make_netns, run_cli, wait_for
 
 PRIMARY = "127.0.0.3"
 SECONDARY = "127.0.0.4"
@@ -40,7 +40,9 @@ class FleetDns:
         self._configure_secondary()
         self.primary.start()
         self.secondary.start()
-        assert wait_for(lambda: self.secondary.serial() == self.primary.serial(), 20), "the secondary did not load the zone"
+        assert wait_for(lambda: self.secondary.serial() == self.primary.serial(), 20), (
+            "the secondary did not load the zone"
+        )
 
     def stop(self) -> None:
         self.secondary.stop()
@@ -48,14 +50,29 @@ class FleetDns:
 
     def _configure_primary(self) -> None:
         primary = self.primary
-        run_cli("dns", "init", "--zone", self.zone, "--dir", str(primary.dir), "--listen", PRIMARY, "--port", "53",
-                "--force", check=True)
+        run_cli(
+            "dns",
+            "init",
+            "--zone",
+            self.zone,
+            "--dir",
+            str(primary.dir),
+            "--listen",
+            PRIMARY,
+            "--port",
+            "53",
+            "--force",
+            check=True,
+        )
         conf = primary.dir / "named.conf"
-        conf.write_text(conf.read_text().replace(
-            "\trecursion no;\n",
-            f"\trecursion no;\n\tnotify explicit;\n\talso-notify {{ {SECONDARY}; }};\n\tnotify-source {PRIMARY};\n"
-            "\tnotify-delay 0;\n"
-            f"\ttransfer-source {PRIMARY};\n"))
+        conf.write_text(
+            conf.read_text().replace(
+                "\trecursion no;\n",
+                f"\trecursion no;\n\tnotify explicit;\n\talso-notify {{ {SECONDARY}; }};\n\tnotify-source {PRIMARY};\n"
+                "\tnotify-delay 0;\n"
+                f"\ttransfer-source {PRIMARY};\n",
+            )
+        )
         zone_file = primary.dir / f"{self.zone}.zone"
         zone_file.write_text(zone_file.read_text() + f"@\tIN NS ns2.{self.zone}.\nns2\tIN A {SECONDARY}\n")
 
@@ -83,7 +100,8 @@ class FleetDns:
             f'\tprimaries {{ {PRIMARY} key "ddns-key"; }};\n'
             f"\tallow-notify {{ {PRIMARY}; }};\n"
             '\tallow-transfer { key "ddns-key"; };\n'
-            "};\n")
+            "};\n"
+        )
 
 
 def fleet_engine(base: Path, netns: str, index: int) -> PrivateDockerd:

@@ -27,8 +27,9 @@ import subprocess
 import sys
 import tarfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import dns.message
 import dns.name
@@ -190,7 +191,7 @@ def clean_stale_runs() -> None:
     if Path("/var/run/netns").is_dir():
         candidates |= {p.name for p in Path("/var/run/netns").glob(PREFIX + "*")}
     for name in candidates:
-        owner = re.match(r"\d+", name[len(PREFIX):])  # dnt-<pid> and extra namespaces dnt-<pid>-...
+        owner = re.match(r"\d+", name[len(PREFIX) :])  # dnt-<pid> and extra namespaces dnt-<pid>-...
         if owner and not process_alive(int(owner.group())):
             remove_run_dir(Path("/tmp") / name, name)
 
@@ -217,8 +218,14 @@ def engine_id_args(base: Path, settings: dict | None = None) -> tuple[str, ...]:
 
 
 class PrivateDockerd:
-    def __init__(self, base: Path, netns: str, bip: str | None = BRIDGE_IP, extra_args: tuple[str, ...] = (),
-                 settings: dict | None = None):
+    def __init__(
+        self,
+        base: Path,
+        netns: str,
+        bip: str | None = BRIDGE_IP,
+        extra_args: tuple[str, ...] = (),
+        settings: dict | None = None,
+    ):
         self.settings = settings  # daemon.json settings of the test's (the engine's own key path is added)
         self.base = base
         self.netns = netns
@@ -235,11 +242,23 @@ class PrivateDockerd:
         self.base.mkdir(parents=True, exist_ok=True)
         log = open(self.base / "dockerd.log", "ab")
         args = [
-            "nsenter", f"--net=/var/run/netns/{self.netns}",
-            "dockerd", "--data-root", str(self.base / "data"), "--exec-root", str(self.base / "exec"),
-            "--pidfile", str(self.pidfile), "-H", self.url,
-            "--iptables=false", "--ip-masq=false", "--userland-proxy=false", *engine_id_args(self.base, self.settings),
-            *(("--bip", self.bip, "--ipv6", "--fixed-cidr-v6", SUBNET6) if self.bip else ()), *self.extra_args,
+            "nsenter",
+            f"--net=/var/run/netns/{self.netns}",
+            "dockerd",
+            "--data-root",
+            str(self.base / "data"),
+            "--exec-root",
+            str(self.base / "exec"),
+            "--pidfile",
+            str(self.pidfile),
+            "-H",
+            self.url,
+            "--iptables=false",
+            "--ip-masq=false",
+            "--userland-proxy=false",
+            *engine_id_args(self.base, self.settings),
+            *(("--bip", self.bip, "--ipv6", "--fixed-cidr-v6", SUBNET6) if self.bip else ()),
+            *self.extra_args,
         ]
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
@@ -250,7 +269,9 @@ class PrivateDockerd:
 
     def _answers(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
-            raise RuntimeError("private dockerd exited: " + (self.base / "dockerd.log").read_text(errors="replace")[-2000:])
+            raise RuntimeError(
+                "private dockerd exited: " + (self.base / "dockerd.log").read_text(errors="replace")[-2000:]
+            )
         if not self.socket.exists():
             return False
         try:
@@ -300,9 +321,7 @@ class PrivateDockerd:
 
     def run(self, name: str | None = None, hostname: str | None = None, **kwargs):
         """Start a container that sleeps; it runs until removed."""
-        return self.client.containers.run(
-            IMAGE, ["sleep", "3600"], detach=True, name=name, hostname=hostname, **kwargs
-        )
+        return self.client.containers.run(IMAGE, ["sleep", "3600"], detach=True, name=name, hostname=hostname, **kwargs)
 
     def address_of(self, container) -> str:
         container.reload()
@@ -317,9 +336,17 @@ class PrivateDockerd:
 
 
 class PrivateNamed:
-    def __init__(self, base: Path, zone: str = ZONE, subnet: str = SUBNET, name: str = "named",
-                 init_args: tuple[str, ...] = (), netns: str | None = None, address: str = "127.0.0.1",
-                 port: int = 0):
+    def __init__(
+        self,
+        base: Path,
+        zone: str = ZONE,
+        subnet: str = SUBNET,
+        name: str = "named",
+        init_args: tuple[str, ...] = (),
+        netns: str | None = None,
+        address: str = "127.0.0.1",
+        port: int = 0,
+    ):
         self.netns = netns  # run named, and talk to it, inside this namespace
         self.dir = base / name
         self.zone = zone
@@ -333,9 +360,25 @@ class PrivateNamed:
     def provision(self) -> None:
         """Configure it exactly as a user would: with ``dockernet dns init``."""
         self.port = self.port or free_port()
-        run_cli("dns", "init", "--zone", self.zone, "--dir", str(self.dir), "--port", str(self.port),
-                "--listen", self.address,
-                "--subnet", self.subnet, "--subnet", SUBNET6, "--force", *self.init_args, check=True)
+        run_cli(
+            "dns",
+            "init",
+            "--zone",
+            self.zone,
+            "--dir",
+            str(self.dir),
+            "--port",
+            str(self.port),
+            "--listen",
+            self.address,
+            "--subnet",
+            self.subnet,
+            "--subnet",
+            SUBNET6,
+            "--force",
+            *self.init_args,
+            check=True,
+        )
 
     #: the server program, and its log file's name
     program = "named"
@@ -350,8 +393,9 @@ class PrivateNamed:
         log_path = self.dir / f"{self.program}.log"
         log = open(log_path, "ab")
         enter = ["nsenter", f"--net=/var/run/netns/{self.netns}"] if self.netns else []
-        self.proc = subprocess.Popen([*enter, *self.command()], stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, cwd=self.dir)
+        self.proc = subprocess.Popen(
+            [*enter, *self.command()], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.dir
+        )
         log.close()
         if not wait_for(self._answers, timeout, 0.05):
             tail = log_path.read_text(errors="replace")[-2000:]
@@ -432,13 +476,19 @@ def named_with_update_rule(base: Path, name: str, rule: str) -> PrivateNamed:
     return server
 
 
-def run_cli(*args: str, check: bool = False, env: dict | None = None, timeout: float = 120,
-            netns: str | None = None) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, check: bool = False, env: dict | None = None, timeout: float = 120, netns: str | None = None
+) -> subprocess.CompletedProcess:
     """``python -m dockernet ARGS`` as a separate process, with a clean environment (inside ``netns``, if given)."""
     enter = ["nsenter", f"--net=/var/run/netns/{netns}"] if netns else []
     result = subprocess.run(
-        [*enter, sys.executable, "-m", "dockernet", *args], capture_output=True, text=True, env=clean_env(env),
-        timeout=timeout, stdin=subprocess.DEVNULL, cwd=REPO,
+        [*enter, sys.executable, "-m", "dockernet", *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(env),
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        cwd=REPO,
     )
     if check and result.returncode != 0:
         raise RuntimeError(f"dockernet {' '.join(args)} failed ({result.returncode}): {result.stderr}")
@@ -447,8 +497,21 @@ def run_cli(*args: str, check: bool = False, env: dict | None = None, timeout: f
 
 def clean_env(extra: dict | None = None) -> dict:
     """The environment without any setting dockernet reads, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKERNET_") and k not in
-           ("DOCKER_HOST", "NET_NS", "NET_DOMAIN", "DDNS_KEY", "DOCKER_PID", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("DOCKERNET_")
+        and k
+        not in (
+            "DOCKER_HOST",
+            "NET_NS",
+            "NET_DOMAIN",
+            "DDNS_KEY",
+            "DOCKER_PID",
+            "DOCKER_TLS_VERIFY",
+            "DOCKER_CERT_PATH",
+        )
+    }
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra or {})
     return env
@@ -457,9 +520,18 @@ def clean_env(extra: dict | None = None) -> dict:
 class WatcherProcess:
     """``dockernet watch`` as a real process, logging to a file."""
 
-    def __init__(self, dockerd: PrivateDockerd, named: PrivateNamed, workdir: Path, owner: str,
-                 key_file: Path | None = None, extra: tuple[str, ...] = ("--settle-time", "1"),
-                 netns: str | None = None, server: str = "127.0.0.1", docker_args: tuple[str, ...] | None = None):
+    def __init__(
+        self,
+        dockerd: PrivateDockerd,
+        named: PrivateNamed,
+        workdir: Path,
+        owner: str,
+        key_file: Path | None = None,
+        extra: tuple[str, ...] = ("--settle-time", "1"),
+        netns: str | None = None,
+        server: str = "127.0.0.1",
+        docker_args: tuple[str, ...] | None = None,
+    ):
         self.netns = netns  # run the watcher inside this namespace
         #: how the watcher reaches the engine (default: --docker-host with its unix socket)
         self.docker_args = docker_args or ("--docker-host", dockerd.url)
@@ -477,24 +549,44 @@ class WatcherProcess:
 
     def args(self, *more: str) -> list[str]:
         return [
-            *self.docker_args, "watch", "--server", self.server, "--port", str(self.named.port),
-            "--zone", self.named.zone, "--key-file", str(self.key_file), "--owner-id", self.owner,
-            "--docker-pid", str(self.dockerd.pidfile), "--state-dir", str(self.workdir / f"state-{self.owner}"),
-            *self.extra, *more,
+            *self.docker_args,
+            "watch",
+            "--server",
+            self.server,
+            "--port",
+            str(self.named.port),
+            "--zone",
+            self.named.zone,
+            "--key-file",
+            str(self.key_file),
+            "--owner-id",
+            self.owner,
+            "--docker-pid",
+            str(self.dockerd.pidfile),
+            "--state-dir",
+            str(self.workdir / f"state-{self.owner}"),
+            *self.extra,
+            *more,
         ]
 
-    def start(self, wait: bool = True, env: dict | None = None) -> "WatcherProcess":
+    def start(self, wait: bool = True, env: dict | None = None) -> WatcherProcess:
         self.log_offset = len(self.log_text())
         stderr = open(self.stderr, "ab")
         enter = ["nsenter", f"--net=/var/run/netns/{self.netns}"] if self.netns else []
         self.proc = subprocess.Popen(
             [*enter, sys.executable, "-m", "dockernet", *self.args("--pidfile", str(self.pidfile), str(self.log))],
-            stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL, env=clean_env(env), cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+            env=clean_env(env),
+            cwd=REPO,
         )
         stderr.close()
         if wait:
             # only this process's lines count: a restarted watcher appends to the same log
-            started = wait_for(lambda: "Watching Docker events" in self.new_log_text() or self.proc.poll() is not None, 30)
+            started = wait_for(
+                lambda: "Watching Docker events" in self.new_log_text() or self.proc.poll() is not None, 30
+            )
             assert started and self.proc.poll() is None, f"watcher did not start: {self.stderr_text()}"
         return self
 
@@ -503,10 +595,25 @@ class WatcherProcess:
 
     def dns(self, verb: str, *more: str) -> subprocess.CompletedProcess:
         """``dockernet dns VERB`` with this watcher's server, zone, key, owner and state dir."""
-        return run_cli(*self.docker_args, "dns", verb, "--server", self.server,
-                       "--port", str(self.named.port), "--zone", self.named.zone, "--key-file", str(self.key_file),
-                       "--owner-id", self.owner, "--state-dir", str(self.workdir / f"state-{self.owner}"), *more,
-                netns=self.netns)
+        return run_cli(
+            *self.docker_args,
+            "dns",
+            verb,
+            "--server",
+            self.server,
+            "--port",
+            str(self.named.port),
+            "--zone",
+            self.named.zone,
+            "--key-file",
+            str(self.key_file),
+            "--owner-id",
+            self.owner,
+            "--state-dir",
+            str(self.workdir / f"state-{self.owner}"),
+            *more,
+            netns=self.netns,
+        )
 
     def log_text(self) -> str:
         try:
@@ -516,7 +623,7 @@ class WatcherProcess:
 
     def new_log_text(self) -> str:
         """What the process started last wrote to the log."""
-        return self.log_text()[getattr(self, "log_offset", 0):]
+        return self.log_text()[getattr(self, "log_offset", 0) :]
 
     def stderr_text(self) -> str:
         try:

@@ -38,8 +38,9 @@ class _OtherServer(PrivateNamed):
 
     def provision(self) -> None:
         self.port = free_port()
-        run_cli("dns", "init", "--zone", self.zone, "--dir", str(self.dir), "--port", str(self.port), "--force",
-                check=True)
+        run_cli(
+            "dns", "init", "--zone", self.zone, "--dir", str(self.dir), "--port", str(self.port), "--force", check=True
+        )
         self.configure()
 
     def configure(self) -> None:
@@ -72,7 +73,8 @@ class PrivateKnot(_OtherServer):
             f"  - domain: {self.zone}\n"
             f'    storage: "{storage}"\n'
             f'    file: "{self.zone}.zone"\n'
-            "    acl: dockernet\n")
+            "    acl: dockernet\n"
+        )
 
     def command(self) -> list[str]:
         return ["knotd", "-c", str(self.dir.resolve() / "knot.conf")]
@@ -99,7 +101,8 @@ class PrivatePowerDns(_OtherServer):
             "allow-dnsupdate-from=127.0.0.0/8\n"
             "disable-axfr=no\n"
             "allow-axfr-ips=127.0.0.0/8\n"
-            "loglevel=4\n")
+            "loglevel=4\n"
+        )
         secret = secret_of(self.key_file)
         for args in (
             ("create-zone", self.zone, f"ns.{self.zone}"),

@@ -12,10 +12,10 @@ import urllib.request
 import dns.name
 import dns.reversename
 
-from dockernet.publish.claims import RecordPolicy
 from dockernet.ddns import DnsTarget, Nameserver, Outcome, Transfer
 from dockernet.engine.model import ContainerInfo
 from dockernet.errors import DnsTransient
+from dockernet.publish.claims import RecordPolicy
 from dockernet.publish.plan import Create, Delete, Owned
 from dockernet.sync.reconciler import Reconciler
 

@@ -19,33 +19,66 @@ def _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfac
         interfaces = None
     else:
         interfaces = Path(interfaces_file or f"/etc/network/interfaces.d/{name}")
-    return FilePaths(config=config, daemon_json=Path(daemon_json), defaults_file=Path(defaults_file),
-                     interfaces_file=interfaces, unit_dirs=tuple(Path(d) for d in unit_dir) or DEFAULT_UNIT_DIRS)
+    return FilePaths(
+        config=config,
+        daemon_json=Path(daemon_json),
+        defaults_file=Path(defaults_file),
+        interfaces_file=interfaces,
+        unit_dirs=tuple(Path(d) for d in unit_dir) or DEFAULT_UNIT_DIRS,
+    )
 
 
 def _bridge_file_options(func):
     options = [
-        click.option("--config", type=click.Choice(["auto", "daemon-json", "docker-opts", "none"]), default="auto",
-                     show_default=True,
-                     help="Which file tells Docker to use the bridge. auto: DOCKER_OPTS where Docker reads it and it "
-                          "already sets the bridge, else daemon.json. Settings that would reach dockerd twice are "
-                          "removed from the other file."),
-        click.option("--daemon-json", default="/etc/docker/daemon.json", show_default=True, metavar="PATH",
-                     help="Docker's daemon.json."),
-        click.option("--defaults-file", default="/etc/default/docker", show_default=True, metavar="PATH",
-                     help="The file holding DOCKER_OPTS."),
-        click.option("--interfaces-file", metavar="PATH",
-                     help="ifupdown stanza for the bridge [default: /etc/network/interfaces.d/NAME]."),
+        click.option(
+            "--config",
+            type=click.Choice(["auto", "daemon-json", "docker-opts", "none"]),
+            default="auto",
+            show_default=True,
+            help="Which file tells Docker to use the bridge. auto: DOCKER_OPTS where Docker reads it and it "
+            "already sets the bridge, else daemon.json. Settings that would reach dockerd twice are "
+            "removed from the other file.",
+        ),
+        click.option(
+            "--daemon-json",
+            default="/etc/docker/daemon.json",
+            show_default=True,
+            metavar="PATH",
+            help="Docker's daemon.json.",
+        ),
+        click.option(
+            "--defaults-file",
+            default="/etc/default/docker",
+            show_default=True,
+            metavar="PATH",
+            help="The file holding DOCKER_OPTS.",
+        ),
+        click.option(
+            "--interfaces-file",
+            metavar="PATH",
+            help="ifupdown stanza for the bridge [default: /etc/network/interfaces.d/NAME].",
+        ),
         click.option("--no-interfaces-file", is_flag=True, help="Do not write (or remove) the ifupdown stanza."),
-        click.option("--unit-dir", multiple=True, metavar="DIR",
-                     help="Where to look for docker.service and its drop-ins (repeatable) "
-                          "[default: the systemd dirs]."),
-        click.option("--docker-pid", default="/var/run/docker.pid", show_default=True, metavar="PATH",
-                     help="Docker's pid file: a live pid means Docker runs."),
+        click.option(
+            "--unit-dir",
+            multiple=True,
+            metavar="DIR",
+            help="Where to look for docker.service and its drop-ins (repeatable) [default: the systemd dirs].",
+        ),
+        click.option(
+            "--docker-pid",
+            default="/var/run/docker.pid",
+            show_default=True,
+            metavar="PATH",
+            help="Docker's pid file: a live pid means Docker runs.",
+        ),
         click.option("--netns", metavar="NAME|PATH", help="Work inside this network namespace instead of the host's."),
         click.option("--dry-run", is_flag=True, help="Print the netlink steps and file diffs; change nothing."),
-        click.option("--force", is_flag=True, help="Go ahead despite overlapping networks, ports on the bridge, "
-                                                   "or a non-bridge link of that name."),
+        click.option(
+            "--force",
+            is_flag=True,
+            help="Go ahead despite overlapping networks, ports on the bridge, or a non-bridge link of that name.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -86,8 +119,9 @@ def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, 
 
         engine = DockerEngine(obj["docker_host"], timeout=10)
         try:
-            apply_restarting_docker(plan, netns, before, restart_with, service, engine,
-                                    lambda line: click.echo(f"# {line}"))
+            apply_restarting_docker(
+                plan, netns, before, restart_with, service, engine, lambda line: click.echo(f"# {line}")
+            )
         finally:
             engine.close()
     for change in plan.files:
@@ -105,8 +139,11 @@ def _ask_dockerd(plan, daemon_json: str) -> None:
             accepted, reason = validate_config(change.after)
             if accepted is False:
                 raise ConfigError(f"dockerd refuses the planned {change.path}: {reason}", hint="nothing was written")
-            click.echo(f"# dockerd --validate accepts the planned {change.path}" if accepted else
-                       f"# {reason}: the plan is checked by dockernet's own rules only")
+            click.echo(
+                f"# dockerd --validate accepts the planned {change.path}"
+                if accepted
+                else f"# {reason}: the plan is checked by dockernet's own rules only"
+            )
 
 
 def _running_docker(obj, docker_pid):
@@ -118,9 +155,11 @@ def _running_docker(obj, docker_pid):
     if service is None:
         reason = docker_running(None, obj["docker_host"])
         if reason:
-            raise DockerRunning(f"Docker is running ({reason}) but neither systemd nor a live pid in {docker_pid} "
-                                "says how to stop and start it", hint="give its pid file with --docker-pid, or stop it "
-                                                                      "yourself and run without --restart-docker")
+            raise DockerRunning(
+                f"Docker is running ({reason}) but neither systemd nor a live pid in {docker_pid} "
+                "says how to stop and start it",
+                hint="give its pid file with --docker-pid, or stop it yourself and run without --restart-docker",
+            )
     return service
 
 
@@ -130,24 +169,56 @@ def bridge() -> None:
 
 
 @bridge.command("setup")
-@click.option("--cidr", required=True,
-              help="Subnet of the bridge, e.g. 10.1.0.0/16 (10.1.0.1/16 also sets the gateway).")
+@click.option(
+    "--cidr", required=True, help="Subnet of the bridge, e.g. 10.1.0.0/16 (10.1.0.1/16 also sets the gateway)."
+)
 @click.option("--name", type=IFNAME, default="docker0", show_default=True, help="Name of the bridge.")
 @click.option("--gateway", metavar="IP", help="The bridge's own address [default: the first host address].")
-@click.option("--dns", "dns_servers", type=RESOLVER, multiple=True,
-              help="Resolver for containers (repeatable) [default: the resolver already in Docker's files, else the "
-                   "gateway, with a warning: nothing checks that DNS answers there].")
+@click.option(
+    "--dns",
+    "dns_servers",
+    type=RESOLVER,
+    multiple=True,
+    help="Resolver for containers (repeatable) [default: the resolver already in Docker's files, else the "
+    "gateway, with a warning: nothing checks that DNS answers there].",
+)
 @click.option("--dns-search", type=SEARCH_DOMAIN, multiple=True, help="Search domain for containers (repeatable).")
 @click.option("--mtu", type=MTU, metavar="N", help="MTU of the bridge.")
-@click.option("--cidr6", metavar="PREFIX", help="IPv6 prefix for containers, e.g. fd00:1::/64: the bridge takes its "
-                                                "first address, Docker gets ipv6 and fixed-cidr-v6.")
-@click.option("--restart-docker", is_flag=True,
-              help="Stop a running Docker (systemd, else the --docker-pid process), apply, start it again and check "
-                   "that it uses the new bridge; if it does not, put everything back and start it again.")
+@click.option(
+    "--cidr6",
+    metavar="PREFIX",
+    help="IPv6 prefix for containers, e.g. fd00:1::/64: the bridge takes its "
+    "first address, Docker gets ipv6 and fixed-cidr-v6.",
+)
+@click.option(
+    "--restart-docker",
+    is_flag=True,
+    help="Stop a running Docker (systemd, else the --docker-pid process), apply, start it again and check "
+    "that it uses the new bridge; if it does not, put everything back and start it again.",
+)
 @_bridge_file_options
 @click.pass_obj
-def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, cidr6, restart_docker, config, daemon_json,
-                 defaults_file, interfaces_file, no_interfaces_file, unit_dir, docker_pid, netns, dry_run, force):
+def bridge_setup(
+    obj,
+    cidr,
+    name,
+    gateway,
+    dns_servers,
+    dns_search,
+    mtu,
+    cidr6,
+    restart_docker,
+    config,
+    daemon_json,
+    defaults_file,
+    interfaces_file,
+    no_interfaces_file,
+    unit_dir,
+    docker_pid,
+    netns,
+    dry_run,
+    force,
+):
     """Rebuild the bridge over netlink and write Docker's configuration for it.
 
     Refuses while Docker runs (unless --restart-docker), when the subnet
@@ -165,16 +236,38 @@ def bridge_setup(obj, cidr, name, gateway, dns_servers, dns_search, mtu, cidr6, 
     with netlink(netns) as ipr:
         observation = observe(ipr, name)
     plan = plan_setup(spec, cidr, paths, observation, force=force, docker_restarts=restart_docker)
-    _run_plan(obj, plan, observation.bridge, name, daemon_json, netns, docker_pid, dry_run,
-              f"{name} is {spec.interface} and the files agree", restart_with=spec if restart_docker else None)
+    _run_plan(
+        obj,
+        plan,
+        observation.bridge,
+        name,
+        daemon_json,
+        netns,
+        docker_pid,
+        dry_run,
+        f"{name} is {spec.interface} and the files agree",
+        restart_with=spec if restart_docker else None,
+    )
 
 
 @bridge.command("teardown")
 @click.option("--name", type=IFNAME, default="docker0", show_default=True, help="Name of the bridge.")
 @_bridge_file_options
 @click.pass_obj
-def bridge_teardown(obj, name, config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir,
-                    docker_pid, netns, dry_run, force):
+def bridge_teardown(
+    obj,
+    name,
+    config,
+    daemon_json,
+    defaults_file,
+    interfaces_file,
+    no_interfaces_file,
+    unit_dir,
+    docker_pid,
+    netns,
+    dry_run,
+    force,
+):
     """Remove the bridge and the settings bridge setup wrote (the undo of setup)."""
     # start-up time: --help and completion load no command's modules
     from dockernet.bridge import netlink, observe
@@ -184,8 +277,17 @@ def bridge_teardown(obj, name, config, daemon_json, defaults_file, interfaces_fi
     with netlink(netns) as ipr:
         observation = observe(ipr, name)
     plan = plan_teardown(name, paths, observation, force=force)
-    _run_plan(obj, plan, observation.bridge, name, daemon_json, netns, docker_pid, dry_run,
-              f"no bridge {name} and no settings of dockernet's")
+    _run_plan(
+        obj,
+        plan,
+        observation.bridge,
+        name,
+        daemon_json,
+        netns,
+        docker_pid,
+        dry_run,
+        f"no bridge {name} and no settings of dockernet's",
+    )
 
 
 @bridge.command("show")
@@ -225,8 +327,10 @@ def bridge_show(obj, name, daemon_json, defaults_file, netns, as_json):
         click.echo(f"{name}: does not exist")
     else:
         state = "up" if summary["up"] else "down"
-        click.echo(f"{name}: {summary['kind']} {state} mtu {summary['mtu']} stp {'on' if summary['stp'] else 'off'} "
-                   f"forward_delay {summary['forward_delay_s']:g}s")
+        click.echo(
+            f"{name}: {summary['kind']} {state} mtu {summary['mtu']} stp {'on' if summary['stp'] else 'off'} "
+            f"forward_delay {summary['forward_delay_s']:g}s"
+        )
         for address in summary["addresses"]:
             click.echo(f"    inet {address}")
         for address in summary["addresses6"]:

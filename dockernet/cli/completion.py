@@ -43,5 +43,8 @@ def running_containers(ctx: click.Context, param: click.Parameter, incomplete: s
             engine.close()
     except (DockernetError, OSError):
         return []
-    return [CompletionItem(name) for name in sorted(set(names))
-            if name.startswith(incomplete) and _CONTAINER_NAME.fullmatch(name)]
+    return [
+        CompletionItem(name)
+        for name in sorted(set(names))
+        if name.startswith(incomplete) and _CONTAINER_NAME.fullmatch(name)
+    ]

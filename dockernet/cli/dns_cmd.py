@@ -18,23 +18,50 @@ def dns() -> None:
 
 @dns.command("init")
 @click.option("--zone", type=ZONE, required=True, help="Zone to serve, e.g. docker.test.")
-@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory for named.conf, the zone files and the key.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for named.conf, the zone files and the key.",
+)
 @click.option("--listen", type=IP, default="127.0.0.1", show_default=True, help="Address named listens on.")
 @click.option("--port", type=click.IntRange(1, 65535), default=53, show_default=True, help="Port named listens on.")
-@click.option("--subnet", "subnets", type=CIDR, multiple=True,
-              help="Container subnet (CIDR, IPv4 or IPv6; repeatable): also serve its reverse zone.")
+@click.option(
+    "--subnet",
+    "subnets",
+    type=CIDR,
+    multiple=True,
+    help="Container subnet (CIDR, IPv4 or IPv6; repeatable): also serve its reverse zone.",
+)
 @click.option("--key-name", type=KEY_NAME, default="ddns-key", show_default=True, help="Name of the TSIG key.")
-@click.option("--algorithm", type=click.Choice(["hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"]),
-              default="hmac-sha256", show_default=True, help="HMAC algorithm of the key.")
-@click.option("--transfer/--no-transfer", "allow_transfer", default=True, show_default=True,
-              help="Let the key transfer the zone (AXFR), so the watcher can find its stale records in one sweep.")
+@click.option(
+    "--algorithm",
+    type=click.Choice(["hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384", "hmac-sha512"]),
+    default="hmac-sha256",
+    show_default=True,
+    help="HMAC algorithm of the key.",
+)
+@click.option(
+    "--transfer/--no-transfer",
+    "allow_transfer",
+    default=True,
+    show_default=True,
+    help="Let the key transfer the zone (AXFR), so the watcher can find its stale records in one sweep.",
+)
 @click.option("--force", is_flag=True, help="Overwrite files that already exist.")
-@click.option("--conf-only", is_flag=True,
-              help="Rewrite only named.conf (e.g. for another --port), keeping the key and the zone files "
-                   "with the records they hold.")
-@click.option("--quiet", "-q", is_flag=True,
-              help="Print nothing but errors (for scripts that start named and the watcher themselves).")
+@click.option(
+    "--conf-only",
+    is_flag=True,
+    help="Rewrite only named.conf (e.g. for another --port), keeping the key and the zone files "
+    "with the records they hold.",
+)
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print nothing but errors (for scripts that start named and the watcher themselves).",
+)
 def dns_init(zone, directory, listen, port, subnets, key_name, algorithm, allow_transfer, force, conf_only, quiet):
     """Write a TSIG key (mode 0600), a zone file and a named.conf that lets the key update the zone.
 
@@ -42,8 +69,16 @@ def dns_init(zone, directory, listen, port, subnets, key_name, algorithm, allow_
     """
     from dockernet.host.dnsinit import KEY_FILE, InitSpec, new_secret, reconfigure, render_all, write_files
 
-    spec = InitSpec(zone=zone, directory=directory, listen=listen, port=port, subnets=tuple(subnets),
-                    key_name=key_name, algorithm=algorithm, allow_transfer=allow_transfer)
+    spec = InitSpec(
+        zone=zone,
+        directory=directory,
+        listen=listen,
+        port=port,
+        subnets=tuple(subnets),
+        key_name=key_name,
+        algorithm=algorithm,
+        allow_transfer=allow_transfer,
+    )
     if conf_only:
         written = reconfigure(spec)
     else:
@@ -55,8 +90,10 @@ def dns_init(zone, directory, listen, port, subnets, key_name, algorithm, allow_
     conf = directory.resolve() / "named.conf"
     port_opt = f" --port {port}" if port != 53 else ""
     click.echo(f"start named:    named -g -c {conf}")
-    click.echo(f"start watching: dockernet watch --zone {zone.to_text(omit_final_dot=True)} --server {listen}{port_opt} "
-               f"--key-file {directory.resolve() / KEY_FILE}")
+    click.echo(
+        f"start watching: dockernet watch --zone {zone.to_text(omit_final_dot=True)} --server {listen}{port_opt} "
+        f"--key-file {directory.resolve() / KEY_FILE}"
+    )
 
 
 @dns.command("check")
@@ -106,10 +143,13 @@ def dns_ls(obj, settings, list_owner, list_all, as_json):
 
 @dns.command("sync")
 @dns_options
-@click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax, prerequisites included; send nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax, prerequisites included; send nothing."
+)
 @owner_options
-@click.option("--force", is_flag=True,
-              help="With --adopt-owner: adopt OLD's names although its lease shows its watcher running.")
+@click.option(
+    "--force", is_flag=True, help="With --adopt-owner: adopt OLD's names although its lease shows its watcher running."
+)
 @click.pass_obj
 def dns_sync(obj, settings, dry_run, take_over_owner, adopt_owner, force):
     """One reconcile, the same path the watcher takes (watch --once).
@@ -138,8 +178,11 @@ def dns_sync(obj, settings, dry_run, take_over_owner, adopt_owner, force):
 @dns_options
 @click.option("--owner", "purge_owner", type=OWNER_ID, help="Remove this owner's records instead of this watcher's.")
 @click.option("--dry-run", is_flag=True, help="Print the UPDATEs in nsupdate syntax; send nothing.")
-@click.option("--force", is_flag=True,
-              help="With --owner: purge, and remove the lease, although the lease shows its watcher running.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --owner: purge, and remove the lease, although the lease shows its watcher running.",
+)
 @click.pass_obj
 def dns_purge(obj, settings, purge_owner, dry_run, force):
     """Remove everything one owner wrote, PTRs included, and nothing else (each delete checks the owner's mark).

@@ -98,8 +98,13 @@ def netns_route(obj, action, container, destination, via, dev, force):
 @netns.command("attach")
 @click.argument("container", shell_complete=running_containers)
 @click.option("--bridge", required=True, metavar="NAME", help="Host bridge for the new interface.")
-@click.option("--ip", "ip_spec", required=True, metavar="ADDR/PREFIX[@GATEWAY]",
-              help="Address of the new interface; with @GATEWAY also the default route.")
+@click.option(
+    "--ip",
+    "ip_spec",
+    required=True,
+    metavar="ADDR/PREFIX[@GATEWAY]",
+    help="Address of the new interface; with @GATEWAY also the default route.",
+)
 @click.option("--ifname", default="eth1", show_default=True, help="Name of the interface inside the container.")
 @click.option("--mac", metavar="MAC|U:SEED", help="MAC address; U:SEED gives a stable one derived from SEED.")
 @click.option("--mtu", type=click.IntRange(68, 65535), help="MTU of both ends.")
@@ -114,8 +119,15 @@ def netns_attach(obj, container, bridge, ip_spec, ifname, mac, mtu, create_bridg
     from dockernet.netns import AttachSpec, attach, check_ifname, parse_ip_spec, parse_mac
 
     interface, gateway = parse_ip_spec(ip_spec)
-    spec = AttachSpec(bridge=check_ifname(bridge), interface=interface, gateway=gateway, ifname=check_ifname(ifname),
-                      mac=parse_mac(mac) if mac else None, mtu=mtu, create_bridge=create_bridge)
+    spec = AttachSpec(
+        bridge=check_ifname(bridge),
+        interface=interface,
+        gateway=gateway,
+        ifname=check_ifname(ifname),
+        mac=parse_mac(mac) if mac else None,
+        mtu=mtu,
+        create_bridge=create_bridge,
+    )
     click.echo(attach(_engine(obj), container, spec, obj["host_netns"]))
 
 

@@ -27,8 +27,12 @@ class ZoneType(click.ParamType):
             return value
         text = str(value).strip(" ")
         if not conf_safe_name(text):
-            self.fail(f"'{printable(text)}' is not a valid DNS name (labels of letters, digits, '-' and '_', "
-                      "separated by dots)", param, ctx)
+            self.fail(
+                f"'{printable(text)}' is not a valid DNS name (labels of letters, digits, '-' and '_', "
+                "separated by dots)",
+                param,
+                ctx,
+            )
         try:
             zone = dns.name.from_text(text)
         except dns.exception.DNSException as exc:
@@ -55,8 +59,11 @@ class KeyNameType(click.ParamType):
     def convert(self, value, param, ctx):
         text = str(value)
         if not conf_safe_name(text) or text.endswith("."):
-            self.fail(f"'{printable(text)}' is not a valid key name (letters, digits, '-', '_' and dots, "
-                      "e.g. ddns-key)", param, ctx)
+            self.fail(
+                f"'{printable(text)}' is not a valid key name (letters, digits, '-', '_' and dots, e.g. ddns-key)",
+                param,
+                ctx,
+            )
         return text
 
 
@@ -100,8 +107,12 @@ class InterfaceNameType(click.ParamType):
 
         text = str(value)
         if not valid_ifname(text):
-            self.fail(f"'{printable(text)}' is not a valid interface name (1-15 letters, digits, '_', '.' or '-', "
-                      "not starting with '.' or '-')", param, ctx)
+            self.fail(
+                f"'{printable(text)}' is not a valid interface name (1-15 letters, digits, '_', '.' or '-', "
+                "not starting with '.' or '-')",
+                param,
+                ctx,
+            )
         return text
 
 
@@ -131,8 +142,12 @@ class SearchDomainType(click.ParamType):
 
         domain = search_domain(str(value))
         if domain is None:
-            self.fail(f"'{printable(str(value))}' is not a domain name (labels of letters, digits and '-', "
-                      "separated by dots)", param, ctx)
+            self.fail(
+                f"'{printable(str(value))}' is not a domain name (labels of letters, digits and '-', "
+                "separated by dots)",
+                param,
+                ctx,
+            )
         return domain
 
 
@@ -144,8 +159,9 @@ class OwnerIdType(click.ParamType):
     def convert(self, value, param, ctx):
         text = str(value).strip(" ")
         if not valid_owner_id(text):
-            self.fail(f"'{printable(text)}' is not a valid owner id (letters, digits, '.', '_', '-'; up to 63)",
-                      param, ctx)
+            self.fail(
+                f"'{printable(text)}' is not a valid owner id (letters, digits, '.', '_', '-'; up to 63)", param, ctx
+            )
         return text
 
 
@@ -210,64 +226,173 @@ def default_owner_id() -> str:
 
 
 _DNS_OPTIONS = [
-    click.option("--server", envvar=["NET_NS", "DOCKERNET_SERVER"], default="127.0.0.1", show_default=True,
-                 show_envvar=True, help="DNS server that takes the updates (address or host name)."),
-    click.option("--primary", envvar="DOCKERNET_PRIMARY", metavar="HOST[:PORT]", show_envvar=True,
-                 help="Send updates (and reads) to this server [default: the primary the zone's SOA names, "
-                      "found through --server, which may be a secondary]."),
-    click.option("--port", envvar="DOCKERNET_PORT", type=click.IntRange(1, 65535), default=53, show_default=True,
-                 show_envvar=True, help="Port of the DNS server."),
-    click.option("--zone", envvar=["NET_DOMAIN", "DOCKERNET_ZONE"], type=ZONE, required=True, show_envvar=True,
-                 help="Zone the containers are published in, e.g. docker.test."),
-    click.option("--key-file", envvar=["DDNS_KEY", "DOCKERNET_KEY_FILE"], default="/etc/bind/ddns.key",
-                 show_default=True, show_envvar=True, type=click.Path(dir_okay=False),
-                 help="BIND TSIG key file (tsig-keygen, ddns-confgen, dns init)."),
-    click.option("--no-key", is_flag=True,
-                 help="Send updates unsigned (for servers that grant updates by source address)."),
-    click.option("--ttl", envvar="DOCKERNET_TTL", type=click.IntRange(0, 2147483647), default=60,
-                 show_default=True, show_envvar=True, help="TTL of the published records, in seconds."),
-    click.option("--max-ttl", envvar="DOCKERNET_MAX_TTL", type=click.IntRange(0, 2147483647), default=86400,
-                 show_default=True, show_envvar=True,
-                 help="Largest TTL a container may ask for with the dockernet.ttl label (larger values are capped)."),
-    click.option("--max-names-per-container", "max_names", envvar="DOCKERNET_MAX_NAMES",
-                 type=click.IntRange(1, 10000), default=32, show_default=True, show_envvar=True,
-                 help="Names one container may ask for: templates, networks, aliases and SRV names, valid or not "
-                      "(the rest are left out and said once), so no container's labels can hold up the others."),
-    click.option("--reverse-zone", "reverse_zones", type=REVERSE_ZONE, multiple=True,
-                 help="Also publish PTR records in this reverse zone (repeatable); auto: the zones the server "
-                      "serves for Docker's subnets."),
-    click.option("--network", "networks", multiple=True, metavar="NAME",
-                 help="Publish only addresses on this Docker network (repeatable) [default: every network]."),
-    click.option("--name-template", "name_templates", multiple=True, metavar="TEMPLATE",
-                 help="Publish each container under this name (repeatable), relative to --zone: text with the fields "
-                      "{hostname} {name} {service} {project} {number} {network} {id}; a template whose field a "
-                      "container lacks gives it no name [default: {hostname}: the hostname, or the container's "
-                      "name when Docker chose the hostname]."),
-    click.option("--compose-names/--no-compose-names", default=True, show_default=True,
-                 help="Also publish <service>.<project> for Compose containers: one round-robin name carrying "
-                      "every replica's address."),
-    click.option("--publish-ports", is_flag=True,
-                 help="SRV records _<service>._<proto>.<name> for every container's published ports [default: "
-                      "only for containers labelled dockernet.srv=true]; <service> is the label "
-                      "dockernet.srv.<port>, else the port number."),
-    click.option("--address", "address_mode", type=click.Choice(["container", "host"]), default="container",
-                 show_default=True,
-                 help="host: publish this host's address (--host-address) for containers that publish ports, "
-                      "with the host port in their SRV records (a NAT'd host)."),
-    click.option("--host-address", type=IP,
-                 help="This host's address for --address host [default: the address of the interface holding "
-                      "the default route]."),
-    click.option("--owner-id", envvar="DOCKERNET_OWNER_ID", type=OWNER_ID, default=default_owner_id,
-                 show_default="this host's name", show_envvar=True,
-                 help="Scope of ownership: this watcher only changes records marked with this id."),
-    click.option("--state-dir", envvar="DOCKERNET_STATE_DIR", default="/var/lib/dockernet", show_default=True,
-                 show_envvar=True, type=click.Path(file_okay=False),
-                 help="Where the journal of written names survives crashes (used when zone transfer is not allowed)."),
+    click.option(
+        "--server",
+        envvar=["NET_NS", "DOCKERNET_SERVER"],
+        default="127.0.0.1",
+        show_default=True,
+        show_envvar=True,
+        help="DNS server that takes the updates (address or host name).",
+    ),
+    click.option(
+        "--primary",
+        envvar="DOCKERNET_PRIMARY",
+        metavar="HOST[:PORT]",
+        show_envvar=True,
+        help="Send updates (and reads) to this server [default: the primary the zone's SOA names, "
+        "found through --server, which may be a secondary].",
+    ),
+    click.option(
+        "--port",
+        envvar="DOCKERNET_PORT",
+        type=click.IntRange(1, 65535),
+        default=53,
+        show_default=True,
+        show_envvar=True,
+        help="Port of the DNS server.",
+    ),
+    click.option(
+        "--zone",
+        envvar=["NET_DOMAIN", "DOCKERNET_ZONE"],
+        type=ZONE,
+        required=True,
+        show_envvar=True,
+        help="Zone the containers are published in, e.g. docker.test.",
+    ),
+    click.option(
+        "--key-file",
+        envvar=["DDNS_KEY", "DOCKERNET_KEY_FILE"],
+        default="/etc/bind/ddns.key",
+        show_default=True,
+        show_envvar=True,
+        type=click.Path(dir_okay=False),
+        help="BIND TSIG key file (tsig-keygen, ddns-confgen, dns init).",
+    ),
+    click.option(
+        "--no-key", is_flag=True, help="Send updates unsigned (for servers that grant updates by source address)."
+    ),
+    click.option(
+        "--ttl",
+        envvar="DOCKERNET_TTL",
+        type=click.IntRange(0, 2147483647),
+        default=60,
+        show_default=True,
+        show_envvar=True,
+        help="TTL of the published records, in seconds.",
+    ),
+    click.option(
+        "--max-ttl",
+        envvar="DOCKERNET_MAX_TTL",
+        type=click.IntRange(0, 2147483647),
+        default=86400,
+        show_default=True,
+        show_envvar=True,
+        help="Largest TTL a container may ask for with the dockernet.ttl label (larger values are capped).",
+    ),
+    click.option(
+        "--max-names-per-container",
+        "max_names",
+        envvar="DOCKERNET_MAX_NAMES",
+        type=click.IntRange(1, 10000),
+        default=32,
+        show_default=True,
+        show_envvar=True,
+        help="Names one container may ask for: templates, networks, aliases and SRV names, valid or not "
+        "(the rest are left out and said once), so no container's labels can hold up the others.",
+    ),
+    click.option(
+        "--reverse-zone",
+        "reverse_zones",
+        type=REVERSE_ZONE,
+        multiple=True,
+        help="Also publish PTR records in this reverse zone (repeatable); auto: the zones the server "
+        "serves for Docker's subnets.",
+    ),
+    click.option(
+        "--network",
+        "networks",
+        multiple=True,
+        metavar="NAME",
+        help="Publish only addresses on this Docker network (repeatable) [default: every network].",
+    ),
+    click.option(
+        "--name-template",
+        "name_templates",
+        multiple=True,
+        metavar="TEMPLATE",
+        help="Publish each container under this name (repeatable), relative to --zone: text with the fields "
+        "{hostname} {name} {service} {project} {number} {network} {id}; a template whose field a "
+        "container lacks gives it no name [default: {hostname}: the hostname, or the container's "
+        "name when Docker chose the hostname].",
+    ),
+    click.option(
+        "--compose-names/--no-compose-names",
+        default=True,
+        show_default=True,
+        help="Also publish <service>.<project> for Compose containers: one round-robin name carrying "
+        "every replica's address.",
+    ),
+    click.option(
+        "--publish-ports",
+        is_flag=True,
+        help="SRV records _<service>._<proto>.<name> for every container's published ports [default: "
+        "only for containers labelled dockernet.srv=true]; <service> is the label "
+        "dockernet.srv.<port>, else the port number.",
+    ),
+    click.option(
+        "--address",
+        "address_mode",
+        type=click.Choice(["container", "host"]),
+        default="container",
+        show_default=True,
+        help="host: publish this host's address (--host-address) for containers that publish ports, "
+        "with the host port in their SRV records (a NAT'd host).",
+    ),
+    click.option(
+        "--host-address",
+        type=IP,
+        help="This host's address for --address host [default: the address of the interface holding "
+        "the default route].",
+    ),
+    click.option(
+        "--owner-id",
+        envvar="DOCKERNET_OWNER_ID",
+        type=OWNER_ID,
+        default=default_owner_id,
+        show_default="this host's name",
+        show_envvar=True,
+        help="Scope of ownership: this watcher only changes records marked with this id.",
+    ),
+    click.option(
+        "--state-dir",
+        envvar="DOCKERNET_STATE_DIR",
+        default="/var/lib/dockernet",
+        show_default=True,
+        show_envvar=True,
+        type=click.Path(file_okay=False),
+        help="Where the journal of written names survives crashes (used when zone transfer is not allowed).",
+    ),
 ]
-_SETTINGS_FIELDS = ("server", "primary", "port", "zone", "key_file", "no_key", "ttl", "max_ttl", "max_names",
-                    "reverse_zones", "networks",
-                    "name_templates", "compose_names", "publish_ports", "address_mode", "host_address", "owner_id",
-                    "state_dir")
+_SETTINGS_FIELDS = (
+    "server",
+    "primary",
+    "port",
+    "zone",
+    "key_file",
+    "no_key",
+    "ttl",
+    "max_ttl",
+    "max_names",
+    "reverse_zones",
+    "networks",
+    "name_templates",
+    "compose_names",
+    "publish_ports",
+    "address_mode",
+    "host_address",
+    "owner_id",
+    "state_dir",
+)
 
 
 def dns_options(func):
@@ -275,6 +400,7 @@ def dns_options(func):
 
     The command receives them as one frozen ``settings`` (``runtime.DnsSettings``).
     """
+
     @functools.wraps(func)
     def with_settings(*args, **kwargs):
         # start-up time: loaded when the command runs, not by --help
@@ -289,15 +415,23 @@ def dns_options(func):
 
 def owner_options(func):
     """--take-over-owner and --adopt-owner, for the commands that write (watch, dns sync)."""
-    func = click.option("--adopt-owner", metavar="OLD", type=OWNER_ID,
-                        help="First move every record of owner id OLD (a renamed host) to this owner id, "
-                             "atomically per name.")(func)
-    return click.option("--take-over-owner", is_flag=True,
-                        help="Replace this owner id's lease although it names another Docker engine, once that "
-                             "engine stopped renewing it (a reinstalled host).")(func)
+    func = click.option(
+        "--adopt-owner",
+        metavar="OLD",
+        type=OWNER_ID,
+        help="First move every record of owner id OLD (a renamed host) to this owner id, atomically per name.",
+    )(func)
+    return click.option(
+        "--take-over-owner",
+        is_flag=True,
+        help="Replace this owner id's lease although it names another Docker engine, once that "
+        "engine stopped renewing it (a reinstalled host).",
+    )(func)
 
 
 #: the namespace holding Docker's bridges and the host ends of veths (netns commands, topology)
 host_netns_option = click.option(
-    "--host-netns", metavar="NAME|PATH",
-    help="The namespace holding Docker's bridges and the host ends of veths [default: this process's].")
+    "--host-netns",
+    metavar="NAME|PATH",
+    help="The namespace holding Docker's bridges and the host ends of veths [default: this process's].",
+)

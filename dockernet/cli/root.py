@@ -34,12 +34,23 @@ log = logging.getLogger("dockernet")
 )
 @click.option("--tls", "use_tls", is_flag=True, help="Use TLS to a tcp:// engine (implied by --tlsverify).")
 @click.option("--tlsverify", is_flag=True, help="Use TLS and verify the engine's certificate against --tlscacert.")
-@click.option("--tlscacert", metavar="FILE", help="CA the engine's certificate must be signed by [default: $DOCKER_CERT_PATH/ca.pem].")
+@click.option(
+    "--tlscacert",
+    metavar="FILE",
+    help="CA the engine's certificate must be signed by [default: $DOCKER_CERT_PATH/ca.pem].",
+)
 @click.option("--tlscert", metavar="FILE", help="Client certificate [default: $DOCKER_CERT_PATH/cert.pem].")
 @click.option("--tlskey", metavar="FILE", help="Client key [default: $DOCKER_CERT_PATH/key.pem].")
 @click.pass_context
-def cli(ctx: click.Context, docker_host: str | None, use_tls: bool, tlsverify: bool, tlscacert: str | None,
-        tlscert: str | None, tlskey: str | None) -> None:
+def cli(
+    ctx: click.Context,
+    docker_host: str | None,
+    use_tls: bool,
+    tlsverify: bool,
+    tlscacert: str | None,
+    tlscert: str | None,
+    tlskey: str | None,
+) -> None:
     """Docker host networking on a network you already own.
 
     Publish containers in your own BIND9 zone with signed dynamic updates,
@@ -57,28 +68,81 @@ def cli(ctx: click.Context, docker_host: str | None, use_tls: bool, tlsverify: b
 
 @cli.command()
 @dns_options
-@click.option("--send-from", type=click.Choice(["host", "container"]), default="host", show_default=True,
-              help="Where UPDATEs leave from: container sends each record's UPDATE from inside its container's "
-                   "network namespace, so a server granting updates by source address authorises the container.")
-@click.option("--docker-pid", envvar="DOCKER_PID", default="/var/run/docker.pid", show_default=True, show_envvar=True,
-              help="Docker's pid file, consulted while waiting for the engine.")
-@click.option("--pidfile", envvar="DOCKERNET_PIDFILE", type=click.Path(dir_okay=False), show_envvar=True,
-              help="Write the watcher's pid here (refused while another live watcher holds it).")
-@click.option("--resync-interval", envvar="DOCKERNET_RESYNC_INTERVAL", type=click.FloatRange(min=1), default=300,
-              show_default=True, show_envvar=True, help="Seconds between full reconciles that repair drift.")
-@click.option("--settle-time", type=click.FloatRange(min=0), default=10, show_default=True,
-              help="After (re)connecting to Docker, seconds before removals found by a full listing are made.")
+@click.option(
+    "--send-from",
+    type=click.Choice(["host", "container"]),
+    default="host",
+    show_default=True,
+    help="Where UPDATEs leave from: container sends each record's UPDATE from inside its container's "
+    "network namespace, so a server granting updates by source address authorises the container.",
+)
+@click.option(
+    "--docker-pid",
+    envvar="DOCKER_PID",
+    default="/var/run/docker.pid",
+    show_default=True,
+    show_envvar=True,
+    help="Docker's pid file, consulted while waiting for the engine.",
+)
+@click.option(
+    "--pidfile",
+    envvar="DOCKERNET_PIDFILE",
+    type=click.Path(dir_okay=False),
+    show_envvar=True,
+    help="Write the watcher's pid here (refused while another live watcher holds it).",
+)
+@click.option(
+    "--resync-interval",
+    envvar="DOCKERNET_RESYNC_INTERVAL",
+    type=click.FloatRange(min=1),
+    default=300,
+    show_default=True,
+    show_envvar=True,
+    help="Seconds between full reconciles that repair drift.",
+)
+@click.option(
+    "--settle-time",
+    type=click.FloatRange(min=0),
+    default=10,
+    show_default=True,
+    help="After (re)connecting to Docker, seconds before removals found by a full listing are made.",
+)
 @click.option("--cleanup-on-exit", is_flag=True, help="On SIGTERM/SIGINT, remove this owner's records before exiting.")
-@click.option("--metrics-listen", envvar="DOCKERNET_METRICS_LISTEN", metavar="HOST:PORT", type=LISTEN, show_envvar=True,
-              help="Serve Prometheus /metrics and /healthz here, e.g. 127.0.0.1:9153.")
+@click.option(
+    "--metrics-listen",
+    envvar="DOCKERNET_METRICS_LISTEN",
+    metavar="HOST:PORT",
+    type=LISTEN,
+    show_envvar=True,
+    help="Serve Prometheus /metrics and /healthz here, e.g. 127.0.0.1:9153.",
+)
 @click.option("--once", is_flag=True, help="Reconcile once and exit: 0 when everything was applied, 1 otherwise.")
 @owner_options
-@click.option("--lease-interval", type=click.FloatRange(min=1, max=86400), default=60, show_default=True,
-              help="Seconds between renewals of this owner id's lease record, its sign of life in the zone.")
+@click.option(
+    "--lease-interval",
+    type=click.FloatRange(min=1, max=86400),
+    default=60,
+    show_default=True,
+    help="Seconds between renewals of this owner id's lease record, its sign of life in the zone.",
+)
 @click.argument("log_to", metavar="[LOG]", default="-", required=False)
 @click.pass_obj
-def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle_time, cleanup_on_exit, metrics_listen,
-          once, take_over_owner, adopt_owner, lease_interval, log_to):
+def watch(
+    obj,
+    settings,
+    send_from,
+    docker_pid,
+    pidfile,
+    resync_interval,
+    settle_time,
+    cleanup_on_exit,
+    metrics_listen,
+    once,
+    take_over_owner,
+    adopt_owner,
+    lease_interval,
+    log_to,
+):
     """Publish running containers as <hostname>.<zone>, following Docker events.
 
     A records for IPv4, AAAA for global IPv6 addresses, PTR records in
@@ -101,8 +165,14 @@ def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle
     if metrics_listen and not once:
         metrics = _serve_metrics(metrics_listen, health)
     settings = replace(settings, send_from=send_from, lease_interval=lease_interval, take_over_owner=take_over_owner)
-    options = watch_options(settings, docker_pid=docker_pid, resync_interval=resync_interval, settle_time=settle_time,
-                            cleanup_on_exit=cleanup_on_exit, adopt_owner=adopt_owner)
+    options = watch_options(
+        settings,
+        docker_pid=docker_pid,
+        resync_interval=resync_interval,
+        settle_time=settle_time,
+        cleanup_on_exit=cleanup_on_exit,
+        adopt_owner=adopt_owner,
+    )
     runtime = build(settings, obj["docker_host"], metrics=metrics, health=health)
     watcher = build_watcher(runtime, options)
     if once:
@@ -114,8 +184,14 @@ def watch(obj, settings, send_from, docker_pid, pidfile, resync_interval, settle
         pidfiles.acquire(pidfile)
     watcher.install_signal_handlers()
     target = runtime.nameserver.target
-    log.info("dockernet %s watching for zone %s via %s with %s, owner id %s", __version__, settings.zone, target.where,
-             target.key, settings.owner_id)
+    log.info(
+        "dockernet %s watching for zone %s via %s with %s, owner id %s",
+        __version__,
+        settings.zone,
+        target.where,
+        target.key,
+        settings.owner_id,
+    )
     try:
         watcher.run()
     except DockernetError as exc:
@@ -146,7 +222,9 @@ def _serve_metrics(listen, health):
 @dns_options
 @host_netns_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--dot", "as_dot", is_flag=True, help="Print Graphviz DOT (dockernet topology --dot | dot -Tsvg > host.svg).")
+@click.option(
+    "--dot", "as_dot", is_flag=True, help="Print Graphviz DOT (dockernet topology --dot | dot -Tsvg > host.svg)."
+)
 @click.option("--no-color", is_flag=True, help="No colour or symbols, even on a terminal.")
 @click.pass_obj
 def topology(obj, settings, host_netns, as_json, as_dot, no_color):

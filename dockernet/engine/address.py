@@ -39,20 +39,32 @@ class EngineTls:
     @classmethod
     def from_flags(cls, verify: bool, ca: str | None, cert: str | None, key: str | None) -> EngineTls:
         directory = os.environ.get("DOCKER_CERT_PATH") or os.path.join(os.path.expanduser("~"), ".docker")
-        return cls(verify, ca or os.path.join(directory, "ca.pem"), cert or os.path.join(directory, "cert.pem"),
-                   key or os.path.join(directory, "key.pem"))
+        return cls(
+            verify,
+            ca or os.path.join(directory, "ca.pem"),
+            cert or os.path.join(directory, "cert.pem"),
+            key or os.path.join(directory, "key.pem"),
+        )
 
     def config(self) -> docker.tls.TLSConfig:
         import docker.tls  # only when connecting: docker-py costs ~0.2 s to import
 
-        for flag, path in (("--tlscacert", self.ca if self.verify else None), ("--tlscert", self.cert),
-                           ("--tlskey", self.key)):
+        for flag, path in (
+            ("--tlscacert", self.ca if self.verify else None),
+            ("--tlscert", self.cert),
+            ("--tlskey", self.key),
+        ):
             if path and not os.path.isfile(path):
-                raise ConfigError(f"TLS file {path} ({flag}) does not exist",
-                                  hint="give the engine's client certificates with --tlscacert, --tlscert and "
-                                       "--tlskey, or DOCKER_CERT_PATH")
-        return docker.tls.TLSConfig(client_cert=(self.cert, self.key), ca_cert=self.ca if self.verify else None,
-                                    verify=self.ca if self.verify else False)
+                raise ConfigError(
+                    f"TLS file {path} ({flag}) does not exist",
+                    hint="give the engine's client certificates with --tlscacert, --tlscert and "
+                    "--tlskey, or DOCKER_CERT_PATH",
+                )
+        return docker.tls.TLSConfig(
+            client_cert=(self.cert, self.key),
+            ca_cert=self.ca if self.verify else None,
+            verify=self.ca if self.verify else False,
+        )
 
 
 def check_engine_url(url: str) -> str:
@@ -72,19 +84,23 @@ def check_engine_url(url: str) -> str:
         return UsageError(f"'{shown}' is not a Docker engine address ({why})", hint=hint)
 
     if not url.strip():
-        raise UsageError("the Docker engine address is empty", hint=f"leave it out for the local socket, or give one, "
-                                                                     f"{ENGINE_EXAMPLES}")
+        raise UsageError(
+            "the Docker engine address is empty",
+            hint=f"leave it out for the local socket, or give one, {ENGINE_EXAMPLES}",
+        )
     if any(char.isspace() or not char.isprintable() for char in url):  # urllib would silently drop a newline
         raise refuse("it holds a space or a control character")
     scheme = url.partition("://")[0].lower() if "://" in url else ""
-    if scheme == "unix" and not url[len("unix://"):].startswith("/"):
+    if scheme == "unix" and not url[len("unix://") :].startswith("/"):
         raise refuse("unix:// needs the socket's absolute path", hint="e.g. unix:///var/run/docker.sock")
     if scheme == "npipe":
         raise refuse("npipe:// is Windows' named pipe")
     if scheme == "ssh" and importlib.util.find_spec("paramiko") is None:
-        raise refuse("ssh:// needs the paramiko package, which dockernet does not install",
-                     hint="forward the engine's socket (ssh -nNT -L /tmp/docker.sock:/var/run/docker.sock HOST) and "
-                          "give unix:///tmp/docker.sock")
+        raise refuse(
+            "ssh:// needs the paramiko package, which dockernet does not install",
+            hint="forward the engine's socket (ssh -nNT -L /tmp/docker.sock:/var/run/docker.sock HOST) and "
+            "give unix:///tmp/docker.sock",
+        )
     import docker.errors  # only for a URL given: docker-py costs ~0.2 s to import
     import docker.utils
 
@@ -112,9 +128,15 @@ class EngineAddress:
             check_engine_url(self.url)
 
     @classmethod
-    def from_options(cls, docker_host: str | None = None, use_tls: bool = False, tlsverify: bool = False,
-                     tlscacert: str | None = None, tlscert: str | None = None,
-                     tlskey: str | None = None) -> EngineAddress:
+    def from_options(
+        cls,
+        docker_host: str | None = None,
+        use_tls: bool = False,
+        tlsverify: bool = False,
+        tlscacert: str | None = None,
+        tlscert: str | None = None,
+        tlskey: str | None = None,
+    ) -> EngineAddress:
         """From the root command's options, as the docker CLI reads its own."""
         flags = use_tls or tlsverify or tlscacert or tlscert or tlskey
         return cls(docker_host or None, EngineTls.from_flags(tlsverify, tlscacert, tlscert, tlskey) if flags else None)
@@ -129,7 +151,7 @@ def unix_socket_path(url: str) -> str | None:
     """The socket path of a ``unix://`` engine URL, else None."""
     if not url.startswith("unix://"):
         return None
-    return "/" + url[len("unix://"):].lstrip("/")
+    return "/" + url[len("unix://") :].lstrip("/")
 
 
 def tls_failure_reason(exc: Exception) -> str | None:

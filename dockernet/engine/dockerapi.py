@@ -113,9 +113,11 @@ class DockerEngine:
     def _unreachable(self, exc: Exception) -> DockerUnreachable:
         tls = tls_failure_reason(exc)
         if tls:
-            return DockerUnreachable(f"TLS with the Docker engine at {self.where} failed ({tls})",
-                                     hint="check --tlscacert, --tlscert and --tlskey (or DOCKER_CERT_PATH) against "
-                                          "the engine's certificates")
+            return DockerUnreachable(
+                f"TLS with the Docker engine at {self.where} failed ({tls})",
+                hint="check --tlscacert, --tlscert and --tlskey (or DOCKER_CERT_PATH) against "
+                "the engine's certificates",
+            )
         reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         return DockerUnreachable(f"the Docker engine at {self.where} does not answer ({reason})")
 
@@ -136,8 +138,10 @@ class DockerEngine:
                 try:
                     self._client = _EngineClient(timeout=self.timeout, **kwargs)
                 except ValueError as exc:  # a malformed URL from the environment (checked ones never get here)
-                    raise UsageError(f"'{printable(self.where)}' is not a Docker engine address "
-                                     f"({printable(str(exc))})", hint=ENGINE_EXAMPLES) from None
+                    raise UsageError(
+                        f"'{printable(self.where)}' is not a Docker engine address ({printable(str(exc))})",
+                        hint=ENGINE_EXAMPLES,
+                    ) from None
         return self._client
 
     def close(self) -> None:
@@ -160,9 +164,10 @@ class DockerEngine:
 
     def inspect(self, container_id: str) -> ContainerInfo | None:
         """The container now, or None when it no longer exists. Each thread inspects over its own connection."""
-        document = self._keepalive.get(f"/v{self.client.api_version}/containers/{container_id}/json",
-                                       lambda: open_connection(self.where, self.client.base_url, self._tls_config,
-                                                               self.timeout))
+        document = self._keepalive.get(
+            f"/v{self.client.api_version}/containers/{container_id}/json",
+            lambda: open_connection(self.where, self.client.base_url, self._tls_config, self.timeout),
+        )
         if document is None:
             return None
         if isinstance(document, dict):
@@ -181,15 +186,20 @@ class DockerEngine:
             except docker.errors.NotFound:
                 return None
             except docker.errors.APIError as exc:  # e.g. an id prefix that matches several containers
-                raise ContainerAmbiguous(f"Docker cannot tell which container '{ref}' is: "
-                                         f"{exc.explanation or exc}") from None
+                raise ContainerAmbiguous(
+                    f"Docker cannot tell which container '{ref}' is: {exc.explanation or exc}"
+                ) from None
 
     def subnets(self) -> list[str]:
         """The subnets of every Docker network (IPAM configuration), IPv4 and IPv6."""
         with self.answering():
             networks = self.client.networks()
-        return [config["Subnet"] for network in networks for config in ((network.get("IPAM") or {}).get("Config") or [])
-                if config.get("Subnet")]
+        return [
+            config["Subnet"]
+            for network in networks
+            for config in ((network.get("IPAM") or {}).get("Config") or [])
+            if config.get("Subnet")
+        ]
 
     def default_bridge(self) -> tuple[str, list[tuple[str, str]]]:
         """The engine's own view of its default ``bridge`` network: the link's name, and (subnet, gateway) pairs."""

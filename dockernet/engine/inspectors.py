@@ -47,8 +47,9 @@ class Inspectors(Generic[RequestT]):
 
     def submit(self, request: RequestT) -> None:
         if not self._threads:
-            self._threads = [threading.Thread(target=self._work, name=f"inspector-{n}", daemon=True)
-                             for n in range(self.count)]
+            self._threads = [
+                threading.Thread(target=self._work, name=f"inspector-{n}", daemon=True) for n in range(self.count)
+            ]
             for thread in self._threads:
                 thread.start()
         self.requests.put(request)

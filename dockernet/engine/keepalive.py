@@ -54,8 +54,9 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self.sock = sock
 
 
-def open_connection(where: str, base_url: str, tls: docker.tls.TLSConfig | None,
-                    timeout: float) -> http.client.HTTPConnection | None:
+def open_connection(
+    where: str, base_url: str, tls: docker.tls.TLSConfig | None, timeout: float
+) -> http.client.HTTPConnection | None:
     """A keep-alive connection to the engine at ``where`` (docker-py's ``base_url`` for it); None: none fits."""
     path = unix_socket_path(where)
     if path is not None:

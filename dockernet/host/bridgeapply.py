@@ -40,11 +40,14 @@ def execute(plan: BridgePlan, ipr, before: LinkState | None, name: str) -> None:
     except DockernetError as exc:
         leftovers = _put_back(ipr, before, name, written, link_changed)
         if leftovers:
-            raise RolledBack(f"{exc}; putting back what was already changed failed too: {'; '.join(leftovers)}",
-                             hint="check the link and those files by hand") from None
+            raise RolledBack(
+                f"{exc}; putting back what was already changed failed too: {'; '.join(leftovers)}",
+                hint="check the link and those files by hand",
+            ) from None
         undone = ([f"the link {name}"] if link_changed else []) + [str(change.path) for change in written]
-        raise RolledBack(f"{exc}; nothing is changed" + (f" ({', '.join(undone)} put back as they were)"
-                                                         if undone else "")) from None
+        raise RolledBack(
+            f"{exc}; nothing is changed" + (f" ({', '.join(undone)} put back as they were)" if undone else "")
+        ) from None
 
 
 def _put_back(ipr, before: LinkState | None, name: str, written: list[FileChange], link_changed: bool) -> list[str]:
@@ -64,8 +67,15 @@ def _put_back(ipr, before: LinkState | None, name: str, written: list[FileChange
     return failures
 
 
-def apply_restarting_docker(plan: BridgePlan, netns: str | None, before: LinkState | None, spec: BridgeSpec,
-                            service: DockerService, engine: Engine, say: Callable[[str], None]) -> None:
+def apply_restarting_docker(
+    plan: BridgePlan,
+    netns: str | None,
+    before: LinkState | None,
+    spec: BridgeSpec,
+    service: DockerService,
+    engine: Engine,
+    say: Callable[[str], None],
+) -> None:
     """Stop Docker, apply the plan, start Docker and ask it whether it uses the new bridge; if it does not come
     back so, put the old link and files back and start Docker again. ``say`` reports each step."""
     say(f"stopping Docker ({service.describe()})")
@@ -93,11 +103,14 @@ def apply_restarting_docker(plan: BridgePlan, netns: str | None, before: LinkSta
     except DockernetError:
         pass  # it may not have started at all
     with netlink(netns) as ipr:
-        leftovers = _put_back(ipr, before, spec.name, [change for change in plan.files if change.changed],
-                              link_changed=bool(plan.steps))
+        leftovers = _put_back(
+            ipr, before, spec.name, [change for change in plan.files if change.changed], link_changed=bool(plan.steps)
+        )
     if leftovers:
-        raise RolledBack(f"{failure}; putting back the old link and files failed too: {'; '.join(leftovers)}",
-                         hint="Docker is stopped; fix the files by hand and start it")
+        raise RolledBack(
+            f"{failure}; putting back the old link and files failed too: {'; '.join(leftovers)}",
+            hint="Docker is stopped; fix the files by hand and start it",
+        )
     _start_again(service, engine, say, failure)
     raise RolledBack(f"{failure}; the old link and files are back and Docker runs again with them")
 
@@ -109,5 +122,7 @@ def _start_again(service: DockerService, engine: Engine, say: Callable[[str], No
         service.start()
         wait_for_engine(engine, service)
     except DockernetError as exc:
-        raise RolledBack(f"{failure}; starting Docker again as it was failed too: {exc}",
-                         hint="start Docker by hand and read its log") from None
+        raise RolledBack(
+            f"{failure}; starting Docker again as it was failed too: {exc}",
+            hint="start Docker by hand and read its log",
+        ) from None

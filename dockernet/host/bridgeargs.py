@@ -66,21 +66,37 @@ def parses(parse: Callable[[str], object], value: str) -> bool:
     return True
 
 
-def make_spec(name: str, cidr: str, gateway: str | None = None, mtu: int | None = None,
-              dns: tuple[str, ...] = (), dns_search: tuple[str, ...] = (), cidr6: str | None = None) -> BridgeSpec:
+def make_spec(
+    name: str,
+    cidr: str,
+    gateway: str | None = None,
+    mtu: int | None = None,
+    dns: tuple[str, ...] = (),
+    dns_search: tuple[str, ...] = (),
+    cidr6: str | None = None,
+) -> BridgeSpec:
     """Validate the arguments of ``bridge setup``; every failure is a ``UsageError``.
 
     ``--cidr 10.1.0.1/16`` means network 10.1.0.0/16 with gateway 10.1.0.1;
     ``--cidr 10.1.0.0/16`` takes the first host address as the gateway.
     """
     if not valid_ifname(name):
-        raise UsageError(f"'{printable(name)}' is not a valid interface name (1-15 letters, digits, '_', '.' "
-                         "or '-', not starting with '.' or '-')")
+        raise UsageError(
+            f"'{printable(name)}' is not a valid interface name (1-15 letters, digits, '_', '.' "
+            "or '-', not starting with '.' or '-')"
+        )
     interface = _gateway_interface(cidr, gateway)
     if mtu is not None and not 68 <= mtu <= 65535:
         raise UsageError(f"MTU {mtu} is out of range (68-65535)")
-    return BridgeSpec(name, interface, mtu, _resolvers(dns or (str(interface.ip),)), _search_domains(dns_search),
-                      _interface6(cidr6) if cidr6 else None, dns_defaulted=not dns)
+    return BridgeSpec(
+        name,
+        interface,
+        mtu,
+        _resolvers(dns or (str(interface.ip),)),
+        _search_domains(dns_search),
+        _interface6(cidr6) if cidr6 else None,
+        dns_defaulted=not dns,
+    )
 
 
 def _gateway_interface(cidr: str, gateway: str | None) -> ipaddress.IPv4Interface:
@@ -92,8 +108,9 @@ def _gateway_interface(cidr: str, gateway: str | None) -> ipaddress.IPv4Interfac
     if "/" not in cidr:
         raise UsageError(f"'{cidr}' has no prefix length", hint=f"maybe you meant {cidr}/24 ?")
     if given.version != 4:
-        raise UsageError(f"{cidr} is IPv6: the Docker bridge address is IPv4 "
-                         "(IPv6 goes in daemon.json's fixed-cidr-v6)")
+        raise UsageError(
+            f"{cidr} is IPv6: the Docker bridge address is IPv4 (IPv6 goes in daemon.json's fixed-cidr-v6)"
+        )
     network = given.network
     if network.prefixlen > 30:
         raise UsageError(f"{network} is too small: a bridge needs at least a /30 (gateway and one container)")
@@ -110,8 +127,10 @@ def _gateway_interface(cidr: str, gateway: str | None) -> ipaddress.IPv4Interfac
         raise UsageError(f"gateway {gateway_ip} is outside {network}")
     if gateway_ip in (network.network_address, network.broadcast_address):
         which = "network" if gateway_ip == network.network_address else "broadcast"
-        raise UsageError(f"gateway {gateway_ip} is the {which} address of {network}",
-                         hint=f"use a host address such as {network.network_address + 1}")
+        raise UsageError(
+            f"gateway {gateway_ip} is the {which} address of {network}",
+            hint=f"use a host address such as {network.network_address + 1}",
+        )
     return ipaddress.IPv4Interface(f"{gateway_ip}/{network.prefixlen}")
 
 
@@ -130,8 +149,10 @@ def _search_domains(texts: tuple[str, ...]) -> tuple[str, ...]:
     for text in texts:
         domain = search_domain(text)
         if domain is None:
-            raise UsageError(f"search domain '{printable(text)}' is not a domain name (labels of letters, digits "
-                             "and '-', separated by dots)")
+            raise UsageError(
+                f"search domain '{printable(text)}' is not a domain name (labels of letters, digits "
+                "and '-', separated by dots)"
+            )
         domains.append(domain)
     return tuple(domains)
 

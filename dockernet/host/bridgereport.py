@@ -24,8 +24,13 @@ def bridge_summary(bridge: LinkState | None) -> dict:
     if bridge is None:
         return {"exists": False}
     return {
-        "exists": True, "name": bridge.name, "index": bridge.index, "kind": bridge.kind, "mtu": bridge.mtu,
-        "up": bridge.up, "addresses": [str(a) for a in bridge.addresses],
+        "exists": True,
+        "name": bridge.name,
+        "index": bridge.index,
+        "kind": bridge.kind,
+        "mtu": bridge.mtu,
+        "up": bridge.up,
+        "addresses": [str(a) for a in bridge.addresses],
         "addresses6": [str(a) for a in bridge.addresses6],
         "stp": bool(bridge.stp) if bridge.stp is not None else None,
         "forward_delay_s": bridge.forward_delay / 100 if bridge.forward_delay is not None else None,
@@ -41,13 +46,19 @@ def config_agreement(bridge: LinkState | None, paths: FilePaths, name: str = DEF
     opts = flags_in(docker_opts(read_text(paths.defaults_file), str(paths.defaults_file)))  # unreadable: refused
     sources: list[tuple[str, str | None, str | None, list[str]]] = [
         ("daemon.json", settings.get("bridge"), settings.get("bip"), settings.get("dns") or []),
-        ("DOCKER_OPTS", next(reversed(opts.get("bridge", [])), None), next(reversed(opts.get("bip", [])), None),
-         opts.get("dns") or []),
+        (
+            "DOCKER_OPTS",
+            next(reversed(opts.get("bridge", [])), None),
+            next(reversed(opts.get("bip", [])), None),
+            opts.get("dns") or [],
+        ),
     ]
     chosen = next((source for source in sources if source[1] or source[2]), None)
     if chosen is None:
-        return ["neither daemon.json nor DOCKER_OPTS names a bridge or its address: Docker makes its own docker0 "
-                "on a subnet of its choosing"]
+        return [
+            "neither daemon.json nor DOCKER_OPTS names a bridge or its address: Docker makes its own docker0 "
+            "on a subnet of its choosing"
+        ]
     source, configured, bip, dns_servers = chosen
     configured = configured or DEFAULT_BRIDGE
     findings = []
@@ -77,8 +88,10 @@ def engine_agreement(engine, bridge: LinkState | None, name: str) -> list[str]:
     except DockerUnreachable as exc:
         return [f"cannot ask the engine: {exc}"]
     if bridge is None or not bridge.addresses:
-        return [f"Docker's bridge network uses {used or 'no link'} with "
-                f"{', '.join(subnet for subnet, _ in configs) or 'no subnet'}"]
+        return [
+            f"Docker's bridge network uses {used or 'no link'} with "
+            f"{', '.join(subnet for subnet, _ in configs) or 'no subnet'}"
+        ]
     problems = bridge_disagreements(engine, name, bridge.addresses[0])
     if problems:
         return problems + ["restart Docker to apply the files (bridge setup --restart-docker does it and checks)"]

@@ -37,8 +37,12 @@ from dockernet.host.filechange import FileChange, read_text
 from dockernet.host.ifupdown import STANZA_HEADER, render_interfaces
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-DEFAULT_UNIT_DIRS = (Path("/etc/systemd/system"), Path("/run/systemd/system"), Path("/lib/systemd/system"),
-                     Path("/usr/lib/systemd/system"))
+DEFAULT_UNIT_DIRS = (
+    Path("/etc/systemd/system"),
+    Path("/run/systemd/system"),
+    Path("/lib/systemd/system"),
+    Path("/usr/lib/systemd/system"),
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +71,9 @@ def _conflict_check(paths: FilePaths, daemon_after: str | None, defaults_after: 
     """The last check before anything is written: no setting may reach dockerd twice."""
     settings = parse_daemon_json(daemon_after, str(paths.daemon_json)) if daemon_after is not None else {}
     opts_read = unit.reads_docker_opts or not unit.found
-    conflicts = find_conflicts(settings, flags_in(docker_opts(defaults_after, str(paths.defaults_file))), unit,
-                               opts_read)
+    conflicts = find_conflicts(
+        settings, flags_in(docker_opts(defaults_after, str(paths.defaults_file))), unit, opts_read
+    )
     if conflicts:
         raise ConfigError(
             "dockerd refuses to start when a setting is both a flag and in daemon.json: " + "; ".join(conflicts),
@@ -91,18 +96,22 @@ def _refusals(spec: BridgeSpec, unit: UnitFacts, settings: dict, opts_words: lis
     """What no file dockernet writes can fix: flags on the unit's ExecStart, default pools on the subnet."""
     if unit.exec_flags:
         flags = ", ".join(sorted(unit.exec_flags))
-        raise ConfigError(f"the ExecStart line of {unit.where} gives dockerd {flags} as flags, which dockerd would "
-                          "also get from dockernet's settings",
-                          hint=f"remove them from {unit.where} (dockernet does not edit unit files), "
-                               "then systemctl daemon-reload")
+        raise ConfigError(
+            f"the ExecStart line of {unit.where} gives dockerd {flags} as flags, which dockerd would "
+            "also get from dockernet's settings",
+            hint=f"remove them from {unit.where} (dockernet does not edit unit files), then systemctl daemon-reload",
+        )
     overlaps = pool_overlaps(settings, opts_words if opts_read else [], spec.network)
     if overlaps:
-        raise ConfigError("; ".join(overlaps) + ": Docker would give user-defined networks addresses of the bridge",
-                          hint="remove that pool (or choose another --cidr)")
+        raise ConfigError(
+            "; ".join(overlaps) + ": Docker would give user-defined networks addresses of the bridge",
+            hint="remove that pool (or choose another --cidr)",
+        )
 
 
-def keep_resolvers(spec: BridgeSpec, place: str, sources: list[tuple[str, object]],
-                   old_networks: list[IPNetwork]) -> tuple[BridgeSpec, list[str]]:
+def keep_resolvers(
+    spec: BridgeSpec, place: str, sources: list[tuple[str, object]], old_networks: list[IPNetwork]
+) -> tuple[BridgeSpec, list[str]]:
     """The resolvers containers get when ``--dns`` is not given, and a note saying so.
 
     A resolver already in Docker's files (``sources``: where, the list found
@@ -118,13 +127,15 @@ def keep_resolvers(spec: BridgeSpec, place: str, sources: list[tuple[str, object
         if not isinstance(values, list):
             continue
         found = [resolver_address(str(value)) for value in values]
-        kept = tuple(address for address in found
-                     if address is not None and not _left_behind(address, old_networks, spec))
+        kept = tuple(
+            address for address in found if address is not None and not _left_behind(address, old_networks, spec)
+        )
         if kept == spec.dns:
             return spec, []  # the gateway again (an earlier setup's default): nothing to say but the warning
         if kept:
             return replace(spec, dns=kept, dns_defaulted=False), [
-                f"containers keep their resolvers from {where}: {', '.join(kept)} (--dns replaces them)"]
+                f"containers keep their resolvers from {where}: {', '.join(kept)} (--dns replaces them)"
+            ]
     return spec, []
 
 
@@ -137,13 +148,19 @@ def gateway_dns_warning(spec: BridgeSpec, dns_given: bool) -> list[str]:
     """Containers sent to the gateway for DNS lose name resolution when nothing answers there: say so."""
     if dns_given or str(spec.gateway) not in spec.dns:
         return []
-    return [f"containers get {spec.gateway} (the gateway) as their resolver and nothing checks that DNS answers "
-            f"there: give --dns ADDR (a resolver they can reach), or make named listen on {spec.gateway} "
-            f"(listen-on {{ {spec.gateway}; }};)"]
+    return [
+        f"containers get {spec.gateway} (the gateway) as their resolver and nothing checks that DNS answers "
+        f"there: give --dns ADDR (a resolver they can reach), or make named listen on {spec.gateway} "
+        f"(listen-on {{ {spec.gateway}; }};)"
+    ]
 
 
-def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, old_bridge: LinkState | None = None,
-                  ) -> tuple[list[FileChange], list[str], list[str]]:
+def _file_changes(
+    spec: BridgeSpec,
+    cidr_argument: str,
+    paths: FilePaths,
+    old_bridge: LinkState | None = None,
+) -> tuple[list[FileChange], list[str], list[str]]:
     unit = read_unit(list(paths.unit_dirs))
     warnings, notes = [], []
     daemon_before = read_text(paths.daemon_json)
@@ -159,32 +176,49 @@ def _file_changes(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, old_br
     if opts_read or place == "docker-opts":
         sources.insert(0 if place == "docker-opts" else 1, ("DOCKER_OPTS", opts_flags.get("dns")))
     old_networks: list[IPNetwork] = [address.network for address in (old_bridge.addresses if old_bridge else ())]
-    old_networks += [ipaddress.ip_interface(bip).network for bip in [settings.get("bip"), *opts_flags.get("bip", [])]
-                     if isinstance(bip, str) and parses(ipaddress.IPv4Interface, bip)]
+    old_networks += [
+        ipaddress.ip_interface(bip).network
+        for bip in [settings.get("bip"), *opts_flags.get("bip", [])]
+        if isinstance(bip, str) and parses(ipaddress.IPv4Interface, bip)
+    ]
     spec, dns_notes = keep_resolvers(spec, place, sources, old_networks)
     changes = []
     if place != "none":
         _refusals(spec, unit, settings, opts_words, opts_read)
-        daemon_after, defaults_after = place_settings(daemon_before, defaults_before, spec, place, opts_read,
-                                                      str(paths.daemon_json), str(paths.defaults_file))
-        changes += [change for change in (FileChange(paths.daemon_json, daemon_before, daemon_after),
-                                          FileChange(paths.defaults_file, defaults_before, defaults_after))
-                    if change.changed]
+        daemon_after, defaults_after = place_settings(
+            daemon_before, defaults_before, spec, place, opts_read, str(paths.daemon_json), str(paths.defaults_file)
+        )
+        changes += [
+            change
+            for change in (
+                FileChange(paths.daemon_json, daemon_before, daemon_after),
+                FileChange(paths.defaults_file, defaults_before, defaults_after),
+            )
+            if change.changed
+        ]
         _conflict_check(paths, daemon_after, defaults_after, unit)
         notes.append(f"Docker's bridge settings go to {why}")
         notes += dns_notes
         warnings += gateway_dns_warning(spec, dns_given)
     if place == "docker-opts" and unit.found and not unit.reads_docker_opts:
-        warnings.append(f"the docker unit ({unit.where or 'docker.service'}) does not read DOCKER_OPTS: "
-                        "this setting has no effect under systemd; use --config daemon-json")
+        warnings.append(
+            f"the docker unit ({unit.where or 'docker.service'}) does not read DOCKER_OPTS: "
+            "this setting has no effect under systemd; use --config daemon-json"
+        )
     if paths.interfaces_file is not None:
         before = read_text(paths.interfaces_file)
         changes.append(FileChange(paths.interfaces_file, before, render_interfaces(spec, cidr_argument)))
     return changes, warnings, notes
 
 
-def plan_setup(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, observation: Observation,
-               force: bool = False, docker_restarts: bool = False) -> BridgePlan:
+def plan_setup(
+    spec: BridgeSpec,
+    cidr_argument: str,
+    paths: FilePaths,
+    observation: Observation,
+    force: bool = False,
+    docker_restarts: bool = False,
+) -> BridgePlan:
     """The plan for ``bridge setup``; ``docker_restarts``: Docker is stopped first (its containers leave the bridge)."""
     files, warnings, notes = _file_changes(spec, cidr_argument, paths, observation.bridge)
     overlaps = find_overlaps(spec.network, observation.others)
@@ -201,16 +235,22 @@ def plan_setup(spec: BridgeSpec, cidr_argument: str, paths: FilePaths, observati
 
 def _check_replaceable(bridge: LinkState, force: bool, warnings: list[str], docker_restarts: bool = False) -> None:
     if bridge.kind != "bridge" and not force:
-        raise BridgeBusy(f"{bridge.name} exists and is a {bridge.kind or 'plain'} link, not a bridge",
-                         hint="remove it, or use --force to replace it")
+        raise BridgeBusy(
+            f"{bridge.name} exists and is a {bridge.kind or 'plain'} link, not a bridge",
+            hint="remove it, or use --force to replace it",
+        )
     if bridge.ports:
         ports = ", ".join(bridge.ports)
         if docker_restarts:
-            warnings.append(f"{bridge.name}'s ports ({ports}) go: Docker's containers stop with it, and those with a "
-                            "restart policy come back on the new bridge")
+            warnings.append(
+                f"{bridge.name}'s ports ({ports}) go: Docker's containers stop with it, and those with a "
+                "restart policy come back on the new bridge"
+            )
         elif not force:
-            raise BridgeBusy(f"{bridge.name} has ports attached ({ports})",
-                             hint="stop the containers using it, or use --force to rebuild it anyway")
+            raise BridgeBusy(
+                f"{bridge.name} has ports attached ({ports})",
+                hint="stop the containers using it, or use --force to rebuild it anyway",
+            )
         else:
             warnings.append(f"rebuilding {bridge.name} detaches {ports}")
 
@@ -232,15 +272,21 @@ def plan_teardown(name: str, paths: FilePaths, observation: Observation, force: 
         files.append(FileChange(paths.daemon_json, before, after))
     opts = flags_in(docker_opts(read_text(paths.defaults_file), str(paths.defaults_file)))
     bips = [ipaddress.ip_interface(bip) for bip in opts.get("bip", []) if parses(ipaddress.ip_interface, bip)]
-    ours = name in opts.get("bridge", []) or (name == DEFAULT_BRIDGE and network is not None
-                                             and any(bip.network == network for bip in bips))
+    ours = name in opts.get("bridge", []) or (
+        name == DEFAULT_BRIDGE and network is not None and any(bip.network == network for bip in bips)
+    )
     if paths.config == "docker-opts" or (paths.config == "auto" and ours):
         before = read_text(paths.defaults_file)
         ours6 = network6 is not None and opts.get("fixed-cidr-v6") == [str(network6)]
         drop = LINK_KEYS | (IPV6_KEYS if ours6 else set())
         if before is not None:
-            files.append(FileChange(paths.defaults_file, before,
-                                    rewrite_docker_opts(before, None, frozenset(drop), str(paths.defaults_file))))
+            files.append(
+                FileChange(
+                    paths.defaults_file,
+                    before,
+                    rewrite_docker_opts(before, None, frozenset(drop), str(paths.defaults_file)),
+                )
+            )
     if paths.interfaces_file is not None:
         before = read_text(paths.interfaces_file)
         if before is not None and before.startswith(STANZA_HEADER):

@@ -40,8 +40,10 @@ def _start_time(pid: int) -> str | None:
 def resolve(engine: Engine, ref: str) -> ContainerInfo:
     """The running container named by name, id or unique id prefix."""
     if not _CONTAINER_REF.fullmatch(ref):
-        raise UsageError(f"'{printable(ref)}' is not a container name or id",
-                         hint="give a name, an id or a unique id prefix (docker ps)")
+        raise UsageError(
+            f"'{printable(ref)}' is not a container name or id",
+            hint="give a name, an id or a unique id prefix (docker ps)",
+        )
     info = engine.find(ref)
     if info is None:
         raise ContainerNotFound(f"no container '{ref}'", hint="give a name, an id or a unique id prefix (docker ps)")

@@ -24,8 +24,10 @@ def parse_daemon_json(text: str | None, path: str = "daemon.json") -> dict:
     try:
         settings = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
-                          hint="fix it by hand; dockernet left it unchanged") from None
+        raise ConfigError(
+            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}",
+            hint="fix it by hand; dockernet left it unchanged",
+        ) from None
     if not isinstance(settings, dict):
         raise ConfigError(f"{path} does not hold a JSON object", hint="fix it by hand; dockernet left it unchanged")
     return settings
@@ -83,8 +85,13 @@ def merge_daemon_json(text: str | None, spec: BridgeSpec, path: str = "daemon.js
     return render_json(settings, text)
 
 
-def unmerge_daemon_json(text: str | None, spec_network: ipaddress.IPv4Network | None, name: str,
-                        path: str = "daemon.json", network6: ipaddress.IPv6Network | None = None) -> str | None:
+def unmerge_daemon_json(
+    text: str | None,
+    spec_network: ipaddress.IPv4Network | None,
+    name: str,
+    path: str = "daemon.json",
+    network6: ipaddress.IPv6Network | None = None,
+) -> str | None:
     """daemon.json without the settings ``bridge setup`` wrote; None when there is no file."""
     if text is None:
         return None
@@ -97,8 +104,12 @@ def unmerge_daemon_json(text: str | None, spec_network: ipaddress.IPv4Network | 
     if name == DEFAULT_BRIDGE and spec_network is not None and inside(settings.get("bip", ""), spec_network):
         settings.pop("bip")
     dns_servers = settings.get("dns")
-    if spec_network is not None and isinstance(dns_servers, list) and dns_servers and all(
-            inside(server, spec_network) for server in dns_servers):
+    if (
+        spec_network is not None
+        and isinstance(dns_servers, list)
+        and dns_servers
+        and all(inside(server, spec_network) for server in dns_servers)
+    ):
         settings.pop("dns")  # resolvers on the bridge are useless without it
     return render_json(settings, text)
 

@@ -55,13 +55,19 @@ def reverse_zone(subnet: ipaddress.IPv4Network | ipaddress.IPv6Network) -> dns.n
     full = dns.reversename.from_address(str(subnet.network_address))
     keep = subnet.prefixlen // unit
     total = subnet.max_prefixlen // unit
-    return dns.name.Name(full.labels[total - keep:])
+    return dns.name.Name(full.labels[total - keep :])
 
 
 def new_secret(algorithm: str) -> str:
     """A random secret as long as the HMAC's output, as tsig-keygen makes it."""
-    size = {"hmac-md5": 16, "hmac-sha1": 20, "hmac-sha224": 28, "hmac-sha256": 32, "hmac-sha384": 48,
-            "hmac-sha512": 64}[algorithm]
+    size = {
+        "hmac-md5": 16,
+        "hmac-sha1": 20,
+        "hmac-sha224": 28,
+        "hmac-sha256": 32,
+        "hmac-sha384": 48,
+        "hmac-sha512": 64,
+    }[algorithm]
     return base64.b64encode(secrets.token_bytes(size)).decode()
 
 
@@ -158,9 +164,11 @@ def reconfigure(spec: InitSpec) -> list[Path]:
     needed = [KEY_FILE, *(f"{zone_text(zone)}.zone" for zone in [spec.zone, *reverse_zones(spec)])]
     missing = [name for name in needed if not (spec.directory / name).is_file()]
     if missing:
-        raise UsageError(f"{', '.join(str(spec.directory / name) for name in missing)} missing: "
-                         "--conf-only rewrites named.conf next to the files of an earlier dns init "
-                         "(run it without --conf-only first)")
+        raise UsageError(
+            f"{', '.join(str(spec.directory / name) for name in missing)} missing: "
+            "--conf-only rewrites named.conf next to the files of an earlier dns init "
+            "(run it without --conf-only first)"
+        )
     conf = render_all(spec, secret="")[CONF_FILE]
     return write_files(spec.directory, {CONF_FILE: conf}, force=True)
 
@@ -185,8 +193,9 @@ def write_files(directory: Path, files: dict[str, tuple[str, int]], force: bool)
     except OSError as exc:
         raise WriteFailed(f"cannot look into {directory}: {exc.strerror}") from None
     if existing and not force:
-        raise FileConflict(f"{', '.join(str(path) for path in existing)} already exist(s)",
-                           hint="use --force to overwrite")
+        raise FileConflict(
+            f"{', '.join(str(path) for path in existing)} already exist(s)", hint="use --force to overwrite"
+        )
     written: list[Path] = []
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -200,6 +209,7 @@ def write_files(directory: Path, files: dict[str, tuple[str, int]], force: bool)
                 write_atomic(path, *originals[path])
             else:
                 path.unlink(missing_ok=True)
-        raise WriteFailed(f"cannot write into {directory}: {exc.strerror}",
-                             hint="choose a --dir this user may write to") from None
+        raise WriteFailed(
+            f"cannot write into {directory}: {exc.strerror}", hint="choose a --dir this user may write to"
+        ) from None
     return targets

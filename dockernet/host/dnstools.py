@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import dns.exception
 import dns.name
@@ -54,9 +55,14 @@ def check(nameserver: Nameserver) -> list[Finding]:
             continue
         if served != zone:
             answer = _probe_answer(nameserver, zone)
-            findings.append(Finding(False, f"{name}: {target.where} does not serve this zone{answer}; add to named.conf: "
-                                           f'zone "{name}" {{ type primary; file "{name}.zone"; '
-                                           f"allow-update {{ {keyref}; }}; }};"))
+            findings.append(
+                Finding(
+                    False,
+                    f"{name}: {target.where} does not serve this zone{answer}; add to named.conf: "
+                    f'zone "{name}" {{ type primary; file "{name}.zone"; '
+                    f"allow-update {{ {keyref}; }}; }};",
+                )
+            )
             continue
         findings.append(Finding(True, f"{name}: served by {target.where}"))
         findings.extend(_servers(nameserver, zone))
@@ -74,11 +80,17 @@ def check(nameserver: Nameserver) -> list[Finding]:
             findings.append(Finding(False, f"{name}: zone transfer failed: {exc}"))
             continue
         if transferable:
-            findings.append(Finding(True, f"{name}: {keyref} may transfer the zone (stale records are found in one sweep)"))
+            findings.append(
+                Finding(True, f"{name}: {keyref} may transfer the zone (stale records are found in one sweep)")
+            )
         else:
-            findings.append(Finding(
-                True, f"{name}: zone transfer not allowed; dockernet works from its journal instead. To allow the "
-                      f"sweep, add to the zone in named.conf: allow-transfer {{ {keyref}; }};"))
+            findings.append(
+                Finding(
+                    True,
+                    f"{name}: zone transfer not allowed; dockernet works from its journal instead. To allow the "
+                    f"sweep, add to the zone in named.conf: allow-transfer {{ {keyref}; }};",
+                )
+            )
     return findings
 
 
@@ -95,18 +107,31 @@ def _servers(nameserver: Nameserver, zone: dns.name.Name) -> list[Finding]:
     if soa is None:
         return []
     asked = f" (found through {target.asked})" if target.asked and zone == target.zone else ""
-    findings = [Finding(True, f"{name}: primary {soa.mname.to_text(omit_final_dot=True)} at {target.where}{asked}, "
-                              f"serial {soa.serial}")]
+    findings = [
+        Finding(
+            True,
+            f"{name}: primary {soa.mname.to_text(omit_final_dot=True)} at {target.where}{asked}, serial {soa.serial}",
+        )
+    ]
     for server in secondaries:
         if server.serial is None:
-            findings.append(Finding(True, f"{name}: secondary {server.name} at {server.where}: {server.error}", warn=True))
+            findings.append(
+                Finding(True, f"{name}: secondary {server.name} at {server.where}: {server.error}", warn=True)
+            )
         elif server.serial == soa.serial:
-            findings.append(Finding(True, f"{name}: secondary {server.name} at {server.where}: serial {server.serial}, "
-                                          f"current"))
+            findings.append(
+                Finding(True, f"{name}: secondary {server.name} at {server.where}: serial {server.serial}, current")
+            )
         else:
-            findings.append(Finding(True, f"{name}: secondary {server.name} at {server.where}: serial {server.serial}, "
-                                          f"behind the primary's {soa.serial} (just updated, or NOTIFY or zone "
-                                          f"transfer to it failing)", warn=True))
+            findings.append(
+                Finding(
+                    True,
+                    f"{name}: secondary {server.name} at {server.where}: serial {server.serial}, "
+                    f"behind the primary's {soa.serial} (just updated, or NOTIFY or zone "
+                    f"transfer to it failing)",
+                    warn=True,
+                )
+            )
     return findings
 
 
@@ -152,8 +177,10 @@ def clock_skew(nameserver: Nameserver, zone: dns.name.Name) -> float | None:
         with socket.socket(family, socket.SOCK_DGRAM) as sock:
             expiration = time.time() + target.timeout
             dns.query.send_udp(sock, message, destination, expiration)
-            response, _ = dns.query.receive_udp(sock, destination, expiration, keyring=lambda *_: False,
-                                                request_mac=message.mac)
+            # a keyring callable that gives no key: the answer's TSIG time is read, not verified
+            # (dnspython takes a callable; its annotation names only the dict form)
+            no_key: Any = lambda *_: False  # noqa: E731
+            response, _ = dns.query.receive_udp(sock, destination, expiration, keyring=no_key, request_mac=message.mac)
     except (OSError, dns.exception.DNSException):
         return None
     if not response.tsig:
@@ -171,7 +198,7 @@ def _probe_for(nameserver: Nameserver, zone: dns.name.Name):
 
 def _fix(exc: DnsRejected, zone: str, keyref: str) -> str:
     if exc.code == "REFUSED":
-        return f"; add to zone \"{zone}\" in named.conf: allow-update {{ {keyref}; }};"
+        return f'; add to zone "{zone}" in named.conf: allow-update {{ {keyref}; }};'
     if exc.code in ("BADKEY", "BADSIG"):
         return f"; named.conf must include the same key file ({keyref}) as the watcher"
     return ""
@@ -247,12 +274,16 @@ def list_records(runtime, owner: str | None, this_owner: str) -> list[dict]:
     listed = list_marked(runtime.nameserver, owner)
     if listed is None:
         if owner != this_owner:
-            raise TransferNotAllowed("listing other owners' records needs zone transfer, which the server refuses",
-                                     hint="allow-transfer { key ...; }; in named.conf")
+            raise TransferNotAllowed(
+                "listing other owners' records needs zone transfer, which the server refuses",
+                hint="allow-transfer { key ...; }; in named.conf",
+            )
         runtime.reconciler.load([])
-        rows = sorted((name.to_text(), this_owner, state.short_id, state.records)
-                      for name, state in runtime.reconciler.owned().items())
-        leases = {}
+        rows = sorted(
+            (name.to_text(), this_owner, state.short_id, state.records)
+            for name, state in runtime.reconciler.owned().items()
+        )
+        leases: dict = {}
     else:
         rows, leases = listed
     try:
@@ -263,15 +294,32 @@ def list_records(runtime, owner: str | None, this_owner: str) -> list[dict]:
         running = None
     now = time.time()
     here = Process.this()
-    found = [{"name": name, "owner": who, "container": None if is_service(holder) else holder,
-              "service": holder if is_service(holder) else None, "records": [list(r) for r in records],
-              "running": (holder in running) if running is not None and who == this_owner else None,
-              "lease": _lease_dict(leases.get(who), now, here)}
-             for name, who, holder, records in rows]
+    found = [
+        {
+            "name": name,
+            "owner": who,
+            "container": None if is_service(holder) else holder,
+            "service": holder if is_service(holder) else None,
+            "records": [list(r) for r in records],
+            "running": (holder in running) if running is not None and who == this_owner else None,
+            "lease": _lease_dict(leases.get(who), now, here),
+        }
+        for name, who, holder, records in rows
+    ]
     listed_owners = {row["owner"] for row in found}
-    found += [{"name": None, "owner": who, "container": None, "service": None, "records": [], "running": None,
-               "lease": _lease_dict(lease, now, here)}
-              for who, lease in sorted(leases.items()) if who not in listed_owners and owner in (None, who)]
+    found += [
+        {
+            "name": None,
+            "owner": who,
+            "container": None,
+            "service": None,
+            "records": [],
+            "running": None,
+            "lease": _lease_dict(lease, now, here),
+        }
+        for who, lease in sorted(leases.items())
+        if who not in listed_owners and owner in (None, who)
+    ]
     return found
 
 
@@ -279,8 +327,14 @@ def _lease_dict(lease, now: float, here: Process) -> dict | None:
     """A lease for ``dns ls``: ``alive`` is whether its watcher runs (its pid says, on this host; else its renewals)."""
     if lease is None:
         return None
-    return {"engine": lease.engine, "host": lease.host, "seen": lease.seen, "alive": holder_running(lease, here, now),
-            "pid": lease.pid if lease.instance else None, "since": lease.since if lease.instance else None}
+    return {
+        "engine": lease.engine,
+        "host": lease.host,
+        "seen": lease.seen,
+        "alive": holder_running(lease, here, now),
+        "pid": lease.pid if lease.instance else None,
+        "since": lease.since if lease.instance else None,
+    }
 
 
 def render_ls(rows: list[dict], this_owner: str) -> str:

@@ -36,9 +36,15 @@ def fixed_cidr_outside(values: list, network: ipaddress.IPv4Network) -> bool:
     return any(not inside(value, network) for value in values)
 
 
-def place_settings(daemon_text: str | None, defaults_text: str | None, spec: BridgeSpec, place: str,
-                   opts_read: bool, path: str = "daemon.json",
-                   defaults_path: str = "DOCKER_OPTS file") -> tuple[str | None, str | None]:
+def place_settings(
+    daemon_text: str | None,
+    defaults_text: str | None,
+    spec: BridgeSpec,
+    place: str,
+    opts_read: bool,
+    path: str = "daemon.json",
+    defaults_path: str = "DOCKER_OPTS file",
+) -> tuple[str | None, str | None]:
     """daemon.json and the defaults file after pointing Docker at the bridge from ``place``.
 
     ``place`` (daemon-json or docker-opts) gets bip or bridge
@@ -54,24 +60,30 @@ def place_settings(daemon_text: str | None, defaults_text: str | None, spec: Bri
     fixed = [settings["fixed-cidr"]] if "fixed-cidr" in settings else []
     fixed += flags.get("fixed-cidr", []) if opts_read else []
     key, excluded = bridge_setting(spec)
-    written = ({key} | (WRITTEN if spec.dns_search else WRITTEN - {"dns-search"})
-               | (IPV6_KEYS if spec.interface6 else set()))
+    written = (
+        {key} | (WRITTEN if spec.dns_search else WRITTEN - {"dns-search"}) | (IPV6_KEYS if spec.interface6 else set())
+    )
     gone = {excluded} | ({"fixed-cidr"} if fixed_cidr_outside(fixed, spec.network) else set())
     if place == "daemon-json":
         daemon_after: str | None = merge_daemon_json(daemon_text, spec, path)
         drop = frozenset(written | gone | ({"fixed-cidr"} & settings.keys()))
-        defaults_after = (rewrite_docker_opts(defaults_text, None, drop, defaults_path) if opts_read and defaults_text
-                          else defaults_text)
-        if defaults_after is not None and (flags_in(docker_opts(defaults_after, defaults_path))
-                                           == flags_in(docker_opts(defaults_text, defaults_path))):
+        defaults_after = (
+            rewrite_docker_opts(defaults_text, None, drop, defaults_path)
+            if opts_read and defaults_text
+            else defaults_text
+        )
+        if defaults_after is not None and (
+            flags_in(docker_opts(defaults_after, defaults_path)) == flags_in(docker_opts(defaults_text, defaults_path))
+        ):
             defaults_after = defaults_text  # nothing of ours was there: the file stays byte-identical
         return daemon_after, defaults_after
     kept = {"fixed-cidr"} | (set() if spec.interface6 else IPV6_KEYS)
     drop = frozenset(set(OWNED_FLAGS.values()) - kept | gone)
     defaults_after = rewrite_docker_opts(defaults_text, spec, drop, defaults_path)
     fixed_flag = bool(flags_in(docker_opts(defaults_after, defaults_path)).get("fixed-cidr"))
-    daemon_after = strip_daemon_json(daemon_text, frozenset(written | gone | ({"fixed-cidr"} if fixed_flag else set())),
-                                     path)
+    daemon_after = strip_daemon_json(
+        daemon_text, frozenset(written | gone | ({"fixed-cidr"} if fixed_flag else set())), path
+    )
     return daemon_after, defaults_after
 
 

@@ -107,8 +107,15 @@ class PidfileDocker:
 
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         try:
-            process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                       start_new_session=True, preexec_fn=enter_namespace, close_fds=True)
+            process = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                preexec_fn=enter_namespace,
+                close_fds=True,
+            )
         except OSError as exc:
             raise DockerControlFailed(f"cannot start {self.argv[0]}: {exc.strerror}") from None
         finally:
@@ -149,16 +156,19 @@ def find_docker(docker_pid: str | None, init_script: str = INIT_SCRIPT) -> Docke
         argv = [arg.decode() for arg in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if arg]
         netns_fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)  # keeps the namespace while Docker is down
     except OSError as exc:
-        raise DockerControlFailed(f"cannot read how process {pid} from {docker_pid} was started: {exc.strerror}",
-                                  hint="run as root, or restart Docker yourself") from None
+        raise DockerControlFailed(
+            f"cannot read how process {pid} from {docker_pid} was started: {exc.strerror}",
+            hint="run as root, or restart Docker yourself",
+        ) from None
     log = os.path.realpath(f"/proc/{pid}/fd/1") if os.path.exists(f"/proc/{pid}/fd/1") else ""
     return PidfileDocker(docker_pid, pid, argv, netns_fd, log if log.startswith("/") and os.path.isfile(log) else None)
 
 
 def _systemd_runs_docker() -> bool:
     try:
-        state = subprocess.run(["systemctl", "is-active", "docker.service"], capture_output=True, text=True,
-                               timeout=10).stdout.strip()
+        state = subprocess.run(
+            ["systemctl", "is-active", "docker.service"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return False
     return state in ("active", "activating", "reloading")
@@ -221,14 +231,16 @@ def validate_config(text: str, dockerd: str = "dockerd") -> tuple[bool | None, s
         usage = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=30)
         if "--validate" not in usage.stdout + usage.stderr:
             version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
-            return None, (f"{version or dockerd} cannot validate a configuration "
-                          "(dockerd --validate came with Docker 23)")
+            return None, (
+                f"{version or dockerd} cannot validate a configuration (dockerd --validate came with Docker 23)"
+            )
         with tempfile.TemporaryDirectory(prefix="dockernet-") as directory:
             path = Path(directory) / "daemon.json"
             path.write_text(text)
             path.chmod(0o600)
-            answer = subprocess.run([binary, "--validate", "--config-file", str(path)], capture_output=True, text=True,
-                                    timeout=60)
+            answer = subprocess.run(
+                [binary, "--validate", "--config-file", str(path)], capture_output=True, text=True, timeout=60
+            )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"cannot run {dockerd}: {exc}"
     if answer.returncode == 0:
@@ -262,6 +274,8 @@ def refuse_if_docker_runs(docker_pid: str | None, docker_host: EngineAddress | s
     """Refuse to rebuild the bridge under a running Docker (without ``--restart-docker``)."""
     reason = docker_running(docker_pid, docker_host)
     if reason:
-        raise DockerRunning(f"Docker is running ({reason}); rebuilding its bridge now would cut its containers off",
-                            hint="stop it first (systemctl stop docker.socket docker, or: service docker stop), or "
-                                 "let dockernet do it with --restart-docker")
+        raise DockerRunning(
+            f"Docker is running ({reason}); rebuilding its bridge now would cut its containers off",
+            hint="stop it first (systemctl stop docker.socket docker, or: service docker stop), or "
+            "let dockernet do it with --restart-docker",
+        )

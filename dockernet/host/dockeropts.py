@@ -20,8 +20,16 @@ from dockernet.host.daemonjson import bridge_setting, bridge_value
 from dockernet.logformat import printable
 
 #: flag name -> the daemon.json key it sets; both dash spellings are accepted by old dockers
-OWNED_FLAGS = {"b": "bridge", "bridge": "bridge", "bip": "bip", "dns": "dns", "dns-search": "dns-search",
-               "fixed-cidr": "fixed-cidr", "ipv6": "ipv6", "fixed-cidr-v6": "fixed-cidr-v6"}
+OWNED_FLAGS = {
+    "b": "bridge",
+    "bridge": "bridge",
+    "bip": "bip",
+    "dns": "dns",
+    "dns-search": "dns-search",
+    "fixed-cidr": "fixed-cidr",
+    "ipv6": "ipv6",
+    "fixed-cidr-v6": "fixed-cidr-v6",
+}
 #: flags that take no value (``--ipv6``, or ``--ipv6=false``)
 BOOLEAN_FLAGS = {"ipv6"}
 
@@ -93,13 +101,15 @@ def _expansion(text: str, i: int, previous: str, where: str, quoted: bool) -> tu
     match = _SELF.match(text, i)
     if match:
         return previous, match.end()
-    following = text[i + 1:i + 2]
+    following = text[i + 1 : i + 2]
     if text[i] == "$" and (following in ("", " ", "\t", "\n") or (quoted and following == '"')):
         return "$", i + 1
-    snippet = printable(text[i:i + 12].split("\n")[0])
-    raise ConfigError(f"{where}: DOCKER_OPTS uses '{snippet}', a shell expansion: dockernet cannot tell which flags "
-                      "Docker gets from it", hint="write the flags out (or move them to daemon.json); dockernet left "
-                                                  "the file unchanged")
+    snippet = printable(text[i : i + 12].split("\n")[0])
+    raise ConfigError(
+        f"{where}: DOCKER_OPTS uses '{snippet}', a shell expansion: dockernet cannot tell which flags "
+        "Docker gets from it",
+        hint="write the flags out (or move them to daemon.json); dockernet left the file unchanged",
+    )
 
 
 def _sh_value(text: str, i: int, previous: str, where: str) -> tuple[str, int]:
@@ -108,27 +118,31 @@ def _sh_value(text: str, i: int, previous: str, where: str) -> tuple[str, int]:
     while i < len(text) and text[i] not in _WORD_END:
         char = text[i]
         if char == "\\":
-            if text[i + 1:i + 2] not in ("", "\n"):
+            if text[i + 1 : i + 2] not in ("", "\n"):
                 out.append(text[i + 1])
             i += 2
         elif char == "'":
             close = text.find("'", i + 1)
             if close < 0:
-                raise ConfigError(f"{where}: DOCKER_OPTS has an unclosed ' quote",
-                                  hint="close it by hand; dockernet left the file unchanged")
-            out.append(text[i + 1:close])
+                raise ConfigError(
+                    f"{where}: DOCKER_OPTS has an unclosed ' quote",
+                    hint="close it by hand; dockernet left the file unchanged",
+                )
+            out.append(text[i + 1 : close])
             i = close + 1
         elif char == '"':
             i += 1
             while True:
                 if i >= len(text):
-                    raise ConfigError(f'{where}: DOCKER_OPTS has an unclosed " quote',
-                                      hint="close it by hand; dockernet left the file unchanged")
+                    raise ConfigError(
+                        f'{where}: DOCKER_OPTS has an unclosed " quote',
+                        hint="close it by hand; dockernet left the file unchanged",
+                    )
                 char = text[i]
                 if char == '"':
                     i += 1
                     break
-                if char == "\\" and text[i + 1:i + 2] in tuple('$`"\\\n'):
+                if char == "\\" and text[i + 1 : i + 2] in tuple('$`"\\\n'):
                     out.append("" if text[i + 1] == "\n" else text[i + 1])
                     i += 2
                 elif char in "$`":
@@ -188,8 +202,9 @@ def docker_opts(text: str | None, path: str = "DOCKER_OPTS file") -> list[str]:
 LINK_KEYS = frozenset({"bridge", "bip", "dns", "dns-search"})
 
 
-def rewrite_docker_opts(text: str | None, spec: BridgeSpec | None, drop: frozenset[str] = LINK_KEYS,
-                        path: str = "DOCKER_OPTS file") -> str:
+def rewrite_docker_opts(
+    text: str | None, spec: BridgeSpec | None, drop: frozenset[str] = LINK_KEYS, path: str = "DOCKER_OPTS file"
+) -> str:
     """The defaults file with DOCKER_OPTS pointing at the bridge (``spec`` None: only the flags of ``drop`` removed).
 
     Only the value of the last assignment changes; the rest of the file is
@@ -208,10 +223,14 @@ def rewrite_docker_opts(text: str | None, spec: BridgeSpec | None, drop: frozens
     if assignments:
         last = assignments[-1]
         value = " ".join(_without_owned_flags(opts_words(last.value), drop) + ours)
-        return text[:last.start] + sh_quote(value, text[last.start:last.start + 1]) + text[last.end:]
+        return text[: last.start] + sh_quote(value, text[last.start : last.start + 1]) + text[last.end :]
     if not ours:
         return text
     if text and not text.endswith("\n"):
         text += "\n"
-    return text + "\n# Docker's bridge and resolvers, written by dockernet bridge setup\nDOCKER_OPTS=" + \
-        sh_quote(" ".join(ours)) + "\n"
+    return (
+        text
+        + "\n# Docker's bridge and resolvers, written by dockernet bridge setup\nDOCKER_OPTS="
+        + sh_quote(" ".join(ours))
+        + "\n"
+    )

@@ -59,8 +59,9 @@ def read_unit(unit_dirs: list[Path]) -> UnitFacts:
     return UnitFacts(True, reads, flags, where)
 
 
-def find_conflicts(daemon_settings: dict, opts_flags: dict[str, list[str]], unit: UnitFacts,
-                   opts_read: bool) -> list[str]:
+def find_conflicts(
+    daemon_settings: dict, opts_flags: dict[str, list[str]], unit: UnitFacts, opts_read: bool
+) -> list[str]:
     """Settings given both as a flag and in daemon.json: dockerd refuses to start with any of them."""
     found = []
     for key in sorted(set(OWNED_FLAGS.values())):

@@ -30,7 +30,8 @@ class FileChange:
 
     def diff(self) -> str:
         lines = difflib.unified_diff(
-            (self.before or "").splitlines(keepends=True), (self.after or "").splitlines(keepends=True),
+            (self.before or "").splitlines(keepends=True),
+            (self.after or "").splitlines(keepends=True),
             fromfile=str(self.path) if self.before is not None else "/dev/null",
             tofile=str(self.path) if self.after is not None else "/dev/null",
         )

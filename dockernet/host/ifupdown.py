@@ -35,6 +35,9 @@ def render_interfaces(spec: BridgeSpec, cidr_argument: str) -> str:
     if spec.dns_search:
         lines.append("    dns-search " + " ".join(spec.dns_search))
     if spec.interface6:
-        lines += [f"iface {spec.name} inet6 static", f"    address {spec.interface6.ip}",
-                  f"    netmask {spec.interface6.network.prefixlen}"]
+        lines += [
+            f"iface {spec.name} inet6 static",
+            f"    address {spec.interface6.ip}",
+            f"    netmask {spec.interface6.network.prefixlen}",
+        ]
     return "\n".join(lines) + "\n"

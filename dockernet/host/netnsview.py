@@ -82,19 +82,32 @@ def read_view(info: ContainerInfo, ipr, hosts: dict[int, tuple[str, str | None]]
         peer_index = link.get("IFLA_LINK")
         if kind == "veth" and peer_index in hosts:
             peer = Peer(hosts[peer_index][0], peer_index, hosts[peer_index][1])
-        interfaces.append(Interface(
-            ifname=link.get("IFLA_IFNAME"), index=link["index"], kind=kind, mac=link.get("IFLA_ADDRESS") or "",
-            mtu=link.get("IFLA_MTU"), state=(link.get("IFLA_OPERSTATE") or "").lower(),
-            addresses=tuple(addresses.get(link["index"], ())), peer=peer,
-        ))
+        interfaces.append(
+            Interface(
+                ifname=link.get("IFLA_IFNAME"),
+                index=link["index"],
+                kind=kind,
+                mac=link.get("IFLA_ADDRESS") or "",
+                mtu=link.get("IFLA_MTU"),
+                state=(link.get("IFLA_OPERSTATE") or "").lower(),
+                addresses=tuple(addresses.get(link["index"], ())),
+                peer=peer,
+            )
+        )
     routes = []
     for family in (2, 10):
         for route in ipr.get_routes(family=family, table=254):
             dst = route.get("RTA_DST")
             if family == 10 and dst and dst.startswith("fe80"):
                 continue
-            routes.append(Route(dst=f"{dst}/{route['dst_len']}" if dst else "default", gateway=route.get("RTA_GATEWAY"),
-                                dev=names.get(route.get("RTA_OIF")), family=family))
+            routes.append(
+                Route(
+                    dst=f"{dst}/{route['dst_len']}" if dst else "default",
+                    gateway=route.get("RTA_GATEWAY"),
+                    dev=names.get(route.get("RTA_OIF")),
+                    family=family,
+                )
+            )
     return View(info.name, info.short_id, info.pid, tuple(interfaces), tuple(routes))
 
 
@@ -105,8 +118,7 @@ def show(engine: Engine, ref: str, host_netns: str | None = None) -> View:
         return read_view(info, ipr, hosts)
 
 
-def list_views(engine: Engine, host_netns: str | None = None,
-               running: list[ContainerInfo] | None = None) -> list[View]:
+def list_views(engine: Engine, host_netns: str | None = None, running: list[ContainerInfo] | None = None) -> list[View]:
     """Every running container's view (of ``running``, when the caller listed them already); one that stops
     meanwhile is left out."""
     with netlink(host_netns) as host:
@@ -134,8 +146,11 @@ def port_owners(docker_host: EngineAddress | str | None, netns: str | None = Non
     for view in views:
         for interface in view.interfaces:
             if interface.peer:
-                owners[interface.peer.ifname] = {"container": view.name, "id": view.id,
-                                                 "container_ifname": interface.ifname}
+                owners[interface.peer.ifname] = {
+                    "container": view.name,
+                    "id": view.id,
+                    "container_ifname": interface.ifname,
+                }
     return owners
 
 
@@ -145,8 +160,10 @@ def port_owners(docker_host: EngineAddress | str | None, netns: str | None = Non
 def render_show(view: View) -> str:
     lines = [f"{view.name} ({view.id}) pid {view.pid}"]
     for interface in view.interfaces:
-        lines.append(f"  {interface.index}: {interface.ifname} {interface.kind or 'device'} {interface.state} "
-                     f"mtu {interface.mtu} mac {interface.mac}")
+        lines.append(
+            f"  {interface.index}: {interface.ifname} {interface.kind or 'device'} {interface.state} "
+            f"mtu {interface.mtu} mac {interface.mac}"
+        )
         for address in interface.addresses:
             lines.append(f"      {'inet6' if ':' in address else 'inet'} {address}")
         if interface.peer:

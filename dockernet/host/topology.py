@@ -83,8 +83,9 @@ def build(bridges: dict[str, tuple[str, ...]], ports: dict[str, str], containers
     elsewhere = []
     for container in containers:
         # a container's name is the container's to choose: escaped once here, so no drawing shows control characters
-        node = ContainerNode(printable(container["name"]), container["id"], tuple(container["addresses"]),
-                             tuple(container["names"]))
+        node = ContainerNode(
+            printable(container["name"]), container["id"], tuple(container["addresses"]), tuple(container["names"])
+        )
         attached = [port for port in container["ports"] if port in ports]
         for port in attached:
             by_port[port] = node
@@ -99,8 +100,13 @@ def build(bridges: dict[str, tuple[str, ...]], ports: dict[str, str], containers
 
 # --- drawing ---------------------------------------------------------------------------
 
-_MARKS = {PUBLISHED: ("✓", "32"), OTHER_CONTAINER: ("⇄", "33"), OTHER_OWNER: ("✗", "33"), BY_HAND: ("✗", "33"),
-          MISSING: ("?", "31")}
+_MARKS = {
+    PUBLISHED: ("✓", "32"),
+    OTHER_CONTAINER: ("⇄", "33"),
+    OTHER_OWNER: ("✗", "33"),
+    BY_HAND: ("✗", "33"),
+    MISSING: ("?", "31"),
+}
 _PLAIN = {PUBLISHED: "ok", OTHER_CONTAINER: "other", OTHER_OWNER: "held", BY_HAND: "held", MISSING: "missing"}
 
 
@@ -155,8 +161,13 @@ def _dot_id(text: str) -> str:
     return f'"{escaped}"'
 
 
-_DOT_COLOURS = {PUBLISHED: "darkgreen", OTHER_CONTAINER: "orange", OTHER_OWNER: "orange", BY_HAND: "orange",
-                MISSING: "red"}
+_DOT_COLOURS = {
+    PUBLISHED: "darkgreen",
+    OTHER_CONTAINER: "orange",
+    OTHER_OWNER: "orange",
+    BY_HAND: "orange",
+    MISSING: "red",
+}
 
 
 def render_dot(topology: Topology) -> str:
@@ -223,12 +234,17 @@ def gather(runtime, host_netns: str | None = None) -> Topology:
     containers = []
     for info in running:
         claims = reconciler.claims_of_container(info.id)
-        containers.append({
-            "name": info.name, "id": info.short_id, "addresses": list(info.addresses),
-            "names": [name_state(claim.fqdn, claim.group or info.short_id, current.get(claim.fqdn))
-                      for claim in claims],
-            "ports": ports_of.get(info.short_id, []),
-        })
+        containers.append(
+            {
+                "name": info.name,
+                "id": info.short_id,
+                "addresses": list(info.addresses),
+                "names": [
+                    name_state(claim.fqdn, claim.group or info.short_id, current.get(claim.fqdn)) for claim in claims
+                ],
+                "ports": ports_of.get(info.short_id, []),
+            }
+        )
     return build(bridges, ports, containers)
 
 
@@ -288,8 +304,11 @@ def _read_host(engine, host_netns: str | None):
         links = ipr.get_links()
         names = {link["index"]: link.get("IFLA_IFNAME") for link in links}
         bridge_addresses: dict[str, list[str]] = {names[link["index"]]: [] for link in links if _kind(link) == "bridge"}
-        ports = {names[link["index"]]: names.get(link.get("IFLA_MASTER")) for link in links
-                 if names.get(link.get("IFLA_MASTER")) in bridge_addresses}
+        ports = {
+            names[link["index"]]: names.get(link.get("IFLA_MASTER"))
+            for link in links
+            if names.get(link.get("IFLA_MASTER")) in bridge_addresses
+        }
         for address in ipr.get_addr():
             ifname = names.get(address["index"])
             if ifname in bridge_addresses and not str(address.get("IFA_ADDRESS")).startswith("fe80:"):  # link-local
@@ -326,5 +345,7 @@ def _ports_by_netnsid(ipr, links, names, running) -> dict[str, list[str]] | None
 def _ports_by_entering(engine, host_netns, running) -> dict[str, list[str]]:
     from dockernet.netns import list_views  # start-up time: only when the kernel cannot name the nsids
 
-    return {view.id: [i.peer.ifname for i in view.interfaces if i.peer is not None]
-            for view in list_views(engine, host_netns, running)}
+    return {
+        view.id: [i.peer.ifname for i in view.interfaces if i.peer is not None]
+        for view in list_views(engine, host_netns, running)
+    }

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, replace
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 
 import dns.name
 import dns.reversename
@@ -35,7 +35,12 @@ from dockernet.logformat import printable
 from dockernet.publish.naming import record_name
 from dockernet.publish.plan import MAX_RRSET, Claim, Record, capped
 from dockernet.publish.templates import (
-    COMPOSE_TEMPLATE, DEFAULT_TEMPLATES, NameTemplate, container_fields, parse, service_group,
+    COMPOSE_TEMPLATE,
+    DEFAULT_TEMPLATES,
+    NameTemplate,
+    container_fields,
+    parse,
+    service_group,
 )
 
 LABEL_ENABLE = "dockernet.enable"
@@ -114,33 +119,42 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Say | None = None)
     say = say or (lambda level, text: log.log(level, "%s", text))
     labels = info.labels or {}
     if labels.get(LABEL_ENABLE, "").strip(" ").lower() in _FALSE:
-        say(logging.INFO, f"Container ({info.short_id}) has {LABEL_ENABLE}={printable(labels[LABEL_ENABLE])}: "
-                          "not published")
+        say(
+            logging.INFO,
+            f"Container ({info.short_id}) has {LABEL_ENABLE}={printable(labels[LABEL_ENABLE])}: not published",
+        )
         return []
-    ttl = label_ttl(labels.get(LABEL_TTL), policy,
-                    lambda text: say(logging.WARNING, f"Container ({info.short_id}): {text}"))
+    ttl = label_ttl(
+        labels.get(LABEL_TTL), policy, lambda text: say(logging.WARNING, f"Container ({info.short_id}): {text}")
+    )
     allowed = set(policy.networks)
     wanted_network = labels.get(LABEL_NETWORK, "").strip(" ")
     if wanted_network:  # a label only narrows what the operator allows (--network), never widens it
         if allowed and wanted_network not in allowed:
-            say(logging.WARNING, f"Container ({info.short_id}) asks for {LABEL_NETWORK}='{printable(wanted_network)}'"
-                                 ", which --network does not allow; nothing to publish")
+            say(
+                logging.WARNING,
+                f"Container ({info.short_id}) asks for {LABEL_NETWORK}='{printable(wanted_network)}'"
+                ", which --network does not allow; nothing to publish",
+            )
             return []
         allowed = {wanted_network}
     pairs = info.networks or tuple(("", address) for address in info.addresses)
     pairs = tuple(pair for pair in pairs if not allowed or pair[0] in allowed)
     if not pairs:
         where = f" on {', '.join(printable(network) for network in sorted(allowed))}" if allowed else ""
-        say(logging.INFO,
-            f"Container ({info.short_id}) {printable(info.name)} has no address{where}; nothing to publish")
+        say(
+            logging.INFO,
+            f"Container ({info.short_id}) {printable(info.name)} has no address{where}; nothing to publish",
+        )
         return []
     on_host = policy.address == ADDRESS_HOST and bool(info.ports) and bool(policy.host_address)
     room = _Room(policy.max_names, info.short_id, say)
     names = _names(info, policy, pairs, say, room)
     if on_host:
         names = [_Name(name.fqdn, (policy.host_address,), name.group) for name in names]
-    claims = [Claim(name.fqdn, info.id, address_records(name.addresses), ttl, info.created, name.group)
-              for name in names]
+    claims = [
+        Claim(name.fqdn, info.id, address_records(name.addresses), ttl, info.created, name.group) for name in names
+    ]
     own = [name.fqdn for name in names if not name.group]
     claims += _srv_claims(info, policy, names, own[0] if own else None, on_host, ttl, say, room)
     claims = [_within_limit(claim, say) for claim in claims]
@@ -171,8 +185,11 @@ class _Room:
             return True
         if self.left == 0:
             self.left = -1
-            self._say(logging.WARNING, f"Container ({self._short_id}) asks for more than {self._limit} names; "
-                                       f"publishing the first {self._limit} (--max-names-per-container)")
+            self._say(
+                logging.WARNING,
+                f"Container ({self._short_id}) asks for more than {self._limit} names; "
+                f"publishing the first {self._limit} (--max-names-per-container)",
+            )
         return False
 
 
@@ -188,8 +205,10 @@ def _names(info: ContainerInfo, policy: RecordPolicy, pairs, say: Say, room: _Ro
         if decision is None or not room.take():
             return
         if decision.skipped:
-            say(logging.WARNING, f"Skipping container ({info.short_id}) name '{printable(decision.source)}': "
-                                 f"{decision.note}")
+            say(
+                logging.WARNING,
+                f"Skipping container ({info.short_id}) name '{printable(decision.source)}': {decision.note}",
+            )
             return
         if decision.note:
             say(logging.INFO, f"Using {decision.fqdn} for container ({info.short_id}): {decision.note}")
@@ -261,13 +280,24 @@ def _within_limit(claim: Claim, say: Say) -> Claim:
     records, left_out = capped(claim.records)
     if not left_out:
         return claim
-    say(logging.WARNING, f"Container ({claim.short_id}): {claim.fqdn} would hold more than {MAX_RRSET} records of a "
-                         f"type; publishing the first {MAX_RRSET} of each ({left_out} left out)")
+    say(
+        logging.WARNING,
+        f"Container ({claim.short_id}): {claim.fqdn} would hold more than {MAX_RRSET} records of a "
+        f"type; publishing the first {MAX_RRSET} of each ({left_out} left out)",
+    )
     return replace(claim, records=records)
 
 
-def _srv_claims(info: ContainerInfo, policy: RecordPolicy, names: list[_Name], primary: dns.name.Name | None,
-                on_host: bool, ttl: int, say: Say, room: _Room) -> list[Claim]:
+def _srv_claims(
+    info: ContainerInfo,
+    policy: RecordPolicy,
+    names: list[_Name],
+    primary: dns.name.Name | None,
+    on_host: bool,
+    ttl: int,
+    say: Say,
+    room: _Room,
+) -> list[Claim]:
     """``_<service>._<proto>.<name>`` SRV claims for the container's published ports, when asked for."""
     labels = info.labels or {}
     wanted = labels.get(LABEL_SRV, "").strip(" ").lower()
@@ -284,10 +314,13 @@ def _srv_claims(info: ContainerInfo, policy: RecordPolicy, names: list[_Name], p
         services.setdefault((service, proto), set()).add(host_port if on_host else container_port)
     if refused:  # one line however many ports a container labels wrongly
         port, label = refused[0]
-        say(logging.WARNING, f"Container ({info.short_id}): ignoring {LABEL_SRV}.{port}='{printable(label)}'"
-                             f"{f' and {len(refused) - 1} more' if len(refused) > 1 else ''} (a service name is "
-                             "1-15 letters, digits and hyphens); no SRV record for those ports")
-    claims = []
+        say(
+            logging.WARNING,
+            f"Container ({info.short_id}): ignoring {LABEL_SRV}.{port}='{printable(label)}'"
+            f"{f' and {len(refused) - 1} more' if len(refused) > 1 else ''} (a service name is "
+            "1-15 letters, digits and hyphens); no SRV record for those ports",
+        )
+    claims: list[Claim] = []
     for name in names:
         target = (name.fqdn if not name.group or primary is None else primary).to_text()
         for (service, proto), ports in sorted(services.items()):
@@ -297,8 +330,11 @@ def _srv_claims(info: ContainerInfo, policy: RecordPolicy, names: list[_Name], p
             try:
                 fqdn = dns.name.Name((f"_{service}".encode(), f"_{proto}".encode())).concatenate(name.fqdn)
             except dns.name.NameTooLong:
-                say(logging.WARNING, f"Container ({info.short_id}): no SRV record _{service}._{proto}.{name.fqdn} "
-                                     "(longer than a DNS name may be)")
+                say(
+                    logging.WARNING,
+                    f"Container ({info.short_id}): no SRV record _{service}._{proto}.{name.fqdn} "
+                    "(longer than a DNS name may be)",
+                )
                 continue
             claims.append(Claim(fqdn, info.id, records, ttl, info.created, name.group))
     return claims

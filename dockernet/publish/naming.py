@@ -98,14 +98,17 @@ def place_name(source: str, zone: dns.name.Name, full: bool) -> NameDecision:
     labels = text.split(".")
     repaired = [repair_label(label) for label in labels]
     if any(label is None for label in repaired):
-        bad = next(label for label, fixed in zip(labels, repaired) if fixed is None)
-        return NameDecision(None, source, f"'{printable(bad)}' is not a valid DNS label (letters, digits, hyphens; 1-63 long)")
-    fixed_text = ".".join(repaired)  # type: ignore[arg-type]
+        bad = next(label for label, fixed in zip(labels, repaired, strict=True) if fixed is None)
+        return NameDecision(
+            None, source, f"'{printable(bad)}' is not a valid DNS label (letters, digits, hyphens; 1-63 long)"
+        )
+    fixed = [label for label in repaired if label is not None]  # all of them, as checked above
+    fixed_text = ".".join(fixed)
     try:
         if full:
             fqdn = dns.name.from_text(fixed_text)
         else:
-            fqdn = dns.name.Name(tuple(label.encode() for label in repaired)).concatenate(zone)
+            fqdn = dns.name.Name(tuple(label.encode() for label in fixed)).concatenate(zone)
     except dns.exception.DNSException:
         return NameDecision(None, source, "the name is longer than 253 characters")
     if full and (not fqdn.is_subdomain(zone) or fqdn == zone):

@@ -35,11 +35,11 @@ rule depends only on the set of claims and the holder, never on event order.
 from __future__ import annotations
 
 import re
-from collections import ChainMap
-from collections import Counter
+from collections import ChainMap, Counter
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable, Mapping
+from typing import cast
 
 import dns.name
 
@@ -117,8 +117,17 @@ def merge_replicas(claims: list[Claim], limit: int = MAX_RRSET) -> list[Claim]:
         if not kept:  # even the oldest replica alone has too many (addresses on more than ``limit`` networks)
             continue
         oldest = kept[0]
-        merged.append(Claim(oldest.fqdn, group, tuple(sorted(records)), min(claim.ttl for claim in kept),
-                            oldest.created, group, left_out=len(members) - len(kept)))
+        merged.append(
+            Claim(
+                oldest.fqdn,
+                group,
+                tuple(sorted(records)),
+                min(claim.ttl for claim in kept),
+                oldest.created,
+                group,
+                left_out=len(members) - len(kept),
+            )
+        )
     return merged
 
 
@@ -232,7 +241,8 @@ def holds_parent(fqdn: dns.name.Name, claim: Claim, zone: Mapping[dns.name.Name,
     held by someone else (another owner, records written by hand, another
     container), nor outlive it: a derived claim counts only while this holds.
     """
-    state = zone.get(parent_name(fqdn, claim))
+    parent = parent_name(fqdn, claim)
+    state = zone.get(parent) if parent is not None else None
     return isinstance(state, Owned) and state.short_id == claim.short_id
 
 
@@ -251,15 +261,21 @@ class Plan:
     blocked: tuple[Blocked, ...] = ()
 
 
-def plan_names(names: Iterable[dns.name.Name], claims_for: Callable[[dns.name.Name], list[Claim]],
-               current: Mapping[dns.name.Name, Current]) -> Plan:
+def plan_names(
+    names: Iterable[dns.name.Name],
+    claims_for: Callable[[dns.name.Name], list[Claim]],
+    current: Mapping[dns.name.Name, Current],
+) -> Plan:
     """The changes that bring ``names`` from ``current`` to what their claims ask.
 
     Address names are planned first; each SRV name and PTR is then planned
     against the zone *as it will be* once those changes are applied, so a
     handover of a name also hands over what hangs on it in the same plan.
     """
-    after: ChainMap = ChainMap({}, current)  # what the zone holds once the planned changes are applied
+    # ChainMap writes only to its first map: ``current`` is read, never changed (hence the cast)
+    after: ChainMap = ChainMap(
+        {}, cast(MutableMapping, current)
+    )  # what the zone holds once the planned changes are applied
     changes: list[Change] = []
     blocked: list[Blocked] = []
     for fqdn in sorted(names, key=forward_first):
@@ -309,6 +325,7 @@ class Operations:
 
 def operations(change: Change, owner: str) -> Operations:
     """The RR operations that apply ``change`` if, and only if, the zone is as the plan assumed."""
+    deletes: tuple[str, ...]
     if isinstance(change, Create):
         required, deletes = None, ()
     else:

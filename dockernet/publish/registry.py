@@ -46,16 +46,19 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Callable, Collection, Mapping, NamedTuple
+from typing import NamedTuple
 
 import dns.name
 
 HERITAGE = "dockernet"
 # Matched with ``fullmatch``: ``$`` would also accept a trailing newline.
 _OWNER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
-_MARK = re.compile(r"heritage=dockernet,owner=([A-Za-z0-9][A-Za-z0-9._-]{0,62}),"
-                   r"(?:container=([0-9a-f]{12})|service=([a-z0-9-]{1,63}\.[a-z0-9-]{1,63}))")
+_MARK = re.compile(
+    r"heritage=dockernet,owner=([A-Za-z0-9][A-Za-z0-9._-]{0,62}),"
+    r"(?:container=([0-9a-f]{12})|service=([a-z0-9-]{1,63}\.[a-z0-9-]{1,63}))"
+)
 _LEASE = re.compile(
     r"heritage=dockernet-lease,owner=([A-Za-z0-9][A-Za-z0-9._-]{0,62}),engine=([A-Za-z0-9:_-]{1,100}),"
     r"host=([A-Za-z0-9._-]{0,63})"
@@ -161,8 +164,11 @@ class NameRecords(NamedTuple):
     ttl: int
 
 
-def transfer_filter(owner: str, wanted: Collection[dns.name.Name] = frozenset(), everything: bool = False,
-                    ) -> Callable[[dns.name.Name, list[str]], bool]:
+def transfer_filter(
+    owner: str,
+    wanted: Collection[dns.name.Name] = frozenset(),
+    everything: bool = False,
+) -> Callable[[dns.name.Name, list[str]], bool]:
     """Which names a transfer keeps, asked when a name's TXT arrives: ``owner``'s own, the ``wanted`` ones, or all."""
 
     def keep(name: dns.name.Name, texts: list[str]) -> bool:
@@ -209,10 +215,13 @@ class Lease:
     since: int = 0  # unix time this process first held the lease
 
     def text(self) -> str:
-        process = (f",pid={self.pid},node={self.node},instance={self.instance},since={self.since}"
-                   if self.instance else "")
-        return (f"heritage=dockernet-lease,owner={self.owner},engine={self.engine},host={self.host}{process},"
-                f"seen={self.seen},every={self.every}")
+        process = (
+            f",pid={self.pid},node={self.node},instance={self.instance},since={self.since}" if self.instance else ""
+        )
+        return (
+            f"heritage=dockernet-lease,owner={self.owner},engine={self.engine},host={self.host}{process},"
+            f"seen={self.seen},every={self.every}"
+        )
 
     def age(self, now: float) -> float:
         return max(0.0, now - self.seen)
@@ -228,8 +237,11 @@ class Lease:
 
     def alive(self, now: float) -> bool:
         """Whether its watcher renewed it recently enough to be running still (released, or from the future: no)."""
-        return (not self.released and not self.from_future(now)
-                and self.age(now) <= STALE_AFTER_INTERVALS * max(self.every, 1))
+        return (
+            not self.released
+            and not self.from_future(now)
+            and self.age(now) <= STALE_AFTER_INTERVALS * max(self.every, 1)
+        )
 
     def holder(self) -> str:
         """The process that holds it, or '' for an earlier dockernet's lease."""

@@ -19,8 +19,8 @@ is a full name that must lie inside the zone.
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import dns.name
 
@@ -93,11 +93,15 @@ def parse(text: str) -> NameTemplate:
     parts = []
     for literal, field, spec, conversion in pieces:
         if field is not None and field in FIELDS and (spec or conversion):
-            raise TemplateError(f"name template '{shown}': '{{{printable(field)}}}' takes no format or conversion",
-                                hint=f"write {{{field}}}")
+            raise TemplateError(
+                f"name template '{shown}': '{{{printable(field)}}}' takes no format or conversion",
+                hint=f"write {{{field}}}",
+            )
         if field is not None and field not in FIELDS:
-            raise TemplateError(f"name template '{shown}' has an unknown field '{{{printable(field)}}}'",
-                                hint="fields are " + ", ".join("{" + name + "}" for name in FIELDS))
+            raise TemplateError(
+                f"name template '{shown}' has an unknown field '{{{printable(field)}}}'",
+                hint="fields are " + ", ".join("{" + name + "}" for name in FIELDS),
+            )
         parts.append((literal, field or ""))
     fields = frozenset(field for _, field in parts if field)
     return NameTemplate(text, tuple(parts), fields, "service" in fields and not fields & PER_CONTAINER)
@@ -110,14 +114,20 @@ _SAMPLE = {field: "x" + field for field in FIELDS}
 def check(text: str, zone: dns.name.Name) -> NameTemplate:
     """Parse a template and make sure it can give a name in ``zone``; ``TemplateError`` says why not."""
     template = parse(text)
-    rendered, _ = template.render(_SAMPLE)  # every field has a sample value: never None
+    rendered_full = template.render(_SAMPLE)
+    assert rendered_full is not None  # every field has a sample value
+    rendered, _ = rendered_full
     if not rendered.strip("."):
-        raise TemplateError(f"name template '{printable(text)}' gives an empty name",
-                            hint="use at least one field, e.g. {hostname}")
+        raise TemplateError(
+            f"name template '{printable(text)}' gives an empty name", hint="use at least one field, e.g. {hostname}"
+        )
     decision = template.name_for(_SAMPLE, zone)
+    assert decision is not None  # as above: no field is missing
     if decision.skipped:
-        raise TemplateError(f"name template '{printable(text)}' gives no usable name in {zone} "
-                            f"(tried with sample values): {decision.note}")
+        raise TemplateError(
+            f"name template '{printable(text)}' gives no usable name in {zone} "
+            f"(tried with sample values): {decision.note}"
+        )
     return template
 
 

@@ -41,7 +41,7 @@ def quoted(text: str) -> str:
 
 def chunked_txt(text: str) -> str:
     """One TXT record holding ``text``, in strings of at most 255 bytes (RFC 1035 3.3.14); readers join them."""
-    return " ".join(quoted(text[at:at + 255]) for at in range(0, len(text), 255)) or quoted("")
+    return " ".join(quoted(text[at : at + 255]) for at in range(0, len(text), 255)) or quoted("")
 
 
 # Rdata built directly rather than parsed from text: at start-up with
@@ -80,8 +80,9 @@ def is_reverse(zone: dns.name.Name) -> bool:
 
 def new_update(target: DnsTarget, zone: dns.name.Name | None = None) -> dns.update.UpdateMessage:
     key = target.key
-    return dns.update.UpdateMessage(zone or target.zone, keyring=key.keyring if key else None,
-                                    keyname=key.name if key else None)
+    return dns.update.UpdateMessage(
+        zone or target.zone, keyring=key.keyring if key else None, keyname=key.name if key else None
+    )
 
 
 def build_update(change: Change, target: DnsTarget) -> dns.update.UpdateMessage:

@@ -25,6 +25,7 @@ import dns.name
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+from dns.rdtypes.ANY.SOA import SOA
 
 from dockernet.ddns import DnsTarget, Nameserver, resolve_server
 from dockernet.errors import DnsError, DnsRejected, DnsTransient
@@ -105,8 +106,11 @@ def find_primary(given: DnsTarget, primary: str | None = None) -> DnsTarget:
         return given
     mname = soa.mname.to_text(omit_final_dot=True)
     if not addresses:
-        return replace(given, not_primary=f"if {given.where} is a secondary: the zone's SOA names the primary {mname}, "
-                                          f"whose address dockernet could not find; give it with --primary")
+        return replace(
+            given,
+            not_primary=f"if {given.where} is a secondary: the zone's SOA names the primary {mname}, "
+            f"whose address dockernet could not find; give it with --primary",
+        )
     if any(same_address(address, given.server) for address in addresses):
         return given
     family_first = sorted(addresses, key=lambda address: (":" in address) != (":" in given.server))
@@ -124,8 +128,10 @@ def _check_is_primary(target: DnsTarget) -> str:
     if soa is None or not addresses or any(same_address(a, target.server) for a in addresses):
         return ""
     mname = soa.mname.to_text(omit_final_dot=True)
-    return (f"{target.where} is a secondary of the zone, not its primary: the SOA names {mname} "
-            f"({', '.join(addresses)}); point --primary there, or leave --primary out")
+    return (
+        f"{target.where} is a secondary of the zone, not its primary: the SOA names {mname} "
+        f"({', '.join(addresses)}); point --primary there, or leave --primary out"
+    )
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,7 @@ class ServerState:
     error: str = ""
 
 
-def zone_servers(nameserver: Nameserver, zone: dns.name.Name) -> tuple[object, list[ServerState]]:
+def zone_servers(nameserver: Nameserver, zone: dns.name.Name) -> tuple[SOA | None, list[ServerState]]:
     """The primary's SOA and every server listed in NS with its serial (asked at the primary's port)."""
     soa = nameserver.soa(zone)
     response = nameserver.query(zone, dns.rdatatype.NS)
@@ -160,6 +166,12 @@ def zone_servers(nameserver: Nameserver, zone: dns.name.Name) -> tuple[object, l
             except DnsTransient as exc:
                 states.append(ServerState(host.to_text(omit_final_dot=True), other.target.where, None, str(exc)))
                 continue
-            states.append(ServerState(host.to_text(omit_final_dot=True), other.target.where,
-                                      theirs.serial if theirs else None, "" if theirs else "does not serve the zone"))
+            states.append(
+                ServerState(
+                    host.to_text(omit_final_dot=True),
+                    other.target.where,
+                    theirs.serial if theirs else None,
+                    "" if theirs else "does not serve the zone",
+                )
+            )
     return soa, states

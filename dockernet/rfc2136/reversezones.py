@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from typing import Iterable
+from collections.abc import Iterable
 
 import dns.name
 import dns.reversename
@@ -55,8 +55,9 @@ def for_subnets(nameserver: Nameserver, subnets: Iterable[str]) -> tuple[dns.nam
     return tuple(sorted(zones, key=forward_first))
 
 
-def of_owner(nameserver: Nameserver, owned: dict[dns.name.Name, Current],
-             journal_names: Iterable[dns.name.Name]) -> tuple[dns.name.Name, ...]:
+def of_owner(
+    nameserver: Nameserver, owned: dict[dns.name.Name, Current], journal_names: Iterable[dns.name.Name]
+) -> tuple[dns.name.Name, ...]:
     """The zones an owner's PTR records may be in: from the addresses its forward names hold and its journal.
 
     Raises ``DnsError`` when the server cannot be asked.
@@ -64,7 +65,8 @@ def of_owner(nameserver: Nameserver, owned: dict[dns.name.Name, Current],
     names = {name.parent() for name in journal_names if is_reverse_name(name)}
     for fqdn, state in owned.items():
         if isinstance(state, Owned) and not is_reverse_name(fqdn):
-            names |= {dns.reversename.from_address(data).parent() for rdtype, data in state.records
-                  if rdtype in ("A", "AAAA")}
+            names |= {
+                dns.reversename.from_address(data).parent() for rdtype, data in state.records if rdtype in ("A", "AAAA")
+            }
     zones = _zones_holding(nameserver, names, set(nameserver.target.reverse_zones))
     return tuple(sorted(zones, key=forward_first))

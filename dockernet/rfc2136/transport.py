@@ -49,8 +49,9 @@ def socket_in_namespace(path: str, family: int, kind: int = socket.SOCK_DGRAM) -
     return made["socket"]
 
 
-def exchange(target: DnsTarget, message: dns.message.Message, tcp: bool = False,
-             source_ns: str | None = None) -> dns.message.Message:
+def exchange(
+    target: DnsTarget, message: dns.message.Message, tcp: bool = False, source_ns: str | None = None
+) -> dns.message.Message:
     """Send ``message`` to the target's server and return its answer (from ``source_ns`` when given, over UDP)."""
     try:
         if source_ns:

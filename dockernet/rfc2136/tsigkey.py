@@ -22,8 +22,8 @@ import binascii
 import os
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import dns.exception
 import dns.name
@@ -86,6 +86,7 @@ def parse_key_text(text: str, origin: str = "key file") -> TsigKey:
     ``key NAME { STATEMENT; ... };`` with the statements ``algorithm`` and
     ``secret``, once each and in any order (see the module docstring).
     """
+
     def refuse(why: str = "") -> KeyFileError:
         return KeyFileError(f"{origin} is not a BIND key file{why}", hint=_NOT_A_KEY_FILE)
 
@@ -95,8 +96,9 @@ def parse_key_text(text: str, origin: str = "key file") -> TsigKey:
     name_text, values = _key_statements(tokens, origin, refuse)
     if "algorithm" not in values or "secret" not in values:
         missing = " and ".join(word for word in ("algorithm", "secret") if word not in values)
-        raise KeyFileError(f"{origin}: key '{name_text}' has no {missing}",
-                           hint="named refuses such a key too; " + _NOT_A_KEY_FILE)
+        raise KeyFileError(
+            f"{origin}: key '{name_text}' has no {missing}", hint="named refuses such a key too; " + _NOT_A_KEY_FILE
+        )
     algorithm_text, secret = values["algorithm"].lower(), values["secret"]
     if algorithm_text not in ALGORITHMS:
         raise KeyFileError(
@@ -118,8 +120,9 @@ def parse_key_text(text: str, origin: str = "key file") -> TsigKey:
     return TsigKey(name=name, algorithm=algorithm, keyring=keyring)
 
 
-def _key_statements(tokens: list[tuple[str, bool]], origin: str,
-                    refuse: Callable[[str], KeyFileError]) -> tuple[str, dict[str, str]]:
+def _key_statements(
+    tokens: list[tuple[str, bool]], origin: str, refuse: Callable[[str], KeyFileError]
+) -> tuple[str, dict[str, str]]:
     """The key's name and its statements (``algorithm``, ``secret``) from the tokens of ``key NAME { ... };``."""
     words = [token.lower() if not quoted else None for token, quoted in tokens]
     if len(tokens) < 3 or words[0] != "key" or words[1] in ("{", "}", ";") or words[2] != "{":
@@ -140,7 +143,7 @@ def _key_statements(tokens: list[tuple[str, bool]], origin: str,
         at += 3
     if at + 1 >= len(tokens) or words[at + 1] != ";":
         raise refuse(" (missing ';' after the key's closing brace)")
-    rest = tokens[at + 2:]
+    rest = tokens[at + 2 :]
     if rest and words[at + 2] == "key":
         raise KeyFileError(f"{origin} holds more than one key", hint="keep only the key dockernet should sign with")
     if rest:
@@ -148,8 +151,12 @@ def _key_statements(tokens: list[tuple[str, bool]], origin: str,
     return name_text, values
 
 
-_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-          (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def load_key_file(path: str | os.PathLike) -> TsigKey:
@@ -163,8 +170,9 @@ def load_key_file(path: str | os.PathLike) -> TsigKey:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise KeyFileError(f"key file {path} does not exist",
-                           hint="create one with 'dockernet dns init' or 'tsig-keygen'") from None
+        raise KeyFileError(
+            f"key file {path} does not exist", hint="create one with 'dockernet dns init' or 'tsig-keygen'"
+        ) from None
     except PermissionError:
         raise KeyFileError(f"key file {path} is not readable by this user") from None
     except OSError as exc:  # a socket (ENXIO), a loop of symbolic links, ...
@@ -175,8 +183,10 @@ def load_key_file(path: str | os.PathLike) -> TsigKey:
             raise KeyFileError(f"key file {path} is a directory")
         if not stat.S_ISREG(mode):
             kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
-            raise KeyFileError(f"key file {path} is {kind}, not a regular file",
-                               hint="give the file tsig-keygen or 'dockernet dns init' wrote")
+            raise KeyFileError(
+                f"key file {path} is {kind}, not a regular file",
+                hint="give the file tsig-keygen or 'dockernet dns init' wrote",
+            )
         data = _read_at_most(fd, MAX_KEY_FILE + 1)
     except OSError as exc:
         raise KeyFileError(f"key file {path} cannot be read ({exc.strerror or exc.__class__.__name__})") from None
@@ -209,6 +219,8 @@ def key_file_exposure(path: str | os.PathLike) -> str | None:
     except OSError:
         return None
     if mode & 0o077:
-        return (f"key file {path} is readable or writable by other users (mode {mode & 0o777:04o}): "
-                f"anyone who can read it may change the zone; chmod 600 {path}")
+        return (
+            f"key file {path} is readable or writable by other users (mode {mode & 0o777:04o}): "
+            f"anyone who can read it may change the zone; chmod 600 {path}"
+        )
     return None

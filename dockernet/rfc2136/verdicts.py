@@ -35,8 +35,14 @@ from dockernet.rfc2136.target import DnsTarget
 #: rcodes with which a server says "a prerequisite did not hold" (RFC 2136 section 3.2)
 PREREQUISITE_FAILED_RCODES = frozenset({dns.rcode.YXDOMAIN, dns.rcode.YXRRSET, dns.rcode.NXDOMAIN, dns.rcode.NXRRSET})
 #: dnspython's ways of saying a TSIG signature or key did not verify, on either side
-TSIG_ERRORS = (dns.tsig.PeerError, dns.tsig.BadSignature, dns.tsig.BadKey, dns.tsig.BadTime,
-               dns.tsig.BadAlgorithm, dns.message.UnknownTSIGKey)
+TSIG_ERRORS = (
+    dns.tsig.PeerError,
+    dns.tsig.BadSignature,
+    dns.tsig.BadKey,
+    dns.tsig.BadTime,
+    dns.tsig.BadAlgorithm,
+    dns.message.UnknownTSIGKey,
+)
 
 
 class Outcome(enum.Enum):
@@ -58,20 +64,22 @@ def _key_label(target: DnsTarget) -> str:
     return f"key '{target.key.label}'" if target.key else "unsigned update"
 
 
-def rejection_for_rcode(rcode: dns.rcode.Rcode, target: DnsTarget,
-                        zone_name: dns.name.Name | None = None) -> DnsRejected | DnsTransient:
+def rejection_for_rcode(
+    rcode: dns.rcode.Rcode, target: DnsTarget, zone_name: dns.name.Name | None = None
+) -> DnsRejected | DnsTransient:
     """The error that says what a non-success rcode means for an update of the zone."""
     zone = (zone_name or target.zone).to_text(omit_final_dot=True)
     name = dns.rcode.to_text(rcode)
     keyref = f'key "{target.key.label}"' if target.key else "this host's address"
     if target.not_primary and rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH):
         return (DnsRefused if rcode == dns.rcode.REFUSED else DnsNotAuthoritative)(
-            f"update of zone {zone} refused by {target.where} ({name})", hint=target.not_primary)
+            f"update of zone {zone} refused by {target.where} ({name})", hint=target.not_primary
+        )
     if rcode == dns.rcode.REFUSED:
         return DnsRefused(
             f"update of zone {zone} refused by {target.where} (REFUSED)",
             hint=f"named.conf does not grant {keyref} updates to this zone: add allow-update {{ {keyref}; }}; "
-                 f"or a matching update-policy",
+            f"or a matching update-policy",
         )
     if rcode == dns.rcode.NOTAUTH:
         return DnsNotAuthoritative(

@@ -72,12 +72,16 @@ class _Names:
                 self.ttls.pop(name, None)
         elif rrset.rdtype in _RECORD_TYPES:
             self.records.setdefault(name, []).extend(
-                (dns.rdatatype.to_text(rrset.rdtype), rdata.to_text()) for rdata in rrset)
+                (dns.rdatatype.to_text(rrset.rdtype), rdata.to_text()) for rdata in rrset
+            )
             self.ttls[name] = rrset.ttl
 
     def result(self) -> dict[dns.name.Name, NameRecords]:
-        return {name: NameRecords(self.texts.get(name, []), self.records.get(name, []), self.ttls.get(name, 0))
-                for name in self.seen if name != self.zone}  # the apex (SOA, NS) is never ours
+        return {
+            name: NameRecords(self.texts.get(name, []), self.records.get(name, []), self.ttls.get(name, 0))
+            for name in self.seen
+            if name != self.zone
+        }  # the apex (SOA, NS) is never ours
 
 
 def transfer_names(target: DnsTarget, zone: dns.name.Name, keep: Keep | None = None) -> Transfer[NameRecords]:
@@ -94,8 +98,14 @@ def transfer_names(target: DnsTarget, zone: dns.name.Name, keep: Keep | None = N
     key = target.key
     try:
         for message in dns.query.xfr(
-            target.server, zone, port=target.port, timeout=target.timeout, lifetime=60,
-            keyring=key.keyring if key else None, keyname=key.name if key else None, relativize=False,
+            target.server,
+            zone,
+            port=target.port,
+            timeout=target.timeout,
+            lifetime=60,
+            keyring=key.keyring if key else None,
+            keyname=key.name if key else None,
+            relativize=False,
         ):
             names.received += 1
             for rrset in message.answer:
@@ -111,8 +121,9 @@ def transfer_names(target: DnsTarget, zone: dns.name.Name, keep: Keep | None = N
     except (OSError, EOFError) as exc:
         closed = isinstance(exc, (ConnectionResetError, EOFError))
         if closed and names.received:  # data came, then the connection went: a failed transfer, not a refusal
-            raise DnsTransient(f"zone transfer of {zone} from {target.where} was cut off after {names.received} "
-                               f"message(s)") from None
+            raise DnsTransient(
+                f"zone transfer of {zone} from {target.where} was cut off after {names.received} message(s)"
+            ) from None
         if closed:  # no answer at all: some servers refuse a transfer this way
             return Transfer(refused=f"{target.where} closed the connection without answering")
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Callable
 
 import dns.name
 import dns.rdatatype
@@ -65,8 +64,16 @@ def names_of_owner(transferred: Mapping[dns.name.Name, NameRecords], owner: str)
     return found
 
 
-def adopt_owner(nameserver: Nameserver, old: str, ttl: int, engine: str, journal_names: Callable[[], set] = set,
-                clock: Callable[[], float] = time.time, here: Process | None = None, force: bool = False) -> Adoption:
+def adopt_owner(
+    nameserver: Nameserver,
+    old: str,
+    ttl: int,
+    engine: str,
+    journal_names: Callable[[], set] = set,
+    clock: Callable[[], float] = time.time,
+    here: Process | None = None,
+    force: bool = False,
+) -> Adoption:
     """``--adopt-owner OLD``: move every name of ``old`` to this owner, then retire ``old``'s lease.
 
     Refused while ``old``'s watcher still runs, on another engine or on this
@@ -76,8 +83,11 @@ def adopt_owner(nameserver: Nameserver, old: str, ttl: int, engine: str, journal
     lease, _texts = read_lease(nameserver, old)
     now = clock()
     if force and lease is not None:
-        log.warning("Adopting the names of owner id '%s' whatever its lease says (%s; --force)", printable(old),
-                    lease.describe(now))
+        log.warning(
+            "Adopting the names of owner id '%s' whatever its lease says (%s; --force)",
+            printable(old),
+            lease.describe(now),
+        )
     elif not force:
         refuse_if_running(lease, here or Process.this(), now, "adopting its names", engine=safe_engine_id(engine))
     names: dict[dns.name.Name, str] = {}
@@ -90,8 +100,12 @@ def adopt_owner(nameserver: Nameserver, old: str, ttl: int, engine: str, journal
     result = adopt(nameserver, old, names, ttl)
     if lease is not None:
         remove_lease(nameserver, lease)
-    log.info("Adopted %d name(s) of owner id '%s'%s", result.moved, printable(old),
-             f"; {len(result.skipped)} changed meanwhile and were left alone" if result.skipped else "")
+    log.info(
+        "Adopted %d name(s) of owner id '%s'%s",
+        result.moved,
+        printable(old),
+        f"; {len(result.skipped)} changed meanwhile and were left alone" if result.skipped else "",
+    )
     return result
 
 

@@ -15,7 +15,7 @@ synced twice, which changes nothing.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import dns.name
 

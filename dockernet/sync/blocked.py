@@ -10,15 +10,16 @@ tells whether anything changed; only then, or when a name's own backoff
 from __future__ import annotations
 
 import logging
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import dns.name
 
 from dockernet.ddns import DnsTarget
 from dockernet.errors import DnsTransient
+from dockernet.metrics import NullMetrics
 from dockernet.publish.plan import Blocked, Current, Foreign
 from dockernet.sync.retries import Backoff
-from dockernet.metrics import NullMetrics
 
 #: seconds between looks at the SOA serial while names are held by others (a release is seen this fast)
 BLOCKED_POLL = 0.25
@@ -41,8 +42,7 @@ class NameReader(Protocol):
 class BlockedNames:
     """The names held by others, per name its holder; when to look at them again, and the looks themselves."""
 
-    def __init__(self, nameserver: NameReader, clock: Callable[[], float], metrics: NullMetrics,
-                 backoff: Backoff):
+    def __init__(self, nameserver: NameReader, clock: Callable[[], float], metrics: NullMetrics, backoff: Backoff):
         self._nameserver = nameserver
         self._clock = clock
         self._metrics = metrics
@@ -66,8 +66,12 @@ class BlockedNames:
             return
         holder = blocked[0].holder
         if self.held.get(fqdn) != holder:
-            log.warning("%s is %s; not taking it for container (%s) while it is held", fqdn, holder.describe(),
-                        blocked[0].claim.short_id)
+            log.warning(
+                "%s is %s; not taking it for container (%s) while it is held",
+                fqdn,
+                holder.describe(),
+                blocked[0].claim.short_id,
+            )
             self._recheck[fqdn] = (self._clock() + 1.0, 1.0)
         self.held[fqdn] = holder
         self._metrics.blocked(len(self.held))

@@ -7,7 +7,7 @@ with the replicas of one Compose service merged (``plan.merge_replicas``).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import dns.name
 
@@ -62,8 +62,10 @@ class ClaimIndex:
 
     def claims_of_container(self, container_id: str) -> list[Claim]:
         """One container's claims, forward names first."""
-        return [self._by_name[fqdn][container_id]
-                for fqdn in sorted(self._by_container.get(container_id, ()), key=forward_first)]
+        return [
+            self._by_name[fqdn][container_id]
+            for fqdn in sorted(self._by_container.get(container_id, ()), key=forward_first)
+        ]
 
     def set_container(self, container_id: str, claims: Iterable[Claim]) -> set[dns.name.Name]:
         """Replace one container's claims; returns every name whose claims changed."""

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import dns.exception
 import dns.name
@@ -96,8 +96,10 @@ class Journal:
         try:
             self.names = self._load()
         except OSError as exc:  # names this journal holds cannot be read: overwriting them would lose them
-            raise StateDirUnusable(f"cannot read the journal {self.path}: {exc.strerror}",
-                                   hint="pass --state-dir with a readable and writable directory") from None
+            raise StateDirUnusable(
+                f"cannot read the journal {self.path}: {exc.strerror}",
+                hint="pass --state-dir with a readable and writable directory",
+            ) from None
         if writable:
             self._writable = True
             if unwritable is None:
@@ -130,6 +132,8 @@ class Journal:
 
     def _ends_mid_line(self) -> bool:
         """Whether the file ends in a torn line (a crash, or a write the disk cut short)."""
+        if self._fd is None:
+            return False
         size = os.fstat(self._fd).st_size
         if not size:
             return False

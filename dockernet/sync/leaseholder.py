@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from dockernet.errors import OwnerCollision
 from dockernet.pidfile import pid_space, process_started_at
@@ -36,8 +36,9 @@ class Process:
         return cls(os.getpid(), pid_space(), secrets.token_urlsafe(12))
 
 
-def holder_running(lease: Lease, here: Process, now: float,
-                   started_at: Callable[[int], float | None] = process_started_at) -> bool:
+def holder_running(
+    lease: Lease, here: Process, now: float, started_at: Callable[[int], float | None] = process_started_at
+) -> bool:
     """Whether the process holding ``lease`` runs now, as well as ``here`` can tell.
 
     Where the holder's pid counts as ours do (same boot, same pid namespace),
@@ -59,8 +60,14 @@ def holder_running(lease: Lease, here: Process, now: float,
     return lease.alive(now)
 
 
-def refuse_if_running(lease: Lease | None, here: Process, now: float, doing: str, engine: str | None = None,
-                      started_at: Callable[[int], float | None] = process_started_at) -> None:
+def refuse_if_running(
+    lease: Lease | None,
+    here: Process,
+    now: float,
+    doing: str,
+    engine: str | None = None,
+    started_at: Callable[[int], float | None] = process_started_at,
+) -> None:
     """Raise ``OwnerCollision`` when a watcher still runs under the owner id of ``lease`` (``--force`` skips this).
 
     Taking an owner's records away (``dns purge --owner``, ``--adopt-owner``)
@@ -73,6 +80,8 @@ def refuse_if_running(lease: Lease | None, here: Process, now: float, doing: str
         return
     if not holder_running(lease, here, now, started_at):
         return
-    raise OwnerCollision(f"owner id '{lease.owner}' is held by {lease.describe(now)}, and that watcher is still "
-                         f"running: not {doing}, it would publish its records again",
-                         hint="stop that watcher first, or give --force if it is gone for good")
+    raise OwnerCollision(
+        f"owner id '{lease.owner}' is held by {lease.describe(now)}, and that watcher is still "
+        f"running: not {doing}, it would publish its records again",
+        hint="stop that watcher first, or give --force if it is gone for good",
+    )

@@ -51,8 +51,8 @@ import functools
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import dns.rdatatype
 
@@ -81,9 +81,17 @@ ENGINE_RUNNING = "engine running"  # --take-over-owner, but the other engine sti
 RUNNING = "running"  # another process of this engine holds it and runs: refuse
 
 
-def claim_verdict(current: Lease | None, engine: str, here: Process, now: float, *, held: bool,
-                  take_over: bool = False, one_shot: bool = False,
-                  started_at: Callable[[int], float | None] = process_started_at) -> str:
+def claim_verdict(
+    current: Lease | None,
+    engine: str,
+    here: Process,
+    now: float,
+    *,
+    held: bool,
+    take_over: bool = False,
+    one_shot: bool = False,
+    started_at: Callable[[int], float | None] = process_started_at,
+) -> str:
     """What a process of ``engine`` (``here``) may do with the lease it read (``current``).
 
     ============================  =====================================  ==========================
@@ -131,9 +139,11 @@ def read_lease(nameserver: Nameserver, owner: str) -> tuple[Lease | None, list[s
     leases = [parse_lease(text) for text in texts]
     if len(leases) == 1 and leases[0] and leases[0].owner == owner:
         return leases[0], texts
-    raise OwnerCollision(f"the lease name {lease_name(owner, nameserver.target.zone)} of owner id '{owner}' holds "
-                         f"records dockernet did not write; not running under this owner id",
-                         hint="remove them, or choose another --owner-id")
+    raise OwnerCollision(
+        f"the lease name {lease_name(owner, nameserver.target.zone)} of owner id '{owner}' holds "
+        f"records dockernet did not write; not running under this owner id",
+        hint="remove them, or choose another --owner-id",
+    )
 
 
 def write_lease(nameserver: Nameserver, new: Lease, old_texts: list[str] | None) -> Outcome:
@@ -170,9 +180,17 @@ class LeaseKeeper:
     leaves the lease to that watcher.
     """
 
-    def __init__(self, nameserver: Nameserver, owner: str, identity: Callable[[], tuple[str, str]],
-                 interval: float = LEASE_INTERVAL, take_over: bool = False, clock: Callable[[], float] = time.time,
-                 process: Process | None = None, started_at: Callable[[int], float | None] = process_started_at):
+    def __init__(
+        self,
+        nameserver: Nameserver,
+        owner: str,
+        identity: Callable[[], tuple[str, str]],
+        interval: float = LEASE_INTERVAL,
+        take_over: bool = False,
+        clock: Callable[[], float] = time.time,
+        process: Process | None = None,
+        started_at: Callable[[int], float | None] = process_started_at,
+    ):
         self._nameserver = nameserver
         self.owner = owner
         #: this engine's (ID, host name): docker info, asked once
@@ -216,10 +234,14 @@ class LeaseKeeper:
             if not self._refused_for_lease_only(exc):
                 raise
             self.disabled = f"the server refuses the lease record ({exc.code})"
-            log.warning("%s refuses the lease record %s (%s): two hosts running with owner id '%s' would not be "
-                        "detected; grant this key updates of that name to turn detection on",
-                        self._nameserver.target.where, lease_name(self.owner, self._nameserver.target.zone),
-                        exc.code, self.owner)
+            log.warning(
+                "%s refuses the lease record %s (%s): two hosts running with owner id '%s' would not be "
+                "detected; grant this key updates of that name to turn detection on",
+                self._nameserver.target.where,
+                lease_name(self.owner, self._nameserver.target.zone),
+                exc.code,
+                self.owner,
+            )
 
     def confirm(self) -> bool:
         """Before a full reconcile's deletions: is the lease still this process's? (one read)
@@ -237,8 +259,10 @@ class LeaseKeeper:
         except DnsError as exc:
             log.debug("Cannot confirm the lease now: %s", exc)
             return False
-        if current is not None and claim_verdict(current, self.lease.engine, self.process, self.clock(),
-                                                 held=True) == TAKEN:
+        if (
+            current is not None
+            and claim_verdict(current, self.lease.engine, self.process, self.clock(), held=True) == TAKEN
+        ):
             self._refuse(TAKEN, current, self.lease)
         return True
 
@@ -275,8 +299,17 @@ class LeaseKeeper:
     def _me(self) -> Lease:
         engine, host = self._whoami()
         now = int(self.clock())
-        return Lease(self.owner, safe_engine_id(engine), _UNSAFE.sub("-", host)[:63], now, int(self.interval),
-                     self.process.pid, self.process.node, self.process.instance, now)
+        return Lease(
+            self.owner,
+            safe_engine_id(engine),
+            _UNSAFE.sub("-", host)[:63],
+            now,
+            int(self.interval),
+            self.process.pid,
+            self.process.node,
+            self.process.instance,
+            now,
+        )
 
     def _claim(self, one_shot: bool) -> None:
         nameserver = self._nameserver
@@ -284,25 +317,39 @@ class LeaseKeeper:
         for _attempt in range(3):
             current, texts = read_lease(nameserver, self.owner)
             now = self.clock()
-            verdict = claim_verdict(current, me.engine, self.process, now, held=self.lease is not None,
-                                    take_over=self.take_over, one_shot=one_shot, started_at=self._started_at)
+            verdict = claim_verdict(
+                current,
+                me.engine,
+                self.process,
+                now,
+                held=self.lease is not None,
+                take_over=self.take_over,
+                one_shot=one_shot,
+                started_at=self._started_at,
+            )
             if current is not None and verdict != TAKE:  # with no lease the verdict is always TAKE
                 if verdict == BESIDE:
-                    log.info("Owner id '%s' is held by the running %s: this run leaves the lease to it", self.owner,
-                             current.describe(now))
+                    log.info(
+                        "Owner id '%s' is held by the running %s: this run leaves the lease to it",
+                        self.owner,
+                        current.describe(now),
+                    )
                     self.beside = current
                     return
                 if verdict != TAKE_OVER:
                     self._refuse(verdict, current, me)
                 log.warning("Taking over owner id '%s' from %s (--take-over-owner)", self.owner, current.describe(now))
             elif self.lease is None and current is not None and current.instance != me.instance:
-                log.info("Taking the lease of owner id '%s' from %s, which no longer runs", self.owner,
-                         current.describe(now) if current.instance else
-                         f"an earlier dockernet's watcher of this engine ({current.describe(now)})")
+                log.info(
+                    "Taking the lease of owner id '%s' from %s, which no longer runs",
+                    self.owner,
+                    current.describe(now)
+                    if current.instance
+                    else f"an earlier dockernet's watcher of this engine ({current.describe(now)})",
+                )
             if write_lease(nameserver, me, texts) is Outcome.APPLIED:
                 if self.lease is None:
-                    log.info("Holding the lease of owner id '%s' for engine %s, pid %d", self.owner, me.engine,
-                             me.pid)
+                    log.info("Holding the lease of owner id '%s' for engine %s, pid %d", self.owner, me.engine, me.pid)
                 self.lease = me
                 return
             # a prerequisite failed: the lease changed between the read and the write; read again
@@ -315,27 +362,38 @@ class LeaseKeeper:
         if verdict == TAKEN:
             raise OwnerCollision(
                 f"owner id '{self.owner}' was taken over by {current.describe(now)}; {this}: stopping without "
-                f"removing anything", hint="give each host, and each watcher, its own --owner-id")
+                f"removing anything",
+                hint="give each host, and each watcher, its own --owner-id",
+            )
         if verdict == ENGINE_RUNNING:
             raise OwnerCollision(
                 f"owner id '{self.owner}' is held by {current.describe(now)}, so its watcher is running: not taking "
-                f"it over", hint="stop that watcher first, or give this host its own --owner-id")
+                f"it over",
+                hint="stop that watcher first, or give this host its own --owner-id",
+            )
         if verdict == RUNNING:
             raise OwnerCollision(
                 f"owner id '{self.owner}' is already held by the running {current.holder()} on host "
                 f"{current.host or '?'} (engine {current.engine}), {current.renewed(now)}; this is pid {me.pid}: "
                 f"not running a second watcher under one owner id, as each would delete the records the other "
-                f"publishes", hint="stop that watcher first (for a resync, send it SIGHUP), or give this one its "
-                                   "own --owner-id")
+                f"publishes",
+                hint="stop that watcher first (for a resync, send it SIGHUP), or give this one its own --owner-id",
+            )
         raise OwnerCollision(
             f"owner id '{self.owner}' is already used by {current.describe(now)}; {this}: not running, so that "
             f"neither deletes the other's records",
             hint="give each host its own --owner-id (DOCKERNET_OWNER_ID); if that engine is gone for good "
-                 "(a reinstalled host), start once with --take-over-owner")
+            "(a reinstalled host), start once with --take-over-owner",
+        )
 
 
-def retire(nameserver: Nameserver, owner: str, clock: Callable[[], float] = time.time, here: Process | None = None,
-           force: bool = False) -> None:
+def retire(
+    nameserver: Nameserver,
+    owner: str,
+    clock: Callable[[], float] = time.time,
+    here: Process | None = None,
+    force: bool = False,
+) -> None:
     """After ``dns purge``: remove the owner's lease too, unless its watcher is still running (then say so)."""
     lease, _texts = read_lease(nameserver, owner)
     if lease is None:
@@ -343,11 +401,17 @@ def retire(nameserver: Nameserver, owner: str, clock: Callable[[], float] = time
     now = clock()
     if holder_running(lease, here or Process.this(), now):
         if not force:
-            log.warning("Owner id '%s' was alive moments ago (%s): its lease is kept, as a watcher still running "
-                        "would publish its records again; stop that watcher and purge again to retire the host",
-                        owner, lease.describe(now))
+            log.warning(
+                "Owner id '%s' was alive moments ago (%s): its lease is kept, as a watcher still running "
+                "would publish its records again; stop that watcher and purge again to retire the host",
+                owner,
+                lease.describe(now),
+            )
             return
-        log.warning("Removing the lease of owner id '%s' although its watcher seems to run (%s; --force)", owner,
-                    lease.describe(now))
+        log.warning(
+            "Removing the lease of owner id '%s' although its watcher seems to run (%s; --force)",
+            owner,
+            lease.describe(now),
+        )
     if remove_lease(nameserver, lease) is Outcome.APPLIED:
         log.info("Removed the lease of owner id '%s' (%s)", owner, lease.describe(now))

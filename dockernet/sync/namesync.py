@@ -11,7 +11,7 @@ and PTRs). A full reconcile first sends what it can in batches.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import dns.name
 
@@ -34,8 +34,18 @@ Interrupt = Callable[[], bool]
 class NameSync:
     """Syncs names one at a time (or in batches), the backlog in turn; hands failures to ``Triage``."""
 
-    def __init__(self, nameserver: Nameserver, index: ClaimIndex, zone: ZoneReader, writer: ZoneWriter,
-                 retries: Retries, triage: Triage, blocked: BlockedNames, notices: Notices, backlog: Backlog):
+    def __init__(
+        self,
+        nameserver: Nameserver,
+        index: ClaimIndex,
+        zone: ZoneReader,
+        writer: ZoneWriter,
+        retries: Retries,
+        triage: Triage,
+        blocked: BlockedNames,
+        notices: Notices,
+        backlog: Backlog,
+    ):
         self._nameserver = nameserver
         self._index = index
         self._zone = zone
@@ -46,8 +56,9 @@ class NameSync:
         self._notices = notices
         self._backlog = backlog
 
-    def sync(self, names: Iterable[dns.name.Name], verified: bool = False,
-             interrupt: Interrupt = lambda: False) -> bool:
+    def sync(
+        self, names: Iterable[dns.name.Name], verified: bool = False, interrupt: Interrupt = lambda: False
+    ) -> bool:
         """Bring each name in line, then the backlog; True when every one is done (none pending or set aside).
 
         Names are synced address names first, so an SRV name or PTR among

@@ -10,8 +10,8 @@ elsewhere; this module only decides what to say and when.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import dns.name
 
@@ -59,6 +59,7 @@ class Notices:
 
     def remarks_of(self, container_id: str) -> Callable[[int, str], None]:
         """What ``claims_of`` says about one container's labels: each remark once per run of the container."""
+
         def say(level: int, text: str) -> None:
             said = self._remarks.setdefault(container_id, set())
             if text not in said:
@@ -83,15 +84,25 @@ class Notices:
         waiting = tuple(sorted(claim.short_id for claim in claims if claim is not winner))
         if self._collisions.get(fqdn) != (winner.short_id, waiting):
             self._collisions[fqdn] = (winner.short_id, waiting)
-            log.warning("%s is wanted by %d containers: (%s) holds it; (%s) takes it when that one stops",
-                        fqdn, len(claims), winner.short_id, ", ".join(waiting))
+            log.warning(
+                "%s is wanted by %d containers: (%s) holds it; (%s) takes it when that one stops",
+                fqdn,
+                len(claims),
+                winner.short_id,
+                ", ".join(waiting),
+            )
 
     def crowded(self, fqdn: dns.name.Name, claims: list[Claim]) -> None:
         """Say once when a service has more replicas than its shared name may hold (``plan.merge_replicas``)."""
         left_out = sum(claim.left_out for claim in claims)
         if left_out and self._crowded.get(fqdn) != left_out:
-            log.warning("%s holds the records of its %d oldest replicas per type, the most a shared name takes; "
-                        "%d more are published under their own names only", fqdn, MAX_RRSET, left_out)
+            log.warning(
+                "%s holds the records of its %d oldest replicas per type, the most a shared name takes; "
+                "%d more are published under their own names only",
+                fqdn,
+                MAX_RRSET,
+                left_out,
+            )
         if left_out:
             self._crowded[fqdn] = left_out
         else:
@@ -106,8 +117,9 @@ class Notices:
         if isinstance(change, Delete):
             log.info("Removed Docker DNS (%s): %s", change.old.short_id, describe_records(fqdn, change.old))
         else:
-            log.info("Updated Docker DNS (%s): %s", change.claim.short_id,
-                     describe_records(fqdn, owned_by(change.claim)))
+            log.info(
+                "Updated Docker DNS (%s): %s", change.claim.short_id, describe_records(fqdn, owned_by(change.claim))
+            )
 
     def no_transfer(self, zone: dns.name.Name, reason: str, journal: Journal | None) -> None:
         """Once per run: the zone cannot be swept, and, if the journal fails too, what that costs."""
@@ -116,45 +128,63 @@ class Notices:
         log.warning(
             "Zone transfer of %s is not allowed to this key%s: checking the names this watcher knows one by one "
             "(allow-transfer in named.conf lets it sweep the whole zone)",
-            zone, f" ({reason})" if reason else "",
+            zone,
+            f" ({reason})" if reason else "",
         )
         if journal is not None and journal.error:  # neither way to find this owner's records
-            log.error("No zone transfer and the journal %s cannot be written (%s): records of containers that "
-                      "stop while this watcher is down will be left behind; give --state-dir a writable "
-                      "directory or allow this key to transfer the zone", journal.path, journal.error)
+            log.error(
+                "No zone transfer and the journal %s cannot be written (%s): records of containers that "
+                "stop while this watcher is down will be left behind; give --state-dir a writable "
+                "directory or allow this key to transfer the zone",
+                journal.path,
+                journal.error,
+            )
         self._said_no_transfer = True
 
     def journal_outside(self, names: Iterable[dns.name.Name]) -> None:
         """Journal entries outside the zones served: each said once, and left alone."""
         outside = set(names) - self._journal_outside
         for name in sorted(outside, key=forward_first):
-            log.warning("The journal names %s, which lies outside the zones this watcher serves; not changing it "
-                        "(dns purge with that --zone removes old records)", name)
+            log.warning(
+                "The journal names %s, which lies outside the zones this watcher serves; not changing it "
+                "(dns purge with that --zone removes old records)",
+                name,
+            )
         self._journal_outside |= outside
 
     @staticmethod
     def journal_state(journal_path: Path, error: str) -> None:
         """The journal started or stopped failing (the journal calls this once per change)."""
         if error:
-            log.error("Cannot write the journal %s (%s): DNS updates go on, but records of containers that stop "
-                      "while this watcher is down may be left behind unless the key may transfer the zone",
-                      journal_path, error)
+            log.error(
+                "Cannot write the journal %s (%s): DNS updates go on, but records of containers that stop "
+                "while this watcher is down may be left behind unless the key may transfer the zone",
+                journal_path,
+                error,
+            )
         else:
             log.info("The journal %s is written again", journal_path)
 
     # -- failures -------------------------------------------------------------------
 
-    def set_aside(self, fqdn: dns.name.Name, verdict: str, containers: tuple[str, ...], reason: str,
-                  where: str) -> None:
+    def set_aside(
+        self, fqdn: dns.name.Name, verdict: str, containers: tuple[str, ...], reason: str, where: str
+    ) -> None:
         """A name set aside: said once per verdict and set of containers."""
         said = f"{verdict} {containers}"
         if self._set_aside.get(fqdn) == said:
             return
         self._set_aside[fqdn] = said
         who = ", ".join(f"({short_id})" for short_id in containers) or "no running container"
-        log.error("%s was rejected by %s (%s) for container %s: %s; this name is set aside (no other name "
-                  "waits for it) until its container changes, SIGHUP or the next resync",
-                  fqdn, where, verdict, who, reason)
+        log.error(
+            "%s was rejected by %s (%s) for container %s: %s; this name is set aside (no other name "
+            "waits for it) until its container changes, SIGHUP or the next resync",
+            fqdn,
+            where,
+            verdict,
+            who,
+            reason,
+        )
 
     def name_done(self, fqdn: dns.name.Name) -> None:
         """The name went through: should it be set aside again, that is said again."""

@@ -37,14 +37,15 @@ decides; ``Retries`` keeps the books):
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Callable, Iterable
 
 import dns.name
 
 from dockernet.ddns import Nameserver, Transfer
 from dockernet.engine.model import ContainerInfo
 from dockernet.errors import DnsError, DnsRejected
+from dockernet.metrics import Health, NullMetrics
 from dockernet.publish.claims import RecordPolicy, claims_of
 from dockernet.publish.plan import Change, Claim, Current, Owned, plan_names, publishable
 from dockernet.sync.backlog import Backlog
@@ -57,7 +58,6 @@ from dockernet.sync.retries import Backoff, Retries, SetAside
 from dockernet.sync.triage import Triage
 from dockernet.sync.writer import ZoneWriter
 from dockernet.sync.zonereader import ZoneReader, ZoneState
-from dockernet.metrics import Health, NullMetrics
 
 #: ``guard(doomed, owned)`` may veto the deletions a full reconcile found (see ``Reconciler.full``)
 DeletionGuard = Callable[[set, int], bool]
@@ -66,11 +66,24 @@ DeletionGuard = Callable[[set, int], bool]
 class Reconciler:
     """Claims in, plan, apply, remember: the collaborators it is given do the reading, writing and telling."""
 
-    def __init__(self, policy: RecordPolicy, nameserver: Nameserver, clock: Callable[[], float] = time.monotonic,
-                 retry_first: float = 0.5, retry_cap: float = 15.0, journal: Journal | None = None,
-                 metrics: NullMetrics | None = None, health: Health | None = None, *,
-                 notices: Notices | None = None, retries: Retries | None = None, zone: ZoneReader | None = None,
-                 writer: ZoneWriter | None = None, blocked: BlockedNames | None = None, triage: Triage | None = None):
+    def __init__(
+        self,
+        policy: RecordPolicy,
+        nameserver: Nameserver,
+        clock: Callable[[], float] = time.monotonic,
+        retry_first: float = 0.5,
+        retry_cap: float = 15.0,
+        journal: Journal | None = None,
+        metrics: NullMetrics | None = None,
+        health: Health | None = None,
+        *,
+        notices: Notices | None = None,
+        retries: Retries | None = None,
+        zone: ZoneReader | None = None,
+        writer: ZoneWriter | None = None,
+        blocked: BlockedNames | None = None,
+        triage: Triage | None = None,
+    ):
         self.policy = policy
         self.nameserver = nameserver
         self.metrics = metrics or NullMetrics()
@@ -83,8 +96,17 @@ class Reconciler:
         self.triage = triage or Triage(nameserver, self.retries, self.metrics)
         self.index = ClaimIndex()
         self.backlog = Backlog()  # names waiting to be synced, served in turn (see backlog.py)
-        self.names = NameSync(nameserver, self.index, self.zone, self.writer, self.retries, self.triage, self.blocked,
-                              self.notices, self.backlog)
+        self.names = NameSync(
+            nameserver,
+            self.index,
+            self.zone,
+            self.writer,
+            self.retries,
+            self.triage,
+            self.blocked,
+            self.notices,
+            self.backlog,
+        )
 
     @property
     def clock(self) -> Callable[[], float]:
@@ -137,8 +159,9 @@ class Reconciler:
 
     # -- inputs ---------------------------------------------------------------
 
-    def container_changed(self, container_id: str, info: ContainerInfo | None,
-                          interrupt: Callable[[], bool] | None = None) -> bool:
+    def container_changed(
+        self, container_id: str, info: ContainerInfo | None, interrupt: Callable[[], bool] | None = None
+    ) -> bool:
         """One container started, stopped, went or changed: sync only its names. With ``interrupt``, they join
         the backlog, synced in turn with other containers' (``drain``); True when nothing is left waiting."""
         claims = self._claims_of(info) if info is not None else []
@@ -154,8 +177,11 @@ class Reconciler:
     def _claims_of(self, info: ContainerInfo) -> list[Claim]:
         return claims_of(info, self.policy, self.notices.remarks_of(info.id))
 
-    def load(self, containers: list[ContainerInfo], transferred: Callable[[], Transfer[Current]] | None = None,
-             ) -> set[dns.name.Name]:
+    def load(
+        self,
+        containers: list[ContainerInfo],
+        transferred: Callable[[], Transfer[Current]] | None = None,
+    ) -> set[dns.name.Name]:
         """Index every running container's claims and read the zones' truth (``ZoneReader.read``); returns the
         names in play. ``transferred``: a transfer of everything a caller started earlier."""
         names = self.index.replace_all({info.id: self._claims_of(info) for info in containers})
@@ -220,8 +246,12 @@ class Reconciler:
 
     # -- applying (``NameSync``) -----------------------------------------------
 
-    def sync(self, names: Iterable[dns.name.Name], verified: bool = False, interrupt: Interrupt = lambda: False,
-             ) -> bool:
+    def sync(
+        self,
+        names: Iterable[dns.name.Name],
+        verified: bool = False,
+        interrupt: Interrupt = lambda: False,
+    ) -> bool:
         """Bring each name in line, then the backlog; True when every one is done (none pending or set aside)."""
         return self.names.sync(names, verified, interrupt)
 

@@ -18,14 +18,14 @@ No I/O; time comes from ``clock``.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 import dns.name
 
+from dockernet.metrics import Health, NullMetrics
 from dockernet.publish.plan import forward_first
 from dockernet.sync.notices import Notices
-from dockernet.metrics import Health, NullMetrics
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,15 @@ class Backoff:
 
 
 class Retries:
-    def __init__(self, clock: Callable[[], float], metrics: NullMetrics, health: Health,
-                 retry_first: float = 0.5, retry_cap: float = 15.0, notices: Notices | None = None):
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        metrics: NullMetrics,
+        health: Health,
+        retry_first: float = 0.5,
+        retry_cap: float = 15.0,
+        notices: Notices | None = None,
+    ):
         self.clock = clock
         self.metrics = metrics
         self.health = health

@@ -33,8 +33,8 @@ import dns.name
 
 from dockernet.ddns import Nameserver
 from dockernet.errors import KEY_VERDICTS, DnsError, DnsRejected, DnsServerFailure, DnsTransient, PrerequisiteFailed
-from dockernet.sync.retries import Retries, SetAside
 from dockernet.metrics import NullMetrics
+from dockernet.sync.retries import Retries, SetAside
 
 #: verdicts about the update of one name, whatever the zone says
 _NAME_VERDICTS = frozenset({"NOTZONE", "FORMERR"})
@@ -43,7 +43,7 @@ _AMBIGUOUS_VERDICTS = frozenset({"REFUSED", "NOTAUTH", "SERVFAIL"})
 #: what a name's verdict means, for the log line that sets the name aside
 _MEANING = {
     "REFUSED": "the server takes this key's updates to the zone but refuses this name "
-               "(an update-policy rule, or check-names)",
+    "(an update-policy rule, or check-names)",
     "NOTAUTH": "the server takes this key's updates to the zone but not for this name",
     "NOTZONE": "the name lies outside the zone the update was sent to",
     "FORMERR": "the server could not parse the update of this name",
@@ -116,8 +116,9 @@ class Triage:
 
         ``wanted_by``: the short ids of the containers that want the name, for the set-aside line.
         """
-        self._metrics.update_failed(verdict_of(exc) or ("CONTENDED" if isinstance(exc, PrerequisiteFailed)
-                                                        else "UNREACHABLE"))
+        self._metrics.update_failed(
+            verdict_of(exc) or ("CONTENDED" if isinstance(exc, PrerequisiteFailed) else "UNREACHABLE")
+        )
         if isinstance(exc, PrerequisiteFailed):
             self._retries.contended(fqdn, str(exc))
         elif isinstance(exc, DnsRejected) and self.name_only(fqdn, exc):

@@ -9,23 +9,30 @@ nothing: failures propagate to the reconciler, which triages them.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import dns.name
 
 from dockernet.ddns import Applied, Nameserver, Outcome
+from dockernet.metrics import Health, NullMetrics
 from dockernet.publish.plan import Change, Delete, Owned, current_after
 from dockernet.sync.journal import Journal
 from dockernet.sync.notices import Notices
 from dockernet.sync.zonereader import ZoneReader
-from dockernet.metrics import Health, NullMetrics
 
 
 class ZoneWriter:
     """Sends changes and keeps the books of those applied; reports the journal's health."""
 
-    def __init__(self, nameserver: Nameserver, zone: ZoneReader, journal: Journal | None = None,
-                 metrics: NullMetrics | None = None, health: Health | None = None, notices: Notices | None = None):
+    def __init__(
+        self,
+        nameserver: Nameserver,
+        zone: ZoneReader,
+        journal: Journal | None = None,
+        metrics: NullMetrics | None = None,
+        health: Health | None = None,
+        notices: Notices | None = None,
+    ):
         self._nameserver = nameserver
         self._zone = zone
         self.journal = journal

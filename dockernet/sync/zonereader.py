@@ -11,7 +11,7 @@ big). Reads the server; changes nothing in it.
 from __future__ import annotations
 
 import logging
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import dns.name
 
@@ -33,8 +33,13 @@ OnRefused = Callable[[dns.name.Name, DnsRejected], None]
 class ZoneReader:
     """Reads the zones' truth for this owner and keeps what it last knew of each name (``current``)."""
 
-    def __init__(self, nameserver: Nameserver, zone: dns.name.Name, journal: Journal | None = None,
-                 notices: Notices | None = None):
+    def __init__(
+        self,
+        nameserver: Nameserver,
+        zone: dns.name.Name,
+        journal: Journal | None = None,
+        notices: Notices | None = None,
+    ):
         self._nameserver = nameserver
         #: the forward zone, as the operator named it (for the log)
         self._zone = zone
@@ -54,8 +59,13 @@ class ZoneReader:
 
     # -- reading -----------------------------------------------------------------
 
-    def read(self, names: set[dns.name.Name], unsure: Iterable[dns.name.Name],
-             transferred: Callable[[], Transfer[Current]] | None, refused: OnRefused) -> None:
+    def read(
+        self,
+        names: set[dns.name.Name],
+        unsure: Iterable[dns.name.Name],
+        transferred: Callable[[], Transfer[Current]] | None,
+        refused: OnRefused,
+    ) -> None:
         """Read the truth of ``names``, this owner's own names and ``unsure`` ones into ``current``.
 
         ``transferred`` gives a transfer of everything a caller started
@@ -68,8 +78,11 @@ class ZoneReader:
         if transfer.refused:
             self._notices.no_transfer(self._zone, transfer.refused, self._journal)
             state = self._look_up_each(names | set(self.owned()) | self.journal_names() | set(unsure), refused)
-        self.current = {name: held for name, held in state.items()
-                        if isinstance(held, Owned) or (held is not None and name in names)}
+        self.current = {
+            name: held
+            for name, held in state.items()
+            if isinstance(held, Owned) or (held is not None and name in names)
+        }
 
     def _look_up_each(self, names: set[dns.name.Name], refused: OnRefused) -> ZoneState:
         state: ZoneState = {}
@@ -116,8 +129,11 @@ class ZoneReader:
             owned: ZoneState = dict(self.owned()) or self._owned_in(self._zone, journal)
             return reversezones.of_owner(self._nameserver, owned, journal)
         except DnsError as exc:
-            log.warning("Cannot find the reverse zones of this owner's PTR records (%s); removing from %s only",
-                        exc, ", ".join(str(zone) for zone in self._nameserver.target.zones))
+            log.warning(
+                "Cannot find the reverse zones of this owner's PTR records (%s); removing from %s only",
+                exc,
+                ", ".join(str(zone) for zone in self._nameserver.target.zones),
+            )
             return None
 
     def _owned_in(self, zone: dns.name.Name, journal: set[dns.name.Name]) -> ZoneState:

@@ -20,9 +20,9 @@ from dockernet.engine.interface import Engine
 from dockernet.engine.model import ContainerEvent, ContainerInfo
 from dockernet.errors import DockernetError
 from dockernet.logformat import printable
+from dockernet.metrics import NullMetrics
 from dockernet.watch.eventorder import REMOVALS, EventOrder, InspectRequest
 from dockernet.watch.inbox import INSPECTED, Inbox
-from dockernet.metrics import NullMetrics
 
 if TYPE_CHECKING:
     from dockernet.sync.reconciler import Reconciler
@@ -33,15 +33,17 @@ log = logging.getLogger("dockernet")
 class ContainerTracker:
     """Which containers to inspect, which answers to apply, and the running containers as last applied."""
 
-    def __init__(self, engine: Engine, reconciler: Reconciler, inbox: Inbox, metrics: NullMetrics,
-                 interrupt: Callable[[], bool]):
+    def __init__(
+        self, engine: Engine, reconciler: Reconciler, inbox: Inbox, metrics: NullMetrics, interrupt: Callable[[], bool]
+    ):
         self.reconciler = reconciler
         self.metrics = metrics
         #: asked between two UPDATEs: whether something else waits for the main thread
         self.interrupt = interrupt
         self.order = EventOrder()
         self.inspectors: Inspectors[InspectRequest] = Inspectors(
-            engine, lambda request, answer: inbox.put((INSPECTED, request, answer)))
+            engine, lambda request, answer: inbox.put((INSPECTED, request, answer))
+        )
         #: the running containers as last applied: a ``disconnect`` is applied from this, without an inspect
         self.known: dict[str, ContainerInfo] = {}
 
@@ -52,8 +54,9 @@ class ContainerTracker:
         if event.action in REMOVALS:
             self._apply(event.container_id, None, event.time_nano)
         elif event.action == "disconnect" and event.container_id in self.known:
-            self._apply(event.container_id, self.known[event.container_id].without_network(event.network),
-                        event.time_nano)
+            self._apply(
+                event.container_id, self.known[event.container_id].without_network(event.network), event.time_nano
+            )
         request = self.order.event(event.container_id, event.action, event.time_nano)
         if request is not None:
             self.inspectors.submit(request)
@@ -73,8 +76,12 @@ class ContainerTracker:
         if isinstance(answer, DockernetError):
             raise answer  # DockerUnreachable: the loop reconnects and reconciles everything
         if isinstance(answer, Exception):
-            log.error("Cannot read container (%s) from the engine (%s: %s); the next resync looks again",
-                      request.container_id[:12], answer.__class__.__name__, printable(str(answer)))
+            log.error(
+                "Cannot read container (%s) from the engine (%s: %s); the next resync looks again",
+                request.container_id[:12],
+                answer.__class__.__name__,
+                printable(str(answer)),
+            )
             return
         self._apply(request.container_id, answer, request.time_nano)
 

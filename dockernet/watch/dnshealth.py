@@ -72,8 +72,11 @@ class DnsHealth:
         try:
             check()
         except DnsError as exc:
-            log.log(logging.DEBUG if self._blocked_unanswered else logging.WARNING,
-                    "Cannot look at names held by others now: %s", exc)
+            log.log(
+                logging.DEBUG if self._blocked_unanswered else logging.WARNING,
+                "Cannot look at names held by others now: %s",
+                exc,
+            )
             self._blocked_unanswered = True
         else:
             self._blocked_unanswered = False

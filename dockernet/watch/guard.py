@@ -50,17 +50,26 @@ class DeletionGuard:
         many = len(doomed) >= 4 and len(doomed) * 2 > owned
         if not young and (not many or frozenset(doomed) == self._held):
             if not self.ownership.confirm():  # OwnerCollision: another holds it now
-                log.warning("Holding back removal of %d record(s) until this owner id's lease can be confirmed",
-                            len(doomed))
+                log.warning(
+                    "Holding back removal of %d record(s) until this owner id's lease can be confirmed", len(doomed)
+                )
                 self.timers.resync_within(self.settle_time)
                 return False
             self._held = frozenset()
             return True
         if frozenset(doomed) != self._held:
-            reason = (f"Docker was (re)connected {now - self._connected_at:.1f} s ago" if young
-                      else f"that is {len(doomed)} of this owner's {owned} records")
-            log.warning("Holding back removal of %d record(s) whose containers Docker does not list: %s; "
-                        "checking again in %g s", len(doomed), reason, self.settle_time)
+            reason = (
+                f"Docker was (re)connected {now - self._connected_at:.1f} s ago"
+                if young
+                else f"that is {len(doomed)} of this owner's {owned} records"
+            )
+            log.warning(
+                "Holding back removal of %d record(s) whose containers Docker does not list: %s; "
+                "checking again in %g s",
+                len(doomed),
+                reason,
+                self.settle_time,
+            )
         self._held = frozenset(doomed)
         self.timers.resync_within(self.settle_time)
         return False

@@ -10,8 +10,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from dockernet.errors import DnsError, OwnerCollision
-from dockernet.sync.journal import Journal
 from dockernet.sync.adopt import adopt_owner
+from dockernet.sync.journal import Journal
 from dockernet.sync.leases import LeaseKeeper
 
 if TYPE_CHECKING:
@@ -25,8 +25,16 @@ log = logging.getLogger("dockernet")
 class Ownership:
     """Claims, renews, confirms and releases the lease; adopts a renamed owner's names first when asked."""
 
-    def __init__(self, lease: LeaseKeeper | None, nameserver: Nameserver, journal: Journal | None, ttl: int,
-                 engine: Engine, adopt: str | None = None, adopt_force: bool = False):
+    def __init__(
+        self,
+        lease: LeaseKeeper | None,
+        nameserver: Nameserver,
+        journal: Journal | None,
+        ttl: int,
+        engine: Engine,
+        adopt: str | None = None,
+        adopt_force: bool = False,
+    ):
         self.lease = lease
         self.nameserver = nameserver
         self.journal = journal
@@ -49,10 +57,15 @@ class Ownership:
         if self.adopt:
             old, journal = self.adopt, self.journal
             engine = self.lease.engine if self.lease is not None else self.engine.identity()[0]
-            adopt_owner(self.nameserver, old, self.ttl, engine,
-                        journal_names=lambda: set(Journal(journal.directory, old).open(writable=False))
-                        if journal else set(),
-                        here=self.lease.process if self.lease is not None else None, force=self.adopt_force)
+            adopt_owner(
+                self.nameserver,
+                old,
+                self.ttl,
+                engine,
+                journal_names=lambda: set(Journal(journal.directory, old).open(writable=False)) if journal else set(),
+                here=self.lease.process if self.lease is not None else None,
+                force=self.adopt_force,
+            )
 
     def due_in(self) -> float | None:
         """Seconds until the lease should be renewed (None: there is no lease)."""

@@ -17,9 +17,9 @@ import time
 from dockernet.engine.interface import Engine, EventStream
 from dockernet.engine.model import ContainerEvent, since_parameter
 from dockernet.errors import DockerUnreachable
+from dockernet.metrics import Health
 from dockernet.pidfile import process_alive, read_pid
 from dockernet.watch.inbox import DISCONNECTED, Inbox
-from dockernet.metrics import Health
 from dockernet.watch.supervision import Supervisor
 
 log = logging.getLogger("dockernet")
@@ -38,8 +38,15 @@ def docker_pid_state(pidfile: str | None) -> str:
 class EngineStream:
     """The subscription to the engine's events, and waiting for the engine when it is gone."""
 
-    def __init__(self, engine: Engine, inbox: Inbox, health: Health, supervisor: Supervisor,
-                 docker_pid: str | None = None, reconnect_cap: float = 10.0):
+    def __init__(
+        self,
+        engine: Engine,
+        inbox: Inbox,
+        health: Health,
+        supervisor: Supervisor,
+        docker_pid: str | None = None,
+        reconnect_cap: float = 10.0,
+    ):
         self.engine = engine
         self.inbox = inbox
         self.health = health

@@ -23,8 +23,14 @@ LONGEST_SLEEP = 5.0
 class Timers:
     """The resync schedule, and the deadlines the reconciler, the lease and systemd set."""
 
-    def __init__(self, clock: Callable[[], float], resync_interval: float, reconciler: Reconciler,
-                 ownership: Ownership, supervisor: Supervisor):
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        resync_interval: float,
+        reconciler: Reconciler,
+        ownership: Ownership,
+        supervisor: Supervisor,
+    ):
         self.clock = clock
         self.resync_interval = resync_interval
         self.reconciler = reconciler

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from dockernet.engine.interface import Engine
 from dockernet.engine.model import ContainerEvent
 from dockernet.errors import DnsTransient, DockerUnreachable, OwnerCollision
+from dockernet.metrics import Health, NullMetrics
 from dockernet.rfc2136 import reversezones
 from dockernet.watch.containers import ContainerTracker
 from dockernet.watch.dnshealth import DnsHealth
@@ -42,7 +43,6 @@ from dockernet.watch.guard import DeletionGuard
 from dockernet.watch.inbox import DISCONNECTED, INSPECTED, RELOAD, STOP, Inbox
 from dockernet.watch.ownership import Ownership
 from dockernet.watch.stream import EngineStream
-from dockernet.metrics import Health, NullMetrics
 from dockernet.watch.supervision import Supervisor
 from dockernet.watch.timers import Timers
 
@@ -80,10 +80,20 @@ class WatchOptions:
 class Watcher:
     """The loop: takes what the inbox holds, hands it to the collaborator it concerns, runs what is due."""
 
-    def __init__(self, engine: Engine, reconciler: Reconciler, options: WatchOptions = WatchOptions(), *,
-                 nameserver: Nameserver, ttl: int, journal: Journal | None = None, health: Health | None = None,
-                 metrics: NullMetrics | None = None, lease: LeaseKeeper | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        engine: Engine,
+        reconciler: Reconciler,
+        options: WatchOptions = WatchOptions(),
+        *,
+        nameserver: Nameserver,
+        ttl: int,
+        journal: Journal | None = None,
+        health: Health | None = None,
+        metrics: NullMetrics | None = None,
+        lease: LeaseKeeper | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         health = health or Health()
         self.engine = engine
         self.reconciler = reconciler
@@ -91,15 +101,17 @@ class Watcher:
         self.options = options
         self.events = Inbox()
         self.supervisor = Supervisor()
-        self.stream = EngineStream(engine, self.events, health, self.supervisor, options.docker_pid,
-                                   options.reconnect_cap)
+        self.stream = EngineStream(
+            engine, self.events, health, self.supervisor, options.docker_pid, options.reconnect_cap
+        )
         #: this owner id's lease in the zone: held before anything is removed (see leases.py)
         self.ownership = Ownership(lease, nameserver, journal, ttl, engine, options.adopt_owner, options.adopt_force)
         self.timers = Timers(clock, options.resync_interval, reconciler, self.ownership, self.supervisor)
         self.guard = DeletionGuard(self.timers, self.ownership, options.settle_time)
         self.dns = DnsHealth(nameserver, health, options.reload_key)
-        self.containers = ContainerTracker(engine, reconciler, self.events, metrics or NullMetrics(),
-                                           self._events_waiting)
+        self.containers = ContainerTracker(
+            engine, reconciler, self.events, metrics or NullMetrics(), self._events_waiting
+        )
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -135,10 +147,15 @@ class Watcher:
             self.ownership.take()
         except DnsTransient as exc:
             if self.options.adopt_owner:  # a one-time request: not done silently later, nor skipped
-                raise DnsTransient(f"cannot adopt the names of owner id '{self.options.adopt_owner}' now: {exc}",
-                                   hint="start again when the DNS server answers") from None
-            log.error("%s; starting anyway, updates will be retried (nothing is removed before this owner id's "
-                      "lease is held)", exc)
+                raise DnsTransient(
+                    f"cannot adopt the names of owner id '{self.options.adopt_owner}' now: {exc}",
+                    hint="start again when the DNS server answers",
+                ) from None
+            log.error(
+                "%s; starting anyway, updates will be retried (nothing is removed before this owner id's "
+                "lease is held)",
+                exc,
+            )
         # DnsRejected and OwnerCollision propagate: a watcher that may not write should not pretend to run
         collided = False
         try:
@@ -187,8 +204,7 @@ class Watcher:
         if self.reconciler.waiting():
             self.reconciler.drain(lambda: self.timers.now() > deadline)
         if self.reconciler.waiting():
-            log.warning("Stopping with %d name(s) not synced yet; the next start syncs them",
-                        self.reconciler.waiting())
+            log.warning("Stopping with %d name(s) not synced yet; the next start syncs them", self.reconciler.waiting())
 
     def _dispatch(self, item: Any) -> None:
         if item is None:

@@ -13,7 +13,14 @@ import pytest
 
 from tests.fleet import FleetDns, fleet_engine
 from tests.harness import (
-    PREFIX, PrivateDockerd, PrivateNamed, WatcherProcess, clean_stale_runs, delete_netns, missing_tools, remove_run_dir,
+    PREFIX,
+    PrivateDockerd,
+    PrivateNamed,
+    WatcherProcess,
+    clean_stale_runs,
+    delete_netns,
+    missing_tools,
+    remove_run_dir,
 )
 
 IN_CI = os.environ.get("CI") == "true"
@@ -21,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every test under tests/integration is marked ``integration`` (``pytest -m 'not integration'``: unit tests only)."""
+    """Every test under tests/integration is marked ``integration`` (``pytest -m 'not integration'``: unit only)."""
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents:
             item.add_marker(pytest.mark.integration)
@@ -166,8 +173,16 @@ def fleet_watchers(fleet_dns, run_dir, owner):
         named = fleet_dns.primary if server == "primary" else fleet_dns.secondary
         host_dir = workdir / engine.base.name  # one host's files: two hosts may share an owner id
         host_dir.mkdir(exist_ok=True)
-        watcher = WatcherProcess(engine, named, host_dir, owner_id, key_file=fleet_dns.key_file, extra=extra,
-                                 netns=fleet_dns.netns, server=named.address)
+        watcher = WatcherProcess(
+            engine,
+            named,
+            host_dir,
+            owner_id,
+            key_file=fleet_dns.key_file,
+            extra=extra,
+            netns=fleet_dns.netns,
+            server=named.address,
+        )
         made.append(watcher)
         return watcher
 

@@ -31,9 +31,15 @@ def link(netns_name, ifname):
         info = ipr.get_links(found[0])[0]
         data = info.get("IFLA_LINKINFO").get("IFLA_INFO_DATA")
         addresses = [f"{a.get('IFA_ADDRESS')}/{a['prefixlen']}" for a in ipr.get_addr(family=2, index=found[0])]
-        return {"index": found[0], "addresses": addresses, "mtu": info.get("IFLA_MTU"), "up": bool(info["flags"] & 1),
-                "forward_delay": data.get("IFLA_BR_FORWARD_DELAY"), "stp": data.get("IFLA_BR_STP_STATE"),
-                "flaps": info.get("IFLA_CARRIER_CHANGES")}
+        return {
+            "index": found[0],
+            "addresses": addresses,
+            "mtu": info.get("IFLA_MTU"),
+            "up": bool(info["flags"] & 1),
+            "forward_delay": data.get("IFLA_BR_FORWARD_DELAY"),
+            "stp": data.get("IFLA_BR_STP_STATE"),
+            "flaps": info.get("IFLA_CARRIER_CHANGES"),
+        }
 
 
 @contextmanager
@@ -52,10 +58,27 @@ def engine_in_namespace(run_dir, suffix: str):
 
 
 def setup_args(netns_name, tmp_path, cidr="10.1.0.0/16", *extra, docker_host="unix:///nonexistent/docker.sock"):
-    return ["--docker-host", docker_host, "bridge", "setup", "--netns", netns_name, "--cidr", cidr,
-            "--daemon-json", str(tmp_path / "daemon.json"), "--defaults-file", str(tmp_path / "docker"),
-            "--interfaces-file", str(tmp_path / "docker0"), "--unit-dir", str(tmp_path / "units"),
-            "--docker-pid", str(tmp_path / "docker.pid"), *extra]
+    return [
+        "--docker-host",
+        docker_host,
+        "bridge",
+        "setup",
+        "--netns",
+        netns_name,
+        "--cidr",
+        cidr,
+        "--daemon-json",
+        str(tmp_path / "daemon.json"),
+        "--defaults-file",
+        str(tmp_path / "docker"),
+        "--interfaces-file",
+        str(tmp_path / "docker0"),
+        "--unit-dir",
+        str(tmp_path / "units"),
+        "--docker-pid",
+        str(tmp_path / "docker.pid"),
+        *extra,
+    ]
 
 
 def test_setup_builds_the_bridge_and_a_second_run_changes_nothing(netns, tmp_path):
@@ -81,11 +104,15 @@ def test_setup_builds_the_bridge_and_a_second_run_changes_nothing(netns, tmp_pat
 def test_dry_run_prints_steps_and_diffs_and_changes_nothing(netns, tmp_path):
     result = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--dry-run"))
     assert result.returncode == 0
-    assert "ip link add docker0 type bridge" in result.stdout and "+++ " + str(tmp_path / "daemon.json") in result.stdout
+    assert (
+        "ip link add docker0 type bridge" in result.stdout and "+++ " + str(tmp_path / "daemon.json") in result.stdout
+    )
     assert link(netns, "docker0") is None and list(tmp_path.iterdir()) == []
     # the installed dockerd is asked where it can be (Docker 23 and later), and the output says which it was
-    assert (f"# dockerd --validate accepts the planned {tmp_path / 'daemon.json'}" in result.stdout
-            or "cannot validate a configuration (dockerd --validate came with Docker 23)" in result.stdout)
+    assert (
+        f"# dockerd --validate accepts the planned {tmp_path / 'daemon.json'}" in result.stdout
+        or "cannot validate a configuration (dockerd --validate came with Docker 23)" in result.stdout
+    )
 
 
 def test_a_different_subnet_rebuilds_the_bridge(netns, tmp_path):
@@ -133,7 +160,8 @@ def test_docker_opts_mode_and_the_unit_that_ignores_it(netns, tmp_path):
     result = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "docker-opts"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "docker").read_text() == (  # the resolver the user set stays
-        '# Docker defaults\nDOCKER_OPTS="--log-level=info --bip=10.1.0.1/16 --dns=8.8.8.8"\n')
+        '# Docker defaults\nDOCKER_OPTS="--log-level=info --bip=10.1.0.1/16 --dns=8.8.8.8"\n'
+    )
     assert "# containers keep their resolvers from DOCKER_OPTS: 8.8.8.8 (--dns replaces them)" in result.stdout
     assert "does not read DOCKER_OPTS" in result.stderr
     assert not (tmp_path / "daemon.json").exists()
@@ -169,7 +197,7 @@ def test_teardown_removes_the_bridge_and_the_settings(netns, tmp_path):
     assert run_cli(*setup_args(netns, tmp_path)).returncode == 0
     args = setup_args(netns, tmp_path)
     args[args.index("setup")] = "teardown"
-    del args[args.index("--cidr"):args.index("--cidr") + 2]
+    del args[args.index("--cidr") : args.index("--cidr") + 2]
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr
     assert link(netns, "docker0") is None and not (tmp_path / "docker0").exists()
@@ -190,8 +218,19 @@ def test_end_to_end_dockerd_uses_the_bridge_dockernet_built(run_dir, tmp_path):
         address = dockerd.address_of(container)
         assert address.startswith("10.7.") and address != "10.7.0.1"
         # the container's veth is a port of the bridge dockernet made, and show finds its container
-        shown = run_cli("--docker-host", dockerd.url, "bridge", "show", "--netns", name, "--json",
-                        "--daemon-json", str(tmp_path / "daemon.json"), "--defaults-file", str(tmp_path / "docker"))
+        shown = run_cli(
+            "--docker-host",
+            dockerd.url,
+            "bridge",
+            "show",
+            "--netns",
+            name,
+            "--json",
+            "--daemon-json",
+            str(tmp_path / "daemon.json"),
+            "--defaults-file",
+            str(tmp_path / "docker"),
+        )
         summary = json.loads(shown.stdout)
         assert summary["addresses"] == ["10.7.0.1/16"]
         assert [port.get("container") for port in summary["ports"]] == ["e2e-web"]
@@ -223,12 +262,32 @@ def test_a_failed_write_puts_back_the_link_and_every_file_already_written(netns,
     args = setup_args(netns, tmp_path, "10.1.0.0/16")
     args[args.index("--interfaces-file") + 1] = str(readonly / "docker0")
     result = subprocess.run(
-        ["unshare", "-m", "--propagation", "private", "sh", "-c",
-         'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"', "sh", str(readonly),
-         sys.executable, "-m", "dockernet", *args], capture_output=True, text=True, env=clean_env(), cwd=REPO)
+        [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"',
+            "sh",
+            str(readonly),
+            sys.executable,
+            "-m",
+            "dockernet",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        cwd=REPO,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
-    error = [line for line in result.stderr.strip().splitlines()  # the plan's warnings come first
-             if not line.startswith("dockernet: warning: ")]
+    error = [
+        line
+        for line in result.stderr.strip().splitlines()  # the plan's warnings come first
+        if not line.startswith("dockernet: warning: ")
+    ]
     assert len(error) == 1 and "Read-only file system" in error[0], result.stderr
     assert "nothing is changed (the link docker0, " in error[0] and str(tmp_path / "daemon.json") in error[0]
     after = link(netns, "docker0")
@@ -260,8 +319,15 @@ def test_cidr6_gives_the_bridge_its_address_and_a_container_a_global_one(run_dir
         dockerd.remove_all()
         dockerd.stop()
 
-        down = run_cli("--docker-host", dockerd.url, "bridge", "teardown", "--netns", name,
-                       *args[args.index("--daemon-json"):args.index("--cidr6")])
+        down = run_cli(
+            "--docker-host",
+            dockerd.url,
+            "bridge",
+            "teardown",
+            "--netns",
+            name,
+            *args[args.index("--daemon-json") : args.index("--cidr6")],
+        )
         assert down.returncode == 0, down.stderr
         assert json.loads((tmp_path / "daemon.json").read_text()) == {}
 
@@ -276,12 +342,16 @@ def test_a_link_that_vanishes_mid_apply_is_one_error_and_the_files_stay(netns, t
 
     assert run_cli(*setup_args(netns, tmp_path, "10.5.0.0/16")).returncode == 0
     files = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
-    paths = FilePaths("auto", tmp_path / "daemon.json", tmp_path / "docker", tmp_path / "docker0", (tmp_path / "units",))
+    paths = FilePaths(
+        "auto", tmp_path / "daemon.json", tmp_path / "docker", tmp_path / "docker0", (tmp_path / "units",)
+    )
     with netlink(netns) as ipr:
         before = observe(ipr, "docker0")
         plan = plan_setup(make_spec("docker0", "10.1.0.0/16"), "10.1.0.0/16", paths, before)
         ip("-n", netns, "link", "del", "docker0")  # gone before the plan's "ip link del docker0"
-        with pytest.raises(RolledBack, match="docker0 disappeared before dockernet could ip link del docker0") as failed:
+        with pytest.raises(
+            RolledBack, match="docker0 disappeared before dockernet could ip link del docker0"
+        ) as failed:
             execute(plan, ipr, before.bridge, "docker0")
     assert "\n" not in str(failed.value) and "nothing is changed" in str(failed.value)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == files
@@ -291,17 +361,23 @@ def test_a_link_that_vanishes_mid_apply_is_one_error_and_the_files_stay(netns, t
 # --- what bridge setup writes into files a shell sources ---------------------------------------
 
 #: one hand-written DOCKER_OPTS whose words are literal shell syntax (single quotes: sourcing runs nothing), kept
-HAND_WRITTEN = ("# Docker defaults, by hand\n"
-                "DOCKER_OPTS='--label=a=$(touch {marker}) --label=b=`touch {marker}` --label=c=\"; touch {marker}; \"x "
-                "--label=d=$HOME;\\ -b=docker0 -dns 8.8.8.8'  # keep this comment\n"
-                "export DOCKER_OPTS\n")
+HAND_WRITTEN = (
+    "# Docker defaults, by hand\n"
+    'DOCKER_OPTS=\'--label=a=$(touch {marker}) --label=b=`touch {marker}` --label=c="; touch {marker}; "x '
+    "--label=d=$HOME;\\ -b=docker0 -dns 8.8.8.8'  # keep this comment\n"
+    "export DOCKER_OPTS\n"
+)
 
 
 def sourced(path, shell: str, cwd) -> list[str]:
     """The words dockerd gets from DOCKER_OPTS: the file sourced by ``shell``, the value split, no globbing."""
-    result = subprocess.run([shell, "-c", 'set -f; . "$1"; for word in $DOCKER_OPTS; do printf "%s\\0" "$word"; done',
-                             shell, str(path)], capture_output=True, text=True, cwd=cwd,
-                            env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+    result = subprocess.run(
+        [shell, "-c", 'set -f; . "$1"; for word in $DOCKER_OPTS; do printf "%s\\0" "$word"; done', shell, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"},
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.split("\0")[:-1]
 
@@ -310,42 +386,81 @@ def test_setup_writes_docker_opts_a_shell_sources_to_the_words_meant(netns, tmp_
     """The real setup rewrites a hand-written line full of shell syntax; sh and bash source it and run nothing."""
     marker = tmp_path / "marker"
     (tmp_path / "docker").write_text(HAND_WRITTEN.format(marker=marker))
-    kept = ["--label=a=$(touch", f"{marker})", "--label=b=`touch", f"{marker}`", "--label=c=\";", "touch",
-            f"{marker};", "\"x", "--label=d=$HOME;\\"]
+    kept = [
+        "--label=a=$(touch",
+        f"{marker})",
+        "--label=b=`touch",
+        f"{marker}`",
+        '--label=c=";',
+        "touch",
+        f"{marker};",
+        '"x',
+        "--label=d=$HOME;\\",
+    ]
     assert sourced(tmp_path / "docker", "sh", tmp_path) == kept + ["-b=docker0", "-dns", "8.8.8.8"]
-    result = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "docker-opts", "--dns-search",
-                                 "docker.test."))
+    result = run_cli(
+        *setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "docker-opts", "--dns-search", "docker.test.")
+    )
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "docker").read_text()
     assert text.startswith("# Docker defaults, by hand\nDOCKER_OPTS=") and text.endswith(
-        "  # keep this comment\nexport DOCKER_OPTS\n")
+        "  # keep this comment\nexport DOCKER_OPTS\n"
+    )
     for shell in ("sh", "bash"):
         assert sourced(tmp_path / "docker", shell, tmp_path) == kept + [
-            "--bip=10.1.0.1/16", "--dns=8.8.8.8", "--dns-search=docker.test"]
+            "--bip=10.1.0.1/16",
+            "--dns=8.8.8.8",
+            "--dns-search=docker.test",
+        ]
     assert not marker.exists()
     stanza = (tmp_path / "docker0").read_text().splitlines()
     assert stanza[0] == "# written by dockernet bridge setup --cidr 10.1.0.0/16"
-    assert all(line.split()[0] in ("auto", "iface", "bridge_ports", "bridge_fd", "bridge_stp", "address", "netmask",
-                                   "dns-nameservers", "dns-search") for line in stanza[1:])
-    assert run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "docker-opts", "--dns-search",
-                               "docker.test")).stdout.startswith("nothing to do")
+    assert all(
+        line.split()[0]
+        in (
+            "auto",
+            "iface",
+            "bridge_ports",
+            "bridge_fd",
+            "bridge_stp",
+            "address",
+            "netmask",
+            "dns-nameservers",
+            "dns-search",
+        )
+        for line in stanza[1:]
+    )
+    assert run_cli(
+        *setup_args(netns, tmp_path, "10.1.0.0/16", "--config", "docker-opts", "--dns-search", "docker.test")
+    ).stdout.startswith("nothing to do")
 
 
-@pytest.mark.parametrize("option, value", [
-    ("--dns-search", "$(touch {marker})"), ("--dns-search", "`touch {marker}`"),
-    ("--dns-search", 'a";touch {marker};"'), ("--dns-search", "a';touch {marker};'"),
-    ("--dns-search", "docker.test\npre-up touch {marker}"), ("--dns-search", "a\\"), ("--dns-search", "$HOME"),
-    ("--dns", "fe80::1%$(touch {marker})"), ("--dns", "fe80::1%`touch {marker}`"),
-    ("--dns", "10.1.0.53;touch {marker}"),
-    ("--name", "$(touch)"), ("--name", "br0\npre-up"), ("--mtu", "1400\npre-up touch {marker}"),
-    ("--cidr6", "fd00:1::%$(touch)/64"),
-])
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("--dns-search", "$(touch {marker})"),
+        ("--dns-search", "`touch {marker}`"),
+        ("--dns-search", 'a";touch {marker};"'),
+        ("--dns-search", "a';touch {marker};'"),
+        ("--dns-search", "docker.test\npre-up touch {marker}"),
+        ("--dns-search", "a\\"),
+        ("--dns-search", "$HOME"),
+        ("--dns", "fe80::1%$(touch {marker})"),
+        ("--dns", "fe80::1%`touch {marker}`"),
+        ("--dns", "10.1.0.53;touch {marker}"),
+        ("--name", "$(touch)"),
+        ("--name", "br0\npre-up"),
+        ("--mtu", "1400\npre-up touch {marker}"),
+        ("--cidr6", "fd00:1::%$(touch)/64"),
+    ],
+)
 @pytest.mark.parametrize("config", ["docker-opts", "daemon-json"])
 def test_hostile_values_are_refused_before_anything_changes(netns, tmp_path, option, value, config):
     marker = tmp_path / "marker"  # named without a '/' below: ipaddress refuses a scope with one; sourced in tmp_path
     (tmp_path / "docker").write_text('DOCKER_OPTS="-b=docker0"\n')
-    result = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--config", config, option,
-                                 value.format(marker=marker.name)))
+    result = run_cli(
+        *setup_args(netns, tmp_path, "10.1.0.0/16", "--config", config, option, value.format(marker=marker.name))
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("dockernet: error: ")
     assert [p.name for p in tmp_path.iterdir()] == ["docker"] and link(netns, "docker0") is None
@@ -355,18 +470,31 @@ def test_hostile_values_are_refused_before_anything_changes(netns, tmp_path, opt
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("text, what", [
-    ('DOCKER_OPTS="-b=docker0 --dns 8.8.8.8\n', 'line 1: DOCKER_OPTS has an unclosed " quote'),
-    ("# defaults\nDOCKER_OPTS='-b=docker0\n", "line 2: DOCKER_OPTS has an unclosed ' quote"),
-    ('DOCKER_OPTS="--dns $(cat /etc/resolver)"\n', "line 1: DOCKER_OPTS uses '$(cat /etc/r', a shell expansion"),
-])
+@pytest.mark.parametrize(
+    "text, what",
+    [
+        ('DOCKER_OPTS="-b=docker0 --dns 8.8.8.8\n', 'line 1: DOCKER_OPTS has an unclosed " quote'),
+        ("# defaults\nDOCKER_OPTS='-b=docker0\n", "line 2: DOCKER_OPTS has an unclosed ' quote"),
+        ('DOCKER_OPTS="--dns $(cat /etc/resolver)"\n', "line 1: DOCKER_OPTS uses '$(cat /etc/r', a shell expansion"),
+    ],
+)
 def test_an_unreadable_docker_opts_is_one_line_for_setup_teardown_and_show(netns, tmp_path, text, what):
     (tmp_path / "docker").write_text(text)
     args = setup_args(netns, tmp_path, "10.1.0.0/16")
     down = [a for a in args if a not in ("--cidr", "10.1.0.0/16")]
     down[down.index("setup")] = "teardown"
-    show = ["--docker-host", "unix:///nonexistent/docker.sock", "bridge", "show", "--netns", netns,
-            "--daemon-json", str(tmp_path / "daemon.json"), "--defaults-file", str(tmp_path / "docker")]
+    show = [
+        "--docker-host",
+        "unix:///nonexistent/docker.sock",
+        "bridge",
+        "show",
+        "--netns",
+        netns,
+        "--daemon-json",
+        str(tmp_path / "daemon.json"),
+        "--defaults-file",
+        str(tmp_path / "docker"),
+    ]
     for argv in (args, [*args, "--config", "daemon-json"], down, show):
         result = run_cli(*argv)
         assert result.returncode == 1, result.stdout + result.stderr
@@ -384,7 +512,8 @@ def test_the_gateway_as_resolver_is_a_warning_and_dns_silences_it(netns, tmp_pat
     assert default.stderr.splitlines() == [
         "dockernet: warning: containers get 10.1.0.1 (the gateway) as their resolver and nothing checks that DNS "
         "answers there: give --dns ADDR (a resolver they can reach), or make named listen on 10.1.0.1 "
-        "(listen-on { 10.1.0.1; };)"]
+        "(listen-on { 10.1.0.1; };)"
+    ]
     given = run_cli(*setup_args(netns, tmp_path, "10.1.0.0/16", "--dns", "10.1.0.1"))
     assert given.returncode == 0 and given.stderr == ""
     assert json.loads((tmp_path / "daemon.json").read_text())["dns"] == ["10.1.0.1"]

@@ -26,15 +26,27 @@ DEBIAN_UNIT = "[Service]\nEnvironmentFile=-/etc/default/docker\nExecStart=/usr/s
 STATES = {
     "seed": (None, 'DOCKER_OPTS="-b=docker0 -dns 10.1.0.1"\n', {}),
     "bip in daemon.json": ('{\n  "bip": "172.30.0.1/16",\n  "log-level": "warn"\n}\n', None, {}),
-    "bip in DOCKER_OPTS": (None, 'DOCKER_OPTS="--bip=172.30.0.1/16 --log-level=warn"\n',
-                           {"docker.service": DEBIAN_UNIT}),
+    "bip in DOCKER_OPTS": (
+        None,
+        'DOCKER_OPTS="--bip=172.30.0.1/16 --log-level=warn"\n',
+        {"docker.service": DEBIAN_UNIT},
+    ),
     "bip in daemon.json, bridge in DOCKER_OPTS": ('{\n  "bip": "172.30.0.1/16"\n}\n', 'DOCKER_OPTS="-b br0"\n', {}),
     "fixed-cidr outside": ('{\n  "fixed-cidr": "172.30.0.0/24"\n}\n', None, {}),
-    "fixed-cidr inside, DOCKER_OPTS dns": ('{\n  "fixed-cidr": "10.1.128.0/17"\n}\n',
-                                           'DOCKER_OPTS="--dns=8.8.8.8"\n', {"docker.service": DEBIAN_UNIT}),
+    "fixed-cidr inside, DOCKER_OPTS dns": (
+        '{\n  "fixed-cidr": "10.1.128.0/17"\n}\n',
+        'DOCKER_OPTS="--dns=8.8.8.8"\n',
+        {"docker.service": DEBIAN_UNIT},
+    ),
     "default pool overlapping": ('{\n  "default-address-pools": [{"base": "10.0.0.0/8", "size": 24}]\n}\n', None, {}),
-    "drop-in with -b": (None, None, {"docker.service": DEBIAN_UNIT, "docker.service.d/bridge.conf":
-                                     "[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H fd:// -b br0\n"}),
+    "drop-in with -b": (
+        None,
+        None,
+        {
+            "docker.service": DEBIAN_UNIT,
+            "docker.service.d/bridge.conf": "[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H fd:// -b br0\n",
+        },
+    ),
 }
 REFUSED = {"default pool overlapping": "overlaps 10.1.0.0/16", "drop-in with -b": "ExecStart line of"}
 MODES = ("auto", "daemon-json", "docker-opts")
@@ -62,13 +74,21 @@ def dockerd_argv(directory) -> tuple[dict, list[str]]:
     """What dockerd would read on a Debian host: daemon.json, and the flags its unit gives it."""
     settings = json.loads((directory / "daemon.json").read_text()) if (directory / "daemon.json").exists() else {}
     units = [p for p in (directory / "units").rglob("*") if p.is_file()]
-    exec_lines = [line.split("=", 1)[1] for p in sorted(units) for line in p.read_text().splitlines()
-                  if line.startswith("ExecStart=") and line.split("=", 1)[1]]
+    exec_lines = [
+        line.split("=", 1)[1]
+        for p in sorted(units)
+        for line in p.read_text().splitlines()
+        if line.startswith("ExecStart=") and line.split("=", 1)[1]
+    ]
     reads_opts = not units or any("$DOCKER_OPTS" in line for line in exec_lines)
     flags: list[str] = []
     if reads_opts and (directory / "docker").exists():  # as the unit's EnvironmentFile / the init script's shell
-        words = subprocess.run(["bash", "-c", f'. {directory / "docker"}; printf "%s\\n" $DOCKER_OPTS'],
-                               capture_output=True, text=True, check=True).stdout.split("\n")
+        words = subprocess.run(
+            ["bash", "-c", f'. {directory / "docker"}; printf "%s\\n" $DOCKER_OPTS'],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
         flags += [word for word in words if word]
     return settings, flags
 
@@ -83,10 +103,27 @@ def test_docker_starts_with_what_bridge_setup_wrote_or_nothing_changes(run_dir, 
     try:
         write_state(tmp_path, STATES[state_name])
         before = files_of(tmp_path)
-        result = run_cli("--docker-host", "unix:///nonexistent/docker.sock", "bridge", "setup", "--netns", netns,
-                         "--cidr", CIDR, "--config", mode, "--daemon-json", str(tmp_path / "daemon.json"),
-                         "--defaults-file", str(tmp_path / "docker"), "--no-interfaces-file",
-                         "--unit-dir", str(tmp_path / "units"), "--docker-pid", str(tmp_path / "docker.pid"))
+        result = run_cli(
+            "--docker-host",
+            "unix:///nonexistent/docker.sock",
+            "bridge",
+            "setup",
+            "--netns",
+            netns,
+            "--cidr",
+            CIDR,
+            "--config",
+            mode,
+            "--daemon-json",
+            str(tmp_path / "daemon.json"),
+            "--defaults-file",
+            str(tmp_path / "docker"),
+            "--no-interfaces-file",
+            "--unit-dir",
+            str(tmp_path / "units"),
+            "--docker-pid",
+            str(tmp_path / "docker.pid"),
+        )
         if state_name in REFUSED:
             assert result.returncode == 1 and REFUSED[state_name] in result.stderr, result.stderr
             assert len(result.stderr.strip().splitlines()) == 1, result.stderr
@@ -97,8 +134,9 @@ def test_docker_starts_with_what_bridge_setup_wrote_or_nothing_changes(run_dir, 
         assert result.returncode == 0, result.stderr
 
         settings, flags = dockerd_argv(tmp_path)
-        dockerd = PrivateDockerd(base / f"matrix{next(_count)}", netns, bip=None, extra_args=tuple(flags),
-                                 settings=settings)
+        dockerd = PrivateDockerd(
+            base / f"matrix{next(_count)}", netns, bip=None, extra_args=tuple(flags), settings=settings
+        )
         dockerd.start()  # raises with dockerd's log when it refuses the configuration
         dockerd.import_busybox()
         container = dockerd.run()

@@ -48,10 +48,27 @@ def engine(run_dir, tmp_path):
 
 
 def setup(dockerd: PrivateDockerd, tmp_path, *extra):
-    return run_cli("--docker-host", dockerd.url, "bridge", "setup", "--netns", dockerd.netns, "--cidr", "10.1.0.0/16",
-                   "--daemon-json", str(dockerd.base / "daemon.json"), "--defaults-file", str(tmp_path / "docker"),
-                   "--no-interfaces-file", "--unit-dir", str(tmp_path / "units"),
-                   "--docker-pid", str(dockerd.pidfile), *extra, timeout=300)
+    return run_cli(
+        "--docker-host",
+        dockerd.url,
+        "bridge",
+        "setup",
+        "--netns",
+        dockerd.netns,
+        "--cidr",
+        "10.1.0.0/16",
+        "--daemon-json",
+        str(dockerd.base / "daemon.json"),
+        "--defaults-file",
+        str(tmp_path / "docker"),
+        "--no-interfaces-file",
+        "--unit-dir",
+        str(tmp_path / "units"),
+        "--docker-pid",
+        str(dockerd.pidfile),
+        *extra,
+        timeout=300,
+    )
 
 
 def bridge_network(dockerd):
@@ -90,15 +107,28 @@ def test_a_dockerd_that_refuses_the_new_settings_gets_the_old_ones_back_and_runs
     assert bridge_network(dockerd) == ("docker0", "172.30.0.0/16", "172.30.0.1")
     result = setup(dockerd, tmp_path, "--restart-docker")
     assert result.returncode == 1, result.stdout
-    error = [line for line in result.stderr.strip().splitlines()  # the plan's warnings come first
-             if not line.startswith("dockernet: warning: ")]
+    error = [
+        line
+        for line in result.stderr.strip().splitlines()  # the plan's warnings come first
+        if not line.startswith("dockernet: warning: ")
+    ]
     assert len(error) == 1, result.stderr
     assert "Docker did not come back with docker0 on 10.1.0.0/16" in error[0]
     assert "the old link and files are back and Docker runs again with them" in error[0]
     assert (dockerd.base / "daemon.json").read_bytes() == before
     assert bridge_network(dockerd) == ("docker0", "172.30.0.0/16", "172.30.0.1")
-    shown = run_cli("--docker-host", dockerd.url, "bridge", "show", "--netns", dockerd.netns,
-                    "--daemon-json", str(dockerd.base / "daemon.json"), "--defaults-file", str(tmp_path / "docker"))
+    shown = run_cli(
+        "--docker-host",
+        dockerd.url,
+        "bridge",
+        "show",
+        "--netns",
+        dockerd.netns,
+        "--daemon-json",
+        str(dockerd.base / "daemon.json"),
+        "--defaults-file",
+        str(tmp_path / "docker"),
+    )
     assert "engine: Docker's bridge network uses docker0 with 172.30.0.0/16, gateway 172.30.0.1" in shown.stdout
     container = dockerd.run()
     assert dockerd.address_of(container).startswith("172.30.")

@@ -20,7 +20,9 @@ def tab(words: list[str], typed: str, docker_host: str | None = None) -> list[st
         "_dockernet_completion dockernet\n"
         'printf "%s\\n" "${COMPREPLY[@]}"\n'
     )
-    env = clean_env({"PATH": BIN + os.pathsep + os.environ["PATH"], **({"DOCKER_HOST": docker_host} if docker_host else {})})
+    env = clean_env(
+        {"PATH": BIN + os.pathsep + os.environ["PATH"], **({"DOCKER_HOST": docker_host} if docker_host else {})}
+    )
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     return sorted(line for line in result.stdout.splitlines() if line)

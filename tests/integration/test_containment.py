@@ -21,8 +21,7 @@ def aliases(prefix, count):
     return ",".join(f"{prefix}-{n}" for n in range(count))
 
 
-def test_a_container_with_thousands_of_aliases_holds_up_no_other_container(
-        dockerd, named, containers, watchers, label):
+def test_a_container_with_thousands_of_aliases_holds_up_no_other_container(dockerd, named, containers, watchers, label):
     """With the bound raised to let them all through, the big container's names are interleaved with the
     victim's event: the victim answers while the big container's last alias is still to come."""
     count = 4000  # one UPDATE each: seconds of work even on a fast host, so the victim starts in the middle
@@ -32,8 +31,9 @@ def test_a_container_with_thousands_of_aliases_holds_up_no_other_container(
     assert wait_for(lambda: named.query(f"{label}-a-10"), 30), watcher.log_text()[-3000:]
     victim = containers(hostname=f"{label}-victim")
     assert not named.query(last), "the big container was done before the victim started: nothing was tested"
-    assert wait_for(lambda: named.query(f"{label}-victim") == {dockerd.address_of(victim)}, 10), \
-        watcher.log_text()[-3000:]
+    assert wait_for(lambda: named.query(f"{label}-victim") == {dockerd.address_of(victim)}, 10), watcher.log_text()[
+        -3000:
+    ]
     assert not named.query(last), "the victim waited for every alias of the big container"
     assert wait_for(lambda: named.query(last), 180)  # and the big one's names all come
     big.remove(force=True)  # and go, so the session's zone stays small for the tests after this one
@@ -44,8 +44,9 @@ def test_names_beyond_the_bound_are_left_out_and_said_once(dockerd, named, conta
     watcher = watchers().start()
     big = containers(hostname=f"{label}-many", labels={"dockernet.aliases": aliases(f"{label}-m", 10000)})
     victim = containers(hostname=f"{label}-next")
-    assert wait_for(lambda: named.query(f"{label}-next") == {dockerd.address_of(victim)}, 10), \
-        watcher.log_text()[-3000:]
+    assert wait_for(lambda: named.query(f"{label}-next") == {dockerd.address_of(victim)}, 10), watcher.log_text()[
+        -3000:
+    ]
     assert wait_for(lambda: named.query(f"{label}-m-30"), 10)  # the hostname and 31 aliases: 32 names
     assert not named.query(f"{label}-m-31")
     said = [line for line in watcher.log_text().splitlines() if f"Container ({big.id[:12]}) asks for more" in line]
@@ -58,25 +59,34 @@ def test_srv_records_only_under_names_the_container_holds(dockerd, named, contai
 
     def write_by_hand(update):
         update.add(dns.name.from_text(other_owner, zone), 60, "A", "10.99.0.1")
-        update.add(dns.name.from_text(other_owner, zone), 60, "TXT",
-                   '"heritage=dockernet,owner=someone-else,container=0123456789ab"')
+        update.add(
+            dns.name.from_text(other_owner, zone),
+            60,
+            "TXT",
+            '"heritage=dockernet,owner=someone-else,container=0123456789ab"',
+        )
         update.add(dns.name.from_text(by_hand, zone), 60, "A", "10.99.0.2")
 
     assert named.update(write_by_hand) == 0
     watcher = watchers(extra=("--settle-time", "1", "--publish-ports")).start()
     holder = containers(hostname=held)  # publishes no port; holds its own name
     assert wait_for(lambda: named.query(held) == {dockerd.address_of(holder)})
-    web = containers(hostname=f"{label}-web", ports={"80/tcp": 17080},
-                     labels={"dockernet.aliases": f"{other_owner},{by_hand},{held}", "dockernet.srv.80": "http"})
+    web = containers(
+        hostname=f"{label}-web",
+        ports={"80/tcp": 17080},
+        labels={"dockernet.aliases": f"{other_owner},{by_hand},{held}", "dockernet.srv.80": "http"},
+    )
     # the container's own SRV name sorts after the three others, so once it is there they were all planned
-    assert wait_for(lambda: named.query(f"_http._tcp.{label}-web", "SRV") == {f"0 0 80 {label}-web.{named.zone}."}), \
+    assert wait_for(lambda: named.query(f"_http._tcp.{label}-web", "SRV") == {f"0 0 80 {label}-web.{named.zone}."}), (
         watcher.log_text()[-3000:]
+    )
     for name in (other_owner, by_hand, held):
         assert named.query(f"_http._tcp.{name}", "SRV") == set(), name
         assert named.query(f"_http._tcp.{name}", "TXT") == set(), name
     holder.remove(force=True)  # the held name is free now: it and the SRV name under it are web's
-    assert wait_for(lambda: named.query(f"_http._tcp.{held}", "SRV") == {f"0 0 80 {held}.{named.zone}."}), \
+    assert wait_for(lambda: named.query(f"_http._tcp.{held}", "SRV") == {f"0 0 80 {held}.{named.zone}."}), (
         watcher.log_text()[-3000:]
+    )
     assert named.query(held) == {dockerd.address_of(web)}
     assert named.query(other_owner) == {"10.99.0.1"} and named.query(by_hand) == {"10.99.0.2"}
 
@@ -90,7 +100,9 @@ def test_a_network_label_cannot_widen_the_operators_network_limit(dockerd, named
         network.connect(outside)
         inside = containers(hostname=f"{label}-in", labels={"dockernet.network": "bridge"})
         assert wait_for(lambda: named.query(f"{label}-in") == {dockerd.address_of(inside)}), watcher.log_text()[-3000:]
-        line = f"Container ({outside.id[:12]}) asks for dockernet.network='{network.name}', which --network does not allow"
+        line = (
+            f"Container ({outside.id[:12]}) asks for dockernet.network='{network.name}', which --network does not allow"
+        )
         assert wait_for(lambda: line in watcher.log_text()), watcher.log_text()[-3000:]
         assert named.query(f"{label}-out") == set()
     finally:
@@ -115,8 +127,9 @@ def test_looks_at_a_blocked_name_wait_for_a_silent_server(dockerd, named, contai
     assert named.update(lambda update: update.add(held, 60, "A", "10.99.0.3")) == 0
     watcher = watchers().start()
     container = containers(hostname=f"{label}-held")
-    assert wait_for(lambda: f"{held} is held by records dockernet did not write" in watcher.log_text()), \
+    assert wait_for(lambda: f"{held} is held by records dockernet did not write" in watcher.log_text()), (
         watcher.log_text()[-3000:]
+    )
     os.kill(named.proc.pid, signal.SIGSTOP)  # named takes the datagrams and answers nothing
     try:
         said = "Cannot look at names held by others now: "
@@ -126,6 +139,7 @@ def test_looks_at_a_blocked_name_wait_for_a_silent_server(dockerd, named, contai
     finally:
         os.kill(named.proc.pid, signal.SIGCONT)
     assert named.update(lambda update: update.delete(held)) == 0
-    assert wait_for(lambda: named.query(f"{label}-held") == {dockerd.address_of(container)}, 30), \
-        watcher.log_text()[-3000:]
+    assert wait_for(lambda: named.query(f"{label}-held") == {dockerd.address_of(container)}, 30), watcher.log_text()[
+        -3000:
+    ]
     assert watcher.log_text().count(said) == 1

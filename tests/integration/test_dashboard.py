@@ -17,10 +17,12 @@ BOOKKEEPING = re.compile(r".*_created$")
 
 def queries(dashboard: dict) -> list[tuple[str, str]]:
     """(PromQL, legend) of every panel target and template variable."""
-    found = [(target["expr"], target.get("legendFormat", ""))
-             for panel in dashboard["panels"] for target in panel["targets"]]
-    found += [(variable["query"]["query"], "") for variable in dashboard["templating"]["list"]
-              if variable["type"] == "query"]
+    found = [
+        (target["expr"], target.get("legendFormat", "")) for panel in dashboard["panels"] for target in panel["targets"]
+    ]
+    found += [
+        (variable["query"]["query"], "") for variable in dashboard["templating"]["list"] if variable["type"] == "query"
+    ]
     return found
 
 
@@ -79,6 +81,9 @@ def test_every_metric_and_label_the_dashboard_queries_is_exported(dockerd, named
         used_metrics |= names
 
     drawn = {re.sub(r"_(total|bucket|sum|count)$", "", name) for name in used_metrics}
-    families = {re.sub(r"_(total|bucket|sum|count)$", "", name) for name in series
-                if name.startswith("dockernet_") and not BOOKKEEPING.match(name)}
+    families = {
+        re.sub(r"_(total|bucket|sum|count)$", "", name)
+        for name in series
+        if name.startswith("dockernet_") and not BOOKKEEPING.match(name)
+    }
     assert families <= drawn, f"exported but on no panel: {families - drawn}"

@@ -31,8 +31,8 @@ def test_check_passes_against_a_server_that_grants_everything(named, watchers):
     result = watchers().dns("check", "--reverse-zone", "1.10.in-addr.arpa")
     assert result.returncode == 0, result.stdout + result.stderr
     text = result.stdout
-    assert "ok   docker.test: key \"ddns-key\" may update the zone" in text
-    assert "ok   1.10.in-addr.arpa: key \"ddns-key\" may transfer the zone" in text
+    assert 'ok   docker.test: key "ddns-key" may update the zone' in text
+    assert 'ok   1.10.in-addr.arpa: key "ddns-key" may transfer the zone' in text
     assert "FAIL" not in text
 
 
@@ -47,13 +47,19 @@ def test_check_reports_refused_with_the_fix(named_refusing, watchers):
 def test_check_reports_a_zone_not_served(named, watchers):
     result = watchers().dns("check", "--reverse-zone", "9.9.in-addr.arpa")
     assert result.returncode == 1
-    assert any(line.startswith("FAIL 9.9.in-addr.arpa:") and "does not serve this zone (NOTAUTH)" in line
-               and 'zone "9.9.in-addr.arpa" { type primary;' in line for line in lines_of(result))
+    assert any(
+        line.startswith("FAIL 9.9.in-addr.arpa:")
+        and "does not serve this zone (NOTAUTH)" in line
+        and 'zone "9.9.in-addr.arpa" { type primary;' in line
+        for line in lines_of(result)
+    )
 
 
 def test_check_reports_an_unknown_key_as_badkey(named, watchers, tmp_path):
     key = tmp_path / "other.key"
-    key.write_text(f'key "stranger" {{ algorithm hmac-sha256; secret "{base64.b64encode(os.urandom(32)).decode()}"; }};\n')
+    key.write_text(
+        f'key "stranger" {{ algorithm hmac-sha256; secret "{base64.b64encode(os.urandom(32)).decode()}"; }};\n'
+    )
     result = watchers(key_file=key).dns("check")
     assert result.returncode == 1
     assert "BADKEY" in result.stdout and "key 'stranger'" in result.stdout
@@ -62,7 +68,7 @@ def test_check_reports_an_unknown_key_as_badkey(named, watchers, tmp_path):
 def test_check_reports_a_missing_transfer_grant(named_no_axfr, watchers):
     result = watchers(server=named_no_axfr).dns("check")
     assert result.returncode == 0  # updates work; the sweep is an improvement, not a requirement
-    assert 'zone transfer not allowed' in result.stdout and 'allow-transfer { key "ddns-key"; };' in result.stdout
+    assert "zone transfer not allowed" in result.stdout and 'allow-transfer { key "ddns-key"; };' in result.stdout
 
 
 def test_sync_dry_run_prints_nsupdate_input_that_nsupdate_accepts(dockerd, named, containers, watchers, label):
@@ -74,7 +80,9 @@ def test_sync_dry_run_prints_nsupdate_input_that_nsupdate_accepts(dockerd, named
     assert f"prereq nxdomain {label}.docker.test." in script
     assert f"update add {label}.docker.test. 60 A {dockerd.address_of(container)}" in script
     assert named.query(label) == set()  # nothing was sent
-    fed = subprocess.run(["nsupdate", "-k", str(named.key_file)], input=script, capture_output=True, text=True, timeout=30)
+    fed = subprocess.run(
+        ["nsupdate", "-k", str(named.key_file)], input=script, capture_output=True, text=True, timeout=30
+    )
     assert fed.returncode == 0, fed.stderr
     assert named.query(label) == {dockerd.address_of(container)}
     assert watcher.dns("sync", "--dry-run").stdout.strip() == "; nothing to do"  # the records nsupdate made are ours
@@ -90,7 +98,8 @@ def test_ls_and_purge_by_owner(dockerd, named, containers, watchers, label):
     assert wait_for(lambda: named.query(label))
     listed = json.loads(mine.dns("ls", "--json").stdout)
     assert [(row["name"], row["container"], row["running"]) for row in listed] == [
-        (f"{label}.docker.test.", container.id[:12], True)]
+        (f"{label}.docker.test.", container.id[:12], True)
+    ]
     assert ["A", dockerd.address_of(container)] in listed[0]["records"]
     mine.kill()
     container.remove(force=True)
@@ -99,7 +108,9 @@ def test_ls_and_purge_by_owner(dockerd, named, containers, watchers, label):
     # another host's engine is not asked: whether its container runs is unknown here, not "gone"
     assert any(row["owner"] == f"{label}-me" and row["running"] is None for row in everyone)
     assert f"{label}.docker.test." in other.dns("ls", "--all").stdout
-    assert any(f"{label}.docker.test." in line and "(other owner)" in line for line in lines_of(other.dns("ls", "--all")))
+    assert any(
+        f"{label}.docker.test." in line and "(other owner)" in line for line in lines_of(other.dns("ls", "--all"))
+    )
     # its own host does know: the container is gone
     own_view = json.loads(mine.dns("ls", "--all", "--json").stdout)
     assert any(row["owner"] == f"{label}-me" and row["running"] is False for row in own_view)
@@ -111,8 +122,9 @@ def test_ls_and_purge_by_owner(dockerd, named, containers, watchers, label):
     assert named.query(label) == set() and named.query(label, "TXT") == set()
 
 
-def test_sync_dry_run_stdout_is_only_the_script_even_when_the_log_has_something_to_say(dockerd, named_no_axfr,
-                                                                                    containers, watchers, label):
+def test_sync_dry_run_stdout_is_only_the_script_even_when_the_log_has_something_to_say(
+    dockerd, named_no_axfr, containers, watchers, label
+):
     containers(hostname=label)
     dry = watchers(server=named_no_axfr).dns("sync", "--dry-run")
     assert dry.returncode == 0
@@ -126,9 +138,26 @@ def test_check_measures_the_clock_skew_behind_badtime(named, watchers):
             pytest.fail("faketime is missing under CI")
         pytest.skip("needs faketime")
     watcher = watchers()
-    args = ["faketime", "-f", "-600s", sys.executable, "-m", "dockernet", "--docker-host", watcher.dockerd.url, "dns",
-            "check", "--server", "127.0.0.1", "--port", str(named.port), "--zone", named.zone,
-            "--key-file", str(named.key_file)]
+    args = [
+        "faketime",
+        "-f",
+        "-600s",
+        sys.executable,
+        "-m",
+        "dockernet",
+        "--docker-host",
+        watcher.dockerd.url,
+        "dns",
+        "check",
+        "--server",
+        "127.0.0.1",
+        "--port",
+        str(named.port),
+        "--zone",
+        named.zone,
+        "--key-file",
+        str(named.key_file),
+    ]
     result = subprocess.run(args, capture_output=True, text=True, env=clean_env(), timeout=60)
     assert result.returncode == 1, result.stdout + result.stderr
     line = next(line for line in lines_of(result) if "BADTIME" in line)
@@ -142,8 +171,9 @@ def _marked(owner, short_id):
 
 
 @pytest.mark.parametrize("how", ["dns purge", "cleanup-on-exit"])
-def test_one_removal_path_finds_every_ptr_of_the_owner_without_reverse_zone(dockerd, named, containers, watchers,
-                                                                            label, how):
+def test_one_removal_path_finds_every_ptr_of_the_owner_without_reverse_zone(
+    dockerd, named, containers, watchers, label, how
+):
     from tests.support import ipv6_of, ptr_name
 
     owner = f"{label}-gone"
@@ -156,8 +186,15 @@ def test_one_removal_path_finds_every_ptr_of_the_owner_without_reverse_zone(dock
     # someone else's records, forward and reverse, each with its own owner's mark
     other_address = f"10.1.254.{int(label[1:3], 16) % 250 + 2}"  # one per test: no container has it
     other_ptr = ptr_name(other_address)
-    assert named.update(lambda u: (u.add(f"{label}-other", 60, "A", other_address),
-                                   u.add(f"{label}-other", 60, "TXT", _marked("someone-else", "0" * 12)))) == 0
+    assert (
+        named.update(
+            lambda u: (
+                u.add(f"{label}-other", 60, "A", other_address),
+                u.add(f"{label}-other", 60, "TXT", _marked("someone-else", "0" * 12)),
+            )
+        )
+        == 0
+    )
     key = named.keyring()
     reverse = dns.update.UpdateMessage("1.10.in-addr.arpa", keyring=key.keyring, keyname=key.name)
     reverse.add(other_ptr, 60, "PTR", f"{label}-other.docker.test.")
@@ -174,8 +211,15 @@ def test_one_removal_path_finds_every_ptr_of_the_owner_without_reverse_zone(dock
         again = watchers(owner_id=owner, extra=("--settle-time", "60", "--cleanup-on-exit")).start()
         assert again.terminate() == 0  # cleans up, also the PTRs it was not told about this time
 
-    for name, rdtype in ((label, "A"), (label, "AAAA"), (label, "TXT"), (ptr_name(v4), "PTR"), (ptr_name(v4), "TXT"),
-                         (ptr_name(v6), "PTR"), (ptr_name(v6), "TXT")):
+    for name, rdtype in (
+        (label, "A"),
+        (label, "AAAA"),
+        (label, "TXT"),
+        (ptr_name(v4), "PTR"),
+        (ptr_name(v4), "TXT"),
+        (ptr_name(v6), "PTR"),
+        (ptr_name(v6), "TXT"),
+    ):
         assert named.query(name, rdtype) == set(), (name, rdtype)
     assert named.query(f"{label}-other") == {other_address}
     assert named.query(other_ptr, "PTR") == {f"{label}-other.docker.test."}
@@ -195,9 +239,27 @@ def test_read_only_commands_write_nothing(dockerd, named, containers, watchers, 
     if state == "empty":
         state_dir.mkdir()
     for verb, *more in (("ls",), ("ls", "--all"), ("check",), ("sync", "--dry-run"), ("purge", "--dry-run")):
-        result = run_cli("--docker-host", dockerd.url, "dns", verb, "--server", "127.0.0.1", "--port", str(named.port),
-                         "--zone", named.zone, "--key-file", str(named.key_file), "--owner-id", f"{label}-ro",
-                         "--state-dir", str(state_dir), "--reverse-zone", "auto", *more)
+        result = run_cli(
+            "--docker-host",
+            dockerd.url,
+            "dns",
+            verb,
+            "--server",
+            "127.0.0.1",
+            "--port",
+            str(named.port),
+            "--zone",
+            named.zone,
+            "--key-file",
+            str(named.key_file),
+            "--owner-id",
+            f"{label}-ro",
+            "--state-dir",
+            str(state_dir),
+            "--reverse-zone",
+            "auto",
+            *more,
+        )
         assert result.returncode == 0, (verb, result.stdout, result.stderr)
         if state == "missing":
             assert not state_dir.exists(), verb

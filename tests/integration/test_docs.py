@@ -72,8 +72,14 @@ class DocsHost:
             for line in example_lines(block):
                 command = self.substitute(line)
                 if line.startswith("export "):
-                    done = subprocess.run(["bash", "-c", f"{command} && env -0"], capture_output=True, text=True,
-                                          env=self.env, cwd=REPO, check=True)
+                    done = subprocess.run(
+                        ["bash", "-c", f"{command} && env -0"],
+                        capture_output=True,
+                        text=True,
+                        env=self.env,
+                        cwd=REPO,
+                        check=True,
+                    )
                     self.env = dict(item.split("=", 1) for item in done.stdout.split("\0") if "=" in item)
                 elif is_daemon(line):
                     self.start_daemon(command, netns)
@@ -87,23 +93,40 @@ class DocsHost:
         retried = line.startswith(("dig ", "curl "))
         deadline = time.monotonic() + (30 if retried else 0)
         while True:
-            done = subprocess.run(self.shell(command, netns), capture_output=True, text=True, env=self.env, cwd=REPO,
-                                  timeout=900, stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                self.shell(command, netns),
+                capture_output=True,
+                text=True,
+                env=self.env,
+                cwd=REPO,
+                timeout=900,
+                stdin=subprocess.DEVNULL,
+            )
             if not retried or (done.returncode == 0 and done.stdout.strip()) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
         assert done.returncode == 0 and (done.stdout.strip() or not retried), (
-            f"`{line}` ran as `{command}`: exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+            f"`{line}` ran as `{command}`: exit {done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        )
         return done
 
     def start_daemon(self, command: str, netns: str | None = None) -> None:
         log = self.log_dir / f"daemon-{len(list(self.log_dir.iterdir()))}.log"
         with open(log, "wb") as out:
-            proc = subprocess.Popen(self.shell(command, netns), stdout=out, stderr=subprocess.STDOUT, env=self.env,
-                                    cwd=REPO, stdin=subprocess.DEVNULL, start_new_session=True)
+            proc = subprocess.Popen(
+                self.shell(command, netns),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=REPO,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         proc.log = log  # type: ignore[attr-defined]
         self.daemons.append(proc)
-        up = wait_for(lambda: "Watching Docker events" in log.read_text(errors="replace") or proc.poll() is not None, 60)
+        up = wait_for(
+            lambda: "Watching Docker events" in log.read_text(errors="replace") or proc.poll() is not None, 60
+        )
         assert up and proc.poll() is None, f"`{command}` did not start watching:\n{log.read_text(errors='replace')}"
 
     def stop_daemons(self) -> None:

@@ -34,9 +34,27 @@ def twin_zones(run_dir):
 
 
 def dns_cli(dockerd, server, verb, *more):
-    result = run_cli("--docker-host", dockerd.url, "dns", verb, "--server", "127.0.0.1", "--port", str(server.port),
-                     "--zone", server.zone, "--key-file", str(server.key_file), "--owner-id", OWNER,
-                     "--state-dir", str(server.dir / "state"), "--reverse-zone", REVERSE, *more)
+    result = run_cli(
+        "--docker-host",
+        dockerd.url,
+        "dns",
+        verb,
+        "--server",
+        "127.0.0.1",
+        "--port",
+        str(server.port),
+        "--zone",
+        server.zone,
+        "--key-file",
+        str(server.key_file),
+        "--owner-id",
+        OWNER,
+        "--state-dir",
+        str(server.dir / "state"),
+        "--reverse-zone",
+        REVERSE,
+        *more,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -50,12 +68,15 @@ def zone_content(server):
     key = server.keyring()
     records = set()
     for zone in (server.zone, REVERSE):
-        for message in dns.query.xfr("127.0.0.1", zone, port=server.port, keyring=key.keyring, keyname=key.name,
-                                     relativize=False, timeout=5):
+        for message in dns.query.xfr(
+            "127.0.0.1", zone, port=server.port, keyring=key.keyring, keyname=key.name, relativize=False, timeout=5
+        ):
             for rrset in message.answer:
                 if rrset.rdtype != dns.rdatatype.SOA and not is_lease_name(rrset.name, LEASE_ZONE):
-                    records |= {(rrset.name.to_text(), rrset.ttl, dns.rdatatype.to_text(rrset.rdtype), rdata.to_text())
-                                for rdata in rrset}
+                    records |= {
+                        (rrset.name.to_text(), rrset.ttl, dns.rdatatype.to_text(rrset.rdtype), rdata.to_text())
+                        for rdata in rrset
+                    }
     return records
 
 
@@ -63,8 +84,9 @@ def step(dockerd, scripted, synced, verb="sync", *more):
     """Apply one step both ways; returns the script so the test can say what it exercised."""
     script = dns_cli(dockerd, scripted, verb, "--dry-run", *more)
     if not script.startswith("; nothing to do"):
-        applied = subprocess.run(["nsupdate", "-k", str(scripted.key_file)], input=script, text=True,
-                                 capture_output=True, timeout=30)
+        applied = subprocess.run(
+            ["nsupdate", "-k", str(scripted.key_file)], input=script, text=True, capture_output=True, timeout=30
+        )
         assert applied.returncode == 0, applied.stderr + script
     dns_cli(dockerd, synced, verb, *more)
     assert zone_content(scripted) == zone_content(synced), script
@@ -105,15 +127,22 @@ def test_replicas_and_srv_the_same_both_ways(dockerd, twin_zones, containers, la
     """A service's shared RRset and SRV records: created, shrunk by one replica, purged."""
     scripted, synced = twin_zones
     labels = {"com.docker.compose.project": label, "com.docker.compose.service": "web", "dockernet.srv.80": "http"}
-    replicas = [containers(name=f"{label}_web_{n}", ports={"80/tcp": 18180 + n},
-                           labels={**labels, "com.docker.compose.container-number": str(n)}) for n in (1, 2)]
+    replicas = [
+        containers(
+            name=f"{label}_web_{n}",
+            ports={"80/tcp": 18180 + n},
+            labels={**labels, "com.docker.compose.container-number": str(n)},
+        )
+        for n in (1, 2)
+    ]
     created = step(dockerd, scripted, synced, "sync", "--publish-ports")
     assert f"update add _http._tcp.web.{label}.docker.test. 60 SRV 0 0 80 {label}-web-1.docker.test." in created
     assert f'"heritage=dockernet,owner={OWNER},service=web.{label}"' in created
     replicas[1].remove(force=True)
     shrunk = step(dockerd, scripted, synced, "sync", "--publish-ports")
-    assert f'prereq yxrrset web.{label}.docker.test. TXT "heritage=dockernet,owner={OWNER},service=web.{label}"' \
-        in shrunk
+    assert (
+        f'prereq yxrrset web.{label}.docker.test. TXT "heritage=dockernet,owner={OWNER},service=web.{label}"' in shrunk
+    )
     purged = step(dockerd, scripted, synced, "purge")
     assert "update add" not in purged and f"update delete _http._tcp.web.{label}.docker.test. SRV" in purged
     left = zone_content(synced)

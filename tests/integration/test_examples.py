@@ -68,8 +68,9 @@ def test_monit_check_is_valid_and_keeps_the_seeds_rules(tmp_path, monkeypatch):
     control = tmp_path / "monitrc"
     control.write_text(text)
     control.chmod(0o600)  # monit refuses a control file others can read
-    result = subprocess.run(["monit", "-t", "-c", str(control)], capture_output=True, text=True,
-                            env={**os.environ, "HOME": str(tmp_path)})
+    result = subprocess.run(
+        ["monit", "-t", "-c", str(control)], capture_output=True, text=True, env={**os.environ, "HOME": str(tmp_path)}
+    )
     assert result.returncode == 0 and "syntax OK" in result.stdout + result.stderr, result.stdout + result.stderr
     assert "if totalmem > 50.0 MB for 5 cycles then restart" in text
     assert "depends on docker" in text

@@ -45,7 +45,9 @@ def marks(server, name: str) -> list:
     return [parse_mark(text) for text in server.txt(fqdn)]
 
 
-def test_a_watcher_given_only_the_secondary_updates_the_primary(fleet_dns, fleet_engines, fleet_watchers, run_on, label):
+def test_a_watcher_given_only_the_secondary_updates_the_primary(
+    fleet_dns, fleet_engines, fleet_watchers, run_on, label
+):
     watcher = fleet_watchers(fleet_engines[2], f"{label}-h3", server="secondary").start()
     container = run_on(3, f"{label}-web")
     want = {address(fleet_engines[2], container)}
@@ -63,12 +65,15 @@ def test_a_secondary_given_as_primary_is_named_as_such_when_it_refuses(fleet_dns
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert "127.0.0.4#53 is a secondary of the zone, not its primary: the SOA names ns.docker.test (127.0.0.3)" in lines[0]
+    assert (
+        "127.0.0.4#53 is a secondary of the zone, not its primary: the SOA names ns.docker.test (127.0.0.3)" in lines[0]
+    )
     assert "allow-update" not in lines[0]
 
 
-def test_a_name_released_on_one_host_is_taken_by_the_other_at_once(fleet_dns, fleet_engines, fleet_watchers, run_on,
-                                                                   label):
+def test_a_name_released_on_one_host_is_taken_by_the_other_at_once(
+    fleet_dns, fleet_engines, fleet_watchers, run_on, label
+):
     # resyncs are an hour away, and host 2's container runs before its watcher starts (no late event of its can
     # take the name): only the watch of names held by others can hand the name over
     slow = ("--settle-time", "1", "--resync-interval", "3600")
@@ -88,8 +93,9 @@ def test_a_name_released_on_one_host_is_taken_by_the_other_at_once(fleet_dns, fl
     assert "is no longer owned by" in second.log_text()
 
 
-def test_one_owners_purge_resync_and_cleanup_never_touch_anothers(fleet_dns, fleet_engines, fleet_watchers, run_on,
-                                                                   label):
+def test_one_owners_purge_resync_and_cleanup_never_touch_anothers(
+    fleet_dns, fleet_engines, fleet_watchers, run_on, label
+):
     keep = fleet_watchers(fleet_engines[0], f"{label}-keep").start()
     go = fleet_watchers(fleet_engines[1], f"{label}-go", extra=("--settle-time", "0", "--cleanup-on-exit")).start()
     for i in range(3):
@@ -123,8 +129,10 @@ def test_check_names_the_primary_and_each_secondarys_serial(fleet_dns, fleet_eng
     assert wait_for(lambda: fleet_dns.secondary.serial() == serial == fleet_dns.primary.serial(), 20)
     result = watcher.dns("check")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (f"ok   docker.test: primary ns.docker.test at 127.0.0.3#53 (found through 127.0.0.4#53), serial {serial}"
-            in result.stdout), result.stdout
+    assert (
+        f"ok   docker.test: primary ns.docker.test at 127.0.0.3#53 (found through 127.0.0.4#53), serial {serial}"
+        in result.stdout
+    ), result.stdout
     assert f"ok   docker.test: secondary ns2.docker.test at 127.0.0.4#53: serial {serial}, current" in result.stdout
 
     fleet_dns.secondary.stop()  # a secondary that does not answer is worth a warning, not a failed check
@@ -145,8 +153,9 @@ def lease_of(fleet_dns, owner):
     return parse_lease(texts[0]) if len(texts) == 1 else None
 
 
-def test_two_engines_with_one_owner_id_delete_nothing_and_say_so(fleet_dns, fleet_engines, fleet_watchers, run_on,
-                                                                 label):
+def test_two_engines_with_one_owner_id_delete_nothing_and_say_so(
+    fleet_dns, fleet_engines, fleet_watchers, run_on, label
+):
     owner = f"{label}-clone"
     first = fleet_watchers(fleet_engines[0], owner).start()
     one = run_on(1, f"{label}-one")
@@ -170,8 +179,9 @@ def test_two_engines_with_one_owner_id_delete_nothing_and_say_so(fleet_dns, flee
     assert first.proc.poll() is None
 
 
-def test_a_paused_host_whose_owner_id_was_taken_over_stops_without_deleting(fleet_dns, fleet_engines, fleet_watchers,
-                                                                            run_on, label):
+def test_a_paused_host_whose_owner_id_was_taken_over_stops_without_deleting(
+    fleet_dns, fleet_engines, fleet_watchers, run_on, label
+):
     """A VM frozen past its lease: the reinstalled engine takes the owner id over; the thawed one must not fight."""
     owner = f"{label}-vm"
     fast = ("--settle-time", "0", "--lease-interval", "1")
@@ -181,8 +191,7 @@ def test_a_paused_host_whose_owner_id_was_taken_over_stops_without_deleting(flee
     old.proc.send_signal(19)  # SIGSTOP
     try:
         seen = lease_of(fleet_dns, owner).seen
-        assert wait_for(lambda: lease_of(fleet_dns, owner).seen == seen and time.time() > seen + 3.5,
-                        10, 0.2)
+        assert wait_for(lambda: lease_of(fleet_dns, owner).seen == seen and time.time() > seen + 3.5, 10, 0.2)
         new = fleet_watchers(fleet_engines[1], owner, extra=(*fast, "--take-over-owner")).start()
         fresh = run_on(2, f"{label}-new")
         want = {address(fleet_engines[1], fresh)}
@@ -222,7 +231,8 @@ def test_adopt_owner_moves_every_name_of_a_renamed_host(fleet_dns, fleet_engines
 
 
 def test_ls_all_shows_each_owners_last_sign_of_life_and_purge_retires_a_stopped_host(
-        fleet_dns, fleet_engines, fleet_watchers, run_on, label):
+    fleet_dns, fleet_engines, fleet_watchers, run_on, label
+):
     fast = ("--settle-time", "1", "--lease-interval", "1")
     stays = fleet_watchers(fleet_engines[0], f"{label}-stays", extra=fast).start()
     leaves = fleet_watchers(fleet_engines[1], f"{label}-leaves", extra=fast).start()

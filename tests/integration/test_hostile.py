@@ -30,8 +30,7 @@ def assert_one_record_per_line(text):
 @pytest.fixture
 def named_policy(run_dir):
     """A named whose update-policy refuses one name to the key and grants it every other name of the zone."""
-    policy = (f'update-policy {{ deny ddns-key name {REFUSED_NAME}.docker.test. ANY; '
-              'grant ddns-key zonesub ANY; };')
+    policy = f"update-policy {{ deny ddns-key name {REFUSED_NAME}.docker.test. ANY; grant ddns-key zonesub ANY; }};"
     server = named_with_update_rule(run_dir[0], "named-policy", policy)
     yield server
     server.stop()
@@ -50,13 +49,17 @@ def test_a_poison_name_hurts_only_its_own_container(dockerd, named, containers, 
     watcher = watchers().start()
     poison_text = "0\n.docker.test"  # "$" matched before the newline; named refuses the name (check-names)
     before = [containers(hostname=f"{label}-b{i}") for i in range(10)]
-    poison = containers(hostname=poison_text) if form == "hostname" else \
-        containers(hostname=f"{label}-p", labels={"dockernet.name": poison_text})
+    poison = (
+        containers(hostname=poison_text)
+        if form == "hostname"
+        else containers(hostname=f"{label}-p", labels={"dockernet.name": poison_text})
+    )
     after = [containers(hostname=f"{label}-a{i}") for i in range(10)]
     names = [f"{label}-b{i}" for i in range(10)] + [f"{label}-a{i}" for i in range(10)]
     everyone = before + after
-    assert wait_for(lambda: all(named.query(n) == {dockerd.address_of(c)} for n, c in zip(names, everyone)), 15), \
-        watcher.log_text()
+    assert wait_for(
+        lambda: all(named.query(n) == {dockerd.address_of(c)} for n, c in zip(names, everyone, strict=True)), 15
+    ), watcher.log_text()
     for container in everyone:
         container.remove(force=True)
     assert wait_for(lambda: not any(named.query(n) for n in names), 15), watcher.log_text()
@@ -69,15 +72,17 @@ def test_a_poison_name_hurts_only_its_own_container(dockerd, named, containers, 
     assert watcher.terminate() == 0
 
 
-def test_a_name_the_server_refuses_is_set_aside_alone_and_reported_once(dockerd, named_policy, containers, watchers,
-                                                                        label):
+def test_a_name_the_server_refuses_is_set_aside_alone_and_reported_once(
+    dockerd, named_policy, containers, watchers, label
+):
     named = named_policy
     port = free_port()
     watcher = watchers(server=named, extra=("--settle-time", "1", "--metrics-listen", f"127.0.0.1:{port}")).start()
     refused = containers(hostname=REFUSED_NAME)
     others = [containers(hostname=f"{label}-{i}") for i in range(20)]
-    assert wait_for(lambda: all(named.query(f"{label}-{i}") == {dockerd.address_of(c)} for i, c in enumerate(others)),
-                    15), watcher.log_text()
+    assert wait_for(
+        lambda: all(named.query(f"{label}-{i}") == {dockerd.address_of(c)} for i, c in enumerate(others)), 15
+    ), watcher.log_text()
     assert wait_for(lambda: "is set aside" in watcher.log_text(), 10), watcher.log_text()
     assert named.query(REFUSED_NAME) == set()
     status, body = http_get(port, "/healthz")
@@ -98,8 +103,9 @@ def test_a_name_the_server_refuses_is_set_aside_alone_and_reported_once(dockerd,
     assert watcher.terminate() == 0
 
 
-def test_a_journal_entry_outside_the_zone_is_not_retried_ahead_of_everything(dockerd, named_no_axfr, containers,
-                                                                            watchers, label):
+def test_a_journal_entry_outside_the_zone_is_not_retried_ahead_of_everything(
+    dockerd, named_no_axfr, containers, watchers, label
+):
     named = named_no_axfr
     watcher = watchers(server=named)
     state = watcher.workdir / f"state-{watcher.owner}"
@@ -108,8 +114,9 @@ def test_a_journal_entry_outside_the_zone_is_not_retried_ahead_of_everything(doc
     (state / f"records-{watcher.owner}.journal").write_text(f"+ {label}.old-zone.test. 0123456789ab\n")
     watcher.start()
     fresh = [containers(hostname=f"{label}-{i}") for i in range(5)]
-    assert wait_for(lambda: all(named.query(f"{label}-{i}") == {dockerd.address_of(c)} for i, c in enumerate(fresh)),
-                    15), watcher.log_text()
+    assert wait_for(
+        lambda: all(named.query(f"{label}-{i}") == {dockerd.address_of(c)} for i, c in enumerate(fresh)), 15
+    ), watcher.log_text()
     for container in fresh:
         container.remove(force=True)
     assert wait_for(lambda: not any(named.query(f"{label}-{i}") for i in range(5)), 15), watcher.log_text()
@@ -120,8 +127,9 @@ def test_a_journal_entry_outside_the_zone_is_not_retried_ahead_of_everything(doc
     assert watcher.terminate() == 0
 
 
-def test_updates_applied_after_their_answers_were_lost_are_found_and_removed(dockerd, named, containers, watchers,
-                                                                             label):
+def test_updates_applied_after_their_answers_were_lost_are_found_and_removed(
+    dockerd, named, containers, watchers, label
+):
     watcher = watchers(extra=("--settle-time", "1")).start()
     first = [containers(hostname=f"{label}-o{i}") for i in range(6)]
     assert wait_for(lambda: all(named.query(f"{label}-o{i}") for i in range(6)), 15)
@@ -133,29 +141,34 @@ def test_updates_applied_after_their_answers_were_lost_are_found_and_removed(doc
         for container in gone:
             container.remove(force=True)
         # the watcher has taken in every removal before named wakes up and applies what it queued
-        assert wait_for(lambda: all(f"Event Fired ({c.id[:12]}): destroy" in watcher.log_text() for c in gone), 30), \
+        assert wait_for(lambda: all(f"Event Fired ({c.id[:12]}): destroy" in watcher.log_text() for c in gone), 30), (
             watcher.log_text()
+        )
     finally:
         os.kill(named.proc.pid, signal.SIGCONT)
     staying = {f"{label}-o{i}": first[i] for i in range(3, 6)} | {f"{label}-n{i}": second[i] for i in range(3, 6)}
     leaving = [f"{label}-o{i}" for i in range(3)] + [f"{label}-n{i}" for i in range(3)]
 
     def zone_equals_running():
-        return (all(named.query(n) == {dockerd.address_of(c)} for n, c in staying.items())
-                and not any(named.query(n) or named.query(n, "TXT") for n in leaving))
+        return all(named.query(n) == {dockerd.address_of(c)} for n, c in staying.items()) and not any(
+            named.query(n) or named.query(n, "TXT") for n in leaving
+        )
 
     assert wait_for(zone_equals_running, 60), watcher.log_text()
     assert watcher.terminate() == 0
 
 
-def test_a_journal_on_a_full_filesystem_is_loud_and_publishing_goes_on(dockerd, named, containers, watchers, label,
-                                                                      tiny_tmpfs):
+def test_a_journal_on_a_full_filesystem_is_loud_and_publishing_goes_on(
+    dockerd, named, containers, watchers, label, tiny_tmpfs
+):
     port = free_port()
-    watcher = watchers(extra=("--settle-time", "1", "--state-dir", str(tiny_tmpfs),
-                              "--metrics-listen", f"127.0.0.1:{port}")).start()
+    watcher = watchers(
+        extra=("--settle-time", "1", "--state-dir", str(tiny_tmpfs), "--metrics-listen", f"127.0.0.1:{port}")
+    ).start()
     published = [containers(hostname=f"{label}-{i}") for i in range(3)]
-    assert wait_for(lambda: all(named.query(f"{label}-{i}") == {dockerd.address_of(c)}
-                                for i, c in enumerate(published)), 15), watcher.log_text()
+    assert wait_for(
+        lambda: all(named.query(f"{label}-{i}") == {dockerd.address_of(c)} for i, c in enumerate(published)), 15
+    ), watcher.log_text()
     assert wait_for(lambda: "Cannot write the journal" in watcher.log_text(), 10)
     status, body = http_get(port, "/healthz")
     assert status == 200 and "journal not written (No space left on device)" in body, body
@@ -181,8 +194,9 @@ def test_sighup_with_a_wrong_secret_keeps_the_old_key(dockerd, named, containers
     good_secret = re.search(r'secret "([^"]+)"', good).group(1)
     key.write_text(good.replace(good_secret, wrong_secret))  # well-formed, same name and algorithm
     watcher.proc.send_signal(signal.SIGHUP)
-    assert wait_for(lambda: "Keeping the old key: the server does not accept the new" in watcher.log_text(), 10), \
+    assert wait_for(lambda: "Keeping the old key: the server does not accept the new" in watcher.log_text(), 10), (
         watcher.log_text()
+    )
     two = containers(hostname=f"{label}-two")
     assert wait_for(lambda: named.query(f"{label}-two") == {dockerd.address_of(two)}, 10), watcher.log_text()
     log = watcher.log_text()
@@ -194,8 +208,9 @@ def test_sighup_with_a_wrong_secret_keeps_the_old_key(dockerd, named, containers
 def test_a_label_cannot_forge_a_log_line(dockerd, named, containers, watchers, label):
     watcher = watchers().start()
     forged = "I, [2026-11-28T01:50:34.050793 #1]  INFO -- : Removed Docker DNS (000000000000): victim.docker.test."
-    container = containers(hostname=f"{label}-f", labels={"dockernet.aliases": f"x\n{forged}",
-                                                          "dockernet.ttl": f"30\n{forged}"})
+    container = containers(
+        hostname=f"{label}-f", labels={"dockernet.aliases": f"x\n{forged}", "dockernet.ttl": f"30\n{forged}"}
+    )
     assert wait_for(lambda: named.query(f"{label}-f") == {dockerd.address_of(container)})
     assert wait_for(lambda: "ignoring dockernet.ttl" in watcher.log_text(), 10)
     log = watcher.log_text()

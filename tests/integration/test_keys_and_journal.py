@@ -41,8 +41,9 @@ def lines_with(text, needle):
     return [line for line in text.splitlines() if needle in line]
 
 
-def test_sighup_with_a_fifo_as_key_file_keeps_the_old_key_and_the_loop_running(dockerd, named, containers, watchers,
-                                                                               label, tmp_path):
+def test_sighup_with_a_fifo_as_key_file_keeps_the_old_key_and_the_loop_running(
+    dockerd, named, containers, watchers, label, tmp_path
+):
     key = tmp_path / "ddns.key"
     key.write_bytes(named.key_file.read_bytes())
     key.chmod(0o600)
@@ -62,18 +63,21 @@ def test_sighup_with_a_fifo_as_key_file_keeps_the_old_key_and_the_loop_running(d
     assert watcher.proc.poll() is None and watcher.terminate() == 0
 
 
-def test_names_written_while_the_disk_was_full_reach_the_journal_once_it_clears(dockerd, named_no_axfr, containers,
-                                                                                watchers, label, mounts):
+def test_names_written_while_the_disk_was_full_reach_the_journal_once_it_clears(
+    dockerd, named_no_axfr, containers, watchers, label, mounts
+):
     named = named_no_axfr  # no zone transfer: after a crash, the journal is the only way to find the records
     state = mounts("size=64k")
     filler = fill(state)
     port = free_port()
-    watcher = watchers(server=named, extra=("--settle-time", "1", "--state-dir", str(state),
-                                            "--metrics-listen", f"127.0.0.1:{port}")).start()
+    watcher = watchers(
+        server=named, extra=("--settle-time", "1", "--state-dir", str(state), "--metrics-listen", f"127.0.0.1:{port}")
+    ).start()
     names = [f"{label}-{i}" for i in range(3)]
     running = [containers(hostname=name) for name in names]
-    assert wait_for(lambda: all(named.query(n) == {dockerd.address_of(c)} for n, c in zip(names, running)), 15), \
-        watcher.log_text()
+    assert wait_for(
+        lambda: all(named.query(n) == {dockerd.address_of(c)} for n, c in zip(names, running, strict=True)), 15
+    ), watcher.log_text()
     assert wait_for(lambda: "Cannot write the journal" in watcher.log_text(), 10)
     assert http_get(port, "/healthz")[1].startswith("degraded: journal not written (No space left on device)")
     filler.unlink()  # the disk clears; the watcher idles: no container changes to write a line for
@@ -95,13 +99,15 @@ def test_names_written_while_the_disk_was_full_reach_the_journal_once_it_clears(
 
 # (a short name: the owner id, made of the first 50 characters of the test id, differs between the two)
 @pytest.mark.parametrize("transfer", [True, False], ids=["transfer", "no-transfer"])
-def test_read_only_state_dir_warns_and_runs(dockerd, named, named_no_axfr, containers, watchers, label, mounts,
-                                           transfer):
+def test_read_only_state_dir_warns_and_runs(
+    dockerd, named, named_no_axfr, containers, watchers, label, mounts, transfer
+):
     server = named if transfer else named_no_axfr
     state = mounts("ro,size=64k")
     port = free_port()
-    watcher = watchers(server=server, extra=("--settle-time", "1", "--state-dir", str(state),
-                                             "--metrics-listen", f"127.0.0.1:{port}")).start()
+    watcher = watchers(
+        server=server, extra=("--settle-time", "1", "--state-dir", str(state), "--metrics-listen", f"127.0.0.1:{port}")
+    ).start()
     container = containers(hostname=label)
     assert wait_for(lambda: server.query(label) == {dockerd.address_of(container)}, 15), watcher.log_text()
     log = watcher.log_text()
@@ -116,8 +122,9 @@ def test_read_only_state_dir_warns_and_runs(dockerd, named, named_no_axfr, conta
         watcher.kill()
         container.remove(force=True)
         watcher.start()
-        assert wait_for(lambda: server.query(label) == set() and server.query(label, "TXT") == set(), 30), \
+        assert wait_for(lambda: server.query(label) == set() and server.query(label, "TXT") == set(), 30), (
             watcher.log_text()
+        )
     else:
         container.remove(force=True)
         assert wait_for(lambda: server.query(label) == set(), 15), watcher.log_text()

@@ -22,8 +22,12 @@ def inside(container, *argv):
 def container_addresses(container, ifname):
     """Addresses as the container itself reports them (busybox ip)."""
     _, output = inside(container, "ip", "-o", "addr", "show", "dev", ifname)
-    return {word_after for line in output.splitlines() for word, word_after in zip(line.split(), line.split()[1:])
-            if word in ("inet", "inet6") and not word_after.startswith("fe80")}
+    return {
+        word_after
+        for line in output.splitlines()
+        for word, word_after in zip(line.split(), line.split()[1:], strict=False)
+        if word in ("inet", "inet6") and not word_after.startswith("fe80")
+    }
 
 
 def host_link(dockerd, index):
@@ -35,7 +39,9 @@ def host_link(dockerd, index):
 
 def host_veths(dockerd, prefix="vdn"):
     with IPRoute(netns=dockerd.netns, flags=0) as ipr:
-        return sorted(l.get("IFLA_IFNAME") for l in ipr.get_links() if l.get("IFLA_IFNAME", "").startswith(prefix))
+        return sorted(
+            link.get("IFLA_IFNAME") for link in ipr.get_links() if link.get("IFLA_IFNAME", "").startswith(prefix)
+        )
 
 
 def test_show_agrees_with_the_container_and_the_host(dockerd, containers, label):
@@ -74,8 +80,20 @@ def test_attach_two_containers_to_a_new_bridge_they_reach_each_other_and_detach_
     one = containers(name=f"{label}-one")
     two = containers(name=f"{label}-two")
     bridge = "dnbr" + label[-4:]
-    first = netns_cli(dockerd, "attach", one.name, "--bridge", bridge, "--ip", "10.20.0.11/24", "--create-bridge",
-                      "--mac", "U:one", "--mtu", "1400")
+    first = netns_cli(
+        dockerd,
+        "attach",
+        one.name,
+        "--bridge",
+        bridge,
+        "--ip",
+        "10.20.0.11/24",
+        "--create-bridge",
+        "--mac",
+        "U:one",
+        "--mtu",
+        "1400",
+    )
     assert first.returncode == 0, first.stderr
     second = netns_cli(dockerd, "attach", two.name, "--bridge", bridge, "--ip", "10.20.0.12/24@10.20.0.1")
     assert second.returncode == 0, second.stderr
@@ -90,8 +108,9 @@ def test_attach_two_containers_to_a_new_bridge_they_reach_each_other_and_detach_
         two_routes = json.loads(netns_cli(dockerd, "show", two.name, "--json").stdout)["routes"]
         assert {"dst": "default", "gateway": "10.20.0.1", "dev": "eth1", "family": 2} in two_routes
         veths = host_veths(dockerd)
-        again = netns_cli(dockerd, "attach", one.name, "--bridge", bridge, "--ip", "10.20.0.11/24", "--mac", "U:one",
-                          "--mtu", "1400")
+        again = netns_cli(
+            dockerd, "attach", one.name, "--bridge", bridge, "--ip", "10.20.0.11/24", "--mac", "U:one", "--mtu", "1400"
+        )
         assert again.returncode == 0 and "nothing to do" in again.stdout
         assert host_veths(dockerd) == veths
         clash = netns_cli(dockerd, "attach", one.name, "--bridge", bridge, "--ip", "10.20.0.99/24")
@@ -110,13 +129,18 @@ def test_attach_two_containers_to_a_new_bridge_they_reach_each_other_and_detach_
 def test_attach_to_a_missing_bridge_changes_nothing(dockerd, containers, label):
     container = containers(name=f"{label}-nob")
     result = netns_cli(dockerd, "attach", container.name, "--bridge", "nosuchbr", "--ip", "10.21.0.5/24")
-    assert result.returncode == 2 and "bridge nosuchbr does not exist" in result.stderr and "--create-bridge" in result.stderr
+    assert (
+        result.returncode == 2
+        and "bridge nosuchbr does not exist" in result.stderr
+        and "--create-bridge" in result.stderr
+    )
     assert host_veths(dockerd) == [] and inside(container, "ip", "link", "show", "eth1")[0] != 0
 
 
 def test_addresses_and_routes_ipv4_and_ipv6(dockerd, containers, label):
-    container = containers(name=f"{label}-ar", sysctls={"net.ipv6.conf.all.disable_ipv6": "0",
-                                                         "net.ipv6.conf.eth0.disable_ipv6": "0"})
+    container = containers(
+        name=f"{label}-ar", sysctls={"net.ipv6.conf.all.disable_ipv6": "0", "net.ipv6.conf.eth0.disable_ipv6": "0"}
+    )
     # eth0 is Docker's: every change below needs --force (the refusals are tested on their own)
     for address in ("10.30.0.5/24", "fd00:30::5/64"):
         added = netns_cli(dockerd, "addr", "add", container.name, address, "--force")
@@ -126,15 +150,21 @@ def test_addresses_and_routes_ipv4_and_ipv6(dockerd, containers, label):
     route = netns_cli(dockerd, "route", "add", container.name, "10.40.0.0/16", "via", "10.1.0.1", "--force")
     assert route.returncode == 0, route.stderr
     assert "10.40.0.0/16 via 10.1.0.1" in inside(container, "ip", "route")[1]
-    assert "nothing to do" in netns_cli(dockerd, "route", "add", container.name, "10.40.0.0/16", "via", "10.1.0.1",
-                                        "--force").stdout
+    assert (
+        "nothing to do"
+        in netns_cli(dockerd, "route", "add", container.name, "10.40.0.0/16", "via", "10.1.0.1", "--force").stdout
+    )
     v6 = netns_cli(dockerd, "route", "add", container.name, "fd00:40::/48", "via", "fd00:30::1", "--force")
     assert v6.returncode == 0, v6.stderr
     assert "fd00:40::/48 via fd00:30::1" in inside(container, "ip", "-6", "route")[1]
     other_default = netns_cli(dockerd, "route", "add", container.name, "default", "via", "10.30.0.1", "--force")
     assert other_default.returncode == 2 and "already has a route to default via 10.1.0.1" in other_default.stderr
-    for args in (("route", "del", container.name, "10.40.0.0/16"), ("route", "del", container.name, "fd00:40::/48"),
-                 ("addr", "del", container.name, "10.30.0.5/24"), ("addr", "del", container.name, "fd00:30::5/64")):
+    for args in (
+        ("route", "del", container.name, "10.40.0.0/16"),
+        ("route", "del", container.name, "fd00:40::/48"),
+        ("addr", "del", container.name, "10.30.0.5/24"),
+        ("addr", "del", container.name, "fd00:30::5/64"),
+    ):
         result = netns_cli(dockerd, *args, "--force")
         assert result.returncode == 0 and result.stdout.startswith("deleted"), result.stderr
     assert "10.40.0.0" not in inside(container, "ip", "route")[1]
@@ -146,11 +176,13 @@ def test_docker_managed_interfaces_are_refused_without_force_and_left_as_they_we
     links_before = inside(container, "ip", "-o", "link")[1]
     addresses_before = container_addresses(container, "eth0")
     routes_before = inside(container, "ip", "route")[1]
-    for args in (("detach", container.name, "--ifname", "eth0"),
-                 ("addr", "add", container.name, "10.31.0.5/24"),
-                 ("addr", "del", container.name, next(iter(addresses_before))),
-                 ("route", "del", container.name, "default"),
-                 ("route", "add", container.name, "10.41.0.0/16", "via", "10.1.0.1")):
+    for args in (
+        ("detach", container.name, "--ifname", "eth0"),
+        ("addr", "add", container.name, "10.31.0.5/24"),
+        ("addr", "del", container.name, next(iter(addresses_before))),
+        ("route", "del", container.name, "default"),
+        ("route", "add", container.name, "10.41.0.0/16", "via", "10.1.0.1"),
+    ):
         result = netns_cli(dockerd, *args)
         assert result.returncode == 1, (args, result.stdout)
         lines = result.stderr.strip().splitlines()
@@ -161,7 +193,9 @@ def test_docker_managed_interfaces_are_refused_without_force_and_left_as_they_we
     assert inside(container, "ip", "route")[1] == routes_before
     # what attach made is dockernet's: changed and detached without --force
     bridge = f"br{label[1:9]}"
-    attached = netns_cli(dockerd, "attach", container.name, "--bridge", bridge, "--ip", "10.24.0.5/24", "--create-bridge")
+    attached = netns_cli(
+        dockerd, "attach", container.name, "--bridge", bridge, "--ip", "10.24.0.5/24", "--create-bridge"
+    )
     assert attached.returncode == 0, attached.stderr
     try:
         added = netns_cli(dockerd, "addr", "add", container.name, "10.24.1.5/24", "--dev", "eth1")

@@ -73,8 +73,15 @@ def test_publish_and_remove(server, watcher_on, containers, dockerd, label):
 def test_a_name_another_host_releases_is_taken_without_a_resync(server, watcher_on, containers, dockerd, label):
     name = fqdn(server, f"{label}-db")
     # another host's watcher holds the name (written here as it would write it)
-    assert server.update(lambda m: (m.add(name, 60, "A", "10.99.0.1"),
-                                    m.add(name, 60, "TXT", f'"{ownership_mark("elsewhere", "e" * 12)}"'))) == 0
+    assert (
+        server.update(
+            lambda m: (
+                m.add(name, 60, "A", "10.99.0.1"),
+                m.add(name, 60, "TXT", f'"{ownership_mark("elsewhere", "e" * 12)}"'),
+            )
+        )
+        == 0
+    )
     # the container runs before its watcher starts: no event of its can arrive later and take the name; only
     # the watch of names held by others can (resyncs are an hour away)
     container = containers(hostname=f"{label}-db")
@@ -96,8 +103,15 @@ def test_a_lease_of_another_engine_stops_the_watcher_before_it_removes_anything(
     lease = lease_name(owner, dns.name.from_text(server.zone))
     assert server.update(lambda m: m.add(lease, 0, "TXT", f'"{other.text()}"')) == 0
     leftover = fqdn(server, f"{label}-stale")  # a record of this owner id whose container this engine lacks
-    assert server.update(lambda m: (m.add(leftover, 60, "A", "10.99.0.2"),
-                                    m.add(leftover, 60, "TXT", f'"{ownership_mark(owner, "f" * 12)}"'))) == 0
+    assert (
+        server.update(
+            lambda m: (
+                m.add(leftover, 60, "A", "10.99.0.2"),
+                m.add(leftover, 60, "TXT", f'"{ownership_mark(owner, "f" * 12)}"'),
+            )
+        )
+        == 0
+    )
     watcher = watcher_on(owner)
     result = watcher.once()
     assert result.returncode == 1
@@ -109,10 +123,19 @@ def test_round_robin_replicas_and_srv(server, watcher_on, containers, dockerd, l
     """A service's shared RRset changed replica by replica, and SRV records with their marks."""
     project = f"{label}p"
     watcher = watcher_on(f"{label}-o", extra=("--settle-time", "1", "--publish-ports")).start()
-    replicas = [containers(name=f"{project}_web_{n}", ports={"80/tcp": 18080 + n},
-                           labels={"com.docker.compose.project": project, "com.docker.compose.service": "web",
-                                   "com.docker.compose.container-number": str(n), "dockernet.srv.80": "http"})
-                for n in (1, 2)]
+    replicas = [
+        containers(
+            name=f"{project}_web_{n}",
+            ports={"80/tcp": 18080 + n},
+            labels={
+                "com.docker.compose.project": project,
+                "com.docker.compose.service": "web",
+                "com.docker.compose.container-number": str(n),
+                "dockernet.srv.80": "http",
+            },
+        )
+        for n in (1, 2)
+    ]
     addresses = {dockerd.address_of(replica) for replica in replicas}
     service = f"web.{project}"
     assert wait_for(lambda: server.query(service) == addresses), watcher.log_text()[-2000:]

@@ -7,7 +7,6 @@ import dns.name
 import dns.query
 import dns.rdataclass
 import dns.rdatatype
-
 import pytest
 
 from dockernet.publish.plan import MAX_RRSET
@@ -26,19 +25,25 @@ def srv_count(named, name):
 def test_a_container_with_too_many_published_ports_costs_no_one_else(dockerd, named, containers, watchers, label):
     many = MAX_RRSET + 40  # BIND refuses an RRset above 100 records (max-records-per-type) with SERVFAIL
     # with --address host an SRV record carries the host port: one per binding of the container port
-    watcher = watchers(extra=("--settle-time", "1", "--publish-ports", "--address", "host",
-                              "--host-address", "10.250.0.9")).start()
-    hog = containers(hostname=f"{label}-hog",
-                     ports={"80/tcp": list(range(20001, 20001 + many)), "81/tcp": list(range(21001, 21001 + many))})
+    watcher = watchers(
+        extra=("--settle-time", "1", "--publish-ports", "--address", "host", "--host-address", "10.250.0.9")
+    ).start()
+    containers(
+        hostname=f"{label}-hog",
+        ports={"80/tcp": list(range(20001, 20001 + many)), "81/tcp": list(range(21001, 21001 + many))},
+    )
     plain = containers(hostname=f"{label}-plain")
-    assert wait_for(lambda: named.query(f"{label}-plain") == {dockerd.address_of(plain)}, 20), watcher.log_text()[-3000:]
+    assert wait_for(lambda: named.query(f"{label}-plain") == {dockerd.address_of(plain)}, 20), watcher.log_text()[
+        -3000:
+    ]
     assert wait_for(lambda: srv_count(named, f"_80._tcp.{label}-hog") == MAX_RRSET), watcher.log_text()[-3000:]
     assert wait_for(lambda: srv_count(named, f"_81._tcp.{label}-hog") == MAX_RRSET), watcher.log_text()[-3000:]
     assert named.query(f"{label}-hog") == {"10.250.0.9"}
     assert f"more than {MAX_RRSET}" in watcher.log_text()
     later = containers(hostname=f"{label}-later")  # nothing waits behind the hog
-    assert wait_for(lambda: named.query(f"{label}-later") == {dockerd.address_of(later)}, 20), \
-        watcher.log_text()[-3000:]
+    assert wait_for(lambda: named.query(f"{label}-later") == {dockerd.address_of(later)}, 20), watcher.log_text()[
+        -3000:
+    ]
     assert watcher.terminate() == 0
 
 
@@ -75,12 +80,14 @@ def test_a_servfail_for_one_name_is_that_names_alone(dockerd, named_small_rrsets
         assert http_get(port, "/healthz")[0] == 200  # the server is not taken for failing
         assert f"the zone takes other updates, so only {label}-big.{server.zone}. waits" in watcher.log_text()
         small = containers(hostname=f"{label}-small")
-        assert wait_for(lambda: server.query(f"{label}-small") == {dockerd.address_of(small)}, 20), \
-            watcher.log_text()[-3000:]
+        assert wait_for(lambda: server.query(f"{label}-small") == {dockerd.address_of(small)}, 20), watcher.log_text()[
+            -3000:
+        ]
         for network in networks:
             network.disconnect(big)  # back to one address: the name goes through
-        assert wait_for(lambda: server.query(f"{label}-big") == {dockerd.address_of(big)}, 30), \
-            watcher.log_text()[-3000:]
+        assert wait_for(lambda: server.query(f"{label}-big") == {dockerd.address_of(big)}, 30), watcher.log_text()[
+            -3000:
+        ]
     finally:
         for network in networks:
             try:

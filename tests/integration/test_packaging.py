@@ -13,8 +13,11 @@ def test_a_wheel_from_a_clean_clone_installs_every_package_and_runs(tmp_path):
     assert shutil.which("git"), "git is not installed (scripts/install-deps --test installs it)"
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"),
-                            str(clone)], capture_output=True, text=True)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path / "dist"), str(clone)],
+        capture_output=True,
+        text=True,
+    )
     assert built.returncode == 0, built.stderr
     (wheel,) = (tmp_path / "dist").glob("dockernet-*.whl")
     packages = {str(path.parent.relative_to(clone)) for path in (clone / "dockernet").rglob("__init__.py")}

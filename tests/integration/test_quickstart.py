@@ -20,10 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import (
-    REPO, PrivateNamed, clean_env, delete_netns, engine_id_args, make_netns, stop_pid, wait_for,
-)
 from dockernet.pidfile import process_alive
+from tests.harness import (
+    REPO,
+    PrivateNamed,
+    clean_env,
+    delete_netns,
+    engine_id_args,
+    make_netns,
+    stop_pid,
+    wait_for,
+)
 
 ZONE = "docker.test"
 STORIES = itertools.count()
@@ -52,19 +59,23 @@ class Quickstart:
         self.proc: subprocess.Popen | None = None
         self.log = workdir / "quickstart.log"
 
-    def start(self, **settings: str) -> "Quickstart":
+    def start(self, **settings: str) -> Quickstart:
         self.offset = self.log.stat().st_size if self.log.exists() else 0
         env = clean_env({**self.env, **settings})
         env.pop("CI", None)  # installed already: no apt-get update on every run
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 ["nsenter", f"--net=/var/run/netns/{self.netns}", "bash", str(REPO / "scripts" / "quickstart")],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
             )
         return self
 
     def text(self) -> str:
-        return self.log.read_text(errors="replace")[self.offset:]
+        return self.log.read_text(errors="replace")[self.offset :]
 
     def wait_watching(self) -> None:
         ready = wait_for(lambda: "Watching Docker events" in self.text() or self.proc.poll() is not None, 90, 0.1)
@@ -86,10 +97,15 @@ class Quickstart:
 
 def udp_holders(netns: str, port: int) -> set[int]:
     """Pids with a UDP socket on 127.0.0.1:port inside the namespace (the kernel's answer, via ss)."""
-    out = subprocess.run(["nsenter", f"--net=/var/run/netns/{netns}", "ss", "-Hlnup", f"sport = :{port}"],
-                         capture_output=True, text=True, check=True).stdout
-    return {int(pid) for line in out.splitlines() if f"127.0.0.1:{port} " in line
-            for pid in re.findall(r"pid=(\d+)", line)}
+    out = subprocess.run(
+        ["nsenter", f"--net=/var/run/netns/{netns}", "ss", "-Hlnup", f"sport = :{port}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {
+        int(pid) for line in out.splitlines() if f"127.0.0.1:{port} " in line for pid in re.findall(r"pid=(\d+)", line)
+    }
 
 
 def pid_in(path: Path) -> int | None:
@@ -158,7 +174,10 @@ def test_quickstart_never_shares_a_port_and_its_advice_works(dockerd, place, lab
         second = quickstart()
         second.wait_watching()
         text = second.text()
-        assert f"stopping dockernet's named (pid {ours_53}): it shares 127.0.0.1:53 with named (pid {debian.proc.pid})" in text
+        assert (
+            f"stopping dockernet's named (pid {ours_53}): it shares 127.0.0.1:53 with named (pid {debian.proc.pid})"
+            in text
+        )
         assert "127.0.0.1:53 is held by named" in text and "takes 127.0.0.1:5300 instead" in text
         assert "dig @127.0.0.1 -p 5300 web1.docker.test" in text
         assert udp_holders(netns, 53) == {debian.proc.pid} and not process_alive(ours_53)
@@ -195,14 +214,31 @@ def test_ctrl_c_stops_the_watcher_but_not_the_dockerd_it_started(place):
     engine = workdir / "engine"
     engine.mkdir()
     socket_url = f"unix://{engine / 'docker.sock'}"
-    dockerd_args = " ".join([
-        "--data-root", str(engine / "data"), "--exec-root", str(engine / "exec"),
-        "--pidfile", str(engine / "docker.pid"), "-H", socket_url, "--iptables=false", "--ip-masq=false",
-        "--bip", "10.9.0.1/24", *engine_id_args(engine),
-    ])
-    env = {"DOCKER_HOST": socket_url, "DOCKERNET_DIR": str(workdir / "named"),
-           "DOCKERNET_STATE_DIR": str(workdir / "state"), "DOCKERNET_PORT": "5300",
-           "DOCKERNET_DOCKERD_ARGS": dockerd_args, "DOCKERNET_DOCKERD_LOG": str(engine / "dockerd.log")}
+    dockerd_args = " ".join(
+        [
+            "--data-root",
+            str(engine / "data"),
+            "--exec-root",
+            str(engine / "exec"),
+            "--pidfile",
+            str(engine / "docker.pid"),
+            "-H",
+            socket_url,
+            "--iptables=false",
+            "--ip-masq=false",
+            "--bip",
+            "10.9.0.1/24",
+            *engine_id_args(engine),
+        ]
+    )
+    env = {
+        "DOCKER_HOST": socket_url,
+        "DOCKERNET_DIR": str(workdir / "named"),
+        "DOCKERNET_STATE_DIR": str(workdir / "state"),
+        "DOCKERNET_PORT": "5300",
+        "DOCKERNET_DOCKERD_ARGS": dockerd_args,
+        "DOCKERNET_DOCKERD_LOG": str(engine / "dockerd.log"),
+    }
     run = Quickstart(netns, workdir, env).start()
     runs.append(run)
     run.wait_watching()
@@ -213,6 +249,11 @@ def test_ctrl_c_stops_the_watcher_but_not_the_dockerd_it_started(place):
 
     run.ctrl_c()
     assert not process_alive(run.proc.pid)
-    info = subprocess.run(["docker", "-H", socket_url, "info", "--format", "{{.ID}}"], capture_output=True, text=True,
-                          env=clean_env(), timeout=30)
+    info = subprocess.run(
+        ["docker", "-H", socket_url, "info", "--format", "{{.ID}}"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=30,
+    )
     assert process_alive(dockerd_pid) and info.returncode == 0 and info.stdout.strip(), info.stderr

@@ -105,9 +105,10 @@ def test_rename_moves_the_record(dockerd, named, containers, watchers, label):
 
 def test_labels(dockerd, named, containers, watchers, label):
     watcher = watchers().start()
-    named_one = containers(hostname=f"{label}-h", labels={"dockernet.name": f"{label}-n",
-                                                          "dockernet.aliases": f"{label}-x, {label}-y",
-                                                          "dockernet.ttl": "30"})
+    named_one = containers(
+        hostname=f"{label}-h",
+        labels={"dockernet.name": f"{label}-n", "dockernet.aliases": f"{label}-x, {label}-y", "dockernet.ttl": "30"},
+    )
     address = dockerd.address_of(named_one)
     for name in (f"{label}-n", f"{label}-x", f"{label}-y"):
         assert wait_for(lambda name=name: named.query(name) == {address}), name

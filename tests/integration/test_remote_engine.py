@@ -27,15 +27,56 @@ def openssl(*args: str, cwd: Path) -> None:
 def make_certificates(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     for ca in ("ca", "other-ca"):
-        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN=dockernet test {ca}",
-                "-keyout", f"{ca}-key.pem", "-out", f"{ca}.pem", cwd=directory)
+        openssl(
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            f"/CN=dockernet test {ca}",
+            "-keyout",
+            f"{ca}-key.pem",
+            "-out",
+            f"{ca}.pem",
+            cwd=directory,
+        )
     (directory / "server.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
     (directory / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
     for who, ext in (("server", "server.ext"), ("client", "client.ext")):
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={who}", "-keyout", f"{who}-key.pem",
-                "-out", f"{who}.csr", cwd=directory)
-        openssl("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
-                "-days", "2", "-extfile", ext, "-out", f"{who}-cert.pem", cwd=directory)
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            f"/CN={who}",
+            "-keyout",
+            f"{who}-key.pem",
+            "-out",
+            f"{who}.csr",
+            cwd=directory,
+        )
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{who}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            ext,
+            "-out",
+            f"{who}-cert.pem",
+            cwd=directory,
+        )
     # the names the docker CLI (and DOCKER_CERT_PATH) expects
     (directory / "cert.pem").write_bytes((directory / "client-cert.pem").read_bytes())
     (directory / "key.pem").write_bytes((directory / "client-key.pem").read_bytes())
@@ -46,9 +87,22 @@ def tls_engine(run_dir):
     base, netns = run_dir
     certs = base / "tls"
     make_certificates(certs)
-    engine = PrivateDockerd(base / "tls-engine", f"{netns}-tls", bip="10.20.0.1/16", extra_args=(
-        "--tlsverify", "--tlscacert", str(certs / "ca.pem"), "--tlscert", str(certs / "server-cert.pem"),
-        "--tlskey", str(certs / "server-key.pem"), "-H", ENGINE))
+    engine = PrivateDockerd(
+        base / "tls-engine",
+        f"{netns}-tls",
+        bip="10.20.0.1/16",
+        extra_args=(
+            "--tlsverify",
+            "--tlscacert",
+            str(certs / "ca.pem"),
+            "--tlscert",
+            str(certs / "server-cert.pem"),
+            "--tlskey",
+            str(certs / "server-key.pem"),
+            "-H",
+            ENGINE,
+        ),
+    )
     named = PrivateNamed(base, name="named-tls", netns=engine.netns)
     try:
         engine.start()
@@ -64,16 +118,26 @@ def tls_engine(run_dir):
 
 
 def tls_flags(certs: Path, ca: str = "ca.pem") -> tuple[str, ...]:
-    return ("--docker-host", ENGINE, "--tlsverify", "--tlscacert", str(certs / ca), "--tlscert",
-            str(certs / "cert.pem"), "--tlskey", str(certs / "key.pem"))
+    return (
+        "--docker-host",
+        ENGINE,
+        "--tlsverify",
+        "--tlscacert",
+        str(certs / ca),
+        "--tlscert",
+        str(certs / "cert.pem"),
+        "--tlskey",
+        str(certs / "key.pem"),
+    )
 
 
 def test_watch_over_tls_configured_as_the_docker_cli_is(tls_engine, run_dir, label):
     engine, named, certs = tls_engine
     workdir = run_dir[0] / "watchers" / label
     workdir.mkdir(parents=True, exist_ok=True)
-    watcher = WatcherProcess(engine, named, workdir, f"{label}-tls", netns=engine.netns,
-                             docker_args=("--docker-host", ENGINE))
+    watcher = WatcherProcess(
+        engine, named, workdir, f"{label}-tls", netns=engine.netns, docker_args=("--docker-host", ENGINE)
+    )
     try:
         watcher.start(env={"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(certs)})
         container = engine.run(hostname=f"{label}-remote")
@@ -103,9 +167,16 @@ def test_netns_and_the_fast_inspect_path_work_over_tls(tls_engine, label):
             f"engine = DockerEngine(EngineAddress({ENGINE!r}, tls))\n"
             f"info = engine.inspect({container.id!r})\n"
             "assert isinstance(engine._fast, http.client.HTTPSConnection), engine._fast\n"
-            "print(info.hostname)\n")
-        result = subprocess.run(["nsenter", f"--net=/var/run/netns/{engine.netns}", sys.executable, "-c", probe],
-                                capture_output=True, text=True, env=clean_env(), cwd=REPO, timeout=60)
+            "print(info.hostname)\n"
+        )
+        result = subprocess.run(
+            ["nsenter", f"--net=/var/run/netns/{engine.netns}", sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            cwd=REPO,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == f"{label}-ns"
     finally:
@@ -122,9 +193,19 @@ def test_a_wrong_ca_or_an_unreachable_engine_is_one_clear_line(tls_engine, comma
     assert f"TLS with the Docker engine at {ENGINE} failed (certificate verify failed" in lines[0]
     assert "--tlscacert" in lines[0]
 
-    gone = run_cli("--docker-host", "tcp://127.0.0.1:2399", "--tlsverify", "--tlscacert", str(certs / "ca.pem"),
-                   "--tlscert", str(certs / "cert.pem"), "--tlskey", str(certs / "key.pem"), *command,
-                   netns=engine.netns)
+    gone = run_cli(
+        "--docker-host",
+        "tcp://127.0.0.1:2399",
+        "--tlsverify",
+        "--tlscacert",
+        str(certs / "ca.pem"),
+        "--tlscert",
+        str(certs / "cert.pem"),
+        "--tlskey",
+        str(certs / "key.pem"),
+        *command,
+        netns=engine.netns,
+    )
     lines = gone.stderr.strip().splitlines()
     assert gone.returncode != 0 and len(lines) == 1, gone.stderr
     assert "the Docker engine at tcp://127.0.0.1:2399 does not answer" in lines[0]
@@ -133,4 +214,5 @@ def test_a_wrong_ca_or_an_unreachable_engine_is_one_clear_line(tls_engine, comma
     assert missing.returncode != 0
     assert missing.stderr.strip().splitlines() == [
         f"dockernet: error: TLS file {certs / 'no-such-ca.pem'} (--tlscacert) does not exist: give the engine's "
-        "client certificates with --tlscacert, --tlscert and --tlskey, or DOCKER_CERT_PATH"]
+        "client certificates with --tlscacert, --tlscert and --tlskey, or DOCKER_CERT_PATH"
+    ]

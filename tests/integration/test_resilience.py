@@ -123,7 +123,9 @@ def test_cleanup_on_exit_removes_this_owners_records_only(dockerd, named, contai
     named.update(lambda u: u.delete(f"{label}-hand"))
 
 
-def test_sighup_rereads_the_key_keeps_a_broken_one_out_and_resyncs(dockerd, named, containers, watchers, label, tmp_path):
+def test_sighup_rereads_the_key_keeps_a_broken_one_out_and_resyncs(
+    dockerd, named, containers, watchers, label, tmp_path
+):
     key = tmp_path / "ddns.key"
     key.write_bytes(named.key_file.read_bytes())
     watcher = watchers(key_file=key).start()

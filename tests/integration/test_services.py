@@ -14,8 +14,12 @@ from tests.harness import delete_netns, ip, make_netns, run_cli, wait_for
 
 
 def compose_labels(project, service, number, **more):
-    return {"com.docker.compose.project": project, "com.docker.compose.service": service,
-            "com.docker.compose.container-number": str(number), **more}
+    return {
+        "com.docker.compose.project": project,
+        "com.docker.compose.service": service,
+        "com.docker.compose.container-number": str(number),
+        **more,
+    }
 
 
 def replica(containers, project, service, number, **kwargs):
@@ -68,8 +72,9 @@ def test_a_service_name_held_by_another_owner_is_left_alone(dockerd, named, cont
 
 def test_templates_and_no_compose_names(dockerd, named, containers, watchers, label):
     project = f"{label}p"
-    watcher = watchers(extra=("--settle-time", "1", "--name-template", "{number}.{service}.{project}",
-                              "--no-compose-names"))
+    watcher = watchers(
+        extra=("--settle-time", "1", "--name-template", "{number}.{service}.{project}", "--no-compose-names")
+    )
     container = replica(containers, project, "db", 4)
     plain = containers(hostname=f"{label}-plain")  # no Compose labels: the template gives it no name
     assert watcher.once().returncode == 0
@@ -81,10 +86,25 @@ def test_templates_and_no_compose_names(dockerd, named, containers, watchers, la
 
 
 def test_template_errors_stop_the_start_with_one_line(named, dockerd):
-    for template, says in (("{nope}", "unknown field '{nope}'"), ("", "gives an empty name"),
-                           ("{name}.elsewhere.org.", "is outside the zone")):
-        result = run_cli("--docker-host", dockerd.url, "watch", "--zone", named.zone, "--key-file",
-                         str(named.key_file), "--port", str(named.port), "--name-template", template, "--once")
+    for template, says in (
+        ("{nope}", "unknown field '{nope}'"),
+        ("", "gives an empty name"),
+        ("{name}.elsewhere.org.", "is outside the zone"),
+    ):
+        result = run_cli(
+            "--docker-host",
+            dockerd.url,
+            "watch",
+            "--zone",
+            named.zone,
+            "--key-file",
+            str(named.key_file),
+            "--port",
+            str(named.port),
+            "--name-template",
+            template,
+            "--once",
+        )
         assert result.returncode == 2, result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and says in lines[0] and "Traceback" not in result.stderr, result.stderr
@@ -94,8 +114,14 @@ def test_srv_for_published_ports_with_the_host_address(dockerd, named, container
     project = f"{label}p"
     watcher = watchers(extra=("--settle-time", "1", "--address", "host", "--host-address", "10.250.0.9"))
     watcher.start()
-    container = replica(containers, project, "api", 1, ports={"80/tcp": 18080},
-                        labels={"dockernet.srv": "true", "dockernet.srv.80": "http"})
+    container = replica(
+        containers,
+        project,
+        "api",
+        1,
+        ports={"80/tcp": 18080},
+        labels={"dockernet.srv": "true", "dockernet.srv.80": "http"},
+    )
     quiet = replica(containers, project, "worker", 1)  # publishes no port: its own address, no SRV
     own = f"{project}-api-1"
     assert wait_for(lambda: named.query(f"_http._tcp.{own}", "SRV") == {f"0 0 18080 {own}.{named.zone}."})
@@ -107,8 +133,10 @@ def test_srv_for_published_ports_with_the_host_address(dockerd, named, container
 
     listed = watcher.dns("ls")
     assert listed.returncode == 0, listed.stderr
-    assert f"_http._tcp.api.{project}.{named.zone}.  SRV 0 0 18080 {own}.{named.zone}.  service=api.{project} " \
-           "(running)" in listed.stdout, listed.stdout
+    assert (
+        f"_http._tcp.api.{project}.{named.zone}.  SRV 0 0 18080 {own}.{named.zone}.  service=api.{project} "
+        "(running)" in listed.stdout
+    ), listed.stdout
 
     container.remove(force=True)  # the SRV records go with their container
     assert wait_for(lambda: named.query(f"_http._tcp.{own}", "SRV") == set())
@@ -118,7 +146,8 @@ def test_srv_for_published_ports_with_the_host_address(dockerd, named, container
 
 
 def test_srv_carries_the_container_port_at_the_containers_address_and_purge_removes_it(
-        dockerd, named, containers, watchers, label):
+    dockerd, named, containers, watchers, label
+):
     watcher = watchers(extra=("--settle-time", "1", "--publish-ports"))
     container = containers(hostname=f"{label}-srv", ports={"5432/tcp": 15432})
     assert watcher.once().returncode == 0
@@ -175,8 +204,14 @@ def test_real_compose_scale_up_and_down(dockerd, named, watchers, run_dir, label
     env = {"DOCKER_HOST": dockerd.url, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(workdir)}
 
     def compose(*args):
-        result = subprocess.run(["docker-compose", "--ansi", "never", "-p", project, *args], cwd=workdir, env=env,
-                                capture_output=True, text=True, timeout=180)
+        result = subprocess.run(
+            ["docker-compose", "--ansi", "never", "-p", project, *args],
+            cwd=workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
         assert result.returncode == 0, result.stderr
         return result
 
@@ -185,8 +220,10 @@ def test_real_compose_scale_up_and_down(dockerd, named, watchers, run_dir, label
         compose("up", "-d", "--scale", "web=3")
         ids = compose("ps", "-q").stdout.split()
         assert len(ids) == 3
-        addresses = {dockerd.client.containers.get(i).attrs["NetworkSettings"]["Networks"][f"{project}_default"]
-                     ["IPAddress"] for i in ids}
+        addresses = {
+            dockerd.client.containers.get(i).attrs["NetworkSettings"]["Networks"][f"{project}_default"]["IPAddress"]
+            for i in ids
+        }
         assert wait_for(lambda: named.query(f"web.{project}") == addresses, 30), named.query(f"web.{project}")
         assert wait_for(lambda: len(named.query(f"_http._tcp.web.{project}", "SRV")) == 3)
         compose("up", "-d", "--scale", "web=1")
@@ -197,6 +234,7 @@ def test_real_compose_scale_up_and_down(dockerd, named, watchers, run_dir, label
         assert named.query(f"web.{project}", "TXT") == set()
         assert wait_for(lambda: named.query(f"_http._tcp.web.{project}", "SRV") == set())  # after the A records
     finally:
-        subprocess.run(["docker-compose", "-p", project, "down"], cwd=workdir, env=env, capture_output=True,
-                       timeout=180)
+        subprocess.run(
+            ["docker-compose", "-p", project, "down"], cwd=workdir, env=env, capture_output=True, timeout=180
+        )
         assert watcher.terminate() == 0

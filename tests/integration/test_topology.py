@@ -23,8 +23,9 @@ def containers_by_name(topology: dict) -> dict:
     for bridge in topology["bridges"]:
         for port in bridge["ports"]:
             if port["container"]:
-                found.setdefault(port["container"]["name"], []).append((bridge["name"], port["ifname"],
-                                                                        port["container"]))
+                found.setdefault(port["container"]["name"], []).append(
+                    (bridge["name"], port["ifname"], port["container"])
+                )
     return found
 
 
@@ -33,8 +34,15 @@ def test_topology_draws_bridges_ports_containers_and_each_names_state(dockerd, n
     held = dns.name.from_text(f"{label}-hand", zone)
     blocked = dns.name.from_text(f"{label}-blocked", zone)
     assert named.update(lambda m: m.add(held, 60, "A", "10.99.0.1")) == 0
-    assert named.update(lambda m: (m.add(blocked, 60, "A", "10.99.0.2"),
-                                   m.add(blocked, 60, "TXT", f'"{ownership_mark("elsewhere", "e" * 12)}"'))) == 0
+    assert (
+        named.update(
+            lambda m: (
+                m.add(blocked, 60, "A", "10.99.0.2"),
+                m.add(blocked, 60, "TXT", f'"{ownership_mark("elsewhere", "e" * 12)}"'),
+            )
+        )
+        == 0
+    )
     network = dockerd.client.networks.create(f"{label}-net")
     spare = f"{label[:8]}x"  # a port on the bridge with no container at its other end
     try:
@@ -48,9 +56,23 @@ def test_topology_draws_bridges_ports_containers_and_each_names_state(dockerd, n
         watcher = watchers()
         assert watcher.once().returncode == 0  # names held by others are not failures: they are left alone
 
-        args = ("--docker-host", dockerd.url, "topology", "--server", "127.0.0.1", "--port", str(named.port),
-                "--zone", named.zone, "--key-file", str(named.key_file), "--owner-id", watcher.owner,
-                "--host-netns", dockerd.netns)
+        args = (
+            "--docker-host",
+            dockerd.url,
+            "topology",
+            "--server",
+            "127.0.0.1",
+            "--port",
+            str(named.port),
+            "--zone",
+            named.zone,
+            "--key-file",
+            str(named.key_file),
+            "--owner-id",
+            watcher.owner,
+            "--host-netns",
+            dockerd.netns,
+        )
         result = run_cli(*args, "--json")
         assert result.returncode == 0, result.stderr
         drawn = json.loads(result.stdout)
@@ -62,8 +84,12 @@ def test_topology_draws_bridges_ports_containers_and_each_names_state(dockerd, n
         published.reload()
         pub = by_name[published.name]
         assert len(pub) == 2 and {bridge for bridge, _p, _n in pub} == {"docker0", f"br-{network.id[:12]}"}
-        states = {name["name"]: (name["state"], name["holder"])
-                  for entries in by_name.values() for _b, _p, node in entries for name in node["names"]}
+        states = {
+            name["name"]: (name["state"], name["holder"])
+            for entries in by_name.values()
+            for _b, _p, node in entries
+            for name in node["names"]
+        }
         assert states[f"{label}-pub.docker.test."] == ("published", "")
         assert states[f"{label}-hand.docker.test."] == ("held-by-hand", "")
         assert states[f"{label}-blocked.docker.test."] == ("held-by-other-owner", "elsewhere")
@@ -72,7 +98,9 @@ def test_topology_draws_bridges_ports_containers_and_each_names_state(dockerd, n
 
         tree = run_cli(*args)  # not a TTY: plain words, no escape codes
         assert tree.returncode == 0 and "\x1b[" not in tree.stdout
-        assert f"[held] {label}-blocked.docker.test.  held by owner elsewhere: blocked until it is released" in tree.stdout
+        assert (
+            f"[held] {label}-blocked.docker.test.  held by owner elsewhere: blocked until it is released" in tree.stdout
+        )
         assert f"  {spare} -> (no container)" in tree.stdout
         assert "(no name published)" in tree.stdout
 
@@ -123,14 +151,29 @@ def test_ports_found_by_namespace_id_agree_with_entering_each_namespace(dockerd,
         network.remove()
 
 
-def test_without_a_zone_transfer_names_are_looked_up_and_a_bad_key_is_one_line(dockerd, named_no_axfr, containers,
-                                                                                 watchers, label, tmp_path):
+def test_without_a_zone_transfer_names_are_looked_up_and_a_bad_key_is_one_line(
+    dockerd, named_no_axfr, containers, watchers, label, tmp_path
+):
     """The transfer runs in a forked child: its refusal and its errors must reach the user as in one process."""
     watcher = watchers(server=named_no_axfr)
     containers(name=f"{label}-pub", hostname=f"{label}-pub")
     assert watcher.once().returncode == 0
-    args = ["--docker-host", dockerd.url, "topology", "--server", "127.0.0.1", "--port", str(named_no_axfr.port),
-            "--zone", named_no_axfr.zone, "--owner-id", watcher.owner, "--host-netns", dockerd.netns, "--json"]
+    args = [
+        "--docker-host",
+        dockerd.url,
+        "topology",
+        "--server",
+        "127.0.0.1",
+        "--port",
+        str(named_no_axfr.port),
+        "--zone",
+        named_no_axfr.zone,
+        "--owner-id",
+        watcher.owner,
+        "--host-netns",
+        dockerd.netns,
+        "--json",
+    ]
     result = run_cli(*args, "--key-file", str(named_no_axfr.key_file))
     assert result.returncode == 0, result.stderr
     assert "Zone transfer of" in result.stderr and "answered REFUSED" in result.stderr

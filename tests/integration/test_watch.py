@@ -31,8 +31,9 @@ def test_started_container_answers_and_is_gone_after_stop_and_rm(dockerd, named,
     assert named.query(label, "TXT") == {f'"heritage=dockernet,owner={watcher.owner},container={container.id[:12]}"'}
     # the record is usually sent from the network connect event, which Docker sends before start: wait for it
     start_line = f"Event Fired ({container.id[:12]}): start"
-    assert wait_for(lambda: any(SEED_LINE.match(line) and line.endswith(start_line)
-                                for line in watcher.log_text().splitlines())), watcher.log_text()[-2000:]
+    assert wait_for(
+        lambda: any(SEED_LINE.match(line) and line.endswith(start_line) for line in watcher.log_text().splitlines())
+    ), watcher.log_text()[-2000:]
     # the server may answer before the watcher has read its reply and logged it: wait for the line
     updated = f"Updated Docker DNS ({container.id[:12]}): {fqdn(named, label)} 60 A {address}"
     assert wait_for(lambda: updated in watcher.log_text()), watcher.log_text()[-2000:]
@@ -173,8 +174,9 @@ def test_a_container_that_docker_restarts_keeps_its_record(dockerd, named, conta
     """Its process exits and its restart policy starts it again: die (applied at once, no inspect) then Docker's
     own start; the record follows, and ends with the running container."""
     watcher = watchers().start()
-    container = containers(hostname=label, restart_policy={"Name": "always"},
-                           entrypoint=["sh", "-c", "sleep 2; exit 1"])
+    container = containers(
+        hostname=label, restart_policy={"Name": "always"}, entrypoint=["sh", "-c", "sleep 2; exit 1"]
+    )
     started = f"Event Fired ({container.id[:12]}): start"
     assert wait_for(lambda: watcher.log_text().count(started) >= 2, 20), watcher.log_text()[-2000:]
     assert f"Removed Docker DNS ({container.id[:12]})" in watcher.log_text(), "the die removed it"
@@ -193,7 +195,7 @@ def lease_of(named, owner):
 
 def txt(text):
     """A TXT record's data holding ``text``, in strings of at most 255 bytes (a lease may be longer)."""
-    return " ".join(f'"{text[at:at + 255]}"' for at in range(0, len(text), 255))
+    return " ".join(f'"{text[at : at + 255]}"' for at in range(0, len(text), 255))
 
 
 def beside(watchers, first, name, *extra):
@@ -205,8 +207,9 @@ def beside(watchers, first, name, *extra):
     return other
 
 
-def test_a_second_watcher_with_the_same_owner_id_refuses_to_start_naming_the_first(dockerd, named, containers,
-                                                                                 watchers, label):
+def test_a_second_watcher_with_the_same_owner_id_refuses_to_start_naming_the_first(
+    dockerd, named, containers, watchers, label
+):
     first = watchers().start()
     started = [containers(hostname=f"{label}-{i}") for i in range(3)]
     for i, container in enumerate(started):
@@ -237,7 +240,9 @@ def test_a_crashed_watcher_is_restarted_at_once_and_keeps_the_records(dockerd, n
     watcher.kill()  # SIGKILL: its lease still names it, renewed moments ago
     watcher.start()
     assert lease_of(named, watcher.owner).pid == watcher.proc.pid != crashed.pid
-    assert f"from engine {crashed.engine}" in watcher.new_log_text() and "which no longer runs" in watcher.new_log_text()
+    assert (
+        f"from engine {crashed.engine}" in watcher.new_log_text() and "which no longer runs" in watcher.new_log_text()
+    )
     assert named.query(label) == {dockerd.address_of(container)}
     holding = lease_of(named, watcher.owner)
     assert watcher.terminate() == 0  # and a clean stop then start (systemctl restart) as well
@@ -250,17 +255,22 @@ def test_a_crashed_watcher_is_restarted_at_once_and_keeps_the_records(dockerd, n
 
 
 @pytest.mark.parametrize("intruder", ["another instance", "an earlier dockernet"])
-def test_a_watcher_whose_lease_another_process_took_stops_without_removing_anything(dockerd, named, containers,
-                                                                                   watchers, label, intruder):
-    watcher = watchers(owner_id=f"{label}-taken",  # one per parameter
-                       extra=("--settle-time", "0", "--lease-interval", "1", "--cleanup-on-exit")).start()
+def test_a_watcher_whose_lease_another_process_took_stops_without_removing_anything(
+    dockerd, named, containers, watchers, label, intruder
+):
+    watcher = watchers(
+        owner_id=f"{label}-taken",  # one per parameter
+        extra=("--settle-time", "0", "--lease-interval", "1", "--cleanup-on-exit"),
+    ).start()
     container = containers(hostname=label)
     assert wait_for(lambda: named.query(label) == {dockerd.address_of(container)})
     engine = dockerd.client.info()["ID"]
     now = int(time.time())
     # another process of this engine takes the lease: a watcher started by hand, or one of an earlier version
     # (which tells engines apart only)
-    process = f",pid=4321,node=000000000000,instance=someone-else-0001,since={now}" if intruder == "another instance" else ""
+    process = (
+        f",pid=4321,node=000000000000,instance=someone-else-0001,since={now}" if intruder == "another instance" else ""
+    )
     text = f"heritage=dockernet-lease,owner={watcher.owner},engine={engine},host=elsewhere{process},seen={now},every=60"
     name = lease_name(watcher.owner, dns.name.from_text(named.zone))
     assert named.update(lambda m: (m.delete(name), m.add(name, 0, "TXT", txt(text)))) == 0
@@ -282,13 +292,22 @@ def test_a_lease_taken_between_renewals_stops_a_resync_before_it_removes_anythin
     watcher = watchers(owner_id=owner, extra=("--settle-time", "0", "--resync-interval", "1")).start()
     engine = dockerd.client.info()["ID"]
     now = int(time.time())
-    text = (f"heritage=dockernet-lease,owner={owner},engine={engine},host=elsewhere,pid=4321,node=000000000000,"
-            f"instance=someone-else-0002,since={now},seen={now},every=60")
+    text = (
+        f"heritage=dockernet-lease,owner={owner},engine={engine},host=elsewhere,pid=4321,node=000000000000,"
+        f"instance=someone-else-0002,since={now},seen={now},every=60"
+    )
     name = lease_name(owner, dns.name.from_text(named.zone))
     assert named.update(lambda m: (m.delete(name), m.add(name, 0, "TXT", txt(text)))) == 0
     # then a record of this owner id whose container this engine does not have (the new holder's, say)
-    assert named.update(lambda m: (m.add(f"{label}-theirs", 60, "A", "10.99.0.3"),
-                                   m.add(f"{label}-theirs", 60, "TXT", f'"{ownership_mark(owner, "f" * 12)}"'))) == 0
+    assert (
+        named.update(
+            lambda m: (
+                m.add(f"{label}-theirs", 60, "A", "10.99.0.3"),
+                m.add(f"{label}-theirs", 60, "TXT", f'"{ownership_mark(owner, "f" * 12)}"'),
+            )
+        )
+        == 0
+    )
     assert wait_for(lambda: watcher.proc.poll() is not None, 15), "the watcher did not notice"
     assert watcher.proc.returncode == 1
     errors = [line for line in watcher.stderr_text().splitlines() if line.startswith("dockernet: error:")]
@@ -297,14 +316,15 @@ def test_a_lease_taken_between_renewals_stops_a_resync_before_it_removes_anythin
     named.update(lambda m: m.delete(f"{label}-theirs"))
 
 
-def test_purge_and_adoption_of_a_running_owner_are_refused_unless_forced(dockerd, named, containers, watchers,
-                                                                        label):
+def test_purge_and_adoption_of_a_running_owner_are_refused_unless_forced(dockerd, named, containers, watchers, label):
     running = watchers(owner_id=f"{label}-run").start()
     container = containers(hostname=label)
     assert wait_for(lambda: named.query(label) == {dockerd.address_of(container)})
     admin = watchers(owner_id=f"{label}-admin")
-    for attempt in (admin.dns("purge", "--owner", f"{label}-run"),
-                    admin.dns("sync", "--adopt-owner", f"{label}-run")):  # the same engine: this host's old name?
+    for attempt in (
+        admin.dns("purge", "--owner", f"{label}-run"),
+        admin.dns("sync", "--adopt-owner", f"{label}-run"),
+    ):  # the same engine: this host's old name?
         assert attempt.returncode == 1
         lines = [line for line in attempt.stderr.splitlines() if line.startswith("dockernet: error:")]
         assert len(lines) == 1, attempt.stderr

@@ -29,7 +29,10 @@ def test_a_containers_names_keep_their_sync_order():
     backlog = Backlog()
     backlog.add("c", [name("2.0.1.10.in-addr.arpa"), name("_http._tcp.web.docker.test"), name("web.docker.test")])
     assert [fqdn for fqdn, _ in drain(backlog)] == [
-        "web.docker.test.", "_http._tcp.web.docker.test.", "2.0.1.10.in-addr.arpa."]
+        "web.docker.test.",
+        "_http._tcp.web.docker.test.",
+        "2.0.1.10.in-addr.arpa.",
+    ]
 
 
 def test_a_name_asked_for_twice_is_queued_once_and_verified_only_if_both_say_so():

@@ -18,34 +18,52 @@ FILES = {
 
 
 def bridge_args(tmp_path, command="setup"):
-    args = ["--docker-host", "unix:///nonexistent/docker.sock", "bridge", command,
-            "--netns", f"dnt-absent-{os.getpid()}", "--daemon-json", str(tmp_path / "daemon.json"),
-            "--defaults-file", str(tmp_path / "docker")]
+    args = [
+        "--docker-host",
+        "unix:///nonexistent/docker.sock",
+        "bridge",
+        command,
+        "--netns",
+        f"dnt-absent-{os.getpid()}",
+        "--daemon-json",
+        str(tmp_path / "daemon.json"),
+        "--defaults-file",
+        str(tmp_path / "docker"),
+    ]
     if command != "show":
-        args += ["--interfaces-file", str(tmp_path / "docker0"), "--unit-dir", str(tmp_path / "units"),
-                 "--docker-pid", str(tmp_path / "docker.pid")]
+        args += [
+            "--interfaces-file",
+            str(tmp_path / "docker0"),
+            "--unit-dir",
+            str(tmp_path / "units"),
+            "--docker-pid",
+            str(tmp_path / "docker.pid"),
+        ]
     return args + (["--cidr", "10.1.0.0/16"] if command == "setup" else [])
 
 
-@pytest.mark.parametrize("option, value, words", [
-    ("--dns", "$(touch {marker})", ["'--dns'", "is not an IP address"]),
-    ("--dns", "fe80::1%$(touch {marker})", ["is not an IP address"]),
-    ("--dns", "1.1.1.1\npre-up touch {marker}", ["is not an IP address", "\\n"]),
-    ("--dns-search", "$(touch {marker})", ["'--dns-search'", "is not a domain name"]),
-    ("--dns-search", "`touch {marker}`", ["is not a domain name"]),
-    ("--dns-search", 'a";touch {marker};"', ["is not a domain name"]),
-    ("--dns-search", "a'b", ["is not a domain name", "a\\'b"]),
-    ("--dns-search", "a\\b", ["is not a domain name"]),
-    ("--dns-search", "docker.test\npre-up touch {marker}", ["is not a domain name", "\\n"]),
-    ("--dns-search", "a;b", ["is not a domain name"]),
-    ("--dns-search", "$HOME", ["is not a domain name"]),
-    ("--name", "$(reboot)", ["'--name'", "is not a valid interface name"]),
-    ("--name", "br0\npre-up", ["is not a valid interface name"]),
-    ("--name", "a-name-far-too-long", ["is not a valid interface name"]),
-    ("--mtu", "1400\npre-up touch {marker}", ["'--mtu'", "is not a valid integer"]),
-    ("--mtu", "10", ["'--mtu'", "10 is not in the range 68<=x<=65535"]),
-    ("--mtu", "x", ["'--mtu'"]),
-])
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("--dns", "$(touch {marker})", ["'--dns'", "is not an IP address"]),
+        ("--dns", "fe80::1%$(touch {marker})", ["is not an IP address"]),
+        ("--dns", "1.1.1.1\npre-up touch {marker}", ["is not an IP address", "\\n"]),
+        ("--dns-search", "$(touch {marker})", ["'--dns-search'", "is not a domain name"]),
+        ("--dns-search", "`touch {marker}`", ["is not a domain name"]),
+        ("--dns-search", 'a";touch {marker};"', ["is not a domain name"]),
+        ("--dns-search", "a'b", ["is not a domain name", "a\\'b"]),
+        ("--dns-search", "a\\b", ["is not a domain name"]),
+        ("--dns-search", "docker.test\npre-up touch {marker}", ["is not a domain name", "\\n"]),
+        ("--dns-search", "a;b", ["is not a domain name"]),
+        ("--dns-search", "$HOME", ["is not a domain name"]),
+        ("--name", "$(reboot)", ["'--name'", "is not a valid interface name"]),
+        ("--name", "br0\npre-up", ["is not a valid interface name"]),
+        ("--name", "a-name-far-too-long", ["is not a valid interface name"]),
+        ("--mtu", "1400\npre-up touch {marker}", ["'--mtu'", "is not a valid integer"]),
+        ("--mtu", "10", ["'--mtu'", "10 is not in the range 68<=x<=65535"]),
+        ("--mtu", "x", ["'--mtu'"]),
+    ],
+)
 def test_an_invalid_value_is_one_line_exit_2_and_no_file_changes(tmp_path, option, value, words):
     for name, text in FILES.items():
         (tmp_path / name).write_text(text)

@@ -12,17 +12,33 @@ REV4 = dns.name.from_text("1.10.in-addr.arpa")
 CID = "c" * 64
 
 
-def info(labels=None, networks=(("bridge", "10.1.0.2"), ("bridge", "fd00:d0c::2"), ("back", "10.9.0.2")),
-         hostname="web1", running=True):
-    return ContainerInfo(CID, "web", hostname, running, "2026-01-01", tuple(sorted({a for _, a in networks})),
-                         labels or {}, 42, tuple(networks))
+def info(
+    labels=None,
+    networks=(("bridge", "10.1.0.2"), ("bridge", "fd00:d0c::2"), ("back", "10.9.0.2")),
+    hostname="web1",
+    running=True,
+):
+    return ContainerInfo(
+        CID,
+        "web",
+        hostname,
+        running,
+        "2026-01-01",
+        tuple(sorted({a for _, a in networks})),
+        labels or {},
+        42,
+        tuple(networks),
+    )
 
 
 def names_and_records(claims):
     return [(claim.fqdn.to_text(), claim.records, claim.ttl) for claim in claims]
 
 
-def collect(container, policy=RecordPolicy(ZONE, 60)):
+PLAIN = RecordPolicy(ZONE, 60)
+
+
+def collect(container, policy=PLAIN):
     said = []
     claims = claims_of(container, policy, lambda level, text: said.append((level, text)))
     return names_and_records(claims), said
@@ -53,10 +69,17 @@ def test_network_label_only_narrows_what_the_operator_allows():
     allowed = RecordPolicy(ZONE, 60, networks=frozenset({"back", "bridge"}))
     claims, _ = collect(info(labels={"dockernet.network": "bridge"}), allowed)
     assert claims[0][1] == (("A", "10.1.0.2"), ("AAAA", "fd00:d0c::2"))
-    claims, said = collect(info(labels={"dockernet.network": "bridge"}), RecordPolicy(ZONE, 60, networks=frozenset({"back"})))
+    claims, said = collect(
+        info(labels={"dockernet.network": "bridge"}), RecordPolicy(ZONE, 60, networks=frozenset({"back"}))
+    )
     assert claims == []
-    assert said == [(logging.WARNING, "Container (cccccccccccc) asks for dockernet.network='bridge', which --network "
-                                      "does not allow; nothing to publish")]
+    assert said == [
+        (
+            logging.WARNING,
+            "Container (cccccccccccc) asks for dockernet.network='bridge', which --network "
+            "does not allow; nothing to publish",
+        )
+    ]
 
 
 def aliases(count, prefix="a"):
@@ -65,26 +88,51 @@ def aliases(count, prefix="a"):
 
 def test_names_per_container_are_bounded_and_said_once():
     claims, said = collect(info(labels={"dockernet.aliases": aliases(100)}), RecordPolicy(ZONE, 60, max_names=5))
-    assert [name for name, _, _ in claims] == ["web1.docker.test.", "a0.docker.test.", "a1.docker.test.",
-                                               "a2.docker.test.", "a3.docker.test."]
-    assert said == [(logging.WARNING, "Container (cccccccccccc) asks for more than 5 names; publishing the first 5 "
-                                      "(--max-names-per-container)")]
+    assert [name for name, _, _ in claims] == [
+        "web1.docker.test.",
+        "a0.docker.test.",
+        "a1.docker.test.",
+        "a2.docker.test.",
+        "a3.docker.test.",
+    ]
+    assert said == [
+        (
+            logging.WARNING,
+            "Container (cccccccccccc) asks for more than 5 names; publishing the first 5 (--max-names-per-container)",
+        )
+    ]
 
 
 def test_invalid_names_count_against_the_bound():
     """Ten thousand invalid aliases cost no more than the bound: a few remarks, not one per alias."""
-    claims, said = collect(info(labels={"dockernet.aliases": aliases(10000, "bad!")}), RecordPolicy(ZONE, 60, max_names=4))
+    claims, said = collect(
+        info(labels={"dockernet.aliases": aliases(10000, "bad!")}), RecordPolicy(ZONE, 60, max_names=4)
+    )
     assert [name for name, _, _ in claims] == ["web1.docker.test."]
     assert len(said) == 4 and "more than 4 names" in said[-1][1]
 
 
 def test_srv_names_count_against_the_bound():
     ports = tuple((port, "tcp", 8000 + port) for port in range(1, 11))
-    container = ContainerInfo(CID, "web", "web1", True, "2026-01-01", ("10.1.0.2",), {"dockernet.srv": "true"}, 42,
-                              (("bridge", "10.1.0.2"),), ports=ports)
+    container = ContainerInfo(
+        CID,
+        "web",
+        "web1",
+        True,
+        "2026-01-01",
+        ("10.1.0.2",),
+        {"dockernet.srv": "true"},
+        42,
+        (("bridge", "10.1.0.2"),),
+        ports=ports,
+    )
     claims, said = collect(container, RecordPolicy(ZONE, 60, max_names=4))
-    assert [name for name, _, _ in claims] == ["web1.docker.test.", "_1._tcp.web1.docker.test.",
-                                               "_10._tcp.web1.docker.test.", "_2._tcp.web1.docker.test."]
+    assert [name for name, _, _ in claims] == [
+        "web1.docker.test.",
+        "_1._tcp.web1.docker.test.",
+        "_10._tcp.web1.docker.test.",
+        "_2._tcp.web1.docker.test.",
+    ]
     assert "more than 4 names" in said[-1][1]
 
 
@@ -93,11 +141,13 @@ def test_claims_of_many_aliases_compares_each_name_a_bounded_number_of_times(mon
     compared = []
     for method in ("__eq__", "__ne__"):
         original = getattr(dns.name.Name, method)
-        monkeypatch.setattr(dns.name.Name, method,
-                            lambda self, other, original=original: compared.append(1) or original(self, other))
+        monkeypatch.setattr(
+            dns.name.Name, method, lambda self, other, original=original: compared.append(1) or original(self, other)
+        )
     count = 2000
-    claims = claims_of(info(labels={"dockernet.aliases": aliases(count)}), RecordPolicy(ZONE, 60, max_names=count + 1),
-                       lambda *_: None)
+    claims = claims_of(
+        info(labels={"dockernet.aliases": aliases(count)}), RecordPolicy(ZONE, 60, max_names=count + 1), lambda *_: None
+    )
     assert len(claims) == count + 1
     assert len(compared) < 10 * count
 

@@ -27,23 +27,41 @@ def test_watch_help_shows_the_seed_environment_names():
 
 
 def test_adopting_its_own_owner_id_is_refused_before_any_io():
-    result = run_cli("watch", "--zone", "docker.test", "--owner-id", "web1", "--adopt-owner", "web1", "--no-key",
-                     "--server", "127.0.0.1")
+    result = run_cli(
+        "watch",
+        "--zone",
+        "docker.test",
+        "--owner-id",
+        "web1",
+        "--adopt-owner",
+        "web1",
+        "--no-key",
+        "--server",
+        "127.0.0.1",
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "dockernet: error: --adopt-owner names this watcher's own owner id 'web1': give the old owner id, the one the "
-        "records carry now"]
+        "records carry now"
+    ]
 
 
-@pytest.mark.parametrize("args, env, words", [
-    (["watch"], {}, ["Missing option '--zone'"]),
-    (["watch", "--zone", "a..b"], {}, ["is not a valid DNS name"]),
-    (["watch"], {"NET_DOMAIN": "a..b"}, ["is not a valid DNS name"]),
-    (["watch", "--zone", "docker.test", "--port", "0"], {}, ["--port"]),
-    (["watch", "--zone", "docker.test", "--owner-id", "a,b"], {}, ["not a valid owner id"]),
-    (["dns", "init", "--zone", "docker.test", "--dir", "/tmp/x", "--subnet", "10.1.0.0"], {}, ["is not a CIDR"]),
-    (["dns", "init", "--zone", "docker.test", "--dir", "/tmp/x", "--listen", "localhost"], {}, ["is not an IP address"]),
-])
+@pytest.mark.parametrize(
+    "args, env, words",
+    [
+        (["watch"], {}, ["Missing option '--zone'"]),
+        (["watch", "--zone", "a..b"], {}, ["is not a valid DNS name"]),
+        (["watch"], {"NET_DOMAIN": "a..b"}, ["is not a valid DNS name"]),
+        (["watch", "--zone", "docker.test", "--port", "0"], {}, ["--port"]),
+        (["watch", "--zone", "docker.test", "--owner-id", "a,b"], {}, ["not a valid owner id"]),
+        (["dns", "init", "--zone", "docker.test", "--dir", "/tmp/x", "--subnet", "10.1.0.0"], {}, ["is not a CIDR"]),
+        (
+            ["dns", "init", "--zone", "docker.test", "--dir", "/tmp/x", "--listen", "localhost"],
+            {},
+            ["is not an IP address"],
+        ),
+    ],
+)
 def test_bad_input_is_a_usage_error_before_any_io(args, env, words):
     result = run_cli(*args, env=env)
     assert result.returncode == 2
@@ -55,17 +73,26 @@ def test_bad_input_is_a_usage_error_before_any_io(args, env, words):
     assert len(lines) == 1 and lines[0].startswith("dockernet: error: ") and "--help')" in lines[0], lines
 
 
-@pytest.mark.parametrize("args, words", [
-    (["dns", "purge", "--zone", "docker.test", "--owner", "x/../../pwn2"], ["not a valid owner id"]),
-    (["dns", "ls", "--zone", "docker.test", "--owner", "a\nb"], ["not a valid owner id", "'a\\nb'"]),
-    (["netns", "show", ""], ["'' is not a container name or id"]),
-    (["netns", "detach", "a b", "--ifname", "eth1"], ["is not a container name or id"]),
-    (["watch", "--zone", "docker.test", "--ttl", "90000"], ["--ttl 90000 is above --max-ttl 86400"]),
-    (["dns", "init", "--zone", 'a"b.test', "--dir", "/tmp/never-made"], ["is not a valid DNS name"]),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["dns", "purge", "--zone", "docker.test", "--owner", "x/../../pwn2"], ["not a valid owner id"]),
+        (["dns", "ls", "--zone", "docker.test", "--owner", "a\nb"], ["not a valid owner id", "'a\\nb'"]),
+        (["netns", "show", ""], ["'' is not a container name or id"]),
+        (["netns", "detach", "a b", "--ifname", "eth1"], ["is not a container name or id"]),
+        (["watch", "--zone", "docker.test", "--ttl", "90000"], ["--ttl 90000 is above --max-ttl 86400"]),
+        (["dns", "init", "--zone", 'a"b.test', "--dir", "/tmp/never-made"], ["is not a valid DNS name"]),
+    ],
+)
 def test_hostile_or_wrong_arguments_are_one_line_and_touch_nothing(args, words, tmp_path):
-    result = run_cli(*args, env={"DOCKER_HOST": "unix:///nonexistent/docker.sock", "DDNS_KEY": str(tmp_path / "k"),
-                                 "DOCKERNET_STATE_DIR": str(tmp_path / "state")})
+    result = run_cli(
+        *args,
+        env={
+            "DOCKER_HOST": "unix:///nonexistent/docker.sock",
+            "DDNS_KEY": str(tmp_path / "k"),
+            "DOCKERNET_STATE_DIR": str(tmp_path / "state"),
+        },
+    )
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("dockernet: error: "), result.stderr
     for word in words:
@@ -73,11 +100,14 @@ def test_hostile_or_wrong_arguments_are_one_line_and_touch_nothing(args, words, 
     assert not (tmp_path / "state").exists() and not __import__("os").path.exists("/tmp/never-made")
 
 
-@pytest.mark.parametrize("content, words", [
-    (None, ["does not exist"]),
-    ("garbage", ["is not a BIND key file"]),
-    ('key "k" { algorithm hmac-sha999; secret "YWJj"; };', ["hmac-sha999", "is not one BIND offers"]),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (None, ["does not exist"]),
+        ("garbage", ["is not a BIND key file"]),
+        ('key "k" { algorithm hmac-sha999; secret "YWJj"; };', ["hmac-sha999", "is not one BIND offers"]),
+    ],
+)
 def test_key_file_problems_are_one_line(tmp_path, content, words):
     key = tmp_path / "ddns.key"
     if content is not None:
@@ -111,8 +141,9 @@ def test_dns_init_conf_only_moves_the_port_and_keeps_key_and_zone(tmp_path):
     zone_file = target / "docker.test.zone"
     zone_file.write_text(zone_file.read_text() + "web1\tIN A 10.1.0.2\n")  # what named keeps there
     kept = {name: (target / name).read_bytes() for name in ("ddns.key", "docker.test.zone")}
-    result = run_cli("dns", "init", "--zone", "docker.test", "--dir", str(target), "--port", "5300",
-                     "--conf-only", "--quiet")
+    result = run_cli(
+        "dns", "init", "--zone", "docker.test", "--dir", str(target), "--port", "5300", "--conf-only", "--quiet"
+    )
     assert result.returncode == 0 and result.stdout == "" and result.stderr == ""
     conf = (target / "named.conf").read_text()
     assert "listen-on port 5300 { 127.0.0.1; };" in conf and "port 53 " not in conf
@@ -139,19 +170,22 @@ def test_completion_for_an_unknown_shell_is_one_line():
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1 and "tcsh" in result.stderr
 
 
-@pytest.mark.parametrize("url, words", [
-    ("http://[::1", ["Invalid IPv6 URL"]),
-    ("tcp://host:notaport", ["'notaport'"]),
-    ("tcp://host:99999", ["Port out of range"]),
-    ("unix://", ["absolute path"]),
-    ("unix://relative.sock", ["absolute path"]),
-    ("ssh://x", ["paramiko", "unix:///tmp/docker.sock"]),
-    ("npipe:////./pipe/docker_engine", ["Windows"]),
-    ("", ["is empty"]),
-    ("tcp://", ["Invalid bind address format"]),
-    ("foo://x", ["Invalid bind address protocol"]),
-    ("tcp://a\nb:2375", ["'tcp://a\\nb:2375'", "control character"]),
-])
+@pytest.mark.parametrize(
+    "url, words",
+    [
+        ("http://[::1", ["Invalid IPv6 URL"]),
+        ("tcp://host:notaport", ["'notaport'"]),
+        ("tcp://host:99999", ["Port out of range"]),
+        ("unix://", ["absolute path"]),
+        ("unix://relative.sock", ["absolute path"]),
+        ("ssh://x", ["paramiko", "unix:///tmp/docker.sock"]),
+        ("npipe:////./pipe/docker_engine", ["Windows"]),
+        ("", ["is empty"]),
+        ("tcp://", ["Invalid bind address format"]),
+        ("foo://x", ["Invalid bind address protocol"]),
+        ("tcp://a\nb:2375", ["'tcp://a\\nb:2375'", "control character"]),
+    ],
+)
 @pytest.mark.parametrize("given", ["option", "environment"])
 def test_a_malformed_docker_host_is_one_line_and_exit_2(url, words, given):
     if given == "environment" and not url:
@@ -173,11 +207,14 @@ def test_a_fifo_as_key_file_fails_start_up_at_once_with_one_line(tmp_path):
     fifo = tmp_path / "ddns.key"
     os.mkfifo(fifo)
     try:  # no DNS server or Docker engine is needed: the key is read first
-        result = run_cli("watch", "--zone", "docker.test", "--key-file", str(fifo), "--state-dir", str(tmp_path / "s"),
-                         timeout=20)
+        result = run_cli(
+            "watch", "--zone", "docker.test", "--key-file", str(fifo), "--state-dir", str(tmp_path / "s"), timeout=20
+        )
     except subprocess.TimeoutExpired:
         pytest.fail("watch hung on a FIFO given as --key-file")
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert lines == [f"dockernet: error: key file {fifo} is a FIFO, not a regular file: give the file tsig-keygen or "
-                     "'dockernet dns init' wrote"], lines
+    assert lines == [
+        f"dockernet: error: key file {fifo} is a FIFO, not a regular file: give the file tsig-keygen or "
+        "'dockernet dns init' wrote"
+    ], lines

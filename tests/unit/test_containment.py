@@ -6,10 +6,10 @@ import dataclasses
 import dns.name
 import dns.reversename
 
-from dockernet.publish.claims import RecordPolicy, claims_of
 from dockernet.engine.model import ContainerInfo
 from dockernet.errors import DnsTransient
 from dockernet.logformat import printable
+from dockernet.publish.claims import RecordPolicy, claims_of
 from dockernet.publish.plan import Foreign, Owned
 from dockernet.sync.reconciler import Reconciler
 from tests.support import ZONE, Clock, InMemoryZone, container, name
@@ -24,8 +24,9 @@ def with_port(cid_char, hostname, aliases="", address="10.1.0.2"):
     labels = {"dockernet.srv": "true", "dockernet.srv.80": "http"}
     if aliases:
         labels["dockernet.aliases"] = aliases
-    return ContainerInfo(cid_char * 64, hostname, hostname, True, "2026-01-01", (address,), labels,
-                         ports=((80, "tcp", 8080),))
+    return ContainerInfo(
+        cid_char * 64, hostname, hostname, True, "2026-01-01", (address,), labels, ports=((80, "tcp", 8080),)
+    )
 
 
 def make(zone=None, **policy):
@@ -39,7 +40,9 @@ def test_a_container_with_many_names_yields_to_another_containers_event_after_on
     rec.container_changed("b" * 64, with_aliases("b", "big", 500), interrupt=lambda: bool(events))
     zone.sent.clear()
     events.append("victim's start")
-    assert not rec.container_changed("b" * 64, with_aliases("b", "big", 500, "10.1.0.5"), interrupt=lambda: bool(events))
+    assert not rec.container_changed(
+        "b" * 64, with_aliases("b", "big", 500, "10.1.0.5"), interrupt=lambda: bool(events)
+    )
     assert len(zone.sent) == 1  # one UPDATE of the big container's, then the event is read
     events.clear()
     rec.container_changed("v" * 64, container("v", "victim", "10.1.0.9"), interrupt=lambda: bool(events))
@@ -155,7 +158,9 @@ def test_what_hangs_on_a_name_follows_it_when_its_retry_succeeds():
     rec.clock.now += rec.retry_due_in()
     assert rec.retry_pending()
     assert zone.names[name("_http._tcp.web")] == Owned("a" * 12, (("SRV", "0 0 80 web.docker.test."),), 60)
-    assert zone.names[dns.name.from_text("2.0.1.10.in-addr.arpa")] == Owned("a" * 12, (("PTR", "web.docker.test."),), 60)
+    assert zone.names[dns.name.from_text("2.0.1.10.in-addr.arpa")] == Owned(
+        "a" * 12, (("PTR", "web.docker.test."),), 60
+    )
     assert not rec.backlog
 
 
@@ -167,8 +172,10 @@ def test_srv_ports_cost_linear_work_and_a_bounded_line():
     said = []
     claims = claims_of(info, RecordPolicy(ZONE, 60), lambda level, text: said.append(text))
     assert [claim.fqdn for claim in claims] == [name("web")]
-    assert said == ["Container (aaaaaaaaaaaa): ignoring dockernet.srv.20000='bad_name' and 39999 more (a service "
-                    "name is 1-15 letters, digits and hyphens); no SRV record for those ports"]
+    assert said == [
+        "Container (aaaaaaaaaaaa): ignoring dockernet.srv.20000='bad_name' and 39999 more (a service "
+        "name is 1-15 letters, digits and hyphens); no SRV record for those ports"
+    ]
     labels = {"dockernet.srv": "true", **{f"dockernet.srv.{port}": "http" for port, _, _ in ports}}
     info = dataclasses.replace(info, labels=labels)
     claims = claims_of(info, RecordPolicy(ZONE, 60), lambda level, text: said.append(text))

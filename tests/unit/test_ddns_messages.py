@@ -29,11 +29,14 @@ def pinned_text(change):
     return message.to_text() + "\n"
 
 
-@pytest.mark.parametrize("change, golden", [
-    (Create(WEB, NEW), "update_create.txt"),
-    (Replace(WEB, OLD, NEW), "update_replace.txt"),
-    (Delete(WEB, OLD), "update_delete.txt"),
-])
+@pytest.mark.parametrize(
+    "change, golden",
+    [
+        (Create(WEB, NEW), "update_create.txt"),
+        (Replace(WEB, OLD, NEW), "update_replace.txt"),
+        (Delete(WEB, OLD), "update_delete.txt"),
+    ],
+)
 def test_update_messages_match_golden(change, golden):
     assert pinned_text(change) == (GOLDEN / golden).read_text()
 
@@ -52,24 +55,30 @@ def test_probe_prerequisite_cannot_hold_and_updates_nothing():
     assert prereq.name == ZONE and "dockernet-probe-" in prereq[0].to_text()
 
 
-@pytest.mark.parametrize("texts, owner, expected", [
-    (["heritage=dockernet,owner=host-a,container=aaaaaaaaaaaa"], "host-a", Owned("a" * 12, (), 0)),
-    (["heritage=dockernet,owner=host-b,container=aaaaaaaaaaaa"], "host-a", Foreign("host-b")),
-    ([], "host-a", Foreign("")),
-    (["v=spf1 -all"], "host-a", Foreign("")),
-    (["heritage=dockernet,owner=host-a,container=aaaaaaaaaaaa", "hand-added"], "host-a", Foreign("")),
-])
+@pytest.mark.parametrize(
+    "texts, owner, expected",
+    [
+        (["heritage=dockernet,owner=host-a,container=aaaaaaaaaaaa"], "host-a", Owned("a" * 12, (), 0)),
+        (["heritage=dockernet,owner=host-b,container=aaaaaaaaaaaa"], "host-a", Foreign("host-b")),
+        ([], "host-a", Foreign("")),
+        (["v=spf1 -all"], "host-a", Foreign("")),
+        (["heritage=dockernet,owner=host-a,container=aaaaaaaaaaaa", "hand-added"], "host-a", Foreign("")),
+    ],
+)
 def test_classify_name(texts, owner, expected):
     assert classify_name(texts, owner) == expected
 
 
-@pytest.mark.parametrize("rcode, kind, words", [
-    (dns.rcode.REFUSED, DnsRejected, ["REFUSED", "allow-update", 'key "ddns-key"']),
-    (dns.rcode.NOTAUTH, DnsRejected, ["NOTAUTH", "not authoritative", "key 'ddns-key'"]),
-    (dns.rcode.NOTZONE, DnsRejected, ["NOTZONE"]),
-    (dns.rcode.SERVFAIL, DnsTransient, ["SERVFAIL"]),
-    (dns.rcode.FORMERR, DnsRejected, ["FORMERR"]),
-])
+@pytest.mark.parametrize(
+    "rcode, kind, words",
+    [
+        (dns.rcode.REFUSED, DnsRejected, ["REFUSED", "allow-update", 'key "ddns-key"']),
+        (dns.rcode.NOTAUTH, DnsRejected, ["NOTAUTH", "not authoritative", "key 'ddns-key'"]),
+        (dns.rcode.NOTZONE, DnsRejected, ["NOTZONE"]),
+        (dns.rcode.SERVFAIL, DnsTransient, ["SERVFAIL"]),
+        (dns.rcode.FORMERR, DnsRejected, ["FORMERR"]),
+    ],
+)
 def test_rcodes_are_reported_by_meaning(rcode, kind, words):
     error = rejection_for_rcode(rcode, TARGET)
     assert isinstance(error, kind)
@@ -77,9 +86,14 @@ def test_rcodes_are_reported_by_meaning(rcode, kind, words):
         assert word in str(error)
 
 
-@pytest.mark.parametrize("exc, code", [
-    (dns.tsig.PeerBadKey(), "BADKEY"), (dns.tsig.PeerBadSignature(), "BADSIG"), (dns.tsig.PeerBadTime(), "BADTIME"),
-])
+@pytest.mark.parametrize(
+    "exc, code",
+    [
+        (dns.tsig.PeerBadKey(), "BADKEY"),
+        (dns.tsig.PeerBadSignature(), "BADSIG"),
+        (dns.tsig.PeerBadTime(), "BADTIME"),
+    ],
+)
 def test_tsig_errors_name_the_key_and_the_error(exc, code):
     error = tsig_rejection(exc, TARGET)
     assert error.code == code and code in str(error) and "'ddns-key'" in str(error)

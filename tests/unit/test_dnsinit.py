@@ -5,19 +5,22 @@ import dns.name
 import dns.zone
 import pytest
 
-from dockernet.host.dnsinit import InitSpec, render_all, reverse_zone, write_files
 from dockernet.errors import FileConflict
+from dockernet.host.dnsinit import InitSpec, render_all, reverse_zone, write_files
 from dockernet.rfc2136.tsigkey import parse_key_text
 
 
-@pytest.mark.parametrize("subnet, zone", [
-    ("10.1.0.0/16", "1.10.in-addr.arpa."),
-    ("10.1.0.0/20", "1.10.in-addr.arpa."),
-    ("192.168.7.0/24", "7.168.192.in-addr.arpa."),
-    ("10.0.0.0/8", "10.in-addr.arpa."),
-    ("fd00:1:2::/48", "2.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa."),
-    ("fd00:1:2::/50", "2.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa."),
-])
+@pytest.mark.parametrize(
+    "subnet, zone",
+    [
+        ("10.1.0.0/16", "1.10.in-addr.arpa."),
+        ("10.1.0.0/20", "1.10.in-addr.arpa."),
+        ("192.168.7.0/24", "7.168.192.in-addr.arpa."),
+        ("10.0.0.0/8", "10.in-addr.arpa."),
+        ("fd00:1:2::/48", "2.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa."),
+        ("fd00:1:2::/50", "2.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa."),
+    ],
+)
 def test_reverse_zone_is_cut_on_octet_or_nibble_boundaries(subnet, zone):
     assert reverse_zone(ipaddress.ip_network(subnet)) == dns.name.from_text(zone)
 
@@ -29,8 +32,13 @@ def spec(tmp_path, **kw):
 def test_rendered_files_parse(tmp_path):
     subnets = (ipaddress.ip_network("10.1.0.0/16"), ipaddress.ip_network("fd00:d0c::/64"))
     files = render_all(spec(tmp_path, subnets=subnets), "MDEyMzQ1Njc4OWFiY2RlZg==")
-    assert set(files) == {"ddns.key", "named.conf", "docker.test.zone", "1.10.in-addr.arpa.zone",
-                          "0.0.0.0.0.0.0.0.c.0.d.0.0.0.d.f.ip6.arpa.zone"}
+    assert set(files) == {
+        "ddns.key",
+        "named.conf",
+        "docker.test.zone",
+        "1.10.in-addr.arpa.zone",
+        "0.0.0.0.0.0.0.0.c.0.d.0.0.0.d.f.ip6.arpa.zone",
+    }
     key = parse_key_text(files["ddns.key"][0])
     assert key.label == "ddns-key" and files["ddns.key"][1] == 0o600
     zone = dns.zone.from_text(files["docker.test.zone"][0], origin="docker.test.", relativize=False)
@@ -61,7 +69,7 @@ def test_write_files_refuses_to_overwrite_anything_unless_forced(tmp_path):
 def test_no_transfer_grants_updates_but_not_axfr(tmp_path):
     conf = render_all(spec(tmp_path, allow_transfer=False), "MDEy")["named.conf"][0]
     assert 'allow-update { key "ddns-key"; };' in conf and "allow-transfer { none; };\n}" in conf
-    assert 'allow-transfer { key' not in conf
+    assert "allow-transfer { key" not in conf
 
 
 def test_a_failing_write_leaves_no_partial_set(tmp_path):

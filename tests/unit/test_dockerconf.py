@@ -47,40 +47,61 @@ def test_unmerge_removes_only_what_setup_wrote():
     assert '"dns"' in unmerge_daemon_json('{"dns": ["9.9.9.9"], "bridge": "docker0"}', SPEC.network, "docker0")
 
 
-@pytest.mark.parametrize("before, after", [
-    ('DOCKER_OPTS="-b=br0 -dns 8.8.8.8 --log-level=info"\n',
-     'DOCKER_OPTS="--log-level=info --bip=10.1.0.1/16 --dns=10.1.0.1 --dns-search=docker.test"\n'),
-    ('DOCKER_OPTS="--bridge br0 --bip=172.17.0.1/16 --dns=1.1.1.1 --dns-search x -H fd://"\n',
-     'DOCKER_OPTS="-H fd:// --bip=10.1.0.1/16 --dns=10.1.0.1 --dns-search=docker.test"\n'),
-    ("export DOCKER_OPTS='-b docker0'\n",
-     "export DOCKER_OPTS='--bip=10.1.0.1/16 --dns=10.1.0.1 --dns-search=docker.test'\n"),
-    ('# comment\n#DOCKER_OPTS="-b x"\nOTHER=1\n',
-     '# comment\n#DOCKER_OPTS="-b x"\nOTHER=1\n\n# Docker\'s bridge and resolvers, written by dockernet bridge setup\n'
-     'DOCKER_OPTS="--bip=10.1.0.1/16 --dns=10.1.0.1 --dns-search=docker.test"\n'),
-])
+@pytest.mark.parametrize(
+    "before, after",
+    [
+        (
+            'DOCKER_OPTS="-b=br0 -dns 8.8.8.8 --log-level=info"\n',
+            'DOCKER_OPTS="--log-level=info --bip=10.1.0.1/16 --dns=10.1.0.1 --dns-search=docker.test"\n',
+        ),
+        (
+            'DOCKER_OPTS="--bridge br0 --bip=172.17.0.1/16 --dns=1.1.1.1 --dns-search x -H fd://"\n',
+            'DOCKER_OPTS="-H fd:// --bip=10.1.0.1/16 --dns=10.1.0.1 --dns-search=docker.test"\n',
+        ),
+        (
+            "export DOCKER_OPTS='-b docker0'\n",
+            "export DOCKER_OPTS='--bip=10.1.0.1/16 --dns=10.1.0.1 --dns-search=docker.test'\n",
+        ),
+        (
+            '# comment\n#DOCKER_OPTS="-b x"\nOTHER=1\n',
+            '# comment\n#DOCKER_OPTS="-b x"\nOTHER=1\n\n'
+            "# Docker's bridge and resolvers, written by dockernet bridge setup\n"
+            'DOCKER_OPTS="--bip=10.1.0.1/16 --dns=10.1.0.1 --dns-search=docker.test"\n',
+        ),
+    ],
+)
 def test_docker_opts_rewrite(before, after):
     assert rewrite_docker_opts(before, SPEC) == after
     assert rewrite_docker_opts(after, SPEC) == after
 
 
 def test_docker_opts_flags_removed_for_teardown():
-    assert rewrite_docker_opts('DOCKER_OPTS="--bip=10.1.0.1/16 --dns=10.1.0.1 -H fd://"\n', None) == 'DOCKER_OPTS="-H fd://"\n'
+    assert (
+        rewrite_docker_opts('DOCKER_OPTS="--bip=10.1.0.1/16 --dns=10.1.0.1 -H fd://"\n', None)
+        == 'DOCKER_OPTS="-H fd://"\n'
+    )
 
 
 def test_flags_in_every_spelling():
     assert flags_in(["-b=x", "-dns", "1.1.1.1", "--bip", "10.0.0.1/8", "--dns-search=a", "--iptables=false"]) == {
-        "bridge": ["x"], "dns": ["1.1.1.1"], "bip": ["10.0.0.1/8"], "dns-search": ["a"]}
+        "bridge": ["x"],
+        "dns": ["1.1.1.1"],
+        "bip": ["10.0.0.1/8"],
+        "dns-search": ["a"],
+    }
     assert docker_opts('DOCKER_OPTS="-b x"\nDOCKER_OPTS="--dns 1.1.1.1"\n') == ["--dns", "1.1.1.1"]
 
 
 def test_conflicts_between_flags_and_daemon_json():
     no_unit = UnitFacts(False, False, {})
     assert find_conflicts({"bridge": "docker0"}, {"bridge": ["br0"]}, no_unit, opts_read=True) == [
-        "'bridge' is in daemon.json and in DOCKER_OPTS"]
+        "'bridge' is in daemon.json and in DOCKER_OPTS"
+    ]
     assert find_conflicts({"bridge": "docker0"}, {"bridge": ["br0"]}, no_unit, opts_read=False) == []
     unit = UnitFacts(True, False, {"dns": ["1.1.1.1"]}, "/etc/systemd/system/docker.service.d/x.conf")
     assert find_conflicts({"dns": ["10.1.0.1"]}, {}, unit, opts_read=False) == [
-        "'dns' is in daemon.json and on the ExecStart line of /etc/systemd/system/docker.service.d/x.conf"]
+        "'dns' is in daemon.json and on the ExecStart line of /etc/systemd/system/docker.service.d/x.conf"
+    ]
 
 
 def test_read_unit_follows_drop_ins_and_resets(tmp_path):
@@ -111,9 +132,13 @@ def test_place_settings_in_daemon_json_empties_the_flags_dockerd_would_get_twice
 
 def test_place_settings_in_docker_opts_empties_daemon_json_of_the_same_keys():
     spec = make_spec("docker0", "10.1.0.0/16")
-    daemon, defaults = place_settings('{"bip": "172.30.0.1/16", "dns": ["8.8.8.8"], "fixed-cidr": "172.30.0.0/24",'
-                                      ' "log-level": "warn"}', 'DOCKER_OPTS="--bip=172.30.0.1/16"\n', spec,
-                                      "docker-opts", True)
+    daemon, defaults = place_settings(
+        '{"bip": "172.30.0.1/16", "dns": ["8.8.8.8"], "fixed-cidr": "172.30.0.0/24", "log-level": "warn"}',
+        'DOCKER_OPTS="--bip=172.30.0.1/16"\n',
+        spec,
+        "docker-opts",
+        True,
+    )
     assert json.loads(daemon) == {"log-level": "warn"}
     assert defaults == 'DOCKER_OPTS="--bip=10.1.0.1/16 --dns=10.1.0.1"\n'
     # an untouched daemon.json stays byte-identical, an absent one absent
@@ -128,12 +153,15 @@ def test_a_fixed_cidr_flag_inside_the_subnet_is_kept_outside_dropped():
     assert "--fixed-cidr=10.1.128.0/17" in inside and "fixed-cidr" not in outside
 
 
-@pytest.mark.parametrize("found, reads, flags, expected", [
-    (False, False, {"bridge": ["docker0"]}, "docker-opts"),  # the seed: no unit, the init script reads it
-    (True, True, {"bip": ["172.17.0.1/16"]}, "docker-opts"),
-    (True, False, {"bridge": ["docker0"]}, "daemon-json"),  # a unit that ignores DOCKER_OPTS
-    (False, False, {"dns": ["8.8.8.8"]}, "daemon-json"),  # DOCKER_OPTS read, but no bridge settled there
-])
+@pytest.mark.parametrize(
+    "found, reads, flags, expected",
+    [
+        (False, False, {"bridge": ["docker0"]}, "docker-opts"),  # the seed: no unit, the init script reads it
+        (True, True, {"bip": ["172.17.0.1/16"]}, "docker-opts"),
+        (True, False, {"bridge": ["docker0"]}, "daemon-json"),  # a unit that ignores DOCKER_OPTS
+        (False, False, {"dns": ["8.8.8.8"]}, "daemon-json"),  # DOCKER_OPTS read, but no bridge settled there
+    ],
+)
 def test_auto_chooses_where_docker_reads_its_bridge(found, reads, flags, expected):
     assert choose_place("auto", UnitFacts(found, reads, {}), flags)[0] == expected
     assert choose_place("docker-opts", UnitFacts(found, reads, {}), flags)[0] == "docker-opts"
@@ -142,9 +170,13 @@ def test_auto_chooses_where_docker_reads_its_bridge(found, reads, flags, expecte
 def test_default_pools_overlapping_the_subnet_are_found_in_either_file():
     network = make_spec("docker0", "10.1.0.0/16").network
     settings = {"default-address-pools": [{"base": "10.0.0.0/8", "size": 24}, {"base": "172.80.0.0/16", "size": 24}]}
-    assert pool_overlaps(settings, [], network) == ["the default address pool 10.0.0.0/8 in daemon.json overlaps 10.1.0.0/16"]
+    assert pool_overlaps(settings, [], network) == [
+        "the default address pool 10.0.0.0/8 in daemon.json overlaps 10.1.0.0/16"
+    ]
     words = ["--default-address-pool", "base=10.1.0.0/20,size=24"]
-    assert pool_overlaps({}, words, network) == ["the default address pool 10.1.0.0/20 in DOCKER_OPTS overlaps 10.1.0.0/16"]
+    assert pool_overlaps({}, words, network) == [
+        "the default address pool 10.1.0.0/20 in DOCKER_OPTS overlaps 10.1.0.0/16"
+    ]
     assert pool_overlaps({"default-address-pools": [{"base": "172.80.0.0/16", "size": 24}]}, [], network) == []
 
 
@@ -160,10 +192,15 @@ def test_ipv6_is_a_flag_without_a_value_and_cidr6_owns_the_ipv6_settings():
     assert "--ipv6 --fixed-cidr-v6=fd00:9::/64" in place_settings(None, opts, plain, "docker-opts", True)[1]
 
 
-@pytest.mark.parametrize("cidr6, message", [
-    ("fd00:1::", "has no prefix length"), ("fe80::/64", "link-local"), ("fd00:1::/96", "too small"),
-    ("10.1.0.0/16", "is not an IPv6 prefix"),
-])
+@pytest.mark.parametrize(
+    "cidr6, message",
+    [
+        ("fd00:1::", "has no prefix length"),
+        ("fe80::/64", "link-local"),
+        ("fd00:1::/96", "too small"),
+        ("10.1.0.0/16", "is not an IPv6 prefix"),
+    ],
+)
 def test_bad_cidr6_is_a_usage_error(cidr6, message):
     with pytest.raises(UsageError, match=message):
         make_spec("docker0", "10.1.0.0/16", cidr6=cidr6)

@@ -26,8 +26,12 @@ def _id(command: ShownCommand) -> str:
 
 
 def option_names(command: click.Command) -> set[str]:
-    return {name for param in command.params if isinstance(param, click.Option)
-            for name in (*param.opts, *param.secondary_opts)}
+    return {
+        name
+        for param in command.params
+        if isinstance(param, click.Option)
+        for name in (*param.opts, *param.secondary_opts)
+    }
 
 
 def parse(words: tuple[str, ...]) -> list[click.Command]:
@@ -86,7 +90,8 @@ def test_every_synopsis_names_real_subcommands_and_options(command):
     assert not unknown, f"{command.where}: `{named}` has no {sorted(unknown)}"
     words_that_look_like_commands = [w for w in command.words[:3] if re.fullmatch(r"[a-z]+", w)]
     assert len(chain) > len(words_that_look_like_commands) or not words_that_look_like_commands, (
-        f"{command.where}: {words_that_look_like_commands} are not all subcommands of {named}")
+        f"{command.where}: {words_that_look_like_commands} are not all subcommands of {named}"
+    )
 
 
 def test_the_watch_option_table_is_the_watch_command():

@@ -18,16 +18,29 @@ def inspect_doc(**overrides):
 
 def test_default_bridge_container():
     info = container_from_inspect(inspect_doc())
-    assert (info.id, info.name, info.hostname, info.running, info.addresses) == (CID, "web", "web1", True,
-                                                                                 ("10.1.0.2",))
+    assert (info.id, info.name, info.hostname, info.running, info.addresses) == (
+        CID,
+        "web",
+        "web1",
+        True,
+        ("10.1.0.2",),
+    )
     assert info.short_id == CID[:12] and info.labels == {"a": "b"}
 
 
 def test_user_defined_networks_have_no_top_level_address():
-    info = container_from_inspect(inspect_doc(NetworkSettings={
-        "IPAddress": "",
-        "Networks": {"front": {"IPAddress": "10.2.0.5"}, "back": {"IPAddress": "10.3.0.5"}, "none": {"IPAddress": ""}},
-    }))
+    info = container_from_inspect(
+        inspect_doc(
+            NetworkSettings={
+                "IPAddress": "",
+                "Networks": {
+                    "front": {"IPAddress": "10.2.0.5"},
+                    "back": {"IPAddress": "10.3.0.5"},
+                    "none": {"IPAddress": ""},
+                },
+            }
+        )
+    )
     assert info.addresses == ("10.2.0.5", "10.3.0.5")
 
 
@@ -48,11 +61,18 @@ def test_container_events_are_parsed_and_others_ignored():
     assert parse_event(exec_start) is None
     create = {"Type": "container", "Action": "create", "Actor": {"ID": CID}, "time": 1}
     assert parse_event(create) is None
-    connect = {"Type": "network", "Action": "connect", "Actor": {"ID": "net", "Attributes": {"container": CID}},
-               "time": 2}
+    connect = {
+        "Type": "network",
+        "Action": "connect",
+        "Actor": {"ID": "net", "Attributes": {"container": CID}},
+        "time": 2,
+    }
     assert parse_event(connect).container_id == CID and parse_event(connect).time_nano == 2_000_000_000
-    disconnect = {"Type": "network", "Action": "disconnect",
-                  "Actor": {"ID": "net", "Attributes": {"container": CID, "name": "backend", "type": "bridge"}}}
+    disconnect = {
+        "Type": "network",
+        "Action": "disconnect",
+        "Actor": {"ID": "net", "Attributes": {"container": CID, "name": "backend", "type": "bridge"}},
+    }
     assert parse_event(disconnect).network == "backend"
     image = {"Type": "image", "Action": "pull", "Actor": {"ID": "x"}, "time": 1}
     assert parse_event(image) is None
@@ -100,5 +120,7 @@ def test_the_engine_package_imports_without_docker_py():
     import sys
 
     code = "import sys, dockernet.engine, dockernet.engine.inspectors; print('docker' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )

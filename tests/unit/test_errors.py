@@ -17,7 +17,9 @@ def test_every_error_is_a_dockernet_error_that_says_something(cls):
     assert str(cls()) == inspect.cleandoc(cls.__doc__) and str(cls())
 
 
-@pytest.mark.parametrize("cls, code", [(DnsRefused, "REFUSED"), (DnsNotAuthoritative, "NOTAUTH"), (DnsNotZone, "NOTZONE")])
+@pytest.mark.parametrize(
+    "cls, code", [(DnsRefused, "REFUSED"), (DnsNotAuthoritative, "NOTAUTH"), (DnsNotZone, "NOTZONE")]
+)
 def test_dns_verdicts_are_classes_that_carry_their_rcode(cls, code):
     assert cls("x").code == code
 

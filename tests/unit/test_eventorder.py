@@ -10,9 +10,9 @@ import threading
 import pytest
 
 from dockernet.engine.model import ContainerInfo, parse_event
+from dockernet.metrics import Health
 from dockernet.watch.eventorder import EventOrder, InspectRequest
 from dockernet.watch.inbox import INSPECTED
-from dockernet.metrics import Health
 from dockernet.watch.watcher import Watcher, WatchOptions
 
 
@@ -91,8 +91,15 @@ class BlockingEngine:
         self.asked = []
 
     def info(self, container_id, running=True):
-        return ContainerInfo(container_id, container_id, container_id, running, "", ("10.1.0.2",),
-                             networks=(("bridge", "10.1.0.2"), ("other", "10.2.0.2")))
+        return ContainerInfo(
+            container_id,
+            container_id,
+            container_id,
+            running,
+            "",
+            ("10.1.0.2",),
+            networks=(("bridge", "10.1.0.2"), ("other", "10.2.0.2")),
+        )
 
     def inspect(self, container_id):
         self.asked.append(container_id)
@@ -116,8 +123,14 @@ class RecordingReconciler:
 
 def event(container_id, action, network=""):
     if action in ("connect", "disconnect"):
-        return parse_event({"Type": "network", "Action": action, "Actor": {"ID": "n", "Attributes": {
-            "container": container_id, "name": network}}, "timeNano": 1})
+        return parse_event(
+            {
+                "Type": "network",
+                "Action": action,
+                "Actor": {"ID": "n", "Attributes": {"container": container_id, "name": network}},
+                "timeNano": 1,
+            }
+        )
     return parse_event({"Type": "container", "Action": action, "Actor": {"ID": container_id}, "timeNano": 1})
 
 

@@ -11,9 +11,9 @@ import dns.name
 import pytest
 
 from dockernet.errors import DnsRejected, DnsServerFailure, DnsTransient
-from dockernet.sync.journal import Journal
-from dockernet.publish.plan import Owned
 from dockernet.publish.claims import RecordPolicy, label_ttl
+from dockernet.publish.plan import Owned
+from dockernet.sync.journal import Journal
 from dockernet.sync.reconciler import Reconciler
 from tests.support import ZONE, Clock, InMemoryZone, container, name
 
@@ -202,11 +202,23 @@ def test_a_name_held_by_hand_made_records_is_not_reported_as_held_by_a_container
     assert not any("holds it" in text for text in messages)
 
 
-@pytest.mark.parametrize("text, expected, warned", [
-    (None, 60, False), ("300", 300, False), ("0", 0, False), ("86400", 86400, False),
-    ("86401", 86400, True), ("2147483647", 86400, True), ("-5", 60, True), ("1e3", 60, True),
-    ("\u0663", 60, True), ("30\n", 60, True), ("", 60, True), ("99999999999999999999", 60, True),
-])
+@pytest.mark.parametrize(
+    "text, expected, warned",
+    [
+        (None, 60, False),
+        ("300", 300, False),
+        ("0", 0, False),
+        ("86400", 86400, False),
+        ("86401", 86400, True),
+        ("2147483647", 86400, True),
+        ("-5", 60, True),
+        ("1e3", 60, True),
+        ("\u0663", 60, True),
+        ("30\n", 60, True),
+        ("", 60, True),
+        ("99999999999999999999", 60, True),
+    ],
+)
 def test_label_ttl_is_capped_and_validated(text, expected, warned):
     warnings = []
     assert label_ttl(text, RecordPolicy(ZONE, 60), warnings.append) == expected

@@ -71,7 +71,9 @@ def test_a_line_appended_after_a_short_write_is_kept(tmp_path, monkeypatch):
     journal = Journal(tmp_path, "host-a")
     journal.open()
     real_write = os.write
-    monkeypatch.setattr("dockernet.sync.journal.os.write", lambda fd, data: real_write(fd, data[:5]))  # the disk fills up
+    monkeypatch.setattr(
+        "dockernet.sync.journal.os.write", lambda fd, data: real_write(fd, data[:5])
+    )  # the disk fills up
     journal.add(WEB, "a" * 12)
     assert journal.error
     monkeypatch.setattr("dockernet.sync.journal.os.write", real_write)  # space again

@@ -53,7 +53,9 @@ def test_default_hostname_falls_back_to_container_name():
     assert source_name("web1", "/proj_web_1", CID) == "web1"
 
 
-@pytest.mark.parametrize("label, repaired", [("a_b", "a-b"), ("Ab", "ab"), ("a.b", None), ("", None), ("a" * 64, None), ("1a", "1a")])
+@pytest.mark.parametrize(
+    "label, repaired", [("a_b", "a-b"), ("Ab", "ab"), ("a.b", None), ("", None), ("a" * 64, None), ("1a", "1a")]
+)
 def test_repair_label(label, repaired):
     assert repair_label(label) == repaired
 
@@ -121,8 +123,15 @@ def test_hostile_labels_and_aliases_publish_nothing_of_theirs(text):
     from dockernet.engine.model import ContainerInfo
     from dockernet.publish.claims import RecordPolicy, claims_of
 
-    info = ContainerInfo(CID, "c1", CID[:12], True, "", ("10.1.0.2",),
-                         labels={"dockernet.name": text, "dockernet.aliases": f"ok1,{text},ok2"})
+    info = ContainerInfo(
+        CID,
+        "c1",
+        CID[:12],
+        True,
+        "",
+        ("10.1.0.2",),
+        labels={"dockernet.name": text, "dockernet.aliases": f"ok1,{text},ok2"},
+    )
     said = []
     claims = claims_of(info, RecordPolicy(ZONE, 60), lambda level, line: said.append(line))
     # the label name is refused; the valid aliases around the hostile one still publish

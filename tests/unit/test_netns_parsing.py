@@ -4,29 +4,45 @@ import pytest
 
 from dockernet.errors import UsageError
 from dockernet.netns import (
-    Interface, Peer, Route, View, check_ifname, parse_destination, parse_ip_spec, parse_mac, render_ls, render_show,
-    stable_mac, veth_names,
+    Interface,
+    Peer,
+    Route,
+    View,
+    check_ifname,
+    parse_destination,
+    parse_ip_spec,
+    parse_mac,
+    render_ls,
+    render_show,
+    stable_mac,
+    veth_names,
 )
 
 
-@pytest.mark.parametrize("text, address, gateway", [
-    ("10.2.0.5/24", "10.2.0.5/24", None),
-    ("10.2.0.5/24@10.2.0.1", "10.2.0.5/24", "10.2.0.1"),
-    ("fd00:2::5/64@fd00:2::1", "fd00:2::5/64", "fd00:2::1"),
-])
+@pytest.mark.parametrize(
+    "text, address, gateway",
+    [
+        ("10.2.0.5/24", "10.2.0.5/24", None),
+        ("10.2.0.5/24@10.2.0.1", "10.2.0.5/24", "10.2.0.1"),
+        ("fd00:2::5/64@fd00:2::1", "fd00:2::5/64", "fd00:2::1"),
+    ],
+)
 def test_ip_specs(text, address, gateway):
     interface, gw = parse_ip_spec(text)
     assert str(interface) == address and gw == gateway
 
 
-@pytest.mark.parametrize("text, message", [
-    ("10.2.0.5", "maybe you meant 10.2.0.5/24 ?"),
-    ("10.2.0.5/24@10.3.0.1", "outside 10.2.0.0/24"),
-    ("10.2.0.5/24@10.2.0.5", "the address itself"),
-    ("10.2.0.5/24@fd00::1", "different IP versions"),
-    ("10.2.0.5/24@gw", "is not an IP address"),
-    ("nonsense/24", "is not an address with a prefix"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("10.2.0.5", "maybe you meant 10.2.0.5/24 ?"),
+        ("10.2.0.5/24@10.3.0.1", "outside 10.2.0.0/24"),
+        ("10.2.0.5/24@10.2.0.5", "the address itself"),
+        ("10.2.0.5/24@fd00::1", "different IP versions"),
+        ("10.2.0.5/24@gw", "is not an IP address"),
+        ("nonsense/24", "is not an address with a prefix"),
+    ],
+)
 def test_bad_ip_specs(text, message):
     with pytest.raises(UsageError) as info:
         parse_ip_spec(text)
@@ -41,7 +57,9 @@ def test_stable_mac_is_stable_local_and_unicast():
     assert parse_mac("U:web1") == mac
 
 
-@pytest.mark.parametrize("text, result", [("02:AA:bb:cc:dd:ee", "02:aa:bb:cc:dd:ee"), ("02-aa-bb-cc-dd-ee", "02:aa:bb:cc:dd:ee")])
+@pytest.mark.parametrize(
+    "text, result", [("02:AA:bb:cc:dd:ee", "02:aa:bb:cc:dd:ee"), ("02-aa-bb-cc-dd-ee", "02:aa:bb:cc:dd:ee")]
+)
 def test_explicit_macs(text, result):
     assert parse_mac(text) == result
 
@@ -64,10 +82,18 @@ def test_destinations_and_names():
     assert veth_names("c" * 64, "eth2") != (host, peer)
 
 
-VIEW = View("web", "c3ec557d4a74", 4242, (
-    Interface("lo", 1, "loopback", "00:00:00:00:00:00", 65536, "unknown", ("127.0.0.1/8",)),
-    Interface("eth0", 7, "veth", "02:42:0a:01:00:02", 1500, "up", ("10.1.0.2/16",), Peer("veth1a2b3c", 8, "docker0")),
-), (Route("default", "10.1.0.1", "eth0", 2), Route("10.1.0.0/16", None, "eth0", 2)))
+VIEW = View(
+    "web",
+    "c3ec557d4a74",
+    4242,
+    (
+        Interface("lo", 1, "loopback", "00:00:00:00:00:00", 65536, "unknown", ("127.0.0.1/8",)),
+        Interface(
+            "eth0", 7, "veth", "02:42:0a:01:00:02", 1500, "up", ("10.1.0.2/16",), Peer("veth1a2b3c", 8, "docker0")
+        ),
+    ),
+    (Route("default", "10.1.0.1", "eth0", 2), Route("10.1.0.0/16", None, "eth0", 2)),
+)
 
 
 def test_render_show():

@@ -16,14 +16,22 @@ import pytest
 from dockernet.ddns import DnsTarget, Outcome
 from dockernet.engine.address import tls_failure_reason
 from dockernet.errors import DnsRejected, DnsTransient, OwnerCollision
-from dockernet.host.dnstools import _life, _lease_dict
-from dockernet.sync.leaseholder import START_SLACK, Process, holder_running, refuse_if_running
-from dockernet.sync.leases import (
-    BESIDE, ENGINE_RUNNING, OTHER_ENGINE, RUNNING, TAKE, TAKE_OVER, TAKEN, LeaseKeeper, claim_verdict,
-)
+from dockernet.host.dnstools import _lease_dict, _life
 from dockernet.publish.plan import Foreign, Owned
 from dockernet.publish.registry import Lease, is_lease_name, lease_name, parse_lease
 from dockernet.rfc2136.primary import split_host_port
+from dockernet.sync.leaseholder import START_SLACK, Process, holder_running, refuse_if_running
+from dockernet.sync.leases import (
+    BESIDE,
+    ENGINE_RUNNING,
+    OTHER_ENGINE,
+    RUNNING,
+    TAKE,
+    TAKE_OVER,
+    TAKEN,
+    LeaseKeeper,
+    claim_verdict,
+)
 from tests.support import ZONE, Clock, InMemoryZone, container, name
 from tests.support import make_reconciler as make
 
@@ -56,8 +64,7 @@ class TxtStore:
             if rrset.deleting == dns.rdataclass.NONE:  # "name is not in use"
                 if held is not None:
                     return Outcome.PREREQUISITE_FAILED
-            elif sorted(held or []) != sorted(
-                    b"".join(rdata.strings).decode() for rdata in rrset):
+            elif sorted(held or []) != sorted(b"".join(rdata.strings).decode() for rdata in rrset):
                 return Outcome.PREREQUISITE_FAILED
         for rrset in message.update:
             if rrset.deleting == dns.rdataclass.ANY:
@@ -69,8 +76,7 @@ class TxtStore:
 
 def keeper(store, engine="ENGINE:A", take_over=False, clock=None):
     clock = clock or Clock()
-    return LeaseKeeper(store, "web1", lambda: (engine, "host-a"), interval=60, take_over=take_over,
-                       clock=clock), clock
+    return LeaseKeeper(store, "web1", lambda: (engine, "host-a"), interval=60, take_over=take_over, clock=clock), clock
 
 
 def test_a_lease_reads_back_as_written_and_nothing_else_parses():
@@ -166,89 +172,129 @@ def started_at(pid):
     return PROCESSES.get(pid)
 
 
-def held_by(pid=1234, node="aaaaaaaaaaaa", instance="them-instance-0001", since=NOW - 1800, seen=NOW - 5,
-            engine="ENGINE:A", every=60):
+def held_by(
+    pid=1234,
+    node="aaaaaaaaaaaa",
+    instance="them-instance-0001",
+    since=NOW - 1800,
+    seen=NOW - 5,
+    engine="ENGINE:A",
+    every=60,
+):
     return Lease("web1", engine, "host-a", seen, every, pid, node, instance, since)
 
 
 OLD_FORMAT = Lease("web1", "ENGINE:A", "host-a", NOW - 5, 60)
 
 
-@pytest.mark.parametrize("lease, running", [
-    (held_by(), True),  # this host, the pid runs the process that took the lease
-    (held_by(pid=9999), False),  # this host, the pid is gone (a crash, a restart)
-    (held_by(pid=2345), False),  # this host, the pid now runs a later process: reused
-    (held_by(pid=HERE.pid), False),  # this host, its pid is ours now: an earlier process's
-    (held_by(pid=9999, seen=NOW + 10**9), False),
-    (held_by(instance=HERE.instance), True),  # our own lease
-    (held_by(node="bbbbbbbbbbbb", pid=9999), True),  # another host (or pid namespace): its renewals tell
-    (held_by(node="bbbbbbbbbbbb", seen=NOW - 181), False),  # three renewals missed
-    (held_by(node="bbbbbbbbbbbb", seen=NOW + 98203422328), False),  # from the future: invalid
-    (held_by(node="bbbbbbbbbbbb", seen=NOW + 200), True),  # a clock a little ahead is tolerated
-    (held_by(node="", pid=9999), True),  # where pids were unknown: the renewals tell
-    (OLD_FORMAT, True),
-    (replace(OLD_FORMAT, seen=NOW - 181), False),
-    (held_by(pid=0, node="bbbbbbbbbbbb", seen=NOW - 1), False),  # released by its watcher as it stopped
-    (held_by(pid=0, seen=NOW - 1), False),
-])
+@pytest.mark.parametrize(
+    "lease, running",
+    [
+        (held_by(), True),  # this host, the pid runs the process that took the lease
+        (held_by(pid=9999), False),  # this host, the pid is gone (a crash, a restart)
+        (held_by(pid=2345), False),  # this host, the pid now runs a later process: reused
+        (held_by(pid=HERE.pid), False),  # this host, its pid is ours now: an earlier process's
+        (held_by(pid=9999, seen=NOW + 10**9), False),
+        (held_by(instance=HERE.instance), True),  # our own lease
+        (held_by(node="bbbbbbbbbbbb", pid=9999), True),  # another host (or pid namespace): its renewals tell
+        (held_by(node="bbbbbbbbbbbb", seen=NOW - 181), False),  # three renewals missed
+        (held_by(node="bbbbbbbbbbbb", seen=NOW + 98203422328), False),  # from the future: invalid
+        (held_by(node="bbbbbbbbbbbb", seen=NOW + 200), True),  # a clock a little ahead is tolerated
+        (held_by(node="", pid=9999), True),  # where pids were unknown: the renewals tell
+        (OLD_FORMAT, True),
+        (replace(OLD_FORMAT, seen=NOW - 181), False),
+        (held_by(pid=0, node="bbbbbbbbbbbb", seen=NOW - 1), False),  # released by its watcher as it stopped
+        (held_by(pid=0, seen=NOW - 1), False),
+    ],
+)
 def test_whether_a_leases_holder_runs(lease, running):
     assert holder_running(lease, HERE, NOW, started_at) is running
 
 
-@pytest.mark.parametrize("current, engine, options, verdict", [
-    (None, "ENGINE:A", {}, TAKE),
-    (held_by(instance=HERE.instance), "ENGINE:A", {}, TAKE),
-    (held_by(instance=HERE.instance), "ENGINE:A", {"held": True}, TAKE),  # our renewal's answer was lost
-    (None, "ENGINE:A", {"held": True}, TAKE),  # the lease vanished (a zone reloaded): written again
-    # this engine, another process
-    (held_by(), "ENGINE:A", {}, RUNNING),  # a second watcher: refused
-    (held_by(), "ENGINE:A", {"take_over": True}, RUNNING),  # --take-over-owner does not stop a running one
-    (held_by(), "ENGINE:A", {"one_shot": True}, BESIDE),  # watch --once, dns sync: run, leave the lease
-    (held_by(pid=9999), "ENGINE:A", {}, TAKE),  # its holder crashed or was restarted: free at once
-    (held_by(pid=2345), "ENGINE:A", {}, TAKE),  # its pid was reused
-    (held_by(node="bbbbbbbbbbbb"), "ENGINE:A", {}, RUNNING),  # from another host, renewed 5 s ago
-    (held_by(node="bbbbbbbbbbbb", seen=NOW - 181), "ENGINE:A", {}, TAKE),
-    (held_by(node="bbbbbbbbbbbb", seen=NOW + 98203422328), "ENGINE:A", {}, TAKE),
-    (OLD_FORMAT, "ENGINE:A", {}, TAKE),  # an earlier dockernet's watcher of this engine: an upgrade's restart
-    # at a renewal, anyone else's lease means it was taken
-    (held_by(), "ENGINE:A", {"held": True}, TAKEN),
-    (held_by(pid=9999), "ENGINE:A", {"held": True}, TAKEN),
-    (OLD_FORMAT, "ENGINE:A", {"held": True}, TAKEN),
-    (held_by(engine="ENGINE:B"), "ENGINE:A", {"held": True}, TAKEN),
-    # another engine
-    (held_by(engine="ENGINE:B", pid=9999), "ENGINE:A", {}, OTHER_ENGINE),
-    (held_by(engine="ENGINE:B", seen=NOW - 181), "ENGINE:A", {}, OTHER_ENGINE),
-    (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb"), "ENGINE:A", {"take_over": True}, ENGINE_RUNNING),
-    (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb", seen=NOW - 181), "ENGINE:A", {"take_over": True}, TAKE_OVER),
-    (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb", seen=NOW + 98203422328), "ENGINE:A", {"take_over": True},
-     TAKE_OVER),  # a lease from the future does not block --take-over-owner
-    (replace(OLD_FORMAT, engine="ENGINE:B", seen=NOW + 98203422328), "ENGINE:A", {"take_over": True}, TAKE_OVER),
-    (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb", pid=0), "ENGINE:A", {"take_over": True}, TAKE_OVER),  # released
-    (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb", pid=0), "ENGINE:A", {}, OTHER_ENGINE),
-    (held_by(node="bbbbbbbbbbbb", pid=0), "ENGINE:A", {}, TAKE),
-])
+@pytest.mark.parametrize(
+    "current, engine, options, verdict",
+    [
+        (None, "ENGINE:A", {}, TAKE),
+        (held_by(instance=HERE.instance), "ENGINE:A", {}, TAKE),
+        (held_by(instance=HERE.instance), "ENGINE:A", {"held": True}, TAKE),  # our renewal's answer was lost
+        (None, "ENGINE:A", {"held": True}, TAKE),  # the lease vanished (a zone reloaded): written again
+        # this engine, another process
+        (held_by(), "ENGINE:A", {}, RUNNING),  # a second watcher: refused
+        (held_by(), "ENGINE:A", {"take_over": True}, RUNNING),  # --take-over-owner does not stop a running one
+        (held_by(), "ENGINE:A", {"one_shot": True}, BESIDE),  # watch --once, dns sync: run, leave the lease
+        (held_by(pid=9999), "ENGINE:A", {}, TAKE),  # its holder crashed or was restarted: free at once
+        (held_by(pid=2345), "ENGINE:A", {}, TAKE),  # its pid was reused
+        (held_by(node="bbbbbbbbbbbb"), "ENGINE:A", {}, RUNNING),  # from another host, renewed 5 s ago
+        (held_by(node="bbbbbbbbbbbb", seen=NOW - 181), "ENGINE:A", {}, TAKE),
+        (held_by(node="bbbbbbbbbbbb", seen=NOW + 98203422328), "ENGINE:A", {}, TAKE),
+        (OLD_FORMAT, "ENGINE:A", {}, TAKE),  # an earlier dockernet's watcher of this engine: an upgrade's restart
+        # at a renewal, anyone else's lease means it was taken
+        (held_by(), "ENGINE:A", {"held": True}, TAKEN),
+        (held_by(pid=9999), "ENGINE:A", {"held": True}, TAKEN),
+        (OLD_FORMAT, "ENGINE:A", {"held": True}, TAKEN),
+        (held_by(engine="ENGINE:B"), "ENGINE:A", {"held": True}, TAKEN),
+        # another engine
+        (held_by(engine="ENGINE:B", pid=9999), "ENGINE:A", {}, OTHER_ENGINE),
+        (held_by(engine="ENGINE:B", seen=NOW - 181), "ENGINE:A", {}, OTHER_ENGINE),
+        (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb"), "ENGINE:A", {"take_over": True}, ENGINE_RUNNING),
+        (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb", seen=NOW - 181), "ENGINE:A", {"take_over": True}, TAKE_OVER),
+        (
+            held_by(engine="ENGINE:B", node="bbbbbbbbbbbb", seen=NOW + 98203422328),
+            "ENGINE:A",
+            {"take_over": True},
+            TAKE_OVER,
+        ),  # a lease from the future does not block --take-over-owner
+        (replace(OLD_FORMAT, engine="ENGINE:B", seen=NOW + 98203422328), "ENGINE:A", {"take_over": True}, TAKE_OVER),
+        (
+            held_by(engine="ENGINE:B", node="bbbbbbbbbbbb", pid=0),
+            "ENGINE:A",
+            {"take_over": True},
+            TAKE_OVER,
+        ),  # released
+        (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb", pid=0), "ENGINE:A", {}, OTHER_ENGINE),
+        (held_by(node="bbbbbbbbbbbb", pid=0), "ENGINE:A", {}, TAKE),
+    ],
+)
 def test_what_a_claim_may_do_with_the_lease_it_read(current, engine, options, verdict):
     options = {"held": False, **options}
     assert claim_verdict(current, engine, HERE, NOW, started_at=started_at, **options) == verdict
 
 
-@pytest.mark.parametrize("text, lease", [
-    ("heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,seen=1700000000,every=60",
-     Lease("web1", "ENGINE:A", "host-a", 1700000000, 60)),  # written by an earlier dockernet
-    ("heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,pid=1234,node=0123456789ab,"
-     "instance=AbC-_123xyz0,since=1699999000,seen=1700000000,every=60",
-     Lease("web1", "ENGINE:A", "host-a", 1700000000, 60, 1234, "0123456789ab", "AbC-_123xyz0", 1699999000)),
-    ("heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,pid=1234,node=,"
-     "instance=AbC-_123xyz0,since=1699999000,seen=1700000000,every=60",
-     Lease("web1", "ENGINE:A", "host-a", 1700000000, 60, 1234, "", "AbC-_123xyz0", 1699999000)),
-    ("heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,pid=1234,seen=1700000000,every=60", None),
-    ("heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,pid=1234,node=XYZ,"
-     "instance=AbC-_123xyz0,since=1699999000,seen=1700000000,every=60", None),
-    ("heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,pid=1234,node=0123456789ab,"
-     "instance=short,since=1699999000,seen=1700000000,every=60", None),
-    ("heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,pid=-1,node=0123456789ab,"
-     "instance=AbC-_123xyz0,since=1699999000,seen=1700000000,every=60", None),
-])
+@pytest.mark.parametrize(
+    "text, lease",
+    [
+        (
+            "heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,seen=1700000000,every=60",
+            Lease("web1", "ENGINE:A", "host-a", 1700000000, 60),
+        ),  # written by an earlier dockernet
+        (
+            "heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,pid=1234,node=0123456789ab,"
+            "instance=AbC-_123xyz0,since=1699999000,seen=1700000000,every=60",
+            Lease("web1", "ENGINE:A", "host-a", 1700000000, 60, 1234, "0123456789ab", "AbC-_123xyz0", 1699999000),
+        ),
+        (
+            "heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,pid=1234,node=,"
+            "instance=AbC-_123xyz0,since=1699999000,seen=1700000000,every=60",
+            Lease("web1", "ENGINE:A", "host-a", 1700000000, 60, 1234, "", "AbC-_123xyz0", 1699999000),
+        ),
+        ("heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,pid=1234,seen=1700000000,every=60", None),
+        (
+            "heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,pid=1234,node=XYZ,"
+            "instance=AbC-_123xyz0,since=1699999000,seen=1700000000,every=60",
+            None,
+        ),
+        (
+            "heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,pid=1234,node=0123456789ab,"
+            "instance=short,since=1699999000,seen=1700000000,every=60",
+            None,
+        ),
+        (
+            "heritage=dockernet-lease,owner=web1,engine=ENGINE:A,host=host-a,pid=-1,node=0123456789ab,"
+            "instance=AbC-_123xyz0,since=1699999000,seen=1700000000,every=60",
+            None,
+        ),
+    ],
+)
 def test_leases_of_this_and_of_earlier_versions_parse_and_read_back(text, lease):
     assert parse_lease(text) == lease
     if lease is not None:
@@ -270,12 +316,25 @@ def test_a_long_lease_is_written_in_strings_of_at_most_255_bytes_and_reads_back_
 def two_keepers(store, processes, first_pid=1234, second_pid=4000, **second):
     """Two processes of one engine on one host under owner id web1; ``processes`` (pid -> start) says which run."""
     clock = Clock()
-    first = LeaseKeeper(store, "web1", lambda: ("ENGINE:A", "host-a"), interval=60, clock=clock,
-                        process=Process(first_pid, "aaaaaaaaaaaa", "first-instance-01"),
-                        started_at=processes.get)
-    other = LeaseKeeper(store, "web1", lambda: ("ENGINE:A", "host-a"), interval=60, clock=clock,
-                        process=Process(second_pid, "aaaaaaaaaaaa", "second-instance-1"),
-                        started_at=processes.get, **second)
+    first = LeaseKeeper(
+        store,
+        "web1",
+        lambda: ("ENGINE:A", "host-a"),
+        interval=60,
+        clock=clock,
+        process=Process(first_pid, "aaaaaaaaaaaa", "first-instance-01"),
+        started_at=processes.get,
+    )
+    other = LeaseKeeper(
+        store,
+        "web1",
+        lambda: ("ENGINE:A", "host-a"),
+        interval=60,
+        clock=clock,
+        process=Process(second_pid, "aaaaaaaaaaaa", "second-instance-1"),
+        started_at=processes.get,
+        **second,
+    )
     return first, other, clock
 
 
@@ -328,8 +387,11 @@ def test_a_watcher_whose_lease_another_instance_took_stops_at_its_next_renewal()
     clock.now += 30
     first.hold()  # not due yet: nothing read
     clock.now += 30
-    with pytest.raises(OwnerCollision, match="was taken over by engine ENGINE:A on host host-a, watcher pid 4321 "
-                                             r"\(instance intruder-inst-01"):
+    with pytest.raises(
+        OwnerCollision,
+        match="was taken over by engine ENGINE:A on host host-a, watcher pid 4321 "
+        r"\(instance intruder-inst-01",
+    ):
         first.hold()
     assert store.txt[lease_name("web1", ZONE)] == [intruder.text()]  # and it was left alone
 
@@ -379,32 +441,45 @@ def test_a_lease_from_the_future_is_not_alive_and_is_taken_over_at_once():
     assert parse_lease(store.txt[lease_name("web1", ZONE)][0]).engine == "ENGINE:A"
 
 
-@pytest.mark.parametrize("lease, state", [
-    (held_by(node="bbbbbbbbbbbb", seen=NOW + 98203422328), "lease invalid; engine ENGINE:A on host host-a, pid 1234, "
-                                                          "renewed 1136614 days in the future (a clock set wrong)"),
-    (held_by(node="bbbbbbbbbbbb", seen=NOW - 5), "watcher running; engine ENGINE:A on host host-a, pid 1234, "
-                                                 "last seen 5 s ago"),
-    (held_by(node="bbbbbbbbbbbb", seen=NOW + 5), "watcher running; engine ENGINE:A on host host-a, pid 1234, "
-                                                 "last seen 0 s ago"),  # a clock a little ahead
-    (replace(OLD_FORMAT, seen=NOW - 7200), "watcher stopped; engine ENGINE:A on host host-a, last seen 2.0 h ago"),
-])
+@pytest.mark.parametrize(
+    "lease, state",
+    [
+        (
+            held_by(node="bbbbbbbbbbbb", seen=NOW + 98203422328),
+            "lease invalid; engine ENGINE:A on host host-a, pid 1234, "
+            "renewed 1136614 days in the future (a clock set wrong)",
+        ),
+        (
+            held_by(node="bbbbbbbbbbbb", seen=NOW - 5),
+            "watcher running; engine ENGINE:A on host host-a, pid 1234, last seen 5 s ago",
+        ),
+        (
+            held_by(node="bbbbbbbbbbbb", seen=NOW + 5),
+            "watcher running; engine ENGINE:A on host host-a, pid 1234, last seen 0 s ago",
+        ),  # a clock a little ahead
+        (replace(OLD_FORMAT, seen=NOW - 7200), "watcher stopped; engine ENGINE:A on host host-a, last seen 2.0 h ago"),
+    ],
+)
 def test_ls_tells_each_leases_state_without_negative_ages(lease, state):
     assert _life(_lease_dict(lease, NOW, HERE), NOW) == state
 
 
-@pytest.mark.parametrize("lease, engine, refused", [
-    (None, None, False),
-    (held_by(), None, True),  # its pid runs on this host
-    (held_by(pid=9999), None, False),
-    (held_by(node="bbbbbbbbbbbb"), None, True),  # another host, renewed 5 s ago
-    (held_by(node="bbbbbbbbbbbb", seen=NOW - 181), None, False),
-    (held_by(node="bbbbbbbbbbbb", seen=NOW + 98203422328), None, False),
-    (OLD_FORMAT, None, True),  # an earlier dockernet's, renewed 5 s ago
-    (OLD_FORMAT, "ENGINE:A", False),  # ... of this engine: this host under its old name (--adopt-owner)
-    (held_by(), "ENGINE:A", True),  # this engine, its watcher still runs
-    (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb"), "ENGINE:A", True),
-    (held_by(node="bbbbbbbbbbbb", pid=0), None, False),  # its watcher stopped and released it moments ago
-])
+@pytest.mark.parametrize(
+    "lease, engine, refused",
+    [
+        (None, None, False),
+        (held_by(), None, True),  # its pid runs on this host
+        (held_by(pid=9999), None, False),
+        (held_by(node="bbbbbbbbbbbb"), None, True),  # another host, renewed 5 s ago
+        (held_by(node="bbbbbbbbbbbb", seen=NOW - 181), None, False),
+        (held_by(node="bbbbbbbbbbbb", seen=NOW + 98203422328), None, False),
+        (OLD_FORMAT, None, True),  # an earlier dockernet's, renewed 5 s ago
+        (OLD_FORMAT, "ENGINE:A", False),  # ... of this engine: this host under its old name (--adopt-owner)
+        (held_by(), "ENGINE:A", True),  # this engine, its watcher still runs
+        (held_by(engine="ENGINE:B", node="bbbbbbbbbbbb"), "ENGINE:A", True),
+        (held_by(node="bbbbbbbbbbbb", pid=0), None, False),  # its watcher stopped and released it moments ago
+    ],
+)
 def test_purge_and_adoption_of_an_owner_whose_watcher_runs_are_refused(lease, engine, refused):
     if not refused:
         refuse_if_running(lease, HERE, NOW, "purging its records", engine=engine, started_at=started_at)
@@ -464,17 +539,24 @@ def test_a_blocked_name_is_looked_at_with_backoff_even_when_the_serial_never_mov
     assert zone.names[name("db")] == Foreign("")
 
 
-@pytest.mark.parametrize("text, host, port", [
-    ("ns1.example.net", "ns1.example.net", 53), ("10.0.0.1:5353", "10.0.0.1", 5353),
-    ("[fd00::1]:5300", "fd00::1", 5300), ("fd00::1", "fd00::1", 53),
-])
+@pytest.mark.parametrize(
+    "text, host, port",
+    [
+        ("ns1.example.net", "ns1.example.net", 53),
+        ("10.0.0.1:5353", "10.0.0.1", 5353),
+        ("[fd00::1]:5300", "fd00::1", 5300),
+        ("fd00::1", "fd00::1", 53),
+    ],
+)
 def test_primary_host_and_port(text, host, port):
     assert split_host_port(text, 53) == (host, port)
 
 
 def test_a_tls_failure_is_told_by_what_the_handshake_said():
-    text = ("HTTPSConnectionPool(host='127.0.0.1', port=2376): Max retries exceeded (Caused by SSLError("
-            "SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get "
-            "local issuer certificate (_ssl.c:1006)')))")
+    text = (
+        "HTTPSConnectionPool(host='127.0.0.1', port=2376): Max retries exceeded (Caused by SSLError("
+        "SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: unable to get "
+        "local issuer certificate (_ssl.c:1006)')))"
+    )
     assert tls_failure_reason(Exception(text)) == "certificate verify failed: unable to get local issuer certificate"
     assert tls_failure_reason(Exception("Connection refused")) is None

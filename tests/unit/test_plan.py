@@ -2,7 +2,16 @@ import dns.name
 import pytest
 
 from dockernet.publish.plan import (
-    Blocked, Claim, Create, Delete, Foreign, Owned, Replace, choose_winner, current_after, plan_name,
+    Blocked,
+    Claim,
+    Create,
+    Delete,
+    Foreign,
+    Owned,
+    Replace,
+    choose_winner,
+    current_after,
+    plan_name,
 )
 from dockernet.publish.registry import ownership_mark, parse_mark, valid_owner_id
 
@@ -63,10 +72,24 @@ def test_mark_round_trip_and_rejections():
     assert parse_mark(mark + "\n") is None  # '$' would have let a trailing newline through
 
 
-@pytest.mark.parametrize("owner, ok", [("host-a", True), ("a.b_c-1", True), ("", False), ("-x", False),
-                                       ("a,b", False), ("a=b", False), ("x" * 64, False), ('a"b', False),
-                                       ("a\n", False), ("a/../b", False), ("..", False), ("a\x00", False),
-                                       ("h\u00f6st", False)])
+@pytest.mark.parametrize(
+    "owner, ok",
+    [
+        ("host-a", True),
+        ("a.b_c-1", True),
+        ("", False),
+        ("-x", False),
+        ("a,b", False),
+        ("a=b", False),
+        ("x" * 64, False),
+        ('a"b', False),
+        ("a\n", False),
+        ("a/../b", False),
+        ("..", False),
+        ("a\x00", False),
+        ("h\u00f6st", False),
+    ],
+)
 def test_owner_ids(owner, ok):
     assert valid_owner_id(owner) is ok
 
@@ -77,13 +100,16 @@ def test_current_after_each_change():
     assert current_after(Delete(WEB, OURS_A)) is None
 
 
-@pytest.mark.parametrize("earlier, later", [
-    ("2026-11-28T01:50:18.1Z", "2026-11-28T01:50:18.12Z"),  # Docker drops trailing zeros: text order is wrong
-    ("2026-11-28T01:50:18Z", "2026-11-28T01:50:18.000000001Z"),
-    ("2026-11-28T01:50:18.999999999Z", "2026-11-28T01:50:19Z"),
-    ("2026-11-28T02:50:18.5+02:00", "2026-11-28T01:50:18.6Z"),  # an offset is honoured
-    ("garbage", "2026-11-28T01:50:18Z"),  # unreadable sorts first, deterministically
-])
+@pytest.mark.parametrize(
+    "earlier, later",
+    [
+        ("2026-11-28T01:50:18.1Z", "2026-11-28T01:50:18.12Z"),  # Docker drops trailing zeros: text order is wrong
+        ("2026-11-28T01:50:18Z", "2026-11-28T01:50:18.000000001Z"),
+        ("2026-11-28T01:50:18.999999999Z", "2026-11-28T01:50:19Z"),
+        ("2026-11-28T02:50:18.5+02:00", "2026-11-28T01:50:18.6Z"),  # an offset is honoured
+        ("garbage", "2026-11-28T01:50:18Z"),  # unreadable sorts first, deterministically
+    ],
+)
 def test_created_is_compared_as_a_time(earlier, later):
     from dockernet.publish.plan import created_ns
 

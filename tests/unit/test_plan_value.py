@@ -6,7 +6,7 @@ Table: (claims by name, current zone) -> the changes in order, and what is block
 import dns.name
 import pytest
 
-from dockernet.publish.plan import Create, Delete, Foreign, Owned, Plan, Replace, Claim, plan_names, operations
+from dockernet.publish.plan import Claim, Create, Delete, Foreign, Owned, Plan, Replace, operations, plan_names
 
 WEB = dns.name.from_text("web.docker.test.")
 DB = dns.name.from_text("db.docker.test.")
@@ -35,60 +35,109 @@ def ours(cid, *records):
 
 
 def summary(result: Plan):
-    return ([(type(c).__name__, c.fqdn.to_text(), getattr(getattr(c, "claim", None), "short_id", None))
-             for c in result.changes], [(b.fqdn.to_text(), b.holder.holder) for b in result.blocked])
+    return (
+        [
+            (type(c).__name__, c.fqdn.to_text(), getattr(getattr(c, "claim", None), "short_id", None))
+            for c in result.changes
+        ],
+        [(b.fqdn.to_text(), b.holder.holder) for b in result.blocked],
+    )
 
 
 CASES = {
     "a new container: its name, then its PTR (the PTR sees the forward name it will hold)": (
-        {WEB: [fwd(WEB, A, "10.1.0.2")], PTR2: [ptr(PTR2, A, WEB)]}, {},
-        [("Create", "web.docker.test.", "a" * 12), ("Create", PTR2.to_text(), "a" * 12)], []),
+        {WEB: [fwd(WEB, A, "10.1.0.2")], PTR2: [ptr(PTR2, A, WEB)]},
+        {},
+        [("Create", "web.docker.test.", "a" * 12), ("Create", PTR2.to_text(), "a" * 12)],
+        [],
+    ),
     "a PTR is never planned before its forward name, whatever order the names come in": (
-        {PTR2: [ptr(PTR2, A, WEB)], WEB: [fwd(WEB, A, "10.1.0.2")]}, {},
-        [("Create", "web.docker.test.", "a" * 12), ("Create", PTR2.to_text(), "a" * 12)], []),
+        {PTR2: [ptr(PTR2, A, WEB)], WEB: [fwd(WEB, A, "10.1.0.2")]},
+        {},
+        [("Create", "web.docker.test.", "a" * 12), ("Create", PTR2.to_text(), "a" * 12)],
+        [],
+    ),
     "a name someone else holds: blocked, and so no PTR for it": (
-        {WEB: [fwd(WEB, A, "10.1.0.2")], PTR2: [ptr(PTR2, A, WEB)]}, {WEB: Foreign("host-b")},
-        [], [("web.docker.test.", "host-b")]),
+        {WEB: [fwd(WEB, A, "10.1.0.2")], PTR2: [ptr(PTR2, A, WEB)]},
+        {WEB: Foreign("host-b")},
+        [],
+        [("web.docker.test.", "host-b")],
+    ),
     "collision: the holder keeps the name, the other container's PTR waits": (
-        {WEB: [fwd(WEB, A, "10.1.0.2"), fwd(WEB, B, "10.1.0.3", "2025-01-01T00:00:00Z")],
-         PTR2: [ptr(PTR2, A, WEB)], PTR3: [ptr(PTR3, B, WEB)]},
+        {
+            WEB: [fwd(WEB, A, "10.1.0.2"), fwd(WEB, B, "10.1.0.3", "2025-01-01T00:00:00Z")],
+            PTR2: [ptr(PTR2, A, WEB)],
+            PTR3: [ptr(PTR3, B, WEB)],
+        },
         {WEB: ours(A, ("A", "10.1.0.2")), PTR2: ours(A, ("PTR", "web.docker.test."))},
-        [], []),
+        [],
+        [],
+    ),
     "collision with no holder: the oldest container wins, with its PTR only": (
-        {WEB: [fwd(WEB, A, "10.1.0.2"), fwd(WEB, B, "10.1.0.3", "2025-01-01T00:00:00Z")],
-         PTR2: [ptr(PTR2, A, WEB)], PTR3: [ptr(PTR3, B, WEB)]}, {},
-        [("Create", "web.docker.test.", "b" * 12), ("Create", PTR3.to_text(), "b" * 12)], []),
+        {
+            WEB: [fwd(WEB, A, "10.1.0.2"), fwd(WEB, B, "10.1.0.3", "2025-01-01T00:00:00Z")],
+            PTR2: [ptr(PTR2, A, WEB)],
+            PTR3: [ptr(PTR3, B, WEB)],
+        },
+        {},
+        [("Create", "web.docker.test.", "b" * 12), ("Create", PTR3.to_text(), "b" * 12)],
+        [],
+    ),
     "handover: the holder went; the name and a PTR move to the waiting container, the old PTR goes": (
         {WEB: [fwd(WEB, B, "10.1.0.3")], PTR3: [ptr(PTR3, B, WEB)]},
         {WEB: ours(A, ("A", "10.1.0.2")), PTR2: ours(A, ("PTR", "web.docker.test."))},
-        [("Replace", "web.docker.test.", "b" * 12), ("Delete", PTR2.to_text(), None),
-         ("Create", PTR3.to_text(), "b" * 12)], []),
+        [
+            ("Replace", "web.docker.test.", "b" * 12),
+            ("Delete", PTR2.to_text(), None),
+            ("Create", PTR3.to_text(), "b" * 12),
+        ],
+        [],
+    ),
     "everything gone: forward names are deleted before their PTRs": (
-        {}, {WEB: ours(A, ("A", "10.1.0.2")), PTR2: ours(A, ("PTR", "web.docker.test.")),
-             DB: ours(B, ("A", "10.1.0.3"))},
+        {},
+        {WEB: ours(A, ("A", "10.1.0.2")), PTR2: ours(A, ("PTR", "web.docker.test.")), DB: ours(B, ("A", "10.1.0.3"))},
         [("Delete", "db.docker.test.", None), ("Delete", "web.docker.test.", None), ("Delete", PTR2.to_text(), None)],
-        []),
+        [],
+    ),
     "an SRV name under a name another owner holds: blocked with it, the SRV name never planned": (
-        {WEB: [fwd(WEB, A, "10.1.0.2")], SRV_WEB: [srv(SRV_WEB, A)]}, {WEB: Foreign("host-b")},
-        [], [("web.docker.test.", "host-b")]),
+        {WEB: [fwd(WEB, A, "10.1.0.2")], SRV_WEB: [srv(SRV_WEB, A)]},
+        {WEB: Foreign("host-b")},
+        [],
+        [("web.docker.test.", "host-b")],
+    ),
     "an SRV name under records written by hand: never planned": (
-        {WEB: [fwd(WEB, A, "10.1.0.2")], SRV_WEB: [srv(SRV_WEB, A)]}, {WEB: Foreign("")},
-        [], [("web.docker.test.", "")]),
+        {WEB: [fwd(WEB, A, "10.1.0.2")], SRV_WEB: [srv(SRV_WEB, A)]},
+        {WEB: Foreign("")},
+        [],
+        [("web.docker.test.", "")],
+    ),
     "an SRV name under a name another container holds: only the holder's SRV": (
-        {WEB: [fwd(WEB, A, "10.1.0.2"), fwd(WEB, B, "10.1.0.3", "2025-01-01T00:00:00Z")],
-         SRV_WEB: [srv(SRV_WEB, A, 8080), srv(SRV_WEB, B, 8081)]},
+        {
+            WEB: [fwd(WEB, A, "10.1.0.2"), fwd(WEB, B, "10.1.0.3", "2025-01-01T00:00:00Z")],
+            SRV_WEB: [srv(SRV_WEB, A, 8080), srv(SRV_WEB, B, 8081)],
+        },
         {WEB: ours(A, ("A", "10.1.0.2"))},
-        [("Create", SRV_WEB.to_text(), "a" * 12)], []),
+        [("Create", SRV_WEB.to_text(), "a" * 12)],
+        [],
+    ),
     "an SRV name goes when the name it hangs on changes hands": (
         {WEB: [fwd(WEB, B, "10.1.0.3")]},
         {WEB: ours(A, ("A", "10.1.0.2")), SRV_WEB: ours(A, ("SRV", "0 0 80 web.docker.test."))},
-        [("Replace", "web.docker.test.", "b" * 12), ("Delete", SRV_WEB.to_text(), None)], []),
+        [("Replace", "web.docker.test.", "b" * 12), ("Delete", SRV_WEB.to_text(), None)],
+        [],
+    ),
     "a new container: its name, then the SRV name under it": (
-        {SRV_WEB: [srv(SRV_WEB, A)], WEB: [fwd(WEB, A, "10.1.0.2")]}, {},
-        [("Create", "web.docker.test.", "a" * 12), ("Create", SRV_WEB.to_text(), "a" * 12)], []),
+        {SRV_WEB: [srv(SRV_WEB, A)], WEB: [fwd(WEB, A, "10.1.0.2")]},
+        {},
+        [("Create", "web.docker.test.", "a" * 12), ("Create", SRV_WEB.to_text(), "a" * 12)],
+        [],
+    ),
     "nothing to do when the zone already is what the claims ask": (
         {WEB: [fwd(WEB, A, "10.1.0.2")], PTR2: [ptr(PTR2, A, WEB)]},
-        {WEB: ours(A, ("A", "10.1.0.2")), PTR2: ours(A, ("PTR", "web.docker.test."))}, [], []),
+        {WEB: ours(A, ("A", "10.1.0.2")), PTR2: ours(A, ("PTR", "web.docker.test."))},
+        [],
+        [],
+    ),
 }
 
 

@@ -8,12 +8,13 @@ import dns.name
 
 from dockernet.ddns import DnsTarget
 from dockernet.engine.model import ContainerInfo
-from dockernet.publish.plan import Create, Delete, Foreign, Owned, Replace
 from dockernet.publish.claims import RecordPolicy
+from dockernet.publish.plan import Create, Delete, Foreign, Owned, Replace
 from dockernet.sync.claimindex import ClaimIndex
 from dockernet.sync.reconciler import Reconciler
 from tests.support import ZONE, Clock, InMemoryZone, container, name
 from tests.support import make_reconciler as make
+
 
 def test_event_touches_only_that_containers_names():
     rec, zone, _ = make()

@@ -25,13 +25,16 @@ MINE = ownership_mark("host-a", "a1b2c3d4e5f6")
 THEIRS = ownership_mark("host-b", "b1b2c3d4e5f6")
 
 
-@pytest.mark.parametrize("texts, expected", [
-    ([MINE], "a1b2c3d4e5f6"),
-    ([ownership_mark("host-a", "web.shop")], "web.shop"),
-    ([THEIRS], None),
-    ([MINE, "v=spf1 -all"], None),  # someone added TXT data: the RRset is not exactly our mark
-    ([], None),
-])
+@pytest.mark.parametrize(
+    "texts, expected",
+    [
+        ([MINE], "a1b2c3d4e5f6"),
+        ([ownership_mark("host-a", "web.shop")], "web.shop"),
+        ([THEIRS], None),
+        ([MINE, "v=spf1 -all"], None),  # someone added TXT data: the RRset is not exactly our mark
+        ([], None),
+    ],
+)
 def test_a_name_is_ours_only_when_its_txt_is_exactly_one_mark_of_ours(texts, expected):
     assert holder_of(texts, "host-a") == expected
 

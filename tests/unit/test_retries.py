@@ -4,8 +4,8 @@ import logging
 
 import dns.name
 
-from dockernet.sync.retries import Retries, SetAside
 from dockernet.metrics import Health, NullMetrics
+from dockernet.sync.retries import Retries, SetAside
 from tests.support import Clock
 
 WEB = dns.name.from_text("web.docker.test")

@@ -34,13 +34,16 @@ class Served(InMemoryZone):
         return max(inside, key=len) if inside else dns.name.from_text("arpa.")
 
 
-@pytest.mark.parametrize("served, subnets, found", [
-    (["1.10.in-addr.arpa"], ["10.1.0.0/16"], [REV1]),
-    (["10.in-addr.arpa"], ["10.1.0.0/16", "10.2.0.0/16"], [REV10]),  # one zone holds both: found once
-    (["1.10.in-addr.arpa", "c.0.d.0.0.0.d.f.ip6.arpa"], ["10.1.0.0/16", "fd00:d0c::/64"], [REV1, REV6]),
-    ([], ["10.1.0.0/16"], []),  # no reverse zone served: no PTR records (the root's arpa. never counts)
-    (["example.test"], ["10.1.0.0/16"], []),
-])
+@pytest.mark.parametrize(
+    "served, subnets, found",
+    [
+        (["1.10.in-addr.arpa"], ["10.1.0.0/16"], [REV1]),
+        (["10.in-addr.arpa"], ["10.1.0.0/16", "10.2.0.0/16"], [REV10]),  # one zone holds both: found once
+        (["1.10.in-addr.arpa", "c.0.d.0.0.0.d.f.ip6.arpa"], ["10.1.0.0/16", "fd00:d0c::/64"], [REV1, REV6]),
+        ([], ["10.1.0.0/16"], []),  # no reverse zone served: no PTR records (the root's arpa. never counts)
+        (["example.test"], ["10.1.0.0/16"], []),
+    ],
+)
 def test_for_subnets_finds_the_zone_holding_each_subnet(served, subnets, found):
     assert list(for_subnets(Served(served), subnets)) == found
 
@@ -59,8 +62,10 @@ def test_for_subnets_says_a_failed_look_up_and_goes_on(caplog):
 
 def test_of_owner_finds_zones_from_published_addresses_and_the_journal():
     server = Served(["1.10.in-addr.arpa", "2.10.in-addr.arpa"])
-    owned = {dns.name.from_text("web.docker.test"): Owned("a" * 12, (("A", "10.1.0.2"), ("TXT", "x")), 60),
-             dns.name.from_text("db.docker.test"): Foreign("host-b")}  # another's: its addresses say nothing
+    owned = {
+        dns.name.from_text("web.docker.test"): Owned("a" * 12, (("A", "10.1.0.2"), ("TXT", "x")), 60),
+        dns.name.from_text("db.docker.test"): Foreign("host-b"),
+    }  # another's: its addresses say nothing
     journal = [dns.name.from_text("3.0.2.10.in-addr.arpa"), dns.name.from_text("gone.docker.test")]
     assert of_owner(server, owned, journal) == (REV1, dns.name.from_text("2.10.in-addr.arpa"))
 

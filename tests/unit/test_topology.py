@@ -1,4 +1,4 @@
-"""``dockernet topology``'s drawing, from a fixed model: the tree (plain and coloured), JSON and DOT match golden files."""
+"""``dockernet topology``'s drawing, from a fixed model: tree (plain and coloured), JSON and DOT match golden files."""
 
 import json
 from pathlib import Path
@@ -7,10 +7,19 @@ import dns.name
 import pytest
 
 from dockernet.ddns import Transfer
-from dockernet.publish.plan import Foreign, Owned
 from dockernet.host.topology import (
-    BY_HAND, MISSING, OTHER_CONTAINER, OTHER_OWNER, PUBLISHED, NameNode, build, name_state, render_dot, render_tree,
+    BY_HAND,
+    MISSING,
+    OTHER_CONTAINER,
+    OTHER_OWNER,
+    PUBLISHED,
+    NameNode,
+    build,
+    name_state,
+    render_dot,
+    render_tree,
 )
+from dockernet.publish.plan import Foreign, Owned
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -21,24 +30,44 @@ def fixed_model():
         bridges={"docker0": ("10.1.0.1/16", "fd00:d0c::1/64"), "br-1a2b3c4d5e6f": ("172.18.0.1/16",)},
         ports={"veth0a1": "docker0", "veth0b2": "docker0", "veth0c3": "docker0", "veth1d4": "br-1a2b3c4d5e6f"},
         containers=[
-            {"name": "web", "id": "a1b2c3d4e5f6", "addresses": ["10.1.0.2", "172.18.0.2"], "names": web,
-             "ports": ["veth0a1", "veth1d4"]},
-            {"name": "db", "id": "b2c3d4e5f6a1", "addresses": ["10.1.0.3"], "ports": ["veth0b2"],
-             "names": [NameNode("db.docker.test.", OTHER_OWNER, "host-b"), NameNode("pg.docker.test.", BY_HAND)]},
-            {"name": "web-2", "id": "c3d4e5f6a1b2", "addresses": ["10.1.0.4"], "ports": ["vethgone"],
-             "names": [NameNode("web.docker.test.", OTHER_CONTAINER, "a1b2c3d4e5f6"),
-                       NameNode("new.docker.test.", MISSING)]},
+            {
+                "name": "web",
+                "id": "a1b2c3d4e5f6",
+                "addresses": ["10.1.0.2", "172.18.0.2"],
+                "names": web,
+                "ports": ["veth0a1", "veth1d4"],
+            },
+            {
+                "name": "db",
+                "id": "b2c3d4e5f6a1",
+                "addresses": ["10.1.0.3"],
+                "ports": ["veth0b2"],
+                "names": [NameNode("db.docker.test.", OTHER_OWNER, "host-b"), NameNode("pg.docker.test.", BY_HAND)],
+            },
+            {
+                "name": "web-2",
+                "id": "c3d4e5f6a1b2",
+                "addresses": ["10.1.0.4"],
+                "ports": ["vethgone"],
+                "names": [
+                    NameNode("web.docker.test.", OTHER_CONTAINER, "a1b2c3d4e5f6"),
+                    NameNode("new.docker.test.", MISSING),
+                ],
+            },
             {"name": "quiet", "id": "d4e5f6a1b2c3", "addresses": [], "names": [], "ports": []},
         ],
     )
 
 
-@pytest.mark.parametrize("golden, draw", [
-    ("topology.txt", lambda model: render_tree(model) + "\n"),
-    ("topology.color.txt", lambda model: render_tree(model, color=True) + "\n"),
-    ("topology.json", lambda model: json.dumps(model.to_dict(), indent=2) + "\n"),
-    ("topology.dot", render_dot),
-])
+@pytest.mark.parametrize(
+    "golden, draw",
+    [
+        ("topology.txt", lambda model: render_tree(model) + "\n"),
+        ("topology.color.txt", lambda model: render_tree(model, color=True) + "\n"),
+        ("topology.json", lambda model: json.dumps(model.to_dict(), indent=2) + "\n"),
+        ("topology.dot", render_dot),
+    ],
+)
 def test_drawings_match_golden(golden, draw):
     assert draw(fixed_model()) == (GOLDEN / golden).read_text()
 
@@ -51,21 +80,27 @@ def test_every_port_is_drawn_and_a_container_behind_two_bridges_appears_under_bo
     assert [node.name for node in model.elsewhere] == ["quiet", "web-2"]  # its veth is on no bridge drawn
 
 
-@pytest.mark.parametrize("current, state, holder", [
-    (Owned("a1b2c3d4e5f6", (), 60), PUBLISHED, ""),
-    (Owned("ffffffffffff", (), 60), OTHER_CONTAINER, "ffffffffffff"),
-    (Foreign("host-b"), OTHER_OWNER, "host-b"),
-    (Foreign(""), BY_HAND, ""),
-    (None, MISSING, ""),
-])
+@pytest.mark.parametrize(
+    "current, state, holder",
+    [
+        (Owned("a1b2c3d4e5f6", (), 60), PUBLISHED, ""),
+        (Owned("ffffffffffff", (), 60), OTHER_CONTAINER, "ffffffffffff"),
+        (Foreign("host-b"), OTHER_OWNER, "host-b"),
+        (Foreign(""), BY_HAND, ""),
+        (None, MISSING, ""),
+    ],
+)
 def test_a_names_state_comes_from_what_the_zone_holds(current, state, holder):
     node = name_state(dns.name.from_text("web.docker.test."), "a1b2c3d4e5f6", current)
     assert (node.name, node.state, node.holder) == ("web.docker.test.", state, holder)
 
 
 def test_a_container_name_cannot_put_control_characters_on_the_terminal():
-    model = build({"docker0": ()}, {"veth0": "docker0"},
-                  [{"name": "evil\x1b[2J\nroot", "id": "e" * 12, "addresses": [], "names": [], "ports": ["veth0"]}])
+    model = build(
+        {"docker0": ()},
+        {"veth0": "docker0"},
+        [{"name": "evil\x1b[2J\nroot", "id": "e" * 12, "addresses": [], "names": [], "ports": ["veth0"]}],
+    )
     for drawing in (render_tree(model), render_dot(model)):
         assert "\x1b" not in drawing and "evil\nroot" not in drawing
     assert "evil\\x1b[2J\\nroot" in render_tree(model)

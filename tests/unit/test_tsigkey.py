@@ -1,4 +1,5 @@
 import base64
+
 import dns.name
 import dns.tsig
 import pytest
@@ -45,8 +46,14 @@ def test_unquoted_name_and_upper_case_algorithm():
         ('key "k" { algorithm hmac-foo; secret "' + SECRET + '"; };', "algorithm 'hmac-foo' is not one BIND offers"),
         ('key "k" { algorithm hmac-sha256; secret "!!!not-base64"; };', "is not valid base64"),
         ('key "k" { algorithm hmac-sha256; secret ""; };', "is not valid base64"),
-        ('key "a" { algorithm hmac-sha256; secret "' + SECRET + '"; };\nkey "b" { algorithm hmac-sha256; secret "' + SECRET + '"; };',
-         "holds more than one key"),
+        (
+            'key "a" { algorithm hmac-sha256; secret "'
+            + SECRET
+            + '"; };\nkey "b" { algorithm hmac-sha256; secret "'
+            + SECRET
+            + '"; };',
+            "holds more than one key",
+        ),
     ],
 )
 def test_broken_key_files_are_refused_with_a_clear_message(text, message):
@@ -78,8 +85,10 @@ def test_a_secret_holding_two_slashes_is_not_cut_as_a_comment():
     # base64 secrets contain "//" about once in a hundred keys (tsig-keygen's and dns init's alike)
     secret = base64.b64encode(b"\xff\xff\xff" + bytes(range(29))).decode()
     assert "//" in secret
-    key = parse_key_text(f'// a comment\nkey "ddns-key" {{ /* another */ algorithm hmac-sha256; # and one more\n'
-                         f'\tsecret "{secret}";\n}};\n')
+    key = parse_key_text(
+        f'// a comment\nkey "ddns-key" {{ /* another */ algorithm hmac-sha256; # and one more\n'
+        f'\tsecret "{secret}";\n}};\n'
+    )
     assert key.keyring[key.name].secret == base64.b64decode(secret)
 
 
@@ -103,7 +112,7 @@ NAMED_AGREES = [
     ('key "ddns-key" {\n\talgorithm hmac-sha256;\n\tsecret "{S}";\n};\n', True),  # tsig-keygen
     ('key "ddns-key" {\n\tsecret "{S}";\n\talgorithm hmac-sha256;\n};\n', True),  # secret first
     ('# a\n// b\n/* c */ key /* d */ "k" // e\n{ secret /* f */ "{S}"; # g\nalgorithm hmac-sha512; };\n', True),
-    ('KEY k { ALGORITHM HMAC-SHA1; SECRET {S}; };', True),  # keywords in any case, bare words
+    ("KEY k { ALGORITHM HMAC-SHA1; SECRET {S}; };", True),  # keywords in any case, bare words
     ('key "k" { algorithm "hmac-sha384"; secret "{S}"; };', True),  # a quoted algorithm
     ('key"k"{secret"{S}";algorithm hmac-sha224;};', True),  # no blanks at all
     ('key "k" { secret "{S}"; };', False),  # no algorithm: named has no default
@@ -150,12 +159,17 @@ def test_secret_before_algorithm_is_the_same_key():
     assert (first.name, first.algorithm) == (second.name, second.algorithm) == (first.name, dns.tsig.HMAC_SHA512)
 
 
-@pytest.mark.parametrize("text, message", [
-    ('key "k" { secret "' + SECRET + '"; };', "key 'k' has no algorithm"),
-    ('key "k" { algorithm hmac-sha256; secret "' + SECRET + '"; secret "' + SECRET + '"; };',
-     "'secret' is given twice"),
-    ('key "k" { algorithm hmac-sha256; secret "' + SECRET + '"; }', "missing ';' after the key's closing brace"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('key "k" { secret "' + SECRET + '"; };', "key 'k' has no algorithm"),
+        (
+            'key "k" { algorithm hmac-sha256; secret "' + SECRET + '"; secret "' + SECRET + '"; };',
+            "'secret' is given twice",
+        ),
+        ('key "k" { algorithm hmac-sha256; secret "' + SECRET + '"; }', "missing ';' after the key's closing brace"),
+    ],
+)
 def test_what_named_refuses_is_refused_with_the_reason(text, message):
     with pytest.raises(KeyFileError) as info:
         parse_key_text(text, origin="key file /x")
@@ -219,13 +233,16 @@ def test_a_huge_key_file_is_refused_without_reading_it_whole(tmp_path, monkeypat
     assert sum(read) <= tsigkey.MAX_KEY_FILE + 1
 
 
-@pytest.mark.parametrize("body", [
-    'algorithm hmac-sha256; {secret};',  # the keyword forgotten: the secret stands where a statement should
-    '{secret}; algorithm hmac-sha256;',
-    'algorithm hmac-sha256; secret {secret} {secret};',  # a second value where ';' should be
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "algorithm hmac-sha256; {secret};",  # the keyword forgotten: the secret stands where a statement should
+        "{secret}; algorithm hmac-sha256;",
+        "algorithm hmac-sha256; secret {secret} {secret};",  # a second value where ';' should be
+    ],
+)
 def test_a_malformed_key_file_never_echoes_the_secret(body):
     secret = base64.b64encode(b"s3cr3t-material-0123456789abcdef").decode()
     with pytest.raises(KeyFileError) as caught:
-        parse_key_text('key "ddns-key" { ' + body.format(secret=f'"{secret}"') + ' };')
+        parse_key_text('key "ddns-key" { ' + body.format(secret=f'"{secret}"') + " };")
     assert secret[:8] not in str(caught.value) and secret[:8] not in repr(caught.value)

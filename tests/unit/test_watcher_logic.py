@@ -29,8 +29,15 @@ class IdleReconciler:
 
 def watcher(settle=10.0, lease=None):
     clock = Clock()
-    w = Watcher(engine=None, reconciler=IdleReconciler(), options=WatchOptions(settle_time=settle), nameserver=None,
-                ttl=60, lease=lease, clock=clock)
+    w = Watcher(
+        engine=None,
+        reconciler=IdleReconciler(),
+        options=WatchOptions(settle_time=settle),
+        nameserver=None,
+        ttl=60,
+        lease=lease,
+        clock=clock,
+    )
     w.guard.connected()
     w.timers.next_resync = clock.now + 300
     return w, clock
@@ -72,8 +79,9 @@ def test_wakeup_never_sleeps_past_five_seconds_or_the_resync():
     assert w.timers.wakeup_in() == 1.5
 
 
-@pytest.mark.parametrize("usec, pid, expected", [("30000000", None, 15.0), ("abc", None, None), (None, None, None),
-                                                 ("30000000", "1", None)])
+@pytest.mark.parametrize(
+    "usec, pid, expected", [("30000000", None, 15.0), ("abc", None, None), (None, None, None), ("30000000", "1", None)]
+)
 def test_watchdog_interval(monkeypatch, usec, pid, expected):
     for key, value in (("WATCHDOG_USEC", usec), ("WATCHDOG_PID", pid)):
         if value is None:
@@ -190,8 +198,15 @@ class PurgingReconciler(IdleReconciler):
 def test_cleanup_on_exit_removes_nothing_unless_the_lease_is_still_ours(confirm, purged):
     reconciler = PurgingReconciler()
     lease = LeaseState(confirm)
-    w = Watcher(engine=None, reconciler=reconciler, options=WatchOptions(cleanup_on_exit=True), nameserver=None,
-                ttl=60, lease=lease, clock=Clock())
+    w = Watcher(
+        engine=None,
+        reconciler=reconciler,
+        options=WatchOptions(cleanup_on_exit=True),
+        nameserver=None,
+        ttl=60,
+        lease=lease,
+        clock=Clock(),
+    )
     w.ownership.clean_up(reconciler)
     assert reconciler.purged is purged and lease.reads == 1
 
