@@ -82,9 +82,7 @@ KNOWN_CHECKS = ("serial", "name")
 
 class PrometheusMetrics(NullMetrics):
     def __init__(self) -> None:
-        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-
-        from dockernet.engine.model import CONTAINER_ACTIONS, NETWORK_ACTIONS
+        from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram  # only with --metrics-listen
 
         self.registry = CollectorRegistry()
         self._events = Counter("dockernet_events", "Docker events seen", ["action"], registry=self.registry)
@@ -97,12 +95,7 @@ class PrometheusMetrics(NullMetrics):
         self._pending = Gauge("dockernet_pending_changes", "Names waiting for the DNS server", registry=self.registry)
         self._last_reconcile = time.monotonic()
         self._reconciled_once = False
-        gauge = Gauge(
-            "dockernet_seconds_since_reconcile",
-            "Seconds since the last full reconcile that applied everything",
-            registry=self.registry,
-        )
-        gauge.set_function(lambda: time.monotonic() - self._last_reconcile if self._reconciled_once else float("nan"))
+        self._export_reconcile_age()
         self._rejected = Gauge(
             "dockernet_rejected_names",
             "Names the DNS server rejected, set aside until their container changes",
@@ -128,6 +121,26 @@ class PrometheusMetrics(NullMetrics):
             buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
         )
+        self._start_series_at_zero()
+
+    def _export_reconcile_age(self) -> None:
+        """Seconds since the last full reconcile that applied everything, computed at each scrape (NaN before)."""
+        from prometheus_client import Gauge  # only with --metrics-listen
+
+        gauge = Gauge(
+            "dockernet_seconds_since_reconcile",
+            "Seconds since the last full reconcile that applied everything",
+            registry=self.registry,
+        )
+        gauge.set_function(lambda: time.monotonic() - self._last_reconcile if self._reconciled_once else float("nan"))
+
+    def _start_series_at_zero(self) -> None:
+        """Every known label value of the counters at 0, so rate() and dashboards see it before it first happens."""
+        from dockernet.engine.model import (
+            CONTAINER_ACTIONS,
+            NETWORK_ACTIONS,
+        )  # only with --metrics-listen
+
         for counter, values in (
             (self._events, (*sorted(CONTAINER_ACTIONS), *sorted(NETWORK_ACTIONS))),
             (self._updates, KNOWN_RCODES),

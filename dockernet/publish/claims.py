@@ -127,25 +127,8 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Say | None = None)
     ttl = label_ttl(
         labels.get(LABEL_TTL), policy, lambda text: say(logging.WARNING, f"Container ({info.short_id}): {text}")
     )
-    allowed = set(policy.networks)
-    wanted_network = labels.get(LABEL_NETWORK, "").strip(" ")
-    if wanted_network:  # a label only narrows what the operator allows (--network), never widens it
-        if allowed and wanted_network not in allowed:
-            say(
-                logging.WARNING,
-                f"Container ({info.short_id}) asks for {LABEL_NETWORK}='{printable(wanted_network)}'"
-                ", which --network does not allow; nothing to publish",
-            )
-            return []
-        allowed = {wanted_network}
-    pairs = info.networks or tuple(("", address) for address in info.addresses)
-    pairs = tuple(pair for pair in pairs if not allowed or pair[0] in allowed)
+    pairs = _published_addresses(info, policy, say)
     if not pairs:
-        where = f" on {', '.join(printable(network) for network in sorted(allowed))}" if allowed else ""
-        say(
-            logging.INFO,
-            f"Container ({info.short_id}) {printable(info.name)} has no address{where}; nothing to publish",
-        )
         return []
     on_host = policy.address == ADDRESS_HOST and bool(info.ports) and bool(policy.host_address)
     room = _Room(policy.max_names, info.short_id, say)
@@ -162,6 +145,31 @@ def claims_of(info: ContainerInfo, policy: RecordPolicy, say: Say | None = None)
         mine = set(own)
         claims += _ptr_claims(info, policy, [claim for claim in claims if claim.fqdn in mine], ttl)
     return claims
+
+
+def _published_addresses(info: ContainerInfo, policy: RecordPolicy, say: Say) -> tuple[tuple[str, str], ...]:
+    """The (network, address) pairs the container may publish on the networks ``--network`` and its
+    ``dockernet.network`` label allow; none (said why) leaves it unpublished."""
+    allowed = set(policy.networks)
+    wanted_network = (info.labels or {}).get(LABEL_NETWORK, "").strip(" ")
+    if wanted_network:  # a label only narrows what the operator allows (--network), never widens it
+        if allowed and wanted_network not in allowed:
+            say(
+                logging.WARNING,
+                f"Container ({info.short_id}) asks for {LABEL_NETWORK}='{printable(wanted_network)}'"
+                ", which --network does not allow; nothing to publish",
+            )
+            return ()
+        allowed = {wanted_network}
+    pairs = info.networks or tuple(("", address) for address in info.addresses)
+    pairs = tuple(pair for pair in pairs if not allowed or pair[0] in allowed)
+    if not pairs:
+        where = f" on {', '.join(printable(network) for network in sorted(allowed))}" if allowed else ""
+        say(
+            logging.INFO,
+            f"Container ({info.short_id}) {printable(info.name)} has no address{where}; nothing to publish",
+        )
+    return pairs
 
 
 class _Room:

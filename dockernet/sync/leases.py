@@ -41,8 +41,9 @@ renewal. A lease renewed further in the future than ``FUTURE_SLACK`` is
 invalid (a clock set wrong): it shows no running watcher.
 
 The lease is also each owner's last sign of life, which ``dns ls --all``
-shows. Its name and text format are ``publish/registry.py``'s; adopting a
-renamed owner's names is ``adopt.py``.
+shows. Its name and text format are ``publish/registry.py``'s; what a claim
+decides, and how a refusal reads, is ``leaseclaim.py``; adopting a renamed
+owner's names is ``adopt.py``.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from dockernet.errors import DnsError, DnsRejected, OwnerCollision, Prerequisite
 from dockernet.pidfile import process_started_at
 from dockernet.publish.registry import Lease, lease_name, parse_lease
 from dockernet.rfc2136.messages import chunked_txt, new_update
+from dockernet.sync.leaseclaim import BESIDE, TAKE, TAKE_OVER, TAKEN, claim_verdict, refusal
 from dockernet.sync.leaseholder import Process, holder_running
 from dockernet.sync.triage import Scope, rejection_scope
 
@@ -69,60 +71,6 @@ log = logging.getLogger("dockernet")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 #: the default renewal interval, seconds
 LEASE_INTERVAL = 60
-
-
-# what a claim decides (``claim_verdict``)
-TAKE = "take"  # write the lease: it is free, or ours
-TAKE_OVER = "take over"  # another engine's, stale, and --take-over-owner: write it, warning
-BESIDE = "beside"  # a one-shot run next to this engine's running watcher: leave the lease to it
-TAKEN = "taken"  # it was ours, another holds it now: stop without removing anything
-OTHER_ENGINE = "other engine"  # another engine holds it: refuse
-ENGINE_RUNNING = "engine running"  # --take-over-owner, but the other engine still renews it: refuse
-RUNNING = "running"  # another process of this engine holds it and runs: refuse
-
-
-def claim_verdict(
-    current: Lease | None,
-    engine: str,
-    here: Process,
-    now: float,
-    *,
-    held: bool,
-    take_over: bool = False,
-    one_shot: bool = False,
-    started_at: Callable[[int], float | None] = process_started_at,
-) -> str:
-    """What a process of ``engine`` (``here``) may do with the lease it read (``current``).
-
-    ============================  =====================================  ==========================
-    the lease read                while claiming                         at a renewal (``held``)
-    ============================  =====================================  ==========================
-    none                          TAKE                                   TAKE (it is written again)
-    this instance's               TAKE                                   TAKE (a lost answer)
-    another engine's              OTHER_ENGINE; with ``take_over``:      TAKEN
-                                  TAKE_OVER once stale, else
-                                  ENGINE_RUNNING
-    this engine's, earlier        TAKE (the earlier version restarted)   TAKEN
-    dockernet
-    this engine's, another        RUNNING (a one-shot run: BESIDE)       TAKEN
-    process that runs
-    this engine's, another        TAKE (a restart, a crash)              TAKEN
-    process that stopped
-    ============================  =====================================  ==========================
-    """
-    if current is None or (current.instance and current.instance == here.instance):
-        return TAKE
-    if held:
-        return TAKEN
-    if current.engine != engine:
-        if not take_over:
-            return OTHER_ENGINE
-        return ENGINE_RUNNING if current.alive(now) else TAKE_OVER
-    if not current.instance:
-        return TAKE
-    if holder_running(current, here, now, started_at):
-        return BESIDE if one_shot else RUNNING
-    return TAKE
 
 
 def safe_engine_id(engine_id: str) -> str:
@@ -263,7 +211,7 @@ class LeaseKeeper:
             current is not None
             and claim_verdict(current, self.lease.engine, self.process, self.clock(), held=True) == TAKEN
         ):
-            self._refuse(TAKEN, current, self.lease)
+            raise refusal(TAKEN, self.owner, current, self.lease, self.clock())
         return True
 
     def release(self) -> None:
@@ -337,7 +285,7 @@ class LeaseKeeper:
                     self.beside = current
                     return
                 if verdict != TAKE_OVER:
-                    self._refuse(verdict, current, me)
+                    raise refusal(verdict, self.owner, current, me, now)
                 log.warning("Taking over owner id '%s' from %s (--take-over-owner)", self.owner, current.describe(now))
             elif self.lease is None and current is not None and current.instance != me.instance:
                 log.info(
@@ -354,37 +302,6 @@ class LeaseKeeper:
                 return
             # a prerequisite failed: the lease changed between the read and the write; read again
         raise PrerequisiteFailed(f"the lease of owner id '{self.owner}' kept changing while this watcher claimed it")
-
-    def _refuse(self, verdict: str, current: Lease, me: Lease) -> None:
-        """Another engine or process holds the lease: stop, naming it (``claim_verdict`` said which case)."""
-        now = self.clock()
-        this = f"this is engine {me.engine} on host {me.host or '?'}, pid {me.pid}"
-        if verdict == TAKEN:
-            raise OwnerCollision(
-                f"owner id '{self.owner}' was taken over by {current.describe(now)}; {this}: stopping without "
-                f"removing anything",
-                hint="give each host, and each watcher, its own --owner-id",
-            )
-        if verdict == ENGINE_RUNNING:
-            raise OwnerCollision(
-                f"owner id '{self.owner}' is held by {current.describe(now)}, so its watcher is running: not taking "
-                f"it over",
-                hint="stop that watcher first, or give this host its own --owner-id",
-            )
-        if verdict == RUNNING:
-            raise OwnerCollision(
-                f"owner id '{self.owner}' is already held by the running {current.holder()} on host "
-                f"{current.host or '?'} (engine {current.engine}), {current.renewed(now)}; this is pid {me.pid}: "
-                f"not running a second watcher under one owner id, as each would delete the records the other "
-                f"publishes",
-                hint="stop that watcher first (for a resync, send it SIGHUP), or give this one its own --owner-id",
-            )
-        raise OwnerCollision(
-            f"owner id '{self.owner}' is already used by {current.describe(now)}; {this}: not running, so that "
-            f"neither deletes the other's records",
-            hint="give each host its own --owner-id (DOCKERNET_OWNER_ID); if that engine is gone for good "
-            "(a reinstalled host), start once with --take-over-owner",
-        )
 
 
 def retire(

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 import dns.name
 
 from dockernet.ddns import Nameserver, Outcome
-from dockernet.errors import DnsError, DnsTransient, PrerequisiteFailed
+from dockernet.errors import DnsError, DnsRejected, DnsTransient, PrerequisiteFailed
 from dockernet.publish.plan import Change, Current, Delete, forward_first, is_reverse_name, is_srv_name, plan_names
 from dockernet.sync.backlog import Backlog
 from dockernet.sync.blocked import BlockedNames
@@ -145,6 +145,22 @@ class NameSync:
             self._zone.refresh(fqdn)
             verified = True
         raise PrerequisiteFailed(f"{fqdn} kept changing on the server while dockernet updated it; trying again")
+
+    def sync_all(self, names: set[dns.name.Name], alone: set[dns.name.Name]) -> bool:
+        """A full reconcile's names: in batches where they can go, then name by name; True when every one is done.
+
+        Names set aside are left out of the batches (a rejected name fails a
+        whole batch), as is ``alone``: the names that were set aside until
+        this resync, each tried once more by itself.
+        """
+        for fqdn in names:  # the batches bypass sync_name, which says it per event
+            self._notices.crowded(fqdn, self._index.claims_for(fqdn))
+        names = names - self.send_in_batches(names - alone - set(self._retries.set_aside))
+        return self.sync(names, verified=True)
+
+    def refused_on_read(self, fqdn: dns.name.Name, exc: DnsRejected) -> None:
+        """The server refused to say what ``fqdn`` holds (``ZoneReader.read``): set it aside, naming who wants it."""
+        self._triage.refused_on_read(fqdn, exc, self._index.wanted_by(fqdn, self._zone.current.get(fqdn)))
 
     def send_in_batches(self, names: set[dns.name.Name]) -> set[dns.name.Name]:
         """Plan many names and send them in few UPDATEs; returns the names done.

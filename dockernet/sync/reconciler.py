@@ -8,7 +8,9 @@ plans one name (``plan.plan_names``) and sends the change
 (``ddns.Nameserver``); a full reconcile first sends what it can in batches
 of many names (each name keeping its own prerequisites) and leaves the rest
 to ``sync_name``. Names held by others are watched by ``BlockedNames``; what
-the operator reads is said once by ``Notices``.
+the operator reads is said once by ``Notices``. What the watch loop and
+``/healthz`` read of it (pending names, when to retry, the zone as known)
+is ``ReconcilerStatus``, answered from its collaborators' books.
 
 Failures are kept to the names they concern (``triage.rejection_scope``
 decides; ``Retries`` keeps the books):
@@ -44,7 +46,7 @@ import dns.name
 
 from dockernet.ddns import Nameserver, Transfer
 from dockernet.engine.model import ContainerInfo
-from dockernet.errors import DnsError, DnsRejected
+from dockernet.errors import DnsError
 from dockernet.metrics import Health, NullMetrics
 from dockernet.publish.claims import RecordPolicy, claims_of
 from dockernet.publish.plan import Change, Claim, Current, Owned, plan_names, publishable
@@ -63,7 +65,78 @@ from dockernet.sync.zonereader import ZoneReader, ZoneState
 DeletionGuard = Callable[[set, int], bool]
 
 
-class Reconciler:
+class ReconcilerStatus:
+    """What the watch loop, ``/healthz``, ``topology`` and the tests read of a reconciler: answers from the books
+    of the collaborators it is given, changing nothing. Kept apart so that ``Reconciler`` reads as what it does."""
+
+    retries: Retries
+    zone: ZoneReader
+    writer: ZoneWriter
+    blocked: BlockedNames
+    index: ClaimIndex
+    backlog: Backlog
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock retries and backoffs are timed by."""
+        return self.retries.clock
+
+    @property
+    def health(self) -> Health:
+        """What ``/healthz`` reports, as the reconcile's outcomes set it."""
+        return self.retries.health
+
+    @property
+    def applied(self) -> int:
+        """Changes applied since start; the watcher reads it to time events."""
+        return self.writer.applied
+
+    @property
+    def needs_full(self) -> bool:
+        """A full reconcile is due when the retry is (the last one failed, or an outage just ended)."""
+        return self.retries.full_due
+
+    @property
+    def current(self) -> ZoneState:
+        return self.zone.current
+
+    @property
+    def pending(self) -> set[dns.name.Name]:
+        return self.retries.pending
+
+    @property
+    def unsure(self) -> set[dns.name.Name]:
+        return self.retries.unsure
+
+    @property
+    def set_aside(self) -> dict[dns.name.Name, SetAside]:
+        return self.retries.set_aside
+
+    def owned(self) -> dict[dns.name.Name, Owned]:
+        return self.zone.owned()
+
+    def waiting(self) -> int:
+        """How many names events asked for wait in the backlog (the watch loop yields to events while any do)."""
+        return len(self.backlog)
+
+    def claims_of_container(self, container_id: str) -> list[Claim]:
+        """What this container asks for now, as the last reconcile saw it (``topology``)."""
+        return self.index.claims_of_container(container_id)
+
+    def blocked_due_in(self) -> float | None:
+        """Seconds until the names held by others should be looked at (None: none is)."""
+        return self.blocked.due_in()
+
+    def server_down(self) -> bool:
+        """Whether the server is taken for down (two failures in a row): everything waits for the backoff."""
+        return self.retries.server_down
+
+    def retry_due_in(self) -> float | None:
+        """Seconds until pending names, or a full reconcile, should be tried (None: nothing waits)."""
+        return self.retries.due_in()
+
+
+class Reconciler(ReconcilerStatus):
     """Claims in, plan, apply, remember: the collaborators it is given do the reading, writing and telling."""
 
     def __init__(
@@ -108,55 +181,6 @@ class Reconciler:
             self.backlog,
         )
 
-    @property
-    def clock(self) -> Callable[[], float]:
-        return self.retries.clock
-
-    @property
-    def health(self) -> Health:
-        return self.retries.health
-
-    @property
-    def journal(self) -> Journal | None:
-        return self.writer.journal
-
-    @property
-    def applied(self) -> int:
-        """Changes applied since start; the watcher reads it to time events."""
-        return self.writer.applied
-
-    @property
-    def needs_full(self) -> bool:
-        """A full reconcile is due when the retry is (the last one failed, or an outage just ended)."""
-        return self.retries.full_due
-
-    @property
-    def current(self) -> ZoneState:
-        return self.zone.current
-
-    @property
-    def pending(self) -> set[dns.name.Name]:
-        return self.retries.pending
-
-    @property
-    def unsure(self) -> set[dns.name.Name]:
-        return self.retries.unsure
-
-    @property
-    def set_aside(self) -> dict[dns.name.Name, SetAside]:
-        return self.retries.set_aside
-
-    def owned(self) -> dict[dns.name.Name, Owned]:
-        return self.zone.owned()
-
-    def waiting(self) -> int:
-        """How many names events asked for wait in the backlog (the watch loop yields to events while any do)."""
-        return len(self.backlog)
-
-    def claims_of_container(self, container_id: str) -> list[Claim]:
-        """What this container asks for now, as the last reconcile saw it (``topology``)."""
-        return self.index.claims_of_container(container_id)
-
     # -- inputs ---------------------------------------------------------------
 
     def container_changed(
@@ -185,13 +209,10 @@ class Reconciler:
         """Index every running container's claims and read the zones' truth (``ZoneReader.read``); returns the
         names in play. ``transferred``: a transfer of everything a caller started earlier."""
         names = self.index.replace_all({info.id: self._claims_of(info) for info in containers})
-        self.zone.read(names, self.unsure, transferred, self._refused_on_read)
+        self.zone.read(names, self.unsure, transferred, self.names.refused_on_read)
         self.unsure.clear()  # every name in play was just read from the server
         self.retries.server_answered()
         return names | set(self.owned())
-
-    def _refused_on_read(self, fqdn: dns.name.Name, exc: DnsRejected) -> None:
-        self.triage.refused_on_read(fqdn, exc, self.index.wanted_by(fqdn, self.current.get(fqdn)))
 
     def preview(self, containers: list[ContainerInfo]) -> list[Change]:
         """The changes a full reconcile would send, sending nothing (``dns sync --dry-run``)."""
@@ -218,10 +239,7 @@ class Reconciler:
         doomed = {name for name in owned if not publishable(name, self.index.claims_for(name), self.current)}
         if doomed and guard is not None and not guard(doomed, len(owned)):
             names -= doomed
-        for name in names:  # the batches below bypass sync_name, which says it per event
-            self.notices.crowded(name, self.index.claims_for(name))
-        names -= self.names.send_in_batches(names - retry - set(self.set_aside))  # a rejected name fails a whole batch
-        ok = self.sync(names, verified=True)
+        ok = self.names.sync_all(names, alone=retry)
         if not self.pending:  # names set aside are reported on their own; they do not make a resync stale
             self.metrics.reconciled()
         return ok
@@ -269,23 +287,11 @@ class Reconciler:
 
     # -- names held by others ---------------------------------------------------
 
-    def blocked_due_in(self) -> float | None:
-        """Seconds until the names held by others should be looked at (None: none is)."""
-        return self.blocked.due_in()
-
     def check_blocked(self, interrupt: Callable[[], bool] = lambda: False) -> None:
         """Take the names held by others as soon as they are released (``BlockedNames.check``), without waiting
         for a resync. Raises ``DnsTransient`` when the server does not answer, saying when it looks again."""
         self.blocked.check(lambda name, state: self.names.released(name, state, interrupt))
 
-    def server_down(self) -> bool:
-        """Whether the server is taken for down (two failures in a row): everything waits for the backoff."""
-        return self.retries.server_down
-
     def mend_journal(self) -> None:
         """Rewrite a journal that missed lines, once it can be written (journal.py); at most once a second."""
         self.writer.mend_journal()
-
-    def retry_due_in(self) -> float | None:
-        """Seconds until pending names, or a full reconcile, should be tried (None: nothing waits)."""
-        return self.retries.due_in()

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from dockernet.watch.dnshealth import DnsHealth
 from dockernet.watch.guard import DeletionGuard
 from dockernet.watch.inbox import DISCONNECTED, INSPECTED, RELOAD, STOP, Inbox
 from dockernet.watch.ownership import Ownership
+from dockernet.watch.signals import install_signal_handlers
 from dockernet.watch.stream import EngineStream
 from dockernet.watch.supervision import Supervisor
 from dockernet.watch.timers import Timers
@@ -115,18 +115,9 @@ class Watcher:
 
     # -- lifecycle ---------------------------------------------------------------
 
-    def request_stop(self, *_args: object) -> None:
-        """SIGTERM/SIGINT: finish the update in flight, then leave the loop."""
-        self.events.stop()
-
-    def request_reload(self, *_args: object) -> None:
-        """SIGHUP: re-read the key, then resync."""
-        self.events.put(RELOAD)
-
     def install_signal_handlers(self) -> None:
-        signal.signal(signal.SIGTERM, self.request_stop)
-        signal.signal(signal.SIGINT, self.request_stop)
-        signal.signal(signal.SIGHUP, self.request_reload)
+        """SIGTERM/SIGINT stop the loop after the update in flight, SIGHUP re-keys and resyncs (``signals``)."""
+        install_signal_handlers(self.events)
 
     def once(self) -> bool:
         """One full reconcile; True when everything was applied."""

@@ -20,8 +20,7 @@ from dockernet.host.dnstools import _lease_dict, _life
 from dockernet.publish.plan import Foreign, Owned
 from dockernet.publish.registry import Lease, is_lease_name, lease_name, parse_lease
 from dockernet.rfc2136.primary import split_host_port
-from dockernet.sync.leaseholder import START_SLACK, Process, holder_running, refuse_if_running
-from dockernet.sync.leases import (
+from dockernet.sync.leaseclaim import (
     BESIDE,
     ENGINE_RUNNING,
     OTHER_ENGINE,
@@ -29,9 +28,10 @@ from dockernet.sync.leases import (
     TAKE,
     TAKE_OVER,
     TAKEN,
-    LeaseKeeper,
     claim_verdict,
 )
+from dockernet.sync.leaseholder import START_SLACK, Process, holder_running, refuse_if_running
+from dockernet.sync.leases import LeaseKeeper
 from tests.support import ZONE, Clock, InMemoryZone, container, name
 from tests.support import make_reconciler as make
 
