@@ -190,19 +190,9 @@ def change_route(
     """Add or delete one route (``destination`` None: the default route); saying so when there is nothing to do."""
     from pyroute2 import NetlinkError  # start-up time: pyroute2 is loaded by the first socket, not on import
 
-    if destination is not None:
-        family_of = destination.version
-    else:
-        family_of = ipaddress.ip_address(gateway).version if gateway else 4
-    family = 10 if family_of == 6 else 2
+    request = _route_request(destination, gateway)
     dst_text = str(destination) if destination is not None else "default"
     with container_netlink(engine, ref) as (info, ipr):
-        request: dict = {
-            "family": family,
-            "dst": str(destination) if destination is not None else ("::/0" if family == 10 else "0.0.0.0/0"),
-        }
-        if gateway:
-            request["gateway"] = gateway
         if dev:
             request["oif"] = _link_index(ipr, dev, f"container {info.name}")
         if not gateway and not dev and action == "add":
@@ -214,21 +204,7 @@ def change_route(
             ipr.route(action, **request)
         except NetlinkError as exc:
             if action == "add" and exc.code == errno.EEXIST:
-                held = [
-                    r
-                    for r in ipr.get_routes(family=family, table=254)
-                    if (r.get("RTA_DST"), r["dst_len"]) == _dst_key(destination)
-                ]
-                if any(
-                    r.get("RTA_GATEWAY") == gateway and (not dev or r.get("RTA_OIF") == request.get("oif"))
-                    for r in held
-                ):
-                    return f"route {dst_text} is already in {info.name}: nothing to do"
-                other = held[0].get("RTA_GATEWAY") if held else None
-                raise UsageError(
-                    f"{info.name} already has a route to {dst_text}" + (f" via {other}" if other else ""),
-                    hint=f"delete it first: dockernet netns route del {info.name} {dst_text}",
-                ) from None
+                return _route_taken(ipr, info.name, request, destination, gateway, dst_text)
             if action == "del" and exc.code == errno.ESRCH:
                 return f"route {dst_text} is not in {info.name}: nothing to do"
             raise NetlinkFailed(
@@ -236,6 +212,32 @@ def change_route(
             ) from None
         via = f" via {gateway}" if gateway else ""
         return f"{'added' if action == 'add' else 'deleted'} route {dst_text}{via} in {info.name}"
+
+
+def _route_request(destination: IPNetwork | None, gateway: str | None) -> dict:
+    """The route as netlink takes it; the default route is 0.0.0.0/0 or ::/0, in the gateway's family (else IPv4)."""
+    if destination is not None:
+        version = destination.version
+    else:
+        version = ipaddress.ip_address(gateway).version if gateway else 4
+    family = 10 if version == 6 else 2
+    dst = str(destination) if destination is not None else ("::/0" if family == 10 else "0.0.0.0/0")
+    return {"family": family, "dst": dst, **({"gateway": gateway} if gateway else {})}
+
+
+def _route_taken(ipr, name: str, request: dict, destination, gateway: str | None, dst_text: str) -> str:
+    """An add whose destination has a route already: nothing to do when it is this one, else say which is there."""
+    key = _dst_key(destination)
+    held = [r for r in ipr.get_routes(family=request["family"], table=254) if (r.get("RTA_DST"), r["dst_len"]) == key]
+    if any(
+        r.get("RTA_GATEWAY") == gateway and ("oif" not in request or r.get("RTA_OIF") == request["oif"]) for r in held
+    ):
+        return f"route {dst_text} is already in {name}: nothing to do"
+    other = held[0].get("RTA_GATEWAY") if held else None
+    raise UsageError(
+        f"{name} already has a route to {dst_text}" + (f" via {other}" if other else ""),
+        hint=f"delete it first: dockernet netns route del {name} {dst_text}",
+    ) from None
 
 
 def _dst_key(destination) -> tuple[str | None, int]:

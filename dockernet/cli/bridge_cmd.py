@@ -28,59 +28,66 @@ def _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfac
     )
 
 
+#: the files that point Docker (and ifupdown) at the bridge: which one, and where each is
+_FILE_OPTIONS = [
+    click.option(
+        "--config",
+        type=click.Choice(["auto", "daemon-json", "docker-opts", "none"]),
+        default="auto",
+        show_default=True,
+        help="Which file tells Docker to use the bridge. auto: DOCKER_OPTS where Docker reads it and it "
+        "already sets the bridge, else daemon.json. Settings that would reach dockerd twice are "
+        "removed from the other file.",
+    ),
+    click.option(
+        "--daemon-json",
+        default="/etc/docker/daemon.json",
+        show_default=True,
+        metavar="PATH",
+        help="Docker's daemon.json.",
+    ),
+    click.option(
+        "--defaults-file",
+        default="/etc/default/docker",
+        show_default=True,
+        metavar="PATH",
+        help="The file holding DOCKER_OPTS.",
+    ),
+    click.option(
+        "--interfaces-file",
+        metavar="PATH",
+        help="ifupdown stanza for the bridge [default: /etc/network/interfaces.d/NAME].",
+    ),
+    click.option("--no-interfaces-file", is_flag=True, help="Do not write (or remove) the ifupdown stanza."),
+    click.option(
+        "--unit-dir",
+        multiple=True,
+        metavar="DIR",
+        help="Where to look for docker.service and its drop-ins (repeatable) [default: the systemd dirs].",
+    ),
+]
+#: how a plan is carried out: whether Docker runs, in which namespace, only shown, or despite the refusals
+_RUN_OPTIONS = [
+    click.option(
+        "--docker-pid",
+        default="/var/run/docker.pid",
+        show_default=True,
+        metavar="PATH",
+        help="Docker's pid file: a live pid means Docker runs.",
+    ),
+    click.option("--netns", metavar="NAME|PATH", help="Work inside this network namespace instead of the host's."),
+    click.option("--dry-run", is_flag=True, help="Print the netlink steps and file diffs; change nothing."),
+    click.option(
+        "--force",
+        is_flag=True,
+        help="Go ahead despite overlapping networks, ports on the bridge, or a non-bridge link of that name.",
+    ),
+]
+
+
 def _bridge_file_options(func):
-    options = [
-        click.option(
-            "--config",
-            type=click.Choice(["auto", "daemon-json", "docker-opts", "none"]),
-            default="auto",
-            show_default=True,
-            help="Which file tells Docker to use the bridge. auto: DOCKER_OPTS where Docker reads it and it "
-            "already sets the bridge, else daemon.json. Settings that would reach dockerd twice are "
-            "removed from the other file.",
-        ),
-        click.option(
-            "--daemon-json",
-            default="/etc/docker/daemon.json",
-            show_default=True,
-            metavar="PATH",
-            help="Docker's daemon.json.",
-        ),
-        click.option(
-            "--defaults-file",
-            default="/etc/default/docker",
-            show_default=True,
-            metavar="PATH",
-            help="The file holding DOCKER_OPTS.",
-        ),
-        click.option(
-            "--interfaces-file",
-            metavar="PATH",
-            help="ifupdown stanza for the bridge [default: /etc/network/interfaces.d/NAME].",
-        ),
-        click.option("--no-interfaces-file", is_flag=True, help="Do not write (or remove) the ifupdown stanza."),
-        click.option(
-            "--unit-dir",
-            multiple=True,
-            metavar="DIR",
-            help="Where to look for docker.service and its drop-ins (repeatable) [default: the systemd dirs].",
-        ),
-        click.option(
-            "--docker-pid",
-            default="/var/run/docker.pid",
-            show_default=True,
-            metavar="PATH",
-            help="Docker's pid file: a live pid means Docker runs.",
-        ),
-        click.option("--netns", metavar="NAME|PATH", help="Work inside this network namespace instead of the host's."),
-        click.option("--dry-run", is_flag=True, help="Print the netlink steps and file diffs; change nothing."),
-        click.option(
-            "--force",
-            is_flag=True,
-            help="Go ahead despite overlapping networks, ports on the bridge, or a non-bridge link of that name.",
-        ),
-    ]
-    for option in reversed(options):
+    """The options ``setup`` and ``teardown`` share, declared once: the same files, carried out the same way."""
+    for option in reversed(_FILE_OPTIONS + _RUN_OPTIONS):
         func = option(func)
     return func
 

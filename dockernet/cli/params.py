@@ -1,222 +1,47 @@
-"""click parameters: types that turn bad input into a usage error before any I/O, and the DNS
-options ``watch`` and the ``dns`` commands share, declared once (``dns_options``)."""
+"""click parameters the commands share: the DNS options ``watch`` and the ``dns`` commands take, declared once
+(``dns_options``), the owner options, ``--host-netns``; and the validating types of ``cli.paramtypes``, so that a
+command module imports all its parameters from here."""
 
 from __future__ import annotations
 
 import functools
-import ipaddress
 import socket
 
 import click
-import dns.exception
-import dns.name
 
-from dockernet.errors import UsageError
-from dockernet.logformat import printable
-from dockernet.publish.naming import conf_safe_name
-from dockernet.publish.registry import valid_owner_id
+from dockernet.cli.paramtypes import (
+    CIDR,
+    DOCKER_HOST,
+    IFNAME,
+    IP,
+    KEY_NAME,
+    LISTEN,
+    MTU,
+    OWNER_ID,
+    RESOLVER,
+    REVERSE_ZONE,
+    SEARCH_DOMAIN,
+    ZONE,
+)
 
-
-class ZoneType(click.ParamType):
-    """A DNS zone name such as docker.test (absolute; the trailing dot is optional)."""
-
-    name = "ZONE"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, dns.name.Name):
-            return value
-        text = str(value).strip(" ")
-        if not conf_safe_name(text):
-            self.fail(
-                f"'{printable(text)}' is not a valid DNS name (labels of letters, digits, '-' and '_', "
-                "separated by dots)",
-                param,
-                ctx,
-            )
-        try:
-            zone = dns.name.from_text(text)
-        except dns.exception.DNSException as exc:
-            self.fail(f"'{printable(text)}' is not a valid DNS name ({exc})", param, ctx)
-        if zone == dns.name.root:
-            self.fail("the root zone cannot be a container zone", param, ctx)
-        return zone
-
-
-class ReverseZoneType(ZoneType):
-    """A reverse zone such as 1.10.in-addr.arpa, or auto (the zones the server serves for Docker's subnets)."""
-
-    name = "ZONE|auto"
-
-    def convert(self, value, param, ctx):
-        return "auto" if value == "auto" else super().convert(value, param, ctx)
-
-
-class KeyNameType(click.ParamType):
-    """A TSIG key name as named.conf spells it: ddns-key, or host1.example.com."""
-
-    name = "NAME"
-
-    def convert(self, value, param, ctx):
-        text = str(value)
-        if not conf_safe_name(text) or text.endswith("."):
-            self.fail(
-                f"'{printable(text)}' is not a valid key name (letters, digits, '-', '_' and dots, e.g. ddns-key)",
-                param,
-                ctx,
-            )
-        return text
-
-
-class NetworkType(click.ParamType):
-    """An IPv4 or IPv6 network in CIDR notation (10.1.0.0/16)."""
-
-    name = "CIDR"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
-            return value
-        text = str(value).strip()
-        if "/" not in text:
-            self.fail(f"'{text}' is not a CIDR (expected an address/prefix such as 10.1.0.0/16)", param, ctx)
-        try:
-            return ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            self.fail(f"'{text}' is not a CIDR (expected an address/prefix such as 10.1.0.0/16)", param, ctx)
-
-
-class AddressType(click.ParamType):
-    """An IPv4 or IPv6 address."""
-
-    name = "IP"
-
-    def convert(self, value, param, ctx):
-        try:
-            return str(ipaddress.ip_address(str(value).strip()))
-        except ValueError:
-            self.fail(f"'{value}' is not an IP address", param, ctx)
-
-
-class InterfaceNameType(click.ParamType):
-    """A network interface name: 1-15 letters, digits, '_', '.' or '-' (docker0, br-lan)."""
-
-    name = "NAME"
-
-    def convert(self, value, param, ctx):
-        # start-up time: loaded when a value is converted, not by --help
-        from dockernet.host.bridgeargs import valid_ifname
-
-        text = str(value)
-        if not valid_ifname(text):
-            self.fail(
-                f"'{printable(text)}' is not a valid interface name (1-15 letters, digits, '_', '.' or '-', "
-                "not starting with '.' or '-')",
-                param,
-                ctx,
-            )
-        return text
-
-
-class ResolverType(click.ParamType):
-    """A DNS resolver's address: IPv4 or IPv6, without a scope (dockerd's --dns)."""
-
-    name = "IP"
-
-    def convert(self, value, param, ctx):
-        # start-up time: loaded when a value is converted, not by --help
-        from dockernet.host.bridgeargs import resolver_address
-
-        address = resolver_address(str(value))
-        if address is None:
-            self.fail(f"'{printable(str(value))}' is not an IP address (IPv4 or IPv6, no %scope)", param, ctx)
-        return address
-
-
-class SearchDomainType(click.ParamType):
-    """A search domain for containers (dockerd's --dns-search): example.com."""
-
-    name = "DOMAIN"
-
-    def convert(self, value, param, ctx):
-        # start-up time: loaded when a value is converted, not by --help
-        from dockernet.host.bridgeargs import search_domain
-
-        domain = search_domain(str(value))
-        if domain is None:
-            self.fail(
-                f"'{printable(str(value))}' is not a domain name (labels of letters, digits and '-', "
-                "separated by dots)",
-                param,
-                ctx,
-            )
-        return domain
-
-
-class OwnerIdType(click.ParamType):
-    """An owner id: letters, digits, '.', '_' and '-', up to 63 characters."""
-
-    name = "ID"
-
-    def convert(self, value, param, ctx):
-        text = str(value).strip(" ")
-        if not valid_owner_id(text):
-            self.fail(
-                f"'{printable(text)}' is not a valid owner id (letters, digits, '.', '_', '-'; up to 63)", param, ctx
-            )
-        return text
-
-
-class ListenType(click.ParamType):
-    """HOST:PORT to listen on; an IPv6 host goes in brackets ([::1]:9153)."""
-
-    name = "HOST:PORT"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, tuple):
-            return value
-        text = str(value).strip()
-        host, sep, port = text.rpartition(":")
-        host = host.strip("[]")
-        try:
-            address = str(ipaddress.ip_address(host)) if host else ""
-            number = int(port)
-        except ValueError:
-            address, number = "", -1
-        if not sep or not address or not 0 < number < 65536:
-            self.fail(f"'{text}' is not HOST:PORT (e.g. 127.0.0.1:9153 or [::1]:9153)", param, ctx)
-        return (address, number)
-
-
-class DockerHostType(click.ParamType):
-    """A Docker engine URL, as the docker CLI's -H takes it: unix:///var/run/docker.sock, tcp://HOST:2376."""
-
-    name = "URL"
-
-    def convert(self, value, param, ctx):
-        # start-up time: loaded when a value is converted, not by --help
-        from dockernet.engine.address import check_engine_url
-
-        try:
-            return check_engine_url(str(value))
-        except UsageError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-ZONE = ZoneType()
-DOCKER_HOST = DockerHostType()
-LISTEN = ListenType()
-CIDR = NetworkType()
-IP = AddressType()
-OWNER_ID = OwnerIdType()
-KEY_NAME = KeyNameType()
-REVERSE_ZONE = ReverseZoneType()
-IFNAME = InterfaceNameType()
-RESOLVER = ResolverType()
-SEARCH_DOMAIN = SearchDomainType()
-#: what the kernel takes for a link's MTU (IPv4's minimum of 68 up to a 16-bit length)
-MTU = click.IntRange(68, 65535)
-
-
-# --- the options watch and the dns commands share -------------------------------------
+__all__ = [
+    "CIDR",
+    "DOCKER_HOST",
+    "IFNAME",
+    "IP",
+    "KEY_NAME",
+    "LISTEN",
+    "MTU",
+    "OWNER_ID",
+    "RESOLVER",
+    "REVERSE_ZONE",
+    "SEARCH_DOMAIN",
+    "ZONE",
+    "default_owner_id",
+    "dns_options",
+    "host_netns_option",
+    "owner_options",
+]
 
 
 def default_owner_id() -> str:

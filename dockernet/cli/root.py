@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from dataclasses import replace
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -19,7 +20,11 @@ from dockernet import __version__
 from dockernet.cli import bridge_cmd, dns_cmd, netns_cmd
 from dockernet.cli.params import DOCKER_HOST, LISTEN, dns_options, host_netns_option, owner_options
 from dockernet.errors import CannotListen, CannotOpenLog, DockernetError
-from dockernet.logformat import one_line
+from dockernet.logformat import one_line, setup_logging
+
+if TYPE_CHECKING:
+    from dockernet.runtime import Runtime
+    from dockernet.watch.watcher import Watcher
 
 log = logging.getLogger("dockernet")
 
@@ -152,15 +157,11 @@ def watch(
     is set aside alone; no other container waits for it. LOG is a file
     path, or - for standard output.
     """
-    from dockernet import pidfile as pidfiles
-    from dockernet.logformat import setup_logging
+    # start-up time: --help and completion load no command's modules
     from dockernet.metrics import Health, NullMetrics
     from dockernet.runtime import build, build_watcher, watch_options
 
-    try:
-        setup_logging(log_to)
-    except OSError as exc:
-        raise CannotOpenLog(f"cannot open log file {log_to}: {exc.strerror}") from None
+    _open_log(log_to)
     health, metrics = Health(), NullMetrics()
     if metrics_listen and not once:
         metrics = _serve_metrics(metrics_listen, health)
@@ -176,10 +177,30 @@ def watch(
     runtime = build(settings, obj["docker_host"], metrics=metrics, health=health)
     watcher = build_watcher(runtime, options)
     if once:
-        ok = watcher.once()
-        if not ok:
-            log.error("Not every change was applied (%d pending)", len(runtime.reconciler.pending))
-        sys.exit(0 if ok else 1)
+        _reconcile_once(runtime, watcher)
+    _run_until_stopped(runtime, watcher, pidfile)
+
+
+def _open_log(log_to: str) -> None:
+    """LOG (a file, or - for stdout) before anything else: a file that cannot be opened stops the watcher at once."""
+    try:
+        setup_logging(log_to)
+    except OSError as exc:
+        raise CannotOpenLog(f"cannot open log file {log_to}: {exc.strerror}") from None
+
+
+def _reconcile_once(runtime: Runtime, watcher: Watcher) -> NoReturn:
+    """--once: one reconcile, and the exit status says whether every change was applied (for scripts and cron)."""
+    ok = watcher.once()
+    if not ok:
+        log.error("Not every change was applied (%d pending)", len(runtime.reconciler.pending))
+    sys.exit(0 if ok else 1)
+
+
+def _run_until_stopped(runtime: Runtime, watcher: Watcher, pidfile: str | None) -> None:
+    """The long run: the pid file held meanwhile, and the journal closed and the pid file released however it ends."""
+    from dockernet import pidfile as pidfiles  # start-up time: only a running watcher holds a pid file
+
     if pidfile:
         pidfiles.acquire(pidfile)
     watcher.install_signal_handlers()
@@ -187,10 +208,10 @@ def watch(
     log.info(
         "dockernet %s watching for zone %s via %s with %s, owner id %s",
         __version__,
-        settings.zone,
+        runtime.settings.zone,
         target.where,
         target.key,
-        settings.owner_id,
+        runtime.settings.owner_id,
     )
     try:
         watcher.run()

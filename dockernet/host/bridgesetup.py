@@ -155,54 +155,101 @@ def gateway_dns_warning(spec: BridgeSpec, dns_given: bool) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class _DockerFiles:
+    """What tells dockerd its settings today, read once, before any change: the unit, daemon.json, DOCKER_OPTS."""
+
+    unit: UnitFacts
+    daemon_json: str | None
+    defaults: str | None
+    settings: dict
+    opts_words: list[str]
+    opts_flags: dict[str, list[str]]
+
+    @property
+    def opts_read(self) -> bool:
+        """Whether dockerd gets DOCKER_OPTS: its unit reads them, or there is no unit (an init script does)."""
+        return self.unit.reads_docker_opts or not self.unit.found
+
+
+def _read_docker_files(paths: FilePaths) -> _DockerFiles:
+    """Docker's files as they are; a malformed daemon.json or DOCKER_OPTS is refused here, whatever --config."""
+    unit = read_unit(list(paths.unit_dirs))
+    daemon_json = read_text(paths.daemon_json)
+    defaults = read_text(paths.defaults_file)
+    settings = parse_daemon_json(daemon_json, str(paths.daemon_json))
+    opts_words = docker_opts(defaults, str(paths.defaults_file))  # so is a DOCKER_OPTS the shell cannot read
+    return _DockerFiles(unit, daemon_json, defaults, settings, opts_words, flags_in(opts_words))
+
+
+def _resolver_sources(docker: _DockerFiles, place: str) -> list[tuple[str, object]]:
+    """Where Docker's files name resolvers, the chosen file first; DOCKER_OPTS only where dockerd would read it."""
+    sources: list[tuple[str, object]] = [("daemon.json", docker.settings.get("dns"))]
+    if docker.opts_read or place == "docker-opts":
+        sources.insert(0 if place == "docker-opts" else 1, ("DOCKER_OPTS", docker.opts_flags.get("dns")))
+    return sources
+
+
+def _old_networks(old_bridge: LinkState | None, docker: _DockerFiles) -> list[IPNetwork]:
+    """The subnets the bridge had before (on the link, and as bip in either file): resolvers there are left behind."""
+    old_networks: list[IPNetwork] = [address.network for address in (old_bridge.addresses if old_bridge else ())]
+    old_networks += [
+        ipaddress.ip_interface(bip).network
+        for bip in [docker.settings.get("bip"), *docker.opts_flags.get("bip", [])]
+        if isinstance(bip, str) and parses(ipaddress.IPv4Interface, bip)
+    ]
+    return old_networks
+
+
+def _settings_changes(spec: BridgeSpec, place: str, paths: FilePaths, docker: _DockerFiles) -> list[FileChange]:
+    """daemon.json and DOCKER_OPTS with the bridge's settings in ``place``.
+
+    Refused before, when no file dockernet writes can fix it, and after, when a setting would reach dockerd twice.
+    """
+    _refusals(spec, docker.unit, docker.settings, docker.opts_words, docker.opts_read)
+    daemon_after, defaults_after = place_settings(
+        docker.daemon_json,
+        docker.defaults,
+        spec,
+        place,
+        docker.opts_read,
+        str(paths.daemon_json),
+        str(paths.defaults_file),
+    )
+    changes = [
+        change
+        for change in (
+            FileChange(paths.daemon_json, docker.daemon_json, daemon_after),
+            FileChange(paths.defaults_file, docker.defaults, defaults_after),
+        )
+        if change.changed
+    ]
+    _conflict_check(paths, daemon_after, defaults_after, docker.unit)
+    return changes
+
+
 def _file_changes(
     spec: BridgeSpec,
     cidr_argument: str,
     paths: FilePaths,
     old_bridge: LinkState | None = None,
 ) -> tuple[list[FileChange], list[str], list[str]]:
-    unit = read_unit(list(paths.unit_dirs))
-    warnings, notes = [], []
-    daemon_before = read_text(paths.daemon_json)
-    defaults_before = read_text(paths.defaults_file)
-    # a malformed file is refused, whatever --config
-    settings = parse_daemon_json(daemon_before, str(paths.daemon_json))
-    opts_words = docker_opts(defaults_before, str(paths.defaults_file))  # so is a DOCKER_OPTS the shell cannot read
-    opts_read = unit.reads_docker_opts or not unit.found
-    opts_flags = flags_in(opts_words)
-    place, why = choose_place(paths.config, unit, opts_flags)
+    """The files' side of ``bridge setup``: each file's change, the warnings, and notes on what was decided."""
+    docker = _read_docker_files(paths)
+    place, why = choose_place(paths.config, docker.unit, docker.opts_flags)
     dns_given = not spec.dns_defaulted
-    sources = [("daemon.json", settings.get("dns"))]
-    if opts_read or place == "docker-opts":
-        sources.insert(0 if place == "docker-opts" else 1, ("DOCKER_OPTS", opts_flags.get("dns")))
-    old_networks: list[IPNetwork] = [address.network for address in (old_bridge.addresses if old_bridge else ())]
-    old_networks += [
-        ipaddress.ip_interface(bip).network
-        for bip in [settings.get("bip"), *opts_flags.get("bip", [])]
-        if isinstance(bip, str) and parses(ipaddress.IPv4Interface, bip)
-    ]
-    spec, dns_notes = keep_resolvers(spec, place, sources, old_networks)
-    changes = []
+    spec, dns_notes = keep_resolvers(spec, place, _resolver_sources(docker, place), _old_networks(old_bridge, docker))
+    changes: list[FileChange] = []
+    warnings: list[str] = []
+    notes: list[str] = []
     if place != "none":
-        _refusals(spec, unit, settings, opts_words, opts_read)
-        daemon_after, defaults_after = place_settings(
-            daemon_before, defaults_before, spec, place, opts_read, str(paths.daemon_json), str(paths.defaults_file)
-        )
-        changes += [
-            change
-            for change in (
-                FileChange(paths.daemon_json, daemon_before, daemon_after),
-                FileChange(paths.defaults_file, defaults_before, defaults_after),
-            )
-            if change.changed
-        ]
-        _conflict_check(paths, daemon_after, defaults_after, unit)
+        changes += _settings_changes(spec, place, paths, docker)
         notes.append(f"Docker's bridge settings go to {why}")
         notes += dns_notes
         warnings += gateway_dns_warning(spec, dns_given)
-    if place == "docker-opts" and unit.found and not unit.reads_docker_opts:
+    if place == "docker-opts" and docker.unit.found and not docker.unit.reads_docker_opts:
         warnings.append(
-            f"the docker unit ({unit.where or 'docker.service'}) does not read DOCKER_OPTS: "
+            f"the docker unit ({docker.unit.where or 'docker.service'}) does not read DOCKER_OPTS: "
             "this setting has no effect under systemd; use --config daemon-json"
         )
     if paths.interfaces_file is not None:

@@ -39,59 +39,74 @@ def _zone_text(zone: dns.name.Name) -> str:
 
 def check(nameserver: Nameserver) -> list[Finding]:
     """Everything a watcher needs from the server, zone by zone; each failure says what to add to named.conf."""
-    target = nameserver.target
-    key = target.key
+    key = nameserver.target.key
     keyref = f'key "{key.label}"' if key else "this host's address"
     findings = [Finding(True, f"{key} loaded" if key else "no TSIG key: unsigned updates")]
-    for zone in target.zones:
-        name = _zone_text(zone)
-        try:
-            served = nameserver.zone_for(zone)
-        except DnsRejected as exc:
-            findings.append(_rejected(nameserver, zone, exc, keyref, "look-up refused"))
-            continue
-        except DnsTransient as exc:
-            findings.append(Finding(False, f"{name}: {exc}"))
-            continue
-        if served != zone:
-            answer = _probe_answer(nameserver, zone)
-            findings.append(
-                Finding(
-                    False,
-                    f"{name}: {target.where} does not serve this zone{answer}; add to named.conf: "
-                    f'zone "{name}" {{ type primary; file "{name}.zone"; '
-                    f"allow-update {{ {keyref}; }}; }};",
-                )
-            )
-            continue
-        findings.append(Finding(True, f"{name}: served by {target.where}"))
-        findings.extend(_servers(nameserver, zone))
-        try:
-            nameserver.probe_zone(zone)
-        except DnsRejected as exc:
-            findings.append(_rejected(nameserver, zone, exc, keyref, "updates refused"))
-        except DnsTransient as exc:
-            findings.append(Finding(False, f"{name}: {exc}"))
-        else:
-            findings.append(Finding(True, f"{name}: {keyref} may update the zone"))
-        try:
-            transferable = not nameserver.transfer_raw(zone).refused
-        except (DnsTransient, DnsRejected) as exc:
-            findings.append(Finding(False, f"{name}: zone transfer failed: {exc}"))
-            continue
-        if transferable:
-            findings.append(
-                Finding(True, f"{name}: {keyref} may transfer the zone (stale records are found in one sweep)")
-            )
-        else:
-            findings.append(
-                Finding(
-                    True,
-                    f"{name}: zone transfer not allowed; dockernet works from its journal instead. To allow the "
-                    f"sweep, add to the zone in named.conf: allow-transfer {{ {keyref}; }};",
-                )
-            )
+    for zone in nameserver.target.zones:
+        findings.extend(_check_zone(nameserver, zone, keyref))
     return findings
+
+
+def _check_zone(nameserver: Nameserver, zone: dns.name.Name, keyref: str) -> list[Finding]:
+    """One zone, in the order a watcher needs it: served there, its servers, updates allowed, transfer allowed."""
+    served = _served(nameserver, zone, keyref)
+    if not served.ok:
+        return [served]  # nothing else is worth asking of a server that does not serve the zone
+    return [
+        served,
+        *_servers(nameserver, zone),
+        _update_grant(nameserver, zone, keyref),
+        _transfer_grant(nameserver, zone, keyref),
+    ]
+
+
+def _served(nameserver: Nameserver, zone: dns.name.Name, keyref: str) -> Finding:
+    """Whether the server is authoritative for ``zone``; when not, the named.conf stanza that makes it so."""
+    name = _zone_text(zone)
+    target = nameserver.target
+    try:
+        served = nameserver.zone_for(zone)
+    except DnsRejected as exc:
+        return _rejected(nameserver, zone, exc, keyref, "look-up refused")
+    except DnsTransient as exc:
+        return Finding(False, f"{name}: {exc}")
+    if served != zone:
+        answer = _probe_answer(nameserver, zone)
+        return Finding(
+            False,
+            f"{name}: {target.where} does not serve this zone{answer}; add to named.conf: "
+            f'zone "{name}" {{ type primary; file "{name}.zone"; '
+            f"allow-update {{ {keyref}; }}; }};",
+        )
+    return Finding(True, f"{name}: served by {target.where}")
+
+
+def _update_grant(nameserver: Nameserver, zone: dns.name.Name, keyref: str) -> Finding:
+    """Whether this key (or address) may update the zone, probed with a no-op UPDATE."""
+    name = _zone_text(zone)
+    try:
+        nameserver.probe_zone(zone)
+    except DnsRejected as exc:
+        return _rejected(nameserver, zone, exc, keyref, "updates refused")
+    except DnsTransient as exc:
+        return Finding(False, f"{name}: {exc}")
+    return Finding(True, f"{name}: {keyref} may update the zone")
+
+
+def _transfer_grant(nameserver: Nameserver, zone: dns.name.Name, keyref: str) -> Finding:
+    """Whether the zone may be transferred: not needed (the journal stands in), but stale records are found sooner."""
+    name = _zone_text(zone)
+    try:
+        transferable = not nameserver.transfer_raw(zone).refused
+    except (DnsTransient, DnsRejected) as exc:
+        return Finding(False, f"{name}: zone transfer failed: {exc}")
+    if transferable:
+        return Finding(True, f"{name}: {keyref} may transfer the zone (stale records are found in one sweep)")
+    return Finding(
+        True,
+        f"{name}: zone transfer not allowed; dockernet works from its journal instead. To allow the "
+        f"sweep, add to the zone in named.conf: allow-transfer {{ {keyref}; }};",
+    )
 
 
 def _servers(nameserver: Nameserver, zone: dns.name.Name) -> list[Finding]:
@@ -271,27 +286,8 @@ def list_records(runtime, owner: str | None, this_owner: str) -> list[dict]:
     watcher), and an owner with a lease but no records gets a row of its own
     without a name. Without zone transfer, this owner's names come from its journal.
     """
-    listed = list_marked(runtime.nameserver, owner)
-    if listed is None:
-        if owner != this_owner:
-            raise TransferNotAllowed(
-                "listing other owners' records needs zone transfer, which the server refuses",
-                hint="allow-transfer { key ...; }; in named.conf",
-            )
-        runtime.reconciler.load([])
-        rows = sorted(
-            (name.to_text(), this_owner, state.short_id, state.records)
-            for name, state in runtime.reconciler.owned().items()
-        )
-        leases: dict = {}
-    else:
-        rows, leases = listed
-    try:
-        running = set()
-        for info in runtime.engine.running():  # a service is running while one of its replicas is
-            running |= {info.short_id, service_group(container_fields(info.hostname, info.name, info.id, info.labels))}
-    except DockernetError:
-        running = None
+    rows, leases = _marked_names(runtime, owner, this_owner)
+    running = _running_holders(runtime.engine)
     now = time.time()
     here = Process.this()
     found = [
@@ -307,7 +303,7 @@ def list_records(runtime, owner: str | None, this_owner: str) -> list[dict]:
         for name, who, holder, records in rows
     ]
     listed_owners = {row["owner"] for row in found}
-    found += [
+    return found + [
         {
             "name": None,
             "owner": who,
@@ -320,7 +316,35 @@ def list_records(runtime, owner: str | None, this_owner: str) -> list[dict]:
         for who, lease in sorted(leases.items())
         if who not in listed_owners and owner in (None, who)
     ]
-    return found
+
+
+def _marked_names(runtime, owner: str | None, this_owner: str) -> tuple[list[tuple[str, str, str, tuple]], dict]:
+    """(name, owner, holder, records) rows and the leases: from a zone transfer, else this owner's from its journal."""
+    listed = list_marked(runtime.nameserver, owner)
+    if listed is not None:
+        return listed
+    if owner != this_owner:
+        raise TransferNotAllowed(
+            "listing other owners' records needs zone transfer, which the server refuses",
+            hint="allow-transfer { key ...; }; in named.conf",
+        )
+    runtime.reconciler.load([])
+    rows = sorted(
+        (name.to_text(), this_owner, state.short_id, state.records)
+        for name, state in runtime.reconciler.owned().items()
+    )
+    return rows, {}
+
+
+def _running_holders(engine) -> set[str] | None:
+    """What runs here: short ids, and services (running while a replica is); None when the engine cannot be asked."""
+    try:
+        running = set()
+        for info in engine.running():
+            running |= {info.short_id, service_group(container_fields(info.hostname, info.name, info.id, info.labels))}
+    except DockernetError:
+        return None
+    return running
 
 
 def _lease_dict(lease, now: float, here: Process) -> dict | None:
