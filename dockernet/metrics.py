@@ -136,10 +136,8 @@ class PrometheusMetrics(NullMetrics):
 
     def _start_series_at_zero(self) -> None:
         """Every known label value of the counters at 0, so rate() and dashboards see it before it first happens."""
-        from dockernet.engine.model import (
-            CONTAINER_ACTIONS,
-            NETWORK_ACTIONS,
-        )  # only with --metrics-listen
+        # only with --metrics-listen: NullMetrics runs without it
+        from dockernet.engine.model import CONTAINER_ACTIONS, NETWORK_ACTIONS
 
         for counter, values in (
             (self._events, (*sorted(CONTAINER_ACTIONS), *sorted(NETWORK_ACTIONS))),
@@ -152,7 +150,7 @@ class PrometheusMetrics(NullMetrics):
 
     def watch_health(self, health: Health) -> None:
         """Export what /healthz answers, as numbers a dashboard can draw (a scrape's ``up`` only says it answered)."""
-        from prometheus_client import Gauge
+        from prometheus_client import Gauge  # the Prometheus client loads only with --metrics-listen
 
         healthy = Gauge(
             "dockernet_healthy",

@@ -83,6 +83,7 @@ class DnsSettings:
 
     def host_address_or_default(self, netns: str | None = None) -> str:
         """The address ``--address host`` publishes: --host-address, else the default route's interface's."""
+        # pyroute2 loads only for --address host without --host-address
         from dockernet.bridge import default_route_address
 
         address = self.host_address or default_route_address(netns)
@@ -135,6 +136,7 @@ def build(
     ``read_only`` commands (ls, check, dry runs) read the journal if there is
     one and create nothing.
     """
+    # loaded when building: every command's option parsing imports this module for DnsSettings
     from dockernet.ddns import Nameserver
     from dockernet.engine.dockerapi import DockerEngine
     from dockernet.metrics import Health, NullMetrics
@@ -153,6 +155,7 @@ def build(
 
 def _target(settings: DnsSettings) -> DnsTarget:
     """Where updates go (the zone's primary, when the SOA names one) and the key that signs them."""
+    # loaded when building: every command's option parsing imports this module for DnsSettings
     from dockernet.ddns import DnsTarget, resolve_server
     from dockernet.rfc2136.primary import find_primary
     from dockernet.rfc2136.tsigkey import key_file_exposure, load_key_file
@@ -183,6 +186,7 @@ def _target(settings: DnsSettings) -> DnsTarget:
 
 
 def _open_journal(settings: DnsSettings, writable: bool) -> Journal:
+    # loaded when building: every command's option parsing imports this module for DnsSettings
     from dockernet.sync.journal import Journal
 
     journal = Journal(settings.state_dir, settings.owner_id)
@@ -199,6 +203,7 @@ def _open_journal(settings: DnsSettings, writable: bool) -> Journal:
 
 
 def _policy(settings: DnsSettings) -> RecordPolicy:
+    # loaded when building: every command's option parsing imports this module for DnsSettings
     from dockernet.publish.claims import RecordPolicy
 
     return RecordPolicy(
@@ -221,6 +226,7 @@ def watch_options(settings: DnsSettings, **given: Any) -> WatchOptions:
 
     ``given``: ``WatchOptions`` fields (--docker-pid, --resync-interval, --adopt-owner, ...).
     """
+    # loaded when building: every command's option parsing imports this module for DnsSettings
     from dockernet.rfc2136.tsigkey import load_key_file
     from dockernet.watch.watcher import WatchOptions
 
@@ -235,6 +241,7 @@ def watch_options(settings: DnsSettings, **given: Any) -> WatchOptions:
 
 def build_watcher(runtime: Runtime, options: WatchOptions) -> Watcher:
     """The watch loop (``watch``, ``dns sync``) over ``runtime``, holding this owner id's lease."""
+    # loaded when building: every command's option parsing imports this module for DnsSettings
     from dockernet.sync.leases import LeaseKeeper
     from dockernet.watch.watcher import Watcher
 

@@ -67,6 +67,7 @@ def dns_init(zone, directory, listen, port, subnets, key_name, algorithm, allow_
 
     The result runs as it is: named -g -c DIR/named.conf
     """
+    # loaded when the command runs: --help and shell completion import click alone
     from dockernet.host.dnsinit import KEY_FILE, InitSpec, new_secret, reconfigure, render_all, write_files
 
     spec = InitSpec(
@@ -106,6 +107,7 @@ def dns_check(obj, settings):
     changes. Each finding is one line, with the named.conf fix where
     something is missing. Exit 0 only when updates will work.
     """
+    # loaded when the command runs: --help and shell completion import click alone
     from dockernet.host.dnstools import check, updates_work
     from dockernet.runtime import build
 
@@ -129,6 +131,7 @@ def dns_ls(obj, settings, list_owner, list_all, as_json):
     without that, this watcher's own names are looked up one by one from its
     journal. Another owner's containers are on another host: 'other owner'.
     """
+    # loaded when the command runs: --help and shell completion import click alone
     import json
 
     from dockernet.host.dnstools import list_records, render_ls
@@ -157,6 +160,7 @@ def dns_sync(obj, settings, dry_run, take_over_owner, adopt_owner, force):
     Next to this owner id's running watcher it runs too, and leaves the
     lease to that watcher (sending the watcher SIGHUP resyncs it as well).
     """
+    # loaded when the command runs: --help and shell completion import click alone
     from dockernet.host.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build, build_watcher, watch_options
@@ -192,6 +196,7 @@ def dns_purge(obj, settings, purge_owner, dry_run, force):
     still runs (it would publish its records again) is refused, naming that
     watcher, unless --force; this watcher's own purge keeps the lease then.
     """
+    # loaded when the command runs: --help and shell completion import click alone
     from dockernet.host.dnstools import render_nsupdate
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build
@@ -207,6 +212,7 @@ def dns_purge(obj, settings, purge_owner, dry_run, force):
         changes = reconciler.preview([])
         click.echo(render_nsupdate(changes, runtime.nameserver) if changes else "; nothing to do\n", nl=False)
         return
+    # loaded when the command runs: --help and shell completion import click alone
     import time
 
     from dockernet.sync.leaseholder import Process, refuse_if_running

@@ -9,6 +9,7 @@ dockernet's typed errors (``DockernetError.exit_code``) and an unexpected
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from dataclasses import replace
@@ -63,6 +64,7 @@ def cli(
     docker CLI: --docker-host tcp://HOST:2376 with --tlsverify and the
     --tls* files, or DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
     """
+    # loaded when the command runs: --help and shell completion import click alone
     from dockernet.engine.address import EngineAddress
 
     ctx.obj = {"docker_host": EngineAddress.from_options(docker_host, use_tls, tlsverify, tlscacert, tlscert, tlskey)}
@@ -226,6 +228,7 @@ def _run_until_stopped(runtime: Runtime, watcher: Watcher, pidfile: str | None) 
 
 
 def _serve_metrics(listen, health):
+    # only with --metrics-listen: the Prometheus client is not imported otherwise
     from dockernet.metrics import PrometheusMetrics, serve_metrics
 
     metrics = PrometheusMetrics()
@@ -256,8 +259,7 @@ def topology(obj, settings, host_netns, as_json, as_dot, no_color):
     missing. Reads the zone as 'dns ls' does (one AXFR, or a look-up per
     name); changes nothing.
     """
-    import json
-
+    # loaded when the command runs: --help and shell completion import click alone
     from dockernet.host.topology import gather, render_dot, render_tree
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build
@@ -289,6 +291,7 @@ def completion(shell: str) -> None:
     zsh:   eval "$(dockernet completion zsh)"        (in ~/.zshrc)
     fish:  dockernet completion fish > ~/.config/fish/completions/dockernet.fish
     """
+    # loaded when the command runs: --help and shell completion import click alone
     from dockernet.cli.completion import script
 
     click.echo(script(cli, shell))

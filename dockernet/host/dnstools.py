@@ -7,18 +7,21 @@ named.conf fix; ``render_nsupdate`` prints a change as the commands
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import dns.exception
 import dns.name
+import dns.query
 
-from dockernet.ddns import Nameserver
+from dockernet.ddns import Nameserver, build_probe
 from dockernet.errors import DnsError, DnsRejected, DnsTransient, DockernetError, TransferNotAllowed
 from dockernet.publish.plan import Change, operations
 from dockernet.publish.registry import FUTURE_SLACK, ago, is_service, leases_in, parse_mark, span
 from dockernet.publish.templates import container_fields, service_group
+from dockernet.rfc2136.primary import zone_servers
 from dockernet.sync.leaseholder import Process, holder_running
 
 
@@ -111,8 +114,6 @@ def _transfer_grant(nameserver: Nameserver, zone: dns.name.Name, keyref: str) ->
 
 def _servers(nameserver: Nameserver, zone: dns.name.Name) -> list[Finding]:
     """The primary (where updates go) and each secondary in NS, with whether it has the primary's serial."""
-    from dockernet.rfc2136.primary import zone_servers
-
     name = _zone_text(zone)
     target = nameserver.target
     try:
@@ -179,11 +180,6 @@ def clock_skew(nameserver: Nameserver, zone: dns.name.Name) -> float | None:
     time in the TSIG's Other Data. The answer is read without verifying the
     signature (``keyring`` returning False), which is fine for a measurement.
     """
-    import socket
-    import time
-
-    import dns.query
-
     target = nameserver.target
     message = _probe_for(nameserver, zone)
     family = socket.AF_INET6 if ":" in target.server else socket.AF_INET
@@ -206,8 +202,6 @@ def clock_skew(nameserver: Nameserver, zone: dns.name.Name) -> float | None:
 
 
 def _probe_for(nameserver: Nameserver, zone: dns.name.Name):
-    from dockernet.ddns import build_probe
-
     return build_probe(nameserver.target, zone)
 
 

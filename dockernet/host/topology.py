@@ -9,8 +9,10 @@ draw it; ``gather`` is the one place that reads netlink, Docker and the zone.
 
 from __future__ import annotations
 
+import multiprocessing
 from dataclasses import asdict, dataclass, field
 
+from dockernet.errors import DnsError, DnsTransient
 from dockernet.logformat import printable
 from dockernet.publish.plan import Foreign, Owned
 
@@ -257,10 +259,6 @@ def _transfer_aside(nameserver):
     child is forked before anything here starts a thread; its result (or
     its DnsError) comes back pickled over a pipe.
     """
-    import multiprocessing
-
-    from dockernet.errors import DnsError, DnsTransient
-
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
 
