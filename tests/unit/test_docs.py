@@ -40,7 +40,9 @@ def parse(words: tuple[str, ...]) -> list[click.Command]:
     try:
         ctx = cli.make_context("dockernet", list(words))
         while isinstance(ctx.command, click.Group):
-            name, command, rest = ctx.command.resolve_command(ctx, [*ctx._protected_args, *ctx.args])
+            # the words before the subcommand's: ``protected_args`` until click 8.2 renamed it
+            protected = ctx._protected_args if hasattr(ctx, "_protected_args") else ctx.protected_args
+            name, command, rest = ctx.command.resolve_command(ctx, [*protected, *ctx.args])
             assert command is not None
             chain.append(command)
             ctx = command.make_context(name, rest, parent=ctx)
