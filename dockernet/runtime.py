@@ -83,8 +83,7 @@ class DnsSettings:
 
     def host_address_or_default(self, netns: str | None = None) -> str:
         """The address ``--address host`` publishes: --host-address, else the default route's interface's."""
-        # pyroute2 loads only for --address host without --host-address
-        from dockernet.bridge import default_route_address
+        from dockernet.bridge import default_route_address  # pyroute2 loads only for --address host
 
         address = self.host_address or default_route_address(netns)
         if not address:
