@@ -31,6 +31,10 @@ class UsageError(DockernetError):
     exit_code = 2
 
 
+class HostOnly(UsageError):
+    """This works on the host, not inside dockernet's container image."""
+
+
 class KeyFileError(DockernetError):
     """The TSIG key file cannot be used."""
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dockernet.cli.hostonly import refuse_in_image
 from dockernet.cli.params import IFNAME, MTU, RESOLVER, SEARCH_DOMAIN
 from dockernet.errors import ConfigError, DockerRunning
 
@@ -173,6 +174,7 @@ def _running_docker(obj, docker_pid):
 @click.group()
 def bridge() -> None:
     """Build the Docker bridge on a subnet of your network, and point Docker at it."""
+    refuse_in_image("bridge")
 
 
 @bridge.command("setup")

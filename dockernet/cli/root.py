@@ -19,6 +19,7 @@ import click
 
 from dockernet import __version__
 from dockernet.cli import bridge_cmd, dns_cmd, netns_cmd
+from dockernet.cli.hostonly import refuse_in_image
 from dockernet.cli.params import DOCKER_HOST, LISTEN, dns_options, host_netns_option, owner_options
 from dockernet.errors import CannotListen, CannotOpenLog, DockernetError
 from dockernet.logformat import one_line, setup_logging
@@ -163,6 +164,8 @@ def watch(
     from dockernet.metrics import Health, NullMetrics
     from dockernet.runtime import build, build_watcher, watch_options
 
+    if send_from == "container":
+        refuse_in_image("--send-from container")
     _open_log(log_to)
     health, metrics = Health(), NullMetrics()
     if metrics_listen and not once:
@@ -264,6 +267,7 @@ def topology(obj, settings, host_netns, as_json, as_dot, no_color):
     from dockernet.logformat import setup_logging
     from dockernet.runtime import build
 
+    refuse_in_image("topology")
     if as_json and as_dot:
         raise click.UsageError("--json and --dot exclude each other")
     setup_logging(None)  # warnings (a zone that may not be transferred) go to stderr, the drawing to stdout
