@@ -105,9 +105,8 @@ def image_host(dockerd, run_dir):
     try:
         dockerd.client.images.get(BASE_TAG)
     except Exception:
-        with BASE_TAR.open("rb") as tar:
-            repository, tag = BASE_TAG.split(":")
-            dockerd.client.api.import_image_from_stream(tar, repository=repository, tag=tag)
+        repository, tag = BASE_TAG.split(":")
+        dockerd.client.api.import_image_from_file(str(BASE_TAR), repository=repository, tag=tag)
     # named on 127.0.0.1 of the engine's namespace: what --network host gives the watcher
     named = PrivateNamed(base, name="named-image", netns=netns)
     named.provision()
