@@ -21,7 +21,7 @@ import docker.errors
 import pytest
 
 from tests.docblocks import blocks
-from tests.harness import REPO, PrivateNamed, wait_for
+from tests.harness import IMAGE, REPO, PrivateNamed, wait_for
 
 IN_CI = os.environ.get("CI") == "true"
 BASE_TAR = Path("/var/cache/dockernet/debian-bookworm-slim.tar")
@@ -196,3 +196,32 @@ def _timestamp(docker_time: str) -> float:
     """Docker's RFC 3339 time with nanoseconds, as seconds since the epoch."""
     whole, _, fraction = docker_time.rstrip("Z").partition(".")
     return datetime.fromisoformat(whole + "+00:00").timestamp() + float(f"0.{fraction or 0}")
+
+
+def test_the_compose_example_runs_the_image_beside_a_service(image_host, watcher_container):
+    # after the SIGTERM test: the README's watcher has stopped, this one takes its place
+    host, _ = image_host
+    compose = REPO / "examples" / "compose" / "compose.yaml"
+    host.dockerd.client.images.get(IMAGE).tag("busybox", "latest")  # the example's service image
+    env = {
+        **host.env,
+        "DOCKER_GID": str(host.dockerd.socket.stat().st_gid),
+        "DOCKER_SOCKET": str(host.dockerd.socket),
+        "DOCKERNET_KEY": str(host.key_dir / "ddns.key"),  # installed for uid 10001 by the README's block
+        "DOCKERNET_PORT": str(host.named.port),
+    }
+    project = ["docker-compose", "-f", str(compose), "-p", "dntcompose"]
+    up = subprocess.run([*project, "up", "-d"], env=env, capture_output=True, text=True, timeout=300)
+    try:
+        assert up.returncode == 0, up.stderr[-2000:]
+        (web1,) = host.dockerd.client.containers.list(filters={"label": "com.docker.compose.service=web1"})
+        address = next(iter(web1.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
+        assert wait_for(lambda: host.named.query("web1") == {address}, timeout=30), host.named.query("web1")
+    finally:
+        (watcher,) = host.dockerd.client.containers.list(
+            all=True, filters={"label": "com.docker.compose.service=dockernet"}
+        )
+        down = subprocess.run([*project, "down", "-v"], env=env, capture_output=True, text=True, timeout=300)
+    assert down.returncode == 0, down.stderr[-2000:]
+    assert watcher.wait(timeout=30)["StatusCode"] == 0
+    assert wait_for(lambda: host.named.query("web1") == set(), timeout=30)
