@@ -218,10 +218,12 @@ def test_the_compose_example_runs_the_image_beside_a_service(image_host, watcher
         address = next(iter(web1.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
         assert wait_for(lambda: host.named.query("web1") == {address}, timeout=30), host.named.query("web1")
     finally:
+        stop = subprocess.run([*project, "stop"], env=env, capture_output=True, text=True, timeout=300)
         (watcher,) = host.dockerd.client.containers.list(
             all=True, filters={"label": "com.docker.compose.service=dockernet"}
         )
-        down = subprocess.run([*project, "down", "-v"], env=env, capture_output=True, text=True, timeout=300)
-    assert down.returncode == 0, down.stderr[-2000:]
-    assert watcher.wait(timeout=30)["StatusCode"] == 0
+        watcher.reload()
+        subprocess.run([*project, "down", "-v"], env=env, capture_output=True, timeout=300)
+    assert stop.returncode == 0, stop.stderr[-2000:]
+    assert watcher.attrs["State"]["ExitCode"] == 0, watcher.attrs["State"]
     assert wait_for(lambda: host.named.query("web1") == set(), timeout=30)
