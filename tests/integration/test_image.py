@@ -211,19 +211,22 @@ def test_the_compose_example_runs_the_image_beside_a_service(image_host, watcher
         "DOCKERNET_PORT": str(host.named.port),
     }
     project = ["docker-compose", "-f", str(compose), "-p", "dntcompose"]
-    up = subprocess.run([*project, "up", "-d"], env=env, capture_output=True, text=True, timeout=300)
+
+    def compose(*verb: str) -> None:
+        done = subprocess.run([*project, *verb], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+
     try:
-        assert up.returncode == 0, up.stderr[-2000:]
+        compose("up", "-d")
         (web1,) = host.dockerd.client.containers.list(filters={"label": "com.docker.compose.service=web1"})
         address = next(iter(web1.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
         assert wait_for(lambda: host.named.query("web1") == {address}, timeout=30), host.named.query("web1")
-    finally:
-        stop = subprocess.run([*project, "stop"], env=env, capture_output=True, text=True, timeout=300)
+        compose("rm", "--stop", "--force", "web1")
+        assert wait_for(lambda: host.named.query("web1") == set(), timeout=30)
+        compose("stop", "dockernet")
         (watcher,) = host.dockerd.client.containers.list(
             all=True, filters={"label": "com.docker.compose.service=dockernet"}
         )
-        watcher.reload()
+        assert watcher.attrs["State"]["ExitCode"] == 0, watcher.attrs["State"]
+    finally:
         subprocess.run([*project, "down", "-v"], env=env, capture_output=True, timeout=300)
-    assert stop.returncode == 0, stop.stderr[-2000:]
-    assert watcher.attrs["State"]["ExitCode"] == 0, watcher.attrs["State"]
-    assert wait_for(lambda: host.named.query("web1") == set(), timeout=30)
