@@ -152,8 +152,12 @@ def test_the_image_is_small_and_runs_as_an_unprivileged_user(watcher_container):
     processes = [init_pid, *_children(init_pid)]
     assert len(processes) >= 2, "--init runs the watcher under docker-init"
     for pid in processes:
-        uids = Path(f"/proc/{pid}/status").read_text().split("Uid:")[1].split()[:4]
-        assert uids == [str(IMAGE_UID)] * 4, (pid, uids)
+        status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+        assert status["Uid"].split() == [str(IMAGE_UID)] * 4, (pid, status["Uid"])
+        # --cap-drop ALL and no-new-privileges, as the README runs it: no capability now or ever
+        assert int(status["CapEff"], 16) == int(status["CapBnd"], 16) == 0, (pid, status["CapBnd"])
+        assert status["NoNewPrivs"].strip() == "1"
+    assert container.attrs["HostConfig"]["ReadonlyRootfs"] is True
 
 
 def test_a_container_is_published_and_removed(watcher_container, containers, label):
