@@ -5,7 +5,7 @@ both, the wheel from the sdist; ``twine check --strict`` accepts them; the sdist
 examples, scripts and tests; the wheel holds every package and every example. Installed into an empty
 venv, and with pipx by the README's own lines, it runs and ``dockernet examples`` finds its files.
 Installing the wheel fetches its dependencies from the configured package index: the one step here
-that needs it (and ``pipx run build``, the README's way to build).
+that needs it (and the README's way to build, with pipx).
 """
 
 import importlib.util
@@ -129,7 +129,7 @@ def test_the_wheel_in_an_empty_venv_runs_every_package_and_finds_its_examples(di
     assert imported.returncode == 0, imported.stderr
     assert run(dockernet, "examples", cwd=tmp_path).stdout.strip() == str(venv / "share" / "dockernet" / "examples")
     listed = run(dockernet, "examples", "--list", cwd=tmp_path).stdout.splitlines()
-    assert {str(venv / "share" / "dockernet" / "examples" / name) for name in tracked(clone, "examples")} == set(listed)
+    assert {str(venv / "share" / "dockernet" / name) for name in tracked(clone, "examples")} == set(listed)
     assert all(Path(path).is_file() for path in listed)
     # without them (removed by hand) the command says so in one line, and fails
     shutil.rmtree(venv / "share" / "dockernet")
@@ -148,7 +148,7 @@ def readme_pipx_lines() -> list[str]:
 
 
 def test_the_readme_pipx_lines_install_a_working_dockernet(tmp_path):
-    """The README's lines run verbatim in a clean clone; only pipx's home and bin dir are the test's."""
+    """The README's lines run verbatim in a clean clone; only pipx's home, bin dir and backend are the test's."""
     need("pipx", "pipx")
     lines = readme_pipx_lines()
     assert any(line.startswith("pipx install ./dist/dockernet-") for line in lines), lines
@@ -159,6 +159,9 @@ def test_the_readme_pipx_lines_install_a_working_dockernet(tmp_path):
         "PIPX_HOME": str(home),
         "PIPX_BIN_DIR": str(bin_dir),
         "PIPX_MAN_DIR": str(tmp_path / "man"),
+        # pip, as Debian 12's pipx has it: it reads pip's configuration of the index (a newer pipx picks uv when
+        # it finds uv, as it does in this venv)
+        "PIPX_DEFAULT_BACKEND": "pip",
         # the pipx of the test extra, beside this interpreter; the command pipx installs first
         "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
     }
