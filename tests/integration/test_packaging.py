@@ -51,8 +51,14 @@ def tracked(clone: Path, *under: str) -> list[str]:
     return listed.stdout.split()
 
 
-def run(*args, timeout: float = 120, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([str(arg) for arg in args], capture_output=True, text=True, timeout=timeout, **kwargs)
+def outside_env(**extra: str) -> dict[str, str]:
+    """This environment without PYTHONPATH: the installed dockernet must run from its install, not this tree."""
+    return {**{name: value for name, value in os.environ.items() if name != "PYTHONPATH"}, **extra}
+
+
+def run(*args, timeout: float = 120, env: dict[str, str] | None = None, **kwargs) -> subprocess.CompletedProcess:
+    argv = [str(arg) for arg in args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env or outside_env(), **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +80,7 @@ def dist(clone):
 
 def test_twine_accepts_the_sdist_and_the_wheel(dist):
     need("twine", "twine")
-    checked = run(sys.executable, "-m", "twine", "check", "--strict", *dist, env={**os.environ, "NO_COLOR": "1"})
+    checked = run(sys.executable, "-m", "twine", "check", "--strict", *dist, env=outside_env(NO_COLOR="1"))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.count("PASSED") == 2, checked.stdout
 
@@ -113,7 +119,7 @@ def test_the_wheel_holds_every_package_every_example_and_the_index_metadata(dist
 def test_the_wheel_in_an_empty_venv_runs_every_package_and_finds_its_examples(dist, clone, tmp_path):
     _, wheel = dist
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    assert run(sys.executable, "-m", "venv", venv).returncode == 0
     installed = run(venv / "bin" / "pip", "install", "-q", wheel, timeout=INSTALL_TIMEOUT)
     assert installed.returncode == 0, installed.stderr
     dockernet = venv / "bin" / "dockernet"
@@ -155,7 +161,7 @@ def test_the_readme_pipx_lines_install_a_working_dockernet(tmp_path):
     clone = clean_clone(tmp_path / "clone")
     home, bin_dir = tmp_path / "pipx", tmp_path / "bin"
     env = {
-        **os.environ,
+        **outside_env(),
         "PIPX_HOME": str(home),
         "PIPX_BIN_DIR": str(bin_dir),
         "PIPX_MAN_DIR": str(tmp_path / "man"),
