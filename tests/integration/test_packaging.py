@@ -85,11 +85,12 @@ def test_twine_accepts_the_sdist_and_the_wheel(dist):
     assert checked.stdout.count("PASSED") == 2, checked.stdout
 
 
-def test_the_sdist_holds_the_source_docs_examples_scripts_and_tests(dist, clone):
+def test_the_sdist_holds_the_source_docs_examples_scripts_tests_and_benchmarks(dist, clone):
+    """The whole source a packager starts from: the tests run from it, the docs link the benchmarks' results."""
     sdist, _ = dist
     with tarfile.open(sdist) as archive:
         shipped = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
-    wanted = tracked(clone, "dockernet", "docs", "examples", "scripts", "tests")
+    wanted = tracked(clone, "dockernet", "docs", "examples", "scripts", "tests", "bench")
     wanted += ["README.md", "LICENSE", "pyproject.toml", "setup.py", "MANIFEST.in"]
     assert set(wanted) - shipped == set()
     assert not [name for name in shipped if "__pycache__" in name or name.endswith(".pyc")]
