@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from dockernet import __version__
-from dockernet.cli import bridge_cmd, dns_cmd, netns_cmd
+from dockernet.cli import bridge_cmd, dns_cmd, examples_cmd, netns_cmd
 from dockernet.cli.hostonly import refuse_in_image
 from dockernet.cli.params import DOCKER_HOST, LISTEN, dns_options, host_netns_option, owner_options
 from dockernet.errors import CannotListen, CannotOpenLog, DockernetError
@@ -306,6 +306,7 @@ def completion(shell: str) -> None:
 cli.add_command(bridge_cmd.bridge)
 cli.add_command(netns_cmd.netns)
 cli.add_command(dns_cmd.dns)
+cli.add_command(examples_cmd.examples)
 
 
 def main(argv: list[str] | None = None) -> None:
