@@ -160,6 +160,12 @@ def test_the_image_is_small_and_runs_as_an_unprivileged_user(watcher_container):
     assert container.attrs["HostConfig"]["ReadonlyRootfs"] is True
 
 
+def test_the_image_holds_the_examples(watcher_container):
+    host, _ = watcher_container
+    listed = host.dockerd.client.containers.run(WATCHER, ["examples", "--list"], remove=True).decode().split()
+    assert "/opt/dockernet/share/dockernet/examples/systemd/dockernet-watch.service" in listed, listed
+
+
 def test_a_container_is_published_and_removed(watcher_container, containers, label):
     host, _ = watcher_container
     started = containers(name=label, hostname=label)
