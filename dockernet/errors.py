@@ -31,6 +31,10 @@ class UsageError(DockernetError):
     exit_code = 2
 
 
+class NotPermitted(UsageError):
+    """This user's privileges rule out what the options given ask for."""
+
+
 class KeyFileError(DockernetError):
     """The TSIG key file cannot be used."""
 
