@@ -4,7 +4,7 @@
 engine's socket (the systemd example runs it as the user ``dockernet``
 with no capability at all). What such a user cannot do is found before
 anything is built: an option that needs a capability the process lacks
-(``OPTION_NEEDS``, judged by ``missing_capabilities``), and a file or
+(``option_needs``, judged by ``missing_capabilities``), and a file or
 directory it may not read or write (``access_problems``). Both are pure:
 the capability set comes in as names, the file system through the small
 ``Files`` seam. ``check_watch`` is the I/O edge: CapEff from
