@@ -35,6 +35,10 @@ class HostOnly(UsageError):
     """This works on the host, not inside dockernet's container image."""
 
 
+class NotPermitted(UsageError):
+    """This user's privileges rule out what the options given ask for."""
+
+
 class KeyFileError(DockernetError):
     """The TSIG key file cannot be used."""
 

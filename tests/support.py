@@ -116,3 +116,19 @@ def ptr_name(address):
 def ipv6_of(dockerd, container):
     container.reload()
     return container.attrs["NetworkSettings"]["Networks"]["bridge"]["GlobalIPv6Address"]
+
+
+class FakeFiles:
+    """``privileges.Files`` over a table: path -> the modes this user may use it with (absent: no such path)."""
+
+    def __init__(self, allowed: dict, group: str = "docker"):
+        self.allowed = allowed
+        self.group = group
+
+    def may(self, path, mode):
+        if path not in self.allowed:
+            return None
+        return mode & self.allowed[path] == mode
+
+    def group_of(self, path):
+        return self.group

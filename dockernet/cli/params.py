@@ -90,7 +90,8 @@ _DNS_OPTIONS = [
         default="/etc/bind/ddns.key",
         show_default=True,
         show_envvar=True,
-        type=click.Path(dir_okay=False),
+        # readable=False: a key this user may not read is refused by the command, naming the user
+        type=click.Path(dir_okay=False, readable=False),
         help="BIND TSIG key file (tsig-keygen, ddns-confgen, dns init).",
     ),
     click.option(

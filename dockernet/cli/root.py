@@ -161,11 +161,13 @@ def watch(
     path, or - for standard output.
     """
     # start-up time: --help and completion load no command's modules
+    from dockernet.host.privileges import check_watch
     from dockernet.metrics import Health, NullMetrics
     from dockernet.runtime import build, build_watcher, watch_options
 
     if send_from == "container":
         refuse_in_image("--send-from container")
+    check_watch(settings, obj["docker_host"], send_from=send_from, pidfile=None if once else pidfile)
     _open_log(log_to)
     health, metrics = Health(), NullMetrics()
     if metrics_listen and not once:

@@ -9,6 +9,7 @@ message can fail to arrive into ``DnsTransient``, and a TSIG failure into
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import threading
 
@@ -26,7 +27,10 @@ def socket_in_namespace(path: str, family: int, kind: int = socket.SOCK_DGRAM) -
 
     setns(2) switches only the calling thread, and a socket keeps the
     namespace it was made in, so a short-lived thread enters, makes the
-    socket and ends. The namespace is never created (``flags=0``).
+    socket and ends. The namespace is opened here and handed to setns as a
+    descriptor: so it is never created, and pyroute2 does not list the
+    path's directory (/proc/<pid>/ns, which only its owner may read), so
+    CAP_SYS_ADMIN and CAP_SYS_PTRACE are all an unprivileged user needs.
     """
     from pyroute2 import netns  # only --send-from container needs pyroute2 here: keep it off the start-up path
 
@@ -34,7 +38,11 @@ def socket_in_namespace(path: str, family: int, kind: int = socket.SOCK_DGRAM) -
 
     def enter_and_make() -> None:
         try:
-            netns.setns(path, flags=0)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                netns.setns(fd, flags=0)
+            finally:
+                os.close(fd)
             sock = socket.socket(family, kind)
             sock.setblocking(False)  # dnspython's timeouts only work on non-blocking sockets
             made["socket"] = sock
