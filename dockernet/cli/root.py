@@ -161,13 +161,10 @@ def watch(
     path, or - for standard output.
     """
     # start-up time: --help and completion load no command's modules
-    from dockernet.host.privileges import check_watch
     from dockernet.metrics import Health, NullMetrics
     from dockernet.runtime import build, build_watcher, watch_options
 
-    if send_from == "container":
-        refuse_in_image("--send-from container")
-    check_watch(settings, obj["docker_host"], send_from=send_from, pidfile=None if once else pidfile)
+    _refuse_what_cannot_work(settings, obj["docker_host"], send_from, None if once else pidfile)
     _open_log(log_to)
     health, metrics = Health(), NullMetrics()
     if metrics_listen and not once:
@@ -186,6 +183,16 @@ def watch(
     if once:
         _reconcile_once(runtime, watcher)
     _run_until_stopped(runtime, watcher, pidfile)
+
+
+def _refuse_what_cannot_work(settings, docker_host, send_from: str, pidfile: str | None) -> None:
+    """Refuse in one line, before any work, what this process cannot do: in the image, or as this user."""
+    # start-up time: --help and completion load no command's modules
+    from dockernet.host.privileges import check_watch
+
+    if send_from == "container":
+        refuse_in_image("--send-from container")
+    check_watch(settings, docker_host, send_from=send_from, pidfile=pidfile)
 
 
 def _open_log(log_to: str) -> None:
