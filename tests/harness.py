@@ -53,6 +53,21 @@ REQUIRED_TOOLS = ("dockerd", "named", "nsenter", "ip", "busybox", "openssl")
 T = TypeVar("T")
 
 
+def need(what: str, present: bool | None = None, made_by: str = "scripts/install-deps --test") -> None:
+    """Skip a test whose tool (on PATH, unless ``present`` says) or file is missing; under CI=true fail it.
+
+    CI installs everything the tests use, so there a missing part is the install's defect, not a reason to skip.
+    """
+    import pytest  # the harness also serves bench/, which runs without pytest's fixtures
+
+    if present is None:
+        present = shutil.which(what) is not None
+    if not present:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{what} is missing under CI ({made_by} installs it)")
+        pytest.skip(f"needs {what} ({made_by})")
+
+
 def missing_tools() -> list[str]:
     missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
     if os.geteuid() != 0:
@@ -452,6 +467,17 @@ class PrivateNamed:
         response = self._udp(dns.message.make_query(fqdn, rdtype))
         rrset = response.get_rrset(response.answer, fqdn, dns.rdataclass.IN, dns.rdatatype.from_text(rdtype))
         return rrset.ttl if rrset else None
+
+    def logged_add_from(self, label: str, address: str) -> bool:
+        """Whether named's log shows ``label``'s A record ``address`` added by a client at that same address."""
+        log = (self.dir / "named.log").read_text()
+        return bool(
+            re.search(
+                rf"client @\S+ {re.escape(address)}#\d+: updating zone '{re.escape(self.zone)}/IN': adding an RR at "
+                rf"'{re.escape(label)}\.{re.escape(self.zone)}' A {re.escape(address)}",
+                log,
+            )
+        )
 
     def keyring(self):
         from dockernet.rfc2136.tsigkey import load_key_file

@@ -12,17 +12,9 @@ import click
 import pytest
 
 from dockernet.cli.root import watch
-from tests.harness import REPO
+from tests.harness import REPO, need
 
-IN_CI = os.environ.get("CI") == "true"
 EXAMPLES = REPO / "examples"
-
-
-def need(tool):
-    if shutil.which(tool) is None:
-        if IN_CI:
-            pytest.fail(f"{tool} is missing under CI")
-        pytest.skip(f"needs {tool}")
 
 
 def defaults_env():

@@ -21,9 +21,8 @@ import docker.errors
 import pytest
 
 from tests.docblocks import blocks
-from tests.harness import IMAGE, REPO, PrivateNamed, wait_for
+from tests.harness import IMAGE, REPO, PrivateNamed, need, wait_for
 
-IN_CI = os.environ.get("CI") == "true"
 BASE_TAR = Path("/var/cache/dockernet/debian-bookworm-slim.tar")
 BASE_TAG = "debian:bookworm-slim"
 WHEELHOUSE = Path("/var/cache/dockernet/wheelhouse")
@@ -32,13 +31,6 @@ HEADING = "### As a container image"
 IMAGE_UID = 10001
 #: the name the README's `docker run` gives the watcher's container
 WATCHER = "dockernet"
-
-
-def need(path: Path, made_by: str) -> None:
-    if not path.exists():
-        if IN_CI:
-            pytest.fail(f"{path} is missing under CI ({made_by} makes it)")
-        pytest.skip(f"needs {path} ({made_by})")
 
 
 def readme_commands() -> list[str]:
@@ -99,8 +91,8 @@ class ImageHost:
 @pytest.fixture(scope="module")
 def image_host(dockerd, run_dir):
     base, netns = run_dir
-    need(BASE_TAR, "scripts/image-base, run by scripts/install-deps --test")
-    need(WHEELHOUSE, "scripts/install-deps --test")
+    need(str(BASE_TAR), BASE_TAR.exists(), "scripts/image-base, run by scripts/install-deps --test")
+    need(str(WHEELHOUSE), WHEELHOUSE.exists())
     assert shutil.which("docker") and shutil.which("git"), "docker and git come with scripts/install-deps --test"
     try:
         dockerd.client.images.get(BASE_TAG)

@@ -20,23 +20,14 @@ from pathlib import Path
 import pytest
 
 from tests.docblocks import blocks, example_lines
+from tests.harness import need
 
 REPO = Path(__file__).resolve().parents[2]
-IN_CI = os.environ.get("CI") == "true"
 PIPX_HEADING = "### With pipx, from a wheel"
 #: the examples an operator reaches for first, which every install must have
 KEY_EXAMPLES = ("systemd/dockernet-watch.service", "grafana/dockernet.json")
 #: generous: installing the wheel's dependencies goes to the package index
 INSTALL_TIMEOUT = 600
-
-
-def need(tool: str, module: str | None = None) -> None:
-    """A command (git) or a module of the test extra (build, twine, pipx): missing fails under CI, else skips."""
-    missing = importlib.util.find_spec(module) is None if module else shutil.which(tool) is None
-    if missing:
-        if IN_CI:
-            pytest.fail(f"{tool} is missing under CI (scripts/install-deps --test installs it)")
-        pytest.skip(f"needs {tool}")
 
 
 def clean_clone(dest: Path) -> Path:
@@ -69,7 +60,7 @@ def clone(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dist(clone):
     """(sdist, wheel) built by ``python -m build --no-isolation`` from the clean clone."""
-    need("build", "build")
+    need("build", importlib.util.find_spec("build") is not None)
     out = clone.parent / "dist"
     built = run(sys.executable, "-m", "build", "--no-isolation", "--outdir", out, clone, timeout=300)
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr
@@ -79,7 +70,7 @@ def dist(clone):
 
 
 def test_twine_accepts_the_sdist_and_the_wheel(dist):
-    need("twine", "twine")
+    need("twine", importlib.util.find_spec("twine") is not None)
     checked = run(sys.executable, "-m", "twine", "check", "--strict", *dist, env=outside_env(NO_COLOR="1"))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert checked.stdout.count("PASSED") == 2, checked.stdout
@@ -156,7 +147,7 @@ def readme_pipx_lines() -> list[str]:
 
 def test_the_readme_pipx_lines_install_a_working_dockernet(tmp_path):
     """The README's lines run verbatim in a clean clone; only pipx's home, bin dir and backend are the test's."""
-    need("pipx", "pipx")
+    need("pipx", importlib.util.find_spec("pipx") is not None)
     lines = readme_pipx_lines()
     assert any(line.startswith("pipx install ./dist/dockernet-") for line in lines), lines
     clone = clean_clone(tmp_path / "clone")
