@@ -79,14 +79,7 @@ def main() -> int:
         if publisher.once().returncode != 0:
             raise RuntimeError("watch --once did not publish everything")
         dns_args = [
-            "--server",
-            "127.0.0.1",
-            "--port",
-            str(named.port),
-            "--zone",
-            named.zone,
-            "--key-file",
-            str(named.key_file),
+            *named.client_args(),
             "--owner-id",
             "bench",
             "--state-dir",

@@ -468,6 +468,19 @@ class PrivateNamed:
         rrset = response.get_rrset(response.answer, fqdn, dns.rdataclass.IN, dns.rdatatype.from_text(rdtype))
         return rrset.ttl if rrset else None
 
+    def client_args(self, key_file: Path | None = None, server: str = "127.0.0.1") -> list[str]:
+        """The options that point a dockernet command at this server and zone, signed with its key."""
+        return [
+            "--server",
+            server,
+            "--port",
+            str(self.port),
+            "--zone",
+            self.zone,
+            "--key-file",
+            str(key_file or self.key_file),
+        ]
+
     def logged_add_from(self, label: str, address: str) -> bool:
         """Whether named's log shows ``label``'s A record ``address`` added by a client at that same address."""
         log = (self.dir / "named.log").read_text()
@@ -577,14 +590,7 @@ class WatcherProcess:
         return [
             *self.docker_args,
             "watch",
-            "--server",
-            self.server,
-            "--port",
-            str(self.named.port),
-            "--zone",
-            self.named.zone,
-            "--key-file",
-            str(self.key_file),
+            *self.named.client_args(self.key_file, self.server),
             "--owner-id",
             self.owner,
             "--docker-pid",
@@ -625,14 +631,7 @@ class WatcherProcess:
             *self.docker_args,
             "dns",
             verb,
-            "--server",
-            self.server,
-            "--port",
-            str(self.named.port),
-            "--zone",
-            self.named.zone,
-            "--key-file",
-            str(self.key_file),
+            *self.named.client_args(self.key_file, self.server),
             "--owner-id",
             self.owner,
             "--state-dir",

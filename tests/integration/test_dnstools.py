@@ -149,14 +149,7 @@ def test_check_measures_the_clock_skew_behind_badtime(named, watchers):
         watcher.dockerd.url,
         "dns",
         "check",
-        "--server",
-        "127.0.0.1",
-        "--port",
-        str(named.port),
-        "--zone",
-        named.zone,
-        "--key-file",
-        str(named.key_file),
+        *named.client_args(),
     ]
     result = subprocess.run(args, capture_output=True, text=True, env=clean_env(), timeout=60)
     assert result.returncode == 1, result.stdout + result.stderr
