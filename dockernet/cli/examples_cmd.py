@@ -1,8 +1,8 @@
 """``dockernet examples``: where this install keeps the example files (systemd, monit, Grafana, interfaces.d).
 
 A wheel installs them as data files under its installation prefix, in
-``share/dockernet/examples`` (a venv's, pipx's, ``/usr/local``): pyproject.toml's
-``[tool.setuptools.data-files]``. An editable install, or a checkout run with
+``share/dockernet/examples`` (a venv's, pipx's, ``/usr/local``): setup.py's
+data files. An editable install, or a checkout run with
 PYTHONPATH, has none there and uses the checkout's ``examples/``. The look-up
 is a pure function of those places; the command gathers them and prints.
 """
