@@ -121,9 +121,10 @@ def ipv6_of(dockerd, container):
 class FakeFiles:
     """``privileges.Files`` over a table: path -> the modes this user may use it with (absent: no such path)."""
 
-    def __init__(self, allowed: dict, group: str = "docker"):
+    def __init__(self, allowed: dict, group: str = "docker", read_only: tuple[str, ...] = ()):
         self.allowed = allowed
         self.group = group
+        self.read_only_paths = read_only
 
     def may(self, path, mode):
         if path not in self.allowed:
@@ -132,3 +133,6 @@ class FakeFiles:
 
     def group_of(self, path):
         return self.group
+
+    def read_only(self, path):
+        return path in self.read_only_paths

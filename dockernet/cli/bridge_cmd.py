@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dockernet.cli.hostonly import refuse_in_image
+from dockernet.cli.hostonly import HostOnlyGroup
 from dockernet.cli.params import IFNAME, MTU, RESOLVER, SEARCH_DOMAIN
 from dockernet.errors import ConfigError, DockerRunning
 
@@ -171,10 +171,9 @@ def _running_docker(obj, docker_pid):
     return service
 
 
-@click.group()
+@click.group(cls=HostOnlyGroup)
 def bridge() -> None:
     """Build the Docker bridge on a subnet of your network, and point Docker at it."""
-    refuse_in_image("bridge")
 
 
 @bridge.command("setup")

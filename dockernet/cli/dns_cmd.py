@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from dockernet.cli.hostonly import refuse_in_image
 from dockernet.cli.params import CIDR, IP, KEY_NAME, OWNER_ID, ZONE, dns_options, owner_options
 
 
@@ -70,6 +71,7 @@ def dns_init(zone, directory, listen, port, subnets, key_name, algorithm, allow_
     # loaded when the command runs: --help and shell completion import click alone
     from dockernet.host.dnsinit import KEY_FILE, InitSpec, new_secret, reconfigure, render_all, write_files
 
+    refuse_in_image("dns init")
     spec = InitSpec(
         zone=zone,
         directory=directory,

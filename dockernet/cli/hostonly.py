@@ -12,23 +12,28 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+import click
+
 from dockernet.errors import HostOnly
 
 #: set to 1 by the Dockerfile; 0 (or unset) lifts the refusals, e.g. for a container given --pid host and the caps
 IMAGE_MARKER = "DOCKERNET_IN_IMAGE"
 
-#: what each host-only command needs that the image does not have
+#: why each host-only command needs the host (the message says "it ...")
 NEEDS = {
-    "netns": "enters containers' network namespaces through the host's process ids",
+    "netns": "enters containers' network namespaces through the host's process ids, which the image cannot see",
     "bridge": "changes the host's bridge and Docker's files under /etc",
-    "topology": "reads each container's network namespace through the host's process ids",
-    "--send-from container": "sends each UPDATE from inside its container's network namespace",
+    "topology": "reads each container's network namespace through the host's process ids, which the image cannot see",
+    "dns init": "writes a key, a zone and a named.conf for a named on the host",
+    "--send-from container": (
+        "sends each UPDATE from inside its container's network namespace, which the image may not enter"
+    ),
 }
 
 
 def refuse_in_image(what: str, environ: Mapping[str, str] = os.environ) -> None:
     """Raise ``HostOnly`` for ``what`` (a key of ``NEEDS``) when running in dockernet's image."""
-    if environ.get(IMAGE_MARKER, "0") == "0":
+    if environ.get(IMAGE_MARKER, "") in ("", "0"):
         return
     command = what if what.startswith("--") else f"dockernet {what}"
     hint = (
@@ -36,4 +41,18 @@ def refuse_in_image(what: str, environ: Mapping[str, str] = os.environ) -> None:
         if what.startswith("--")
         else f"run '{command}' on the host (README: Install)"
     )
-    raise HostOnly(f"{command} {NEEDS[what]}, which dockernet's container image cannot", hint=hint)
+    raise HostOnly(f"{command} works on the host, not in dockernet's container image: it {NEEDS[what]}", hint=hint)
+
+
+class HostOnlyGroup(click.Group):
+    """A command group that needs the host: refused in the image, though its commands' --help still shows.
+
+    The refusal comes when the subcommand is resolved, where its arguments are still in view: a
+    group callback would run first and refuse ``bridge setup --help`` too.
+    """
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        name, command, rest = super().resolve_command(ctx, args)
+        if not ctx.resilient_parsing and not set(rest) & set(ctx.help_option_names):
+            refuse_in_image(self.name or "")
+        return name, command, rest

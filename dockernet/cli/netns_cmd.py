@@ -7,16 +7,15 @@ import json
 import click
 
 from dockernet.cli.completion import running_containers
-from dockernet.cli.hostonly import refuse_in_image
+from dockernet.cli.hostonly import HostOnlyGroup
 from dockernet.cli.params import IP, host_netns_option
 
 
-@click.group()
+@click.group(cls=HostOnlyGroup)
 @host_netns_option
 @click.pass_obj
 def netns(obj, host_netns) -> None:
     """See and configure containers' networks from the host, through their namespaces."""
-    refuse_in_image("netns")
     obj["host_netns"] = host_netns
 
 

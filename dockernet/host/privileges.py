@@ -58,6 +58,8 @@ class WatchPaths:
     state_dir: str
     pidfile: str | None
     docker_socket: str | None
+    #: this owner's journal in the state directory (None: not looked at)
+    journal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,10 @@ class Files(Protocol):
 
     def group_of(self, path: str) -> str:
         """The name of ``path``'s group."""
+        ...
+
+    def read_only(self, path: str) -> bool:
+        """Whether ``path`` is on a read-only file system (no privilege matter: the journal runs on behind)."""
         ...
 
 
@@ -129,11 +135,17 @@ def access_problems(paths: WatchPaths, user: User, files: Files) -> list[str]:
             f"(install -o {user.owner} -m 0400)"
         )
     state = _existing(paths.state_dir, files)
-    if state is not None and files.may(state, os.W_OK | os.X_OK) is False:
+    if state is not None and files.may(state, os.W_OK | os.X_OK) is False and not files.read_only(state):
         made = "" if state == paths.state_dir else f" (it would be made in {state})"
         problems.append(
             f"state directory {paths.state_dir} is not writable by {user}{made}: give it a directory it "
-            "owns (systemd: StateDirectory=)"
+            f"owns (systemd: StateDirectory=; a bind mount: install -d -o {user.owner} -m 0700 DIR)"
+        )
+    elif paths.journal and files.may(paths.journal, os.R_OK | os.W_OK) is False and not files.read_only(paths.journal):
+        # e.g. rewritten by root through a `dns sync` run by hand: the file is root's now
+        problems.append(
+            f"journal {paths.journal} is not readable and writable by {user}: give it back "
+            f"(chown {user.owner} {paths.journal}); run dns commands for this owner id as that user"
         )
     if paths.pidfile:
         directory = str(PurePath(paths.pidfile).parent)
@@ -146,7 +158,8 @@ def access_problems(paths: WatchPaths, user: User, files: Files) -> list[str]:
         group = files.group_of(paths.docker_socket)
         problems.append(
             f"Docker's socket {paths.docker_socket} may not be opened by {user}: add the user to the "
-            f"socket's group '{group}' (systemd: SupplementaryGroups={group})"
+            f"socket's group '{group}' (systemd: SupplementaryGroups={group}; docker run: --group-add with "
+            "the socket's group id)"
         )
     return problems
 
@@ -165,10 +178,7 @@ class HostFiles:
     def may(self, path: str, mode: int) -> bool | None:
         if not os.path.lexists(path):
             return None
-        if os.access(path, mode, effective_ids=True):
-            return True
-        # a read-only file system is no privilege matter: the journal runs on behind (journal.py)
-        return bool(mode & os.W_OK) and _read_only_filesystem(path)
+        return os.access(path, mode, effective_ids=True)
 
     def group_of(self, path: str) -> str:
         gid = os.stat(path).st_gid
@@ -177,12 +187,11 @@ class HostFiles:
         except KeyError:
             return str(gid)
 
-
-def _read_only_filesystem(path: str) -> bool:
-    try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
+    def read_only(self, path: str) -> bool:
+        try:
+            return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+        except OSError:
+            return False
 
 
 def user_of(uid: int) -> User:
@@ -195,7 +204,9 @@ def user_of(uid: int) -> User:
 
 def check_watch(settings: DnsSettings, engine: EngineAddress, *, send_from: str, pidfile: str | None) -> None:
     """Refuse, in one line, what this process's privileges rule out of a ``watch`` with these options."""
-    from dockernet.engine.address import unix_socket_path  # with the check: --help never loads it
+    # with the check: --help never loads them
+    from dockernet.engine.address import unix_socket_path
+    from dockernet.sync.journal import journal_path
 
     user = user_of(os.geteuid())
     with open("/proc/self/status") as handle:
@@ -205,6 +216,7 @@ def check_watch(settings: DnsSettings, engine: EngineAddress, *, send_from: str,
         state_dir=settings.state_dir,
         pidfile=pidfile,
         docker_socket=unix_socket_path(engine.where),
+        journal=str(journal_path(settings.state_dir, settings.owner_id)),
     )
     problems = missing_capabilities(option_needs(send_from), have, user) + access_problems(paths, user, HostFiles())
     if problems:

@@ -46,12 +46,17 @@ from dockernet.publish.registry import valid_owner_id
 MEND_EVERY = 1.0
 
 
+def journal_path(directory: str | os.PathLike, owner: str) -> Path:
+    """The journal file of ``owner`` in a state directory (the start-up check looks at it too)."""
+    return Path(directory) / f"records-{owner}.journal"
+
+
 class Journal:
     def __init__(self, directory: str | os.PathLike, owner: str):
         if not valid_owner_id(owner):  # the owner id becomes part of a file name: no '/', no '..'
             raise UsageError(f"'{owner}' is not a valid owner id (letters, digits, '.', '_', '-'; up to 63)")
         self.directory = Path(directory)
-        self.path = self.directory / f"records-{owner}.journal"
+        self.path = journal_path(self.directory, owner)
         self._fd: int | None = None
         #: opened for writing (watch, dns sync): names are kept, and written when the file can be
         self._writable = False

@@ -15,6 +15,7 @@ REFUSED = [
     (("bridge", "show"), "dockernet bridge"),
     (("topology", "--zone", "docker.test", "--no-key"), "dockernet topology"),
     (("watch", "--zone", "docker.test", "--no-key", "--send-from", "container", "--once"), "--send-from container"),
+    (("dns", "init", "--zone", "docker.test", "--dir", "/nonexistent/named"), "dockernet dns init"),
 ]
 
 
@@ -47,3 +48,18 @@ def test_every_refusal_says_what_the_command_needs_and_what_to_do(what):
         refuse_in_image(what, environ={IMAGE_MARKER: "1"})
     assert NEEDS[what] in str(raised.value) and raised.value.exit_code == 2
     assert raised.value.hint and "host" in raised.value.hint
+
+
+@pytest.mark.parametrize(
+    "args", [("bridge", "setup", "--help"), ("netns", "show", "-h"), ("bridge", "--help"), ("dns", "init", "--help")]
+)
+def test_the_help_of_a_host_only_command_still_shows_in_the_image(args):
+    result = run_cli(*args, env=IN_IMAGE)
+    assert result.returncode == 0 and result.stdout.startswith("Usage: dockernet "), result.stderr
+    assert "container image" not in result.stderr
+
+
+def test_an_empty_marker_is_no_image():
+    refuse_in_image("netns", environ={IMAGE_MARKER: ""})
+    with pytest.raises(HostOnly):
+        refuse_in_image("netns", environ={IMAGE_MARKER: "yes"})

@@ -124,6 +124,24 @@ def test_missing_paths_and_options_not_given_are_not_this_checks_to_judge():
     assert access_problems(unused, DOCKERNET, FakeFiles({"/var/lib/dockernet": RW})) == []
 
 
+def test_a_journal_another_user_rewrote_is_refused_with_the_chown_that_gives_it_back():
+    journal = "/var/lib/dockernet/records-h1.journal"
+    paths = WatchPaths(**{**vars(PATHS), "journal": journal})
+    assert access_problems(paths, DOCKERNET, FakeFiles({**GRANTED, journal: RW})) == []
+    assert access_problems(paths, DOCKERNET, FakeFiles(GRANTED)) == []  # not made yet: the watcher makes it
+    (problem,) = access_problems(paths, DOCKERNET, FakeFiles({**GRANTED, journal: os.F_OK}))
+    assert problem.startswith(f"journal {journal} is not readable and writable by user dockernet")
+    assert f"chown dockernet {journal}" in problem
+
+
+def test_a_read_only_state_dir_is_no_privilege_matter_but_a_read_only_pid_dir_is():
+    """The journal runs on behind on a read-only file system (journal.py); a pid file cannot be written at all."""
+    read_only = {**GRANTED, "/var/lib/dockernet": os.R_OK | os.X_OK, "/run/dockernet": os.R_OK | os.X_OK}
+    files = FakeFiles(read_only, read_only=("/var/lib/dockernet", "/run/dockernet"))
+    (problem,) = access_problems(PATHS, DOCKERNET, files)
+    assert problem.startswith("pid file /run/dockernet/watch.pid cannot be written")
+
+
 def test_a_user_without_an_account_is_named_by_its_id():
     assert str(User(54321)) == "user id 54321" and User(54321).owner == "54321"
     assert str(user_of(0)) == "user root (uid 0)"
@@ -155,6 +173,7 @@ def test_check_watch_refuses_send_from_container_in_one_line_when_capabilities_a
     from dockernet.host import privileges
 
     engine = EngineAddress(f"unix://{tmp_path}/docker.sock")
+    monkeypatch.setattr(privileges, "effective_mask", lambda status: 0x280000)  # the drop-in's two
     privileges.check_watch(_settings(tmp_path, no_key=True), engine, send_from="container", pidfile=None)
     monkeypatch.setattr(privileges, "effective_mask", lambda status: 0)
     privileges.check_watch(_settings(tmp_path, no_key=True), engine, send_from="host", pidfile=None)
