@@ -11,11 +11,15 @@ from pathlib import Path
 from setuptools import setup
 
 
+#: what is never shipped, though it sits in examples/: a key or .env an operator put beside compose.yaml
+SECRETS = ("*.key", "*.private", "*.pem", ".env")
+
+
 def example_data_files() -> list[tuple[str, list[str]]]:
     """(target directory under the prefix, [files]) for each directory of examples/ that holds files."""
     rows: dict[str, list[str]] = {}
     for path in sorted(Path("examples").rglob("*")):
-        if path.is_file():
+        if path.is_file() and not any(path.match(pattern) for pattern in SECRETS):
             rows.setdefault(str(Path("share", "dockernet", path.parent)), []).append(str(path))
     return list(rows.items())
 

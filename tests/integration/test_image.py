@@ -107,6 +107,7 @@ def image_host(dockerd, run_dir):
     context = workdir / "context"
     subprocess.run(["git", "clone", "-q", str(REPO), str(context)], check=True)
     shutil.copytree(WHEELHOUSE, context / "wheelhouse")
+    (context / "examples" / "compose" / "ddns.key").write_text("secret\n")  # an operator's, beside compose.yaml
     host = ImageHost(dockerd, named, workdir)
     yield host, context
     for container in dockerd.client.containers.list(all=True, filters={"name": WATCHER}):
@@ -121,7 +122,8 @@ def watcher_container(image_host):
     for command in readme_commands():
         host.run(command, cwd=context)
     container = host.dockerd.client.containers.get(WATCHER)
-    wait_for(lambda: "Watching Docker events" in container.logs().decode(), timeout=60)
+    started = wait_for(lambda: "Watching Docker events" in container.logs().decode(), timeout=60)
+    assert started, container.logs().decode()[-2000:]
     return host, container
 
 
@@ -137,6 +139,8 @@ def test_the_image_is_small_and_runs_as_an_unprivileged_user(watcher_container):
             with pytest.raises(docker.errors.NotFound):
                 created.get_archive(program)
         created.get_archive("/opt/dockernet/bin/dockernet")  # the probe can see what is there
+        with pytest.raises(docker.errors.NotFound):  # the .dockerignore and setup.py keep keys out
+            created.get_archive("/opt/dockernet/share/dockernet/examples/compose/ddns.key")
     finally:
         created.remove(force=True)
     container.reload()
@@ -201,8 +205,11 @@ def _timestamp(docker_time: str) -> float:
 
 
 def test_the_compose_example_runs_the_image_beside_a_service(image_host, watcher_container):
-    # after the SIGTERM test: the README's watcher has stopped, this one takes its place
-    host, _ = image_host
+    need("docker-compose")
+    host, readme_watcher = watcher_container
+    readme_watcher.reload()
+    if readme_watcher.status == "running":  # run alone: this watcher takes the README's place, owner id and port
+        readme_watcher.stop(timeout=10)
     compose = REPO / "examples" / "compose" / "compose.yaml"
     host.dockerd.client.images.get(IMAGE).tag("busybox", "latest")  # the example's service image
     env = {

@@ -52,9 +52,25 @@ def run(*args, timeout: float = 120, env: dict[str, str] | None = None, **kwargs
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env or outside_env(), **kwargs)
 
 
+#: what an operator may leave beside compose.yaml, which no release may carry
+PLANTED_SECRETS = ("examples/compose/ddns.key", "examples/compose/.env")
+
+
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory):
-    return clean_clone(tmp_path_factory.mktemp("packaging") / "clone")
+    clone = clean_clone(tmp_path_factory.mktemp("packaging") / "clone")
+    for name in PLANTED_SECRETS:
+        (clone / name).write_text("secret\n")
+    return clone
+
+
+def test_a_key_or_env_file_beside_an_example_is_in_neither_the_sdist_nor_the_wheel(dist):
+    sdist, wheel = dist
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+    with zipfile.ZipFile(wheel) as archive:
+        names += archive.namelist()
+    assert names and not [name for name in names if name.endswith(("ddns.key", "/.env"))]
 
 
 @pytest.fixture(scope="module")
