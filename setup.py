@@ -10,7 +10,6 @@ from pathlib import Path
 
 from setuptools import setup
 
-
 #: what is never shipped, though it sits in examples/: a key or .env an operator put beside compose.yaml
 SECRETS = ("*.key", "*.private", "*.pem", ".env")
 
