@@ -237,8 +237,8 @@ def test_watch_as_a_user_without_privileges_publishes_and_writes_only_its_state_
     [
         ("send-from", "--send-from container needs CAP_SYS_ADMIN and CAP_SYS_PTRACE to enter containers'"),
         ("key", "key file {named_key} is not readable by user id {uid}: "),
-        ("state", "state directory /var/lib/dockernet-{uid} is not writable by user id {uid} (it would be made in"),
-        ("pidfile", "pid file /run/dockernet-{uid}.pid cannot be written by user id {uid} (its directory /run"),
+        ("state", "state directory {root_dir}/state is not writable by user id {uid} (it would be made in {root_dir})"),
+        ("pidfile", "pid file {root_dir}/watch.pid cannot be written by user id {uid} (its directory {root_dir} is"),
         ("socket", "Docker's socket {socket} may not be opened by user id {uid}: add the user to the socket's group"),
         ("journal", "journal {journal} is not readable and writable by user id {uid}: give it back (chown {uid} "),
     ],
@@ -249,10 +249,13 @@ def test_what_its_privileges_rule_out_is_one_line_at_start_up_exit_2(user, docke
         args[-1:-1] = ["--send-from", "container"]
     elif case == "key":
         args[args.index("--key-file") + 1] = str(named.key_file)  # root's, 0600
-    elif case == "state":
-        args[args.index("--state-dir") + 1] = f"/var/lib/dockernet-{user.uid}"
+    # a directory root keeps (as /var/lib and /run are), made here: a host's own /run may be a tmpfs anyone may write
+    root_dir = user.home / "roots"
+    root_dir.mkdir(mode=0o755)
+    if case == "state":
+        args[args.index("--state-dir") + 1] = str(root_dir / "state")
     elif case == "pidfile":
-        args[-1:-1] = ["--pidfile", f"/run/dockernet-{user.uid}.pid"]
+        args[-1:-1] = ["--pidfile", str(root_dir / "watch.pid")]
     elif case == "socket":
         os.chown(dockerd.socket, -1, 0)  # the fixture gives it back to its group afterwards
     journal = user.state / f"records-{owner}.journal"
@@ -263,7 +266,9 @@ def test_what_its_privileges_rule_out_is_one_line_at_start_up_exit_2(user, docke
     result = subprocess.run(
         user.command(*args), capture_output=True, text=True, env=user.env(), cwd=user.home, timeout=60
     )
-    message = expected.format(named_key=named.key_file, uid=user.uid, socket=dockerd.socket, journal=journal)
+    message = expected.format(
+        named_key=named.key_file, uid=user.uid, socket=dockerd.socket, journal=journal, root_dir=root_dir
+    )
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.startswith(f"dockernet: error: {message}") and result.stderr.count("\n") == 1, result.stderr
     assert result.stdout == "" and set(user.state.iterdir()) == before  # refused before anything was written
