@@ -9,7 +9,7 @@ import click
 
 from dockernet.cli.hostonly import HostOnlyGroup
 from dockernet.cli.params import IFNAME, MTU, RESOLVER, SEARCH_DOMAIN
-from dockernet.errors import ConfigError, DockerRunning
+from dockernet.errors import ConfigError, DockerRunning, DockerUnreachable, NotDockersBridge
 
 
 def _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name):
@@ -137,6 +137,32 @@ def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, 
             click.echo(f"{'removed' if change.after is None else 'wrote'} {change.path}")
 
 
+def _refuse_other_engines(docker_host) -> None:
+    """The bridge is rootful Docker's: refuse a Podman or a rootless engine that answers at --docker-host."""
+    # start-up time: --help and completion load no command's modules
+    from dockernet.engine.dockerapi import DockerEngine
+
+    engine = DockerEngine(docker_host, timeout=5)
+    try:
+        kind = engine.kind()
+    except DockerUnreachable:
+        return  # a stopped Docker is this command's usual case
+    finally:
+        engine.close()
+    if kind.rootless:
+        raise NotDockersBridge(
+            f"the engine at {engine.where} is {kind}: a rootless engine has no bridge on the host, its "
+            "containers live in a network namespace of its own",
+            hint="publish them with 'dockernet watch --address host' (the default for a rootless engine)",
+        )
+    if kind.podman:
+        raise NotDockersBridge(
+            f"the engine at {engine.where} is {kind}: 'bridge setup' builds Docker's bridge and points Docker "
+            "at it; Podman's networks are netavark's",
+            hint="use 'podman network create' or containers.conf for Podman",
+        )
+
+
 def _ask_dockerd(plan, daemon_json: str) -> None:
     """Have dockerd validate the planned daemon.json where it can (Docker 23 and later); say so where it cannot."""
     # start-up time: --help and completion load no command's modules
@@ -240,6 +266,7 @@ def bridge_setup(
     from dockernet.host.bridgesetup import plan_setup
 
     spec = make_spec(name, cidr, gateway, mtu, dns_servers, dns_search, cidr6)
+    _refuse_other_engines(obj["docker_host"])
     paths = _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name)
     with netlink(netns) as ipr:
         observation = observe(ipr, name)

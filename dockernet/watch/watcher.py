@@ -270,7 +270,12 @@ class Watcher:
         self.stream.open()
         self.guard.connected()
         running = self.engine.running()
-        log.info("Watching Docker events at %s; %d running container(s)", self.engine.where, len(running))
+        log.info(
+            "Watching Docker events at %s, %s; %d running container(s)",
+            self.engine.where,
+            self.engine.kind(),
+            len(running),
+        )
         self.timers.resync_later()
         self.containers.listed(running, reconnected=True)
         self.reconciler.full(running, guard=self.guard.allow)
