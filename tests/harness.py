@@ -186,6 +186,7 @@ def remove_run_dir(base: Path, netns: str) -> None:
     pidfiles = [(path, "dockerd") for path in base.glob("**/docker.pid")]
     pidfiles += [(path, "named") for path in base.glob("**/named.pid")]
     pidfiles += [(path, "python") for path in base.glob("watchers/*/*.pid")]
+    pidfiles += [(path, "podman") for path in base.glob("**/podman.pid")]
     for path, program in pidfiles:
         try:
             pid = int(path.read_text().strip())
@@ -194,6 +195,10 @@ def remove_run_dir(base: Path, netns: str) -> None:
         if _pid_is(pid, program) or (program == "python" and _pid_is(pid, "python3")):
             stop_pid(pid)
     if base.exists():
+        from tests.podman import remove_podman_cgroups  # its containers outlive its service
+
+        for path in base.glob("**/podman.pid"):
+            remove_podman_cgroups(path.parent)
         _unmount_below(base)
         shutil.rmtree(base, ignore_errors=True)
     if _netns_exists(netns):
@@ -230,6 +235,18 @@ def engine_id_args(base: Path, settings: dict | None = None) -> tuple[str, ...]:
     path = base / "daemon.json"
     path.write_text(json.dumps(config))
     return ("--config-file", str(path))
+
+
+def busybox_tar(tar_path: Path) -> Path:
+    """The test image's one layer: Debian's busybox-static and its applets as links (every engine imports it)."""
+    with tarfile.open(tar_path, "w") as tar:
+        tar.add(shutil.which("busybox"), arcname="bin/busybox")
+        for applet in ("sh", "sleep", "ip", "ping", "hostname", "cat", "ls", "ifconfig", "true"):
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type = tarfile.SYMTYPE
+            info.linkname = "busybox"
+            tar.addfile(info)
+    return tar_path
 
 
 class PrivateDockerd:
@@ -322,14 +339,7 @@ class PrivateDockerd:
             return IMAGE
         except Exception:
             pass
-        tar_path = self.base / "busybox.tar"
-        with tarfile.open(tar_path, "w") as tar:
-            tar.add(shutil.which("busybox"), arcname="bin/busybox")
-            for applet in ("sh", "sleep", "ip", "ping", "hostname", "cat", "ls", "ifconfig", "true"):
-                info = tarfile.TarInfo(f"bin/{applet}")
-                info.type = tarfile.SYMTYPE
-                info.linkname = "busybox"
-                tar.addfile(info)
+        tar_path = busybox_tar(self.base / "busybox.tar")
         repository, tag = IMAGE.rsplit(":", 1)
         self.client.api.import_image_from_file(str(tar_path), repository=repository, tag=tag)
         return IMAGE

@@ -189,3 +189,23 @@ def fleet_watchers(fleet_dns, run_dir, owner):
     yield make
     for watcher in made:
         watcher.cleanup()
+
+
+# --- rootful Podman's Docker-compatible API (#25), in a namespace of its own -----------------------------
+
+
+@pytest.fixture(scope="session")
+def podman(run_dir):
+    from tests.harness import need
+    from tests.podman import PrivatePodman
+
+    need("podman")
+    base, netns = run_dir
+    engine = PrivatePodman(base / "podman", f"{netns}-podman")
+    try:
+        engine.start()
+        engine.import_busybox()
+        yield engine
+    finally:
+        engine.stop()
+        delete_netns(engine.netns)
