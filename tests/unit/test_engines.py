@@ -7,10 +7,13 @@ Podman 5 (the network in ``Attributes.network``) are written after their documen
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from dockernet.engine.kind import engine_kind
-from dockernet.engine.model import ContainerEvent, parse_event
+from dockernet.engine.model import ContainerEvent, container_from_inspect, parse_event
 from dockernet.engine.podman import FILTER_EVENTS, parse_podman_event, podman_identity
 
 CID = "5f3c" + "0" * 60
@@ -128,3 +131,56 @@ def test_podmans_identity_stays_while_its_random_info_id_changes():
     assert podman_identity(first) == podman_identity(again)
     assert podman_identity(first)[1] == "host1"
     assert podman_identity(first)[0] != podman_identity(other_user)[0]
+
+
+GOLDEN = Path(__file__).parent / "golden" / "engine_events"
+#: what each recorded event must become, in the order the engine sent them: (action, network), or None
+RECORDED = {
+    "docker-20.10": (
+        parse_event,
+        [None, ("connect", "bridge"), ("start", ""), ("connect", "golden-second"), ("disconnect", "golden-second")]
+        + [("disconnect", "golden-second"), ("rename", ""), None, None, ("die", ""), ("disconnect", "bridge")]
+        + [("stop", ""), ("connect", "bridge"), ("start", ""), ("restart", ""), None, None, ("die", "")]
+        + [("disconnect", "bridge"), ("stop", ""), ("connect", "bridge"), ("start", ""), None, ("die", "")]
+        + [("disconnect", "bridge"), ("connect", "bridge"), ("start", ""), None, ("die", ""), ("disconnect", "bridge")]
+        + [("destroy", "")],
+    ),
+    "podman-4.3": (
+        parse_podman_event,
+        [None, None, ("start", ""), ("connect", ""), ("disconnect", ""), ("rename", ""), ("restart", ""), ("die", "")]
+        + [None, ("start", ""), ("die", ""), None, None, ("start", ""), None, ("die", ""), None, None, ("start", "")]
+        + [("die", ""), ("destroy", "")],
+    ),
+}
+
+
+@pytest.mark.parametrize("engine", sorted(RECORDED))
+def test_recorded_events_of_each_engine_become_the_expected_container_events(engine):
+    parse, expected = RECORDED[engine]
+    recorded = json.loads((GOLDEN / f"{engine}.json").read_text())
+    container = recorded[0]["event"]["Actor"]["ID"]  # the first is the container's create
+    parsed = [parse(item["event"]) for item in recorded]
+    assert [None if event is None else (event.action, event.network) for event in parsed] == expected
+    assert {event.container_id for event in parsed if event} == {container}
+    assert all(
+        event.time_nano == item["event"]["timeNano"] for event, item in zip(parsed, recorded, strict=True) if event
+    )
+
+
+@pytest.mark.parametrize("engine", ["docker-20.10", "podman-4.3"])
+def test_recorded_version_and_info_give_the_engine_kind(engine):
+    version = json.loads((GOLDEN / f"{engine}-version.json").read_text())
+    info = json.loads((GOLDEN / f"{engine}-info.json").read_text())
+    kind = engine_kind(version, info)
+    assert (kind.product, kind.rootless) == (("Podman", False) if engine.startswith("podman") else ("Docker", False))
+    assert kind.version.startswith(engine.split("-")[1]) and kind.api_version == "1.41"
+
+
+@pytest.mark.parametrize("engine", ["docker-20.10", "podman-4.3"])
+def test_a_container_on_two_networks_has_both_addresses_whichever_engine(engine):
+    document = json.loads((GOLDEN / f"{engine}-inspect-two-networks.json").read_text())
+    info = container_from_inspect(document)
+    networks = dict(info.networks)
+    assert len({name for name, _ in info.networks}) == 2 and all(networks.values())
+    default = "podman" if engine.startswith("podman") else "bridge"  # Podman names its default network so
+    assert default in networks and set(info.addresses) >= set(networks.values())
