@@ -186,6 +186,7 @@ def remove_run_dir(base: Path, netns: str) -> None:
     pidfiles = [(path, "dockerd") for path in base.glob("**/docker.pid")]
     pidfiles += [(path, "named") for path in base.glob("**/named.pid")]
     pidfiles += [(path, "python") for path in base.glob("watchers/*/*.pid")]
+    pidfiles += [(path, name) for path in base.glob("*/rootless-engine.pid") for name in ("podman", "rootlesskit")]
     for path, program in pidfiles:
         try:
             pid = int(path.read_text().strip())
@@ -193,6 +194,10 @@ def remove_run_dir(base: Path, netns: str) -> None:
             continue
         if _pid_is(pid, program) or (program == "python" and _pid_is(pid, "python3")):
             stop_pid(pid)
+    for path in base.glob("*/rootless.uid"):  # a uid no host file names: its pause process, conmon, slirp4netns
+        from tests.rootless import end_processes_of
+
+        end_processes_of(int(path.read_text().strip() or -1))
     if base.exists():
         _unmount_below(base)
         shutil.rmtree(base, ignore_errors=True)
