@@ -292,9 +292,10 @@ class RootlessEngine:
 
         return PrivateDockerd.import_busybox(self)  # type: ignore[arg-type]  # uses only .client and .base
 
-    def run(self, name: str | None = None, hostname: str | None = None, **kwargs):
-        """Start a container that sleeps; it runs until removed."""
-        return self.client.containers.run(IMAGE, ["sleep", "3600"], detach=True, name=name, hostname=hostname, **kwargs)
+    def run(self, name: str | None = None, hostname: str | None = None, command: list[str] | None = None, **kwargs):
+        """Start a container (by default one that sleeps); it runs until removed."""
+        argv = command or ["sleep", "3600"]
+        return self.client.containers.run(IMAGE, argv, detach=True, name=name, hostname=hostname, **kwargs)
 
     def remove_all(self) -> None:
         for container in self.client.containers.list(all=True):

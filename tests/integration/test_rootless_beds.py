@@ -1,7 +1,8 @@
 """The rootless beds themselves: each engine answers, says it is rootless, runs a container with a published port.
 
 What dockernet's engine adapter relies on is asserted here, on the real
-engines: ``/info`` ``SecurityOptions`` has ``name=rootless``, a published
+engines: the engine says it is rootless (Docker: ``/info`` ``SecurityOptions``
+has ``name=rootless``; Podman 4.3: only ``/libpod/info``), a published
 port is in inspect's ``NetworkSettings.Ports`` and reachable at the host's
 address, and ``State.Pid`` names a process root can see, in a network
 namespace that is the engine's own (slirp4netns / RootlessKit), not the
@@ -13,7 +14,7 @@ import socket
 
 import pytest
 
-from dockernet.ddns import socket_in_namespace
+from dockernet.rfc2136.transport import socket_in_namespace
 from tests.harness import wait_for
 
 ENGINES = ["rootless_podman", "rootless_dockerd"]
@@ -47,7 +48,18 @@ def test_engine_answers_version_and_info(engine):
     info = engine.client.info()
     assert version["ApiVersion"] and version["Version"]
     assert info["ID"]
-    assert "name=rootless" in info["SecurityOptions"], info["SecurityOptions"]
+
+
+def test_rootless_dockerd_says_rootless_in_info_security_options(rootless_dockerd):
+    assert "name=rootless" in rootless_dockerd.client.info()["SecurityOptions"]
+
+
+def test_rootless_podman_says_rootless_in_libpod_info(rootless_podman):
+    """Podman 4.3's compat ``/info`` has only ``name=seccomp,profile=default`` in SecurityOptions (measured):
+    rootless shows in ``/libpod/info`` ``host.security.rootless``."""
+    api = rootless_podman.client.api
+    libpod = api._result(api._get(api.base_url + "/v4.0.0/libpod/info"), True)
+    assert libpod["host"]["security"]["rootless"] is True
 
 
 def test_engine_runs_as_the_test_user(engine):
@@ -58,13 +70,15 @@ def test_engine_runs_as_the_test_user(engine):
 
 
 def test_published_port_is_in_inspect_and_reachable_at_the_host_address(engine, started, label):
-    container = started(label, ports={"80/tcp": 8080}, command=["httpd", "-f", "-p", "80", "-h", "/bin"])
+    container = started(
+        label, ports={"80/tcp": 8080}, command=["/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/bin"]
+    )
     container.reload()
     ports = container.attrs["NetworkSettings"]["Ports"]
     assert {binding["HostPort"] for binding in ports["80/tcp"]} == {"8080"}, ports
 
     def answer() -> bytes:
-        with socket_in_namespace(f"/var/run/netns/{engine.netns}", socket.AF_INET) as sock:
+        with socket_in_namespace(f"/var/run/netns/{engine.netns}", socket.AF_INET, socket.SOCK_STREAM) as sock:
             sock.settimeout(2)
             try:
                 sock.connect((engine.host_address, 8080))
