@@ -27,8 +27,10 @@ interrupted one (harness.remove_run_dir). Everything lives under the run dir.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
+import signal
 import subprocess
 from pathlib import Path
 
@@ -62,20 +64,6 @@ def _subordinate_ranges() -> list[tuple[int, int]]:
     return ranges
 
 
-def _uid_running(uid: int) -> bool:
-    """Whether a process runs with this real uid (a uid no /etc file names may still be in use)."""
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            for line in status.read_text().splitlines():
-                if line.startswith("Uid:"):
-                    if int(line.split()[1]) == uid:
-                        return True
-                    break
-        except OSError:
-            continue
-    return False
-
-
 def processes_of(uid: int) -> list[int]:
     """The pids whose real uid is ``uid`` (a uid the test chose because nothing on the host had it)."""
     pids = []
@@ -84,17 +72,23 @@ def processes_of(uid: int) -> list[int]:
             fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
         except OSError:
             continue
-        if int(fields.get("Uid", "-1 0").split()[0]) == uid:
+        zombie = fields.get("State", "").strip().startswith("Z")  # ended, its parent not yet told
+        if int(fields.get("Uid", "-1 0").split()[0]) == uid and not zombie:
             pids.append(int(status.parent.name))
     return pids
 
 
-def end_processes_of(uid: int) -> None:
-    """End every process of ``uid`` (a rootless engine's pause process, conmon, slirp4netns...), each by pid."""
+def end_processes_of(uid: int, timeout: float = 5.0) -> None:
+    """End every process of ``uid`` (a rootless engine's pause process, conmon, slirp4netns, containers), by pid:
+    SIGTERM to all, then SIGKILL to what is left (a container's PID 1 ignores SIGTERM sent from outside)."""
     if uid <= 0:
         return
-    for pid in processes_of(uid):
-        stop_pid(pid, timeout=5)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in processes_of(uid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
+        if wait_for(lambda: not processes_of(uid), timeout, 0.05):
+            return
 
 
 class RootlessUser:
@@ -116,7 +110,7 @@ class RootlessUser:
     def _free_uid(self, first: int) -> int:
         taken = _taken_ids("/etc/passwd", 2) | _taken_ids("/etc/group", 2) | self._handed_out
         for uid in range(first, 60000):
-            if uid not in taken and not _uid_running(uid):
+            if uid not in taken and not processes_of(uid):  # a uid no /etc file names may still run
                 self._handed_out.add(uid)
                 return uid
         raise RuntimeError("no free uid below 60000")
