@@ -187,6 +187,7 @@ def remove_run_dir(base: Path, netns: str) -> None:
     pidfiles += [(path, "named") for path in base.glob("**/named.pid")]
     pidfiles += [(path, "python") for path in base.glob("watchers/*/*.pid")]
     pidfiles += [(path, "podman") for path in base.glob("**/podman.pid")]
+    pidfiles += [(path, name) for path in base.glob("*/rootless-engine.pid") for name in ("podman", "rootlesskit")]
     for path, program in pidfiles:
         try:
             pid = int(path.read_text().strip())
@@ -194,6 +195,11 @@ def remove_run_dir(base: Path, netns: str) -> None:
             continue
         if _pid_is(pid, program) or (program == "python" and _pid_is(pid, "python3")):
             stop_pid(pid)
+    for path in base.glob("*/rootless.uid"):  # a uid no host file names: its pause process, conmon, slirp4netns
+        from tests.rootless import end_processes_of
+
+        with contextlib.suppress(OSError, ValueError):
+            end_processes_of(int(path.read_text()))
     if base.exists():
         from tests.podman import remove_podman_cgroups  # its containers outlive its service
 

@@ -1,0 +1,59 @@
+"""``dockernet watch --address host`` against rootless engines: the host's address and the HOST port in SRV.
+
+A rootless engine's containers live in its own network namespace
+(slirp4netns, RootlessKit): their addresses reach nothing outside. What is
+useful is the host's address and the port published there, so the watcher
+publishes ``<name> A <host address>`` and ``_http._tcp.<name> SRV 0 0
+<host port> <name>.`` (docs/names.md: label ``dockernet.srv=true``, service
+name from ``dockernet.srv.<container port>``), and removes both with the
+container. The host's address is the one of the engine's namespace
+(``host_address``), where the published port is really reachable.
+"""
+
+import pytest
+
+from tests.harness import WatcherProcess, wait_for
+
+ENGINES = ["rootless_podman", "rootless_dockerd"]
+HOST_PORT = {"rootless_podman": 8181, "rootless_dockerd": 8182}
+
+
+@pytest.fixture(params=ENGINES)
+def engine_name(request):
+    return request.param
+
+
+@pytest.fixture
+def engine(request, engine_name):
+    return request.getfixturevalue(engine_name)
+
+
+@pytest.fixture
+def watcher(engine, engine_name, named, run_dir, owner):
+    owner_id = f"{owner[:36]}-{engine_name}"  # the owner fixture's 50 characters leave out the parameter
+    workdir = run_dir[0] / "watchers" / owner_id
+    workdir.mkdir(parents=True, exist_ok=True)
+    extra = ("--settle-time", "1", "--address", "host", "--host-address", engine.host_address)
+    process = WatcherProcess(engine, named, workdir, owner_id, extra=extra)  # an engine with .url and .pidfile
+    yield process
+    process.cleanup()
+
+
+def test_watch_address_host_publishes_host_address_and_host_port_srv_then_removes(
+    engine, engine_name, watcher, named, label
+):
+    watcher.start()
+    port = HOST_PORT[engine_name]
+    labels = {"dockernet.srv": "true", "dockernet.srv.80": "http"}
+    container = engine.run(name=label, hostname=label, ports={"80/tcp": port}, labels=labels)
+    try:
+        srv = f"_http._tcp.{label}"
+        published = wait_for(lambda: named.query(label) and named.query(srv, "SRV"), 30, 0.2)
+        log = watcher.log_text()
+        assert published, f"nothing published for {label}; watcher log:\n{log}\nstderr:\n{watcher.stderr_text()}"
+        assert named.query(label) == {engine.host_address}, log
+        assert named.query(srv, "SRV") == {f"0 0 {port} {label}.{named.zone}."}, log
+    finally:
+        container.remove(force=True)
+    gone = wait_for(lambda: not named.query(label) and not named.query(f"_http._tcp.{label}", "SRV"), 30, 0.2)
+    assert gone, f"{label} still published after removal; watcher log:\n{watcher.log_text()}"
