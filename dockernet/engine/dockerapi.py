@@ -23,7 +23,7 @@ import requests.exceptions
 
 from dockernet.engine.address import ENGINE_EXAMPLES, EngineAddress, tls_failure_reason
 from dockernet.engine.keepalive import KeepAliveInspect, open_connection
-from dockernet.engine.kind import EngineKind, engine_kind
+from dockernet.engine.kind import EngineKind, engine_kind, is_podman
 from dockernet.engine.model import (
     CONTAINER_ACTIONS,
     NETWORK_ACTIONS,
@@ -176,8 +176,15 @@ class DockerEngine:
         """Which engine answers here (Docker or Podman, rootless or not): asked once, then remembered."""
         if self._kind is None:
             with self.answering():
-                self._kind = engine_kind(self.client.version(), self.client.info())
+                version, info = self.client.version(), self.client.info()
+                libpod = self._libpod_info() if is_podman(version) else None
+            self._kind = engine_kind(version, info, libpod)
         return self._kind
+
+    def _libpod_info(self) -> dict:
+        """Podman's own ``/libpod/info``: the one that says whether it runs rootless."""
+        url = self.client._url("/libpod/info", versioned_api=False)
+        return self.client._result(self.client._get(url), json=True)
 
     def inspect(self, container_id: str) -> ContainerInfo | None:
         """The container now, or None when it no longer exists. Each thread inspects over its own connection."""

@@ -30,12 +30,17 @@ class EngineKind:
         return f"{self.product} {self.version} (API {self.api_version}{rootless})"
 
 
-def engine_kind(version: dict, info: dict) -> EngineKind:
-    """The kind from ``GET /version`` and ``GET /info``.
+def is_podman(version: dict) -> bool:
+    """Podman's Docker-compatible API names a component "Podman Engine" in ``/version``; Docker's, "Engine"."""
+    return any("podman" in str(part.get("Name") or "").lower() for part in version.get("Components") or () if part)
 
-    Podman's Docker-compatible API names a component "Podman Engine" in
-    ``/version``; Docker's names "Engine". Both say rootless in ``/info``'s
-    ``SecurityOptions`` (``name=rootless``).
+
+def engine_kind(version: dict, info: dict, libpod_info: dict | None = None) -> EngineKind:
+    """The kind from ``GET /version`` and ``GET /info`` (and Podman's ``GET /libpod/info``).
+
+    Docker says rootless in ``/info``'s ``SecurityOptions`` (``name=rootless``);
+    Podman 4.3's compat ``/info`` does not, its own ``/libpod/info`` does
+    (``host.security.rootless``).
     """
     components = {str(part.get("Name") or ""): part for part in version.get("Components") or () if part}
     podman = next((part for name, part in components.items() if "podman" in name.lower()), None)
@@ -44,5 +49,6 @@ def engine_kind(version: dict, info: dict) -> EngineKind:
         product="Podman" if podman is not None else "Docker",
         version=str((podman or {}).get("Version") or version.get("Version") or "?"),
         api_version=str(version.get("ApiVersion") or "?"),
-        rootless=any(option.split(",")[0] == "name=rootless" for option in options),
+        rootless=any(option.split(",")[0] == "name=rootless" for option in options)
+        or bool(((libpod_info or {}).get("host") or {}).get("security", {}).get("rootless")),
     )

@@ -57,3 +57,33 @@ def test_watch_address_host_publishes_host_address_and_host_port_srv_then_remove
         container.remove(force=True)
     gone = wait_for(lambda: not named.query(label) and not named.query(f"_http._tcp.{label}", "SRV"), 30, 0.2)
     assert gone, f"{label} still published after removal; watcher log:\n{watcher.log_text()}"
+
+
+def test_a_rootless_engine_makes_address_host_the_default_and_says_so(
+    engine, engine_name, named, run_dir, owner, label
+):
+    """No --address: the watcher asks the engine, finds it rootless, and publishes this host's address."""
+    from dockernet.bridge import default_route_address
+
+    owner_id = f"{owner[:30]}-dflt-{engine_name[-6:]}"
+    workdir = run_dir[0] / "watchers" / owner_id
+    workdir.mkdir(parents=True, exist_ok=True)
+    process = WatcherProcess(engine, named, workdir, owner_id, extra=("--settle-time", "1"))
+    host = default_route_address(None)  # what --address host publishes without --host-address
+    try:
+        if host is None:  # no default route on this host: the watcher says so in one line instead
+            result = process.once()
+            assert result.returncode == 2 and "--address host needs this host's address" in result.stderr
+            return
+        process.start()
+        log = process.log_text()
+        assert "is rootless: publishing this host's address" in log and ", rootless)" in log, log
+        labels = {"dockernet.srv": "true", "dockernet.srv.80": "http"}
+        container = engine.run(name=label, hostname=label, ports={"80/tcp": HOST_PORT[engine_name] + 10}, labels=labels)
+        try:
+            assert wait_for(lambda: named.query(label) == {host}, 30), process.log_text()
+        finally:
+            container.remove(force=True)
+        assert wait_for(lambda: not named.query(label), 30), process.log_text()
+    finally:
+        process.cleanup()

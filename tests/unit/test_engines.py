@@ -184,3 +184,17 @@ def test_a_container_on_two_networks_has_both_addresses_whichever_engine(engine)
     assert len({name for name, _ in info.networks}) == 2 and all(networks.values())
     default = "podman" if engine.startswith("podman") else "bridge"  # Podman names its default network so
     assert default in networks and set(info.addresses) >= set(networks.values())
+
+
+@pytest.mark.parametrize(
+    ("engine", "libpod"),
+    [("rootless-podman-4.3", "rootless-podman-4.3-libpod-info"), ("rootless-docker-20.10", None)],
+)
+def test_a_rootless_engine_is_told_by_what_it_says_of_itself(engine, libpod):
+    """Docker says so in /info's SecurityOptions; Podman 4.3's compat /info does not, its /libpod/info does."""
+    version = json.loads((GOLDEN / f"{engine}-version.json").read_text())
+    info = json.loads((GOLDEN / f"{engine}-info.json").read_text())
+    libpod_info = json.loads((GOLDEN / f"{libpod}.json").read_text()) if libpod else None
+    assert engine_kind(version, info, libpod_info).rootless
+    if libpod:
+        assert not engine_kind(version, info).rootless  # the compat /info alone does not say it
