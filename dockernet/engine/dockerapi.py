@@ -177,14 +177,21 @@ class DockerEngine:
         if self._kind is None:
             with self.answering():
                 version, info = self.client.version(), self.client.info()
-                libpod = self._libpod_info() if is_podman(version) else None
+                libpod = self._libpod_info(version) if is_podman(version) else None
             self._kind = engine_kind(version, info, libpod)
         return self._kind
 
-    def _libpod_info(self) -> dict:
-        """Podman's own ``/libpod/info``: the one that says whether it runs rootless."""
-        url = self.client._url("/libpod/info", versioned_api=False)
-        return self.client._result(self.client._get(url), json=True)
+    def _libpod_info(self, version: dict) -> dict | None:
+        """Podman's own ``/libpod/info``, the one that says whether it runs rootless (under its own API version)."""
+        api = next(
+            (str(part.get("Version")) for part in version.get("Components") or () if "podman" in str(part).lower()),
+            "4.0.0",
+        )
+        url = self.client._url(f"/v{api}/libpod/info", versioned_api=False)
+        try:
+            return self.client._result(self.client._get(url), json=True)
+        except docker.errors.APIError:  # an API that lacks it: rootless is then what /info says
+            return None
 
     def inspect(self, container_id: str) -> ContainerInfo | None:
         """The container now, or None when it no longer exists. Each thread inspects over its own connection."""
