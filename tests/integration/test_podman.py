@@ -189,3 +189,19 @@ def test_netns_show_and_topology_see_a_podman_container(podman, named, pod_conta
     assert ours, topology
     states = {name["name"]: name["state"] for node in ours for name in node["names"]}
     assert states[f"{label}-show.docker.test."] == "published"
+
+
+def test_dns_ls_sees_a_podman_container_running_and_bridge_setup_refuses_podman(
+    podman, named, pod_containers, pod_watchers, label
+):
+    container = pod_containers(hostname=f"{label}-ls")
+    watcher = pod_watchers()
+    assert watcher.once().returncode == 0
+    listed = watcher.dns("ls", "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = [row for row in json.loads(listed.stdout) if row["name"].startswith(f"{label}-ls.")]
+    assert rows and all(row["running"] for row in rows), rows
+    assert {row["container"] for row in rows} == {container.id[:12]}
+    refused = run_cli("--docker-host", podman.url, "bridge", "setup", "--cidr", "10.77.0.0/16", "--dry-run")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "is Podman 4." in refused.stderr and "Podman's networks are netavark's" in refused.stderr

@@ -87,3 +87,31 @@ def test_a_rootless_engine_makes_address_host_the_default_and_says_so(
         assert wait_for(lambda: not named.query(label), 30), process.log_text()
     finally:
         process.cleanup()
+
+
+def test_netns_show_and_topology_work_and_bridge_setup_refuses_against_a_rootless_engine(
+    engine, engine_name, named, label
+):
+    """Root on the host sees a rootless container's pid, and so enters its namespace; there is no host bridge."""
+    import json
+
+    from tests.harness import run_cli
+
+    container = engine.run(name=f"{label}-ns", hostname=f"{label}-ns")
+    try:
+        shown = run_cli("--docker-host", engine.url, "netns", "show", container.name, "--json")
+        assert shown.returncode == 0, shown.stderr
+        container.reload()
+        addresses = {attached["IPAddress"] for attached in container.attrs["NetworkSettings"]["Networks"].values()} - {
+            ""
+        }
+        assert addresses and all(address in shown.stdout for address in addresses), shown.stdout
+        drawn = run_cli("--docker-host", engine.url, "topology", *named.client_args(), "--json")
+        assert drawn.returncode == 0, drawn.stderr
+        # behind no bridge of the host's: drawn under "not on a bridge"
+        assert container.name in {node["name"] for node in json.loads(drawn.stdout)["elsewhere"]}, drawn.stdout
+    finally:
+        container.remove(force=True)
+    refused = run_cli("--docker-host", engine.url, "bridge", "setup", "--cidr", "10.77.0.0/16", "--dry-run")
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "rootless)" in refused.stderr and "a rootless engine has no bridge on the host" in refused.stderr
