@@ -100,6 +100,7 @@ def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, 
     from dockernet.host.bridgeapply import apply_restarting_docker, execute
     from dockernet.host.dockerctl import refuse_if_docker_runs
 
+    _refuse_other_engines(obj["docker_host"])
     for warning in plan.warnings:
         click.echo(f"dockernet: warning: {warning}", err=True)
     if plan.nothing_to_do:
@@ -266,7 +267,6 @@ def bridge_setup(
     from dockernet.host.bridgesetup import plan_setup
 
     spec = make_spec(name, cidr, gateway, mtu, dns_servers, dns_search, cidr6)
-    _refuse_other_engines(obj["docker_host"])
     paths = _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name)
     with netlink(netns) as ipr:
         observation = observe(ipr, name)

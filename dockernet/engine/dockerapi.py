@@ -1,4 +1,7 @@
-"""The Docker implementation of ``Engine``: containers and events from dockerd, as plain values.
+"""``Engine`` for every engine that speaks Docker's API (Docker, Podman): containers and events, as plain values.
+
+What Podman says differently is read by ``podman``, chosen by what the
+engine says it is (``kind``), never by its socket's path.
 
 Everything that talks to dockerd goes through ``DockerEngine``; the rest of
 dockernet sees ``model`` values and dockernet errors. The low-level
@@ -32,7 +35,7 @@ from dockernet.engine.model import (
     container_from_inspect,
     parse_event,
 )
-from dockernet.engine.podman import FILTER_EVENTS, parse_podman_event, podman_identity
+from dockernet.engine.podman import FILTER_EVENTS, libpod_info, parse_podman_event, podman_identity
 from dockernet.errors import ContainerAmbiguous, DockerUnreachable, UsageError
 from dockernet.logformat import printable
 
@@ -177,21 +180,9 @@ class DockerEngine:
         if self._kind is None:
             with self.answering():
                 version, info = self.client.version(), self.client.info()
-                libpod = self._libpod_info(version) if is_podman(version) else None
+                libpod = libpod_info(self.client, version) if is_podman(version) else None
             self._kind = engine_kind(version, info, libpod)
         return self._kind
-
-    def _libpod_info(self, version: dict) -> dict | None:
-        """Podman's own ``/libpod/info``, the one that says whether it runs rootless (under its own API version)."""
-        api = next(
-            (str(part.get("Version")) for part in version.get("Components") or () if "podman" in str(part).lower()),
-            "4.0.0",
-        )
-        url = self.client._url(f"/v{api}/libpod/info", versioned_api=False)
-        try:
-            return self.client._result(self.client._get(url), json=True)
-        except docker.errors.APIError:  # an API that lacks it: rootless is then what /info says
-            return None
 
     def inspect(self, container_id: str) -> ContainerInfo | None:
         """The container now, or None when it no longer exists. Each thread inspects over its own connection."""

@@ -19,6 +19,9 @@ Measured on Podman 4.3 (compat API 1.41):
 from __future__ import annotations
 
 import hashlib
+from typing import Any
+
+import docker.errors
 
 from dockernet.engine.model import ContainerEvent, event_time
 
@@ -62,3 +65,16 @@ def podman_identity(info: dict) -> tuple[str, str]:
     root = str(info.get("DockerRootDir") or "")
     digest = hashlib.sha256(f"{host}\0{root}".encode()).hexdigest()[:24]
     return f"podman-{digest}", host
+
+
+def libpod_info(client: Any, version: dict) -> dict | None:
+    """Podman's own ``/libpod/info`` (the one that says rootless), under Podman's API version: 4.3 has no other."""
+    api = next(
+        (str(part.get("Version")) for part in version.get("Components") or () if "podman" in str(part).lower()),
+        "4.0.0",
+    )
+    url = client._url(f"/v{api}/libpod/info", versioned_api=False)
+    try:
+        return client._result(client._get(url), json=True)
+    except docker.errors.APIError:  # an API that lacks it: rootless is then what /info says
+        return None
