@@ -20,6 +20,7 @@ import contextlib
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -686,3 +687,23 @@ class WatcherProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+def tab(words: list[str], typed: str, docker_host: str | None = None) -> list[str]:
+    """Source ``dockernet completion bash`` in a real bash, then do what Tab does after ``words`` and ``typed``."""
+    script = (
+        'eval "$(dockernet completion bash)"\n'
+        f"COMP_WORDS=({shlex.join([*words, typed])})\n"
+        f"COMP_CWORD={len(words)}\n"
+        "_dockernet_completion dockernet\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    env = clean_env(
+        {
+            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
+            **({"DOCKER_HOST": docker_host} if docker_host else {}),
+        }
+    )
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    return sorted(line for line in result.stdout.splitlines() if line)

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from dockernet.publish.registry import ownership_mark
-from tests.harness import WatcherProcess, run_cli, wait_for
+from tests.harness import WatcherProcess, run_cli, tab, wait_for
 
 #: only events may remove a name within a test's time
 EVENTS_ONLY = ("--settle-time", "1", "--resync-interval", "3600")
@@ -205,3 +205,9 @@ def test_dns_ls_sees_a_podman_container_running_and_bridge_setup_refuses_podman(
     refused = run_cli("--docker-host", podman.url, "bridge", "setup", "--cidr", "10.77.0.0/16", "--dry-run")
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
     assert "is Podman 4." in refused.stderr and "Podman's networks are netavark's" in refused.stderr
+
+
+def test_netns_arguments_complete_podman_container_names(podman, pod_containers, label):
+    running = sorted([pod_containers(name=f"{label}-web").name, pod_containers(name=f"{label}-db").name])
+    pod_containers(name=f"{label}-old").stop(timeout=0)
+    assert tab(["dockernet", "--docker-host", podman.url, "netns", "show"], f"{label}-") == running
