@@ -35,6 +35,10 @@ class HostOnly(UsageError):
     """This works on the host, not inside dockernet's container image."""
 
 
+class NotDockersBridge(UsageError):
+    """The engine at --docker-host has no Docker bridge on this host to rebuild."""
+
+
 class NotPermitted(UsageError):
     """This user's privileges rule out what the options given ask for."""
 

@@ -11,12 +11,12 @@ Nothing here prints; the key file's permissions are reported through the log.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import dns.name
 
-from dockernet.errors import UsageError
+from dockernet.errors import DockerUnreachable, UsageError
 from dockernet.publish.templates import check_all
 
 if TYPE_CHECKING:  # imported by build() when it runs: the commands that need no DNS start without them
@@ -57,8 +57,9 @@ class DnsSettings:
     name_templates: tuple[str, ...] = ()
     compose_names: bool = True
     publish_ports: bool = False
-    #: "container", or "host": this host's address for containers that publish ports
-    address_mode: str = "container"
+    #: "container", or "host": this host's address for containers that publish ports; None: as the engine
+    #: suits (``address_for``: host when it is rootless, or --host-address is given)
+    address_mode: str | None = None
     #: None: the address of the interface holding the default route (``host_address_or_default``)
     host_address: str | None = None
     owner_id: str = "localhost"
@@ -73,7 +74,7 @@ class DnsSettings:
     def __post_init__(self):
         if self.ttl > self.max_ttl:
             raise UsageError(f"--ttl {self.ttl} is above --max-ttl {self.max_ttl}")
-        if self.host_address and self.address_mode != "host":
+        if self.host_address and self.address_mode == "container":
             raise UsageError("--host-address is used only with --address host")
         check_all(self.name_templates, self.zone)  # a template that gives no name: a usage error now, not per event
 
@@ -145,11 +146,38 @@ def build(
     journal = _open_journal(settings, writable=not read_only)
     metrics = metrics or NullMetrics()
     health = health or Health()
-    policy = _policy(settings)
     engine = DockerEngine(docker_host)
+    settings = replace(settings, address_mode=address_for(settings, engine))
+    policy = _policy(settings)
     nameserver = Nameserver(target, namespace_of=engine.namespace_of)
     reconciler = Reconciler(policy, nameserver, journal=journal, metrics=metrics, health=health)
     return Runtime(settings, nameserver, engine, journal, reconciler, health, metrics)
+
+
+def address_for(settings: DnsSettings, engine: Engine) -> str:
+    """--address as given, else ``host`` for a rootless engine: its containers' addresses reach no one."""
+    try:
+        kind = engine.kind()
+    except DockerUnreachable:
+        kind = None
+    given = settings.address_mode
+    if given == "container" and kind is not None and kind.rootless:
+        log.warning(
+            "--address container with %s: its containers' addresses are reachable only inside the engine's own "
+            "network namespace, not from this host or the LAN (--address host publishes this host's)",
+            kind,
+        )
+    if given is not None:
+        return given
+    if settings.host_address:
+        return "host"
+    if kind is None:
+        log.info("The engine at %s does not answer yet: publishing containers' addresses", engine.where)
+        return "container"
+    if kind.rootless:
+        log.info("%s is rootless: publishing this host's address for containers that publish ports", kind)
+        return "host"
+    return "container"
 
 
 def _target(settings: DnsSettings) -> DnsTarget:
@@ -215,7 +243,7 @@ def _policy(settings: DnsSettings) -> RecordPolicy:
         templates=settings.templates,
         compose_names=settings.compose_names,
         publish_ports=settings.publish_ports,
-        address=settings.address_mode,
+        address=settings.address_mode or "container",
         host_address=settings.host_address_or_default() if settings.address_mode == "host" else "",
     )
 

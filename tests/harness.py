@@ -20,6 +20,7 @@ import contextlib
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -186,6 +187,8 @@ def remove_run_dir(base: Path, netns: str) -> None:
     pidfiles = [(path, "dockerd") for path in base.glob("**/docker.pid")]
     pidfiles += [(path, "named") for path in base.glob("**/named.pid")]
     pidfiles += [(path, "python") for path in base.glob("watchers/*/*.pid")]
+    pidfiles += [(path, "podman") for path in base.glob("**/podman.pid")]
+    pidfiles += [(path, name) for path in base.glob("*/rootless-engine.pid") for name in ("podman", "rootlesskit")]
     for path, program in pidfiles:
         try:
             pid = int(path.read_text().strip())
@@ -193,7 +196,16 @@ def remove_run_dir(base: Path, netns: str) -> None:
             continue
         if _pid_is(pid, program) or (program == "python" and _pid_is(pid, "python3")):
             stop_pid(pid)
+    for path in base.glob("*/rootless.uid"):  # a uid no host file names: its pause process, conmon, slirp4netns
+        from tests.rootless import end_processes_of
+
+        with contextlib.suppress(OSError, ValueError):
+            end_processes_of(int(path.read_text()))
     if base.exists():
+        from tests.podman import remove_podman_cgroups  # its containers outlive its service
+
+        for path in base.glob("**/podman.pid"):
+            remove_podman_cgroups(path.parent)
         _unmount_below(base)
         shutil.rmtree(base, ignore_errors=True)
     if _netns_exists(netns):
@@ -230,6 +242,18 @@ def engine_id_args(base: Path, settings: dict | None = None) -> tuple[str, ...]:
     path = base / "daemon.json"
     path.write_text(json.dumps(config))
     return ("--config-file", str(path))
+
+
+def busybox_tar(tar_path: Path) -> Path:
+    """The test image's one layer: Debian's busybox-static and its applets as links (every engine imports it)."""
+    with tarfile.open(tar_path, "w") as tar:
+        tar.add(shutil.which("busybox"), arcname="bin/busybox")
+        for applet in ("sh", "sleep", "ip", "ping", "hostname", "cat", "ls", "ifconfig", "true"):
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type = tarfile.SYMTYPE
+            info.linkname = "busybox"
+            tar.addfile(info)
+    return tar_path
 
 
 class PrivateDockerd:
@@ -322,14 +346,7 @@ class PrivateDockerd:
             return IMAGE
         except Exception:
             pass
-        tar_path = self.base / "busybox.tar"
-        with tarfile.open(tar_path, "w") as tar:
-            tar.add(shutil.which("busybox"), arcname="bin/busybox")
-            for applet in ("sh", "sleep", "ip", "ping", "hostname", "cat", "ls", "ifconfig", "true"):
-                info = tarfile.TarInfo(f"bin/{applet}")
-                info.type = tarfile.SYMTYPE
-                info.linkname = "busybox"
-                tar.addfile(info)
+        tar_path = busybox_tar(self.base / "busybox.tar")
         repository, tag = IMAGE.rsplit(":", 1)
         self.client.api.import_image_from_file(str(tar_path), repository=repository, tag=tag)
         return IMAGE
@@ -670,3 +687,23 @@ class WatcherProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
+
+
+def tab(words: list[str], typed: str, docker_host: str | None = None) -> list[str]:
+    """Source ``dockernet completion bash`` in a real bash, then do what Tab does after ``words`` and ``typed``."""
+    script = (
+        'eval "$(dockernet completion bash)"\n'
+        f"COMP_WORDS=({shlex.join([*words, typed])})\n"
+        f"COMP_CWORD={len(words)}\n"
+        "_dockernet_completion dockernet\n"
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    env = clean_env(
+        {
+            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
+            **({"DOCKER_HOST": docker_host} if docker_host else {}),
+        }
+    )
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    return sorted(line for line in result.stdout.splitlines() if line)

@@ -9,7 +9,7 @@ import click
 
 from dockernet.cli.hostonly import HostOnlyGroup
 from dockernet.cli.params import IFNAME, MTU, RESOLVER, SEARCH_DOMAIN
-from dockernet.errors import ConfigError, DockerRunning
+from dockernet.errors import ConfigError, DockerRunning, DockerUnreachable, NotDockersBridge
 
 
 def _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name):
@@ -100,6 +100,7 @@ def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, 
     from dockernet.host.bridgeapply import apply_restarting_docker, execute
     from dockernet.host.dockerctl import refuse_if_docker_runs
 
+    _refuse_other_engines(obj["docker_host"])
     for warning in plan.warnings:
         click.echo(f"dockernet: warning: {warning}", err=True)
     if plan.nothing_to_do:
@@ -135,6 +136,32 @@ def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, 
     for change in plan.files:
         if change.changed:
             click.echo(f"{'removed' if change.after is None else 'wrote'} {change.path}")
+
+
+def _refuse_other_engines(docker_host) -> None:
+    """The bridge is rootful Docker's: refuse a Podman or a rootless engine that answers at --docker-host."""
+    # start-up time: --help and completion load no command's modules
+    from dockernet.engine.dockerapi import DockerEngine
+
+    engine = DockerEngine(docker_host, timeout=5)
+    try:
+        kind = engine.kind()
+    except DockerUnreachable:
+        return  # a stopped Docker is this command's usual case
+    finally:
+        engine.close()
+    if kind.rootless:
+        raise NotDockersBridge(
+            f"the engine at {engine.where} is {kind}: a rootless engine has no bridge on the host, its "
+            "containers live in a network namespace of its own",
+            hint="publish them with 'dockernet watch --address host' (the default for a rootless engine)",
+        )
+    if kind.podman:
+        raise NotDockersBridge(
+            f"the engine at {engine.where} is {kind}: 'bridge setup' builds Docker's bridge and points Docker "
+            "at it; Podman's networks are netavark's",
+            hint="use 'podman network create' or containers.conf for Podman",
+        )
 
 
 def _ask_dockerd(plan, daemon_json: str) -> None:

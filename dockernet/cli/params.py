@@ -169,16 +169,15 @@ _DNS_OPTIONS = [
         "--address",
         "address_mode",
         type=click.Choice(["container", "host"]),
-        default="container",
-        show_default=True,
         help="host: publish this host's address (--host-address) for containers that publish ports, "
-        "with the host port in their SRV records (a NAT'd host).",
+        "with the host port in their SRV records (a NAT'd host, a rootless engine) [default: host when "
+        "the engine is rootless, else container].",
     ),
     click.option(
         "--host-address",
         type=IP,
-        help="This host's address for --address host [default: the address of the interface holding "
-        "the default route].",
+        help="This host's address for --address host (implied) [default: the address of the interface "
+        "holding the default route].",
     ),
     click.option(
         "--owner-id",

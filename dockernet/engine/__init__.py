@@ -6,7 +6,10 @@ and dockernet errors, never a docker-py object or exception:
 * ``model``: containers and events as frozen values, parsed from the engine's JSON;
 * ``address``: where the engine is (``EngineAddress``) and TLS to reach it;
 * ``interface``: ``Engine``, the methods dockernet calls, as a ``typing.Protocol``;
-* ``dockerapi``: ``DockerEngine``, the Docker implementation (the only module that imports docker-py at load);
+* ``kind``: which engine answers (Docker or Podman, rootless or not), asked of the engine itself;
+* ``dockerapi``: ``DockerEngine``, for every engine that speaks Docker's API (it and ``podman``, which only
+  it imports, are the modules that import docker-py at load);
+* ``podman``: what Podman's compatible API says differently (events, identity, rootless);
 * ``keepalive``: the inspect hot path over one keep-alive connection per thread;
 * ``inspectors``: a few threads inspecting containers in parallel for the watcher.
 

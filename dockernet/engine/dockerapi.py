@@ -1,4 +1,7 @@
-"""The Docker implementation of ``Engine``: containers and events from dockerd, as plain values.
+"""``Engine`` for every engine that speaks Docker's API (Docker, Podman): containers and events, as plain values.
+
+What Podman says differently is read by ``podman``, chosen by what the
+engine says it is (``kind``), never by its socket's path.
 
 Everything that talks to dockerd goes through ``DockerEngine``; the rest of
 dockernet sees ``model`` values and dockernet errors. The low-level
@@ -12,7 +15,7 @@ from __future__ import annotations
 
 import http.client
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,6 +26,7 @@ import requests.exceptions
 
 from dockernet.engine.address import ENGINE_EXAMPLES, EngineAddress, tls_failure_reason
 from dockernet.engine.keepalive import KeepAliveInspect, open_connection
+from dockernet.engine.kind import EngineKind, engine_kind, is_podman
 from dockernet.engine.model import (
     CONTAINER_ACTIONS,
     NETWORK_ACTIONS,
@@ -31,6 +35,7 @@ from dockernet.engine.model import (
     container_from_inspect,
     parse_event,
 )
+from dockernet.engine.podman import FILTER_EVENTS, libpod_info, parse_podman_event, podman_identity
 from dockernet.errors import ContainerAmbiguous, DockerUnreachable, UsageError
 from dockernet.logformat import printable
 
@@ -56,13 +61,14 @@ class _EngineClient(docker.APIClient):
 class DockerEventStream:
     """docker-py's event stream, as ``ContainerEvent`` values; it ends, rather than raises, when dockerd goes."""
 
-    def __init__(self, raw: Any):
+    def __init__(self, raw: Any, parse: Callable[[dict], ContainerEvent | None] = parse_event):
         self._raw = raw
+        self._parse = parse
 
     def __iter__(self) -> Iterator[ContainerEvent]:
         try:
             for event in self._raw:
-                parsed = parse_event(event)
+                parsed = self._parse(event)
                 if parsed is not None:
                     yield parsed
         except _DOCKER_ERRORS:  # a broken stream, like an ended one, means the engine went away
@@ -88,6 +94,8 @@ class DockerEngine:
         self._tls_config: docker.tls.TLSConfig | None = None
         #: one keep-alive inspect connection per thread (the watcher inspects from several)
         self._keepalive = KeepAliveInspect()
+        #: asked of the engine on first need; an engine replaced by another kind is seen by a new watcher
+        self._kind: EngineKind | None = None
 
     @property
     def where(self) -> str:
@@ -157,10 +165,24 @@ class DockerEngine:
             self.client.ping()
 
     def identity(self) -> tuple[str, str]:
-        """(engine ID, engine host name) from ``docker info``: the ID is unique per engine installation."""
+        """(engine ID, engine host name) from ``docker info``: the ID is unique per engine installation.
+
+        Podman's ``/info`` ID is new on every call: its identity is derived (``podman.podman_identity``).
+        """
         with self.answering():
             info = self.client.info()
+        if self.kind().podman:
+            return podman_identity(info)
         return str(info.get("ID") or ""), str(info.get("Name") or "")
+
+    def kind(self) -> EngineKind:
+        """Which engine answers here (Docker or Podman, rootless or not): asked once, then remembered."""
+        if self._kind is None:
+            with self.answering():
+                version, info = self.client.version(), self.client.info()
+                libpod = libpod_info(self.client, version) if is_podman(version) else None
+            self._kind = engine_kind(version, info, libpod)
+        return self._kind
 
     def inspect(self, container_id: str) -> ContainerInfo | None:
         """The container now, or None when it no longer exists. Each thread inspects over its own connection."""
@@ -249,6 +271,9 @@ class DockerEngine:
         The returned stream yields events and simply ends when the engine
         goes away: callers must treat the end as a disconnect.
         """
-        filters = {"type": ["container", "network"], "event": list(CONTAINER_ACTIONS + NETWORK_ACTIONS)}
+        podman = self.kind().podman
+        actions = FILTER_EVENTS if podman else CONTAINER_ACTIONS + NETWORK_ACTIONS
+        filters = {"type": ["container", "network"], "event": list(actions)}
         with self.answering():
-            return DockerEventStream(self.client.events(since=since, filters=filters, decode=True))
+            raw = self.client.events(since=since, filters=filters, decode=True)
+        return DockerEventStream(raw, parse_podman_event if podman else parse_event)

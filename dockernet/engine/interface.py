@@ -1,7 +1,8 @@
 """What dockernet asks of a container engine: the declared seam (``Engine``).
 
-``dockerapi.DockerEngine`` is the one implementation today; another engine
-(Podman) is one more module that offers the same methods. Callers type
+``dockerapi.DockerEngine`` is the implementation for every engine that
+speaks Docker's API: what Podman says differently is ``podman``, chosen
+by asking the engine what it is (``kind``). Callers type
 against ``Engine``, see only ``model`` values and raise only dockernet
 errors (``DockerUnreachable`` when the engine does not answer).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Protocol
 
+from dockernet.engine.kind import EngineKind
 from dockernet.engine.model import ContainerEvent, ContainerInfo
 
 
@@ -32,6 +34,10 @@ class Engine(Protocol):
 
     def ping(self) -> None:
         """Return when the engine answers; ``DockerUnreachable`` when it does not."""
+
+    def kind(self) -> EngineKind:
+        """Which engine this is (Docker or Podman, its version and API version, rootless or not)."""
+        ...
 
     def identity(self) -> tuple[str, str]:
         """(engine ID, engine host name): the ID is unique per engine installation (owner leases)."""

@@ -102,18 +102,27 @@ class ContainerEvent:
 
 
 def parse_event(event: dict) -> ContainerEvent | None:
-    """The container an engine event concerns, or None for events dockernet ignores."""
+    """The container a Docker event concerns, or None for events dockernet ignores (Podman's: ``podman``).
+
+    ``Type``, ``Action`` and ``Actor`` are what is read: Docker's API 1.52
+    no longer sends the deprecated ``status``, ``id`` and ``from``, which
+    older engines sent beside them (``status`` is kept only as a fallback).
+    """
     kind = event.get("Type")
     action = (event.get("Action") or event.get("status") or "").split(":")[0]
     actor = event.get("Actor") or {}
-    time_nano = int(event.get("timeNano") or int(event.get("time") or 0) * 1_000_000_000)
-    if kind == "container" and action in CONTAINER_ACTIONS:
-        return ContainerEvent(actor.get("ID") or event.get("id", ""), action, time_nano)
+    if kind == "container" and action in CONTAINER_ACTIONS and actor.get("ID"):
+        return ContainerEvent(actor["ID"], action, event_time(event))
     if kind == "network" and action in NETWORK_ACTIONS:
         attributes = actor.get("Attributes") or {}
         if attributes.get("container"):
-            return ContainerEvent(attributes["container"], action, time_nano, str(attributes.get("name") or ""))
+            return ContainerEvent(attributes["container"], action, event_time(event), str(attributes.get("name") or ""))
     return None
+
+
+def event_time(event: dict) -> int:
+    """When the event happened, in nanoseconds since the epoch (``timeNano``, else ``time``; 0: unknown)."""
+    return int(event.get("timeNano") or int(event.get("time") or 0) * 1_000_000_000)
 
 
 def since_parameter(time_nano: int) -> str:

@@ -270,7 +270,8 @@ class Watcher:
         self.stream.open()
         self.guard.connected()
         running = self.engine.running()
-        log.info("Watching Docker events at %s; %d running container(s)", self.engine.where, len(running))
+        engine = f"{self.engine.where}, {self.engine.kind()}"
+        log.info("Watching Docker events at %s; %d running container(s)", engine, len(running))
         self.timers.resync_later()
         self.containers.listed(running, reconnected=True)
         self.reconciler.full(running, guard=self.guard.allow)

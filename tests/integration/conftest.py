@@ -20,8 +20,10 @@ from tests.harness import (
     clean_stale_runs,
     delete_netns,
     missing_tools,
+    need,
     remove_run_dir,
 )
+from tests.rootless import ROOTLESS_TOOLS, RootlessDockerd, RootlessPodman
 
 IN_CI = os.environ.get("CI") == "true"
 HERE = Path(__file__).resolve().parent
@@ -189,3 +191,53 @@ def fleet_watchers(fleet_dns, run_dir, owner):
     yield make
     for watcher in made:
         watcher.cleanup()
+
+
+# --- rootful Podman's Docker-compatible API (#25), in a namespace of its own -----------------------------
+
+
+@pytest.fixture(scope="session")
+def podman(run_dir):
+    from tests.harness import need
+    from tests.podman import PrivatePodman
+
+    need("podman")
+    base, netns = run_dir
+    engine = PrivatePodman(base / "podman", f"{netns}-podman")
+    try:
+        engine.start()
+        engine.import_busybox()
+        yield engine
+    finally:
+        engine.stop()
+        delete_netns(engine.netns)
+
+
+# --- rootless engines: an unprivileged user of the test's own runs Podman or Docker --------------------
+
+
+def _rootless_engine(engine):
+    for tool in ROOTLESS_TOOLS:
+        need(tool)
+    try:
+        engine.start()
+        engine.import_busybox()
+        yield engine
+    finally:
+        if engine.proc is not None:
+            engine.remove_all()
+        engine.stop()
+        delete_netns(engine.netns)
+
+
+@pytest.fixture(scope="session")
+def rootless_podman(run_dir):
+    base, netns = run_dir
+    yield from _rootless_engine(RootlessPodman(base / "rootless-podman", f"{netns}-rlpod"))
+
+
+@pytest.fixture(scope="session")
+def rootless_dockerd(run_dir):
+    base, netns = run_dir
+    need(RootlessDockerd.script, Path(RootlessDockerd.script).exists())
+    yield from _rootless_engine(RootlessDockerd(base / "rootless-docker", f"{netns}-rldoc"))

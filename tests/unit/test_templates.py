@@ -93,7 +93,8 @@ def test_settings_check_the_templates_when_made():
     with pytest.raises(TemplateError):
         DnsSettings(zone=ZONE, name_templates=("{nope}",))
     with pytest.raises(UsageError, match="only with --address host"):
-        DnsSettings(zone=ZONE, host_address="192.0.2.1")
+        DnsSettings(zone=ZONE, host_address="192.0.2.1", address_mode="container")
+    DnsSettings(zone=ZONE, host_address="192.0.2.1")  # --address left to the engine: the address implies host
     assert [t.text for t in DnsSettings(zone=ZONE).templates] == ["{hostname}"]
 
 
