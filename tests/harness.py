@@ -256,7 +256,88 @@ def busybox_tar(tar_path: Path) -> Path:
     return tar_path
 
 
-class PrivateDockerd:
+class EngineProcess:
+    """What every engine bed shares (PrivateDockerd here, tests/podman.py, tests/rootless.py): the process,
+    a docker-py client on its socket, and when it answers. A bed sets ``socket``, ``url``, ``proc``, ``_client``
+    and says how to read its log's tail."""
+
+    #: how messages name it ("private dockerd", "rootless podman", ...)
+    describe = "engine"
+    #: docker-py's connection pool
+    pool_size = 32
+    base: Path
+    socket: Path
+    url: str
+    proc: subprocess.Popen | None
+
+    def log_tail(self) -> str:
+        raise NotImplementedError
+
+    def wait_until_it_answers(self, timeout: float) -> None:
+        if not wait_for(self._answers, timeout, 0.1):
+            tail = self.log_tail()
+            self.stop()
+            raise RuntimeError(f"{self.describe} did not come up:\n{tail}")
+
+    def _answers(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"{self.describe} exited: " + self.log_tail())
+        if not self.socket.exists():
+            return False
+        try:
+            return bool(self.client.ping())
+        except Exception:
+            self._client = None
+            return False
+
+    @property
+    def client(self):
+        import docker
+
+        if self._client is None:
+            self._client = docker.DockerClient(base_url=self.url, timeout=60, max_pool_size=self.pool_size)
+        return self._client
+
+    def import_busybox(self) -> str:
+        """A one-binary image from Debian's busybox-static: no registry needed (Podman names it docker.io/...)."""
+        try:
+            self.client.images.get(IMAGE)
+            return IMAGE
+        except Exception:
+            pass
+        tar_path = busybox_tar(self.base / "busybox.tar")
+        repository, tag = IMAGE.rsplit(":", 1)
+        self.client.api.import_image_from_file(str(tar_path), repository=repository, tag=tag)
+        return IMAGE
+
+    def run(self, name: str | None = None, hostname: str | None = None, command: list[str] | None = None, **kwargs):
+        """Start a container (by default one that sleeps); it runs until removed."""
+        argv = command or ["sleep", "3600"]
+        return self.client.containers.run(IMAGE, argv, detach=True, name=name, hostname=hostname, **kwargs)
+
+    def remove_all(self) -> None:
+        for container in self.client.containers.list(all=True):
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+
+    def stop(self) -> None:
+        self.end_process()
+
+    def end_process(self) -> None:
+        """Close the client, then end the process by its pid."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self.proc is not None:
+            stop_pid(self.proc.pid, timeout=30)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+
+
+class PrivateDockerd(EngineProcess):
     def __init__(
         self,
         base: Path,
@@ -301,70 +382,16 @@ class PrivateDockerd:
         ]
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
-        if not wait_for(self._answers, timeout, 0.1):
-            tail = (self.base / "dockerd.log").read_text(errors="replace")[-2000:]
-            self.stop()
-            raise RuntimeError(f"private dockerd did not come up:\n{tail}")
+        self.wait_until_it_answers(timeout)
 
-    def _answers(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise RuntimeError(
-                "private dockerd exited: " + (self.base / "dockerd.log").read_text(errors="replace")[-2000:]
-            )
-        if not self.socket.exists():
-            return False
-        try:
-            return bool(self.client.ping())
-        except Exception:
-            self._client = None
-            return False
+    describe = "private dockerd"
 
-    @property
-    def client(self):
-        import docker
-
-        if self._client is None:
-            self._client = docker.DockerClient(base_url=self.url, timeout=60, max_pool_size=32)
-        return self._client
-
-    def stop(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self.proc is not None:
-            stop_pid(self.proc.pid, timeout=30)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc = None
-
-    def import_busybox(self) -> str:
-        """A one-binary image from Debian's busybox-static: no registry needed."""
-        try:
-            self.client.images.get(IMAGE)
-            return IMAGE
-        except Exception:
-            pass
-        tar_path = busybox_tar(self.base / "busybox.tar")
-        repository, tag = IMAGE.rsplit(":", 1)
-        self.client.api.import_image_from_file(str(tar_path), repository=repository, tag=tag)
-        return IMAGE
-
-    def run(self, name: str | None = None, hostname: str | None = None, **kwargs):
-        """Start a container that sleeps; it runs until removed."""
-        return self.client.containers.run(IMAGE, ["sleep", "3600"], detach=True, name=name, hostname=hostname, **kwargs)
+    def log_tail(self) -> str:
+        return (self.base / "dockerd.log").read_text(errors="replace")[-2000:]
 
     def address_of(self, container) -> str:
         container.reload()
         return container.attrs["NetworkSettings"]["IPAddress"]
-
-    def remove_all(self) -> None:
-        for container in self.client.containers.list(all=True):
-            try:
-                container.remove(force=True)
-            except Exception:
-                pass
 
 
 class PrivateNamed:
@@ -707,3 +734,22 @@ def tab(words: list[str], typed: str, docker_host: str | None = None) -> list[st
     result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0 and result.stderr == "", result.stderr
     return sorted(line for line in result.stdout.splitlines() if line)
+
+
+@contextlib.contextmanager
+def started_containers(engine: EngineProcess):
+    """``start(name, hostname, **kwargs)`` for one test on ``engine`` (its ``run``); every container it started is
+    removed afterwards, by id (the engine may have restarted; force: Podman's compat API kills without waiting)."""
+    started = []
+
+    def start(name=None, hostname=None, **kwargs):
+        container = engine.run(name=name, hostname=hostname, **kwargs)  # type: ignore[attr-defined]
+        started.append(container.id)
+        return container
+
+    try:
+        yield start
+    finally:
+        for container_id in started:
+            with contextlib.suppress(Exception):
+                engine.client.api.remove_container(container_id, force=True)

@@ -29,7 +29,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.harness import IMAGE, busybox_tar, make_netns, stop_pid, wait_for
+from tests.harness import EngineProcess, make_netns, wait_for
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -61,8 +61,10 @@ tmp_dir = "{base}/tmp"
 """
 
 
-class PrivatePodman:
+class PrivatePodman(EngineProcess):
     """Rootful Podman's API on ``base``/podman.sock, in network namespace ``netns`` and a mount namespace of its own."""
+
+    describe = "private podman"
 
     def __init__(self, base: Path, netns: str):
         self.base = base
@@ -104,58 +106,19 @@ class PrivatePodman:
         )
         log.close()
         self.pidfile.write_text(f"{self.proc.pid}\n")
-        if not wait_for(self._answers, timeout, 0.1):
-            tail = self.log_tail()
-            self.stop()
-            raise RuntimeError(f"private podman did not come up:\n{tail}")
+        self.wait_until_it_answers(timeout)
 
     def log_tail(self) -> str:
         return (self.base / "podman.log").read_text(errors="replace")[-2000:]
 
-    def _answers(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise RuntimeError("private podman exited: " + self.log_tail())
-        if not self.socket.exists():
-            return False
-        try:
-            return bool(self.client.ping())
-        except Exception:
-            self._client = None
-            return False
-
-    @property
-    def client(self):
-        import docker
-
-        if self._client is None:
-            self._client = docker.DockerClient(base_url=self.url, timeout=60, max_pool_size=32)
-        return self._client
-
-    def import_busybox(self) -> str:
-        """The harness's one-binary busybox image, through the compat API's import (Podman names it docker.io/...)."""
-        try:
-            self.client.images.get(IMAGE)
-            return IMAGE
-        except Exception:
-            pass
-        repository, tag = IMAGE.rsplit(":", 1)
-        self.client.api.import_image_from_file(
-            str(busybox_tar(self.base / "busybox.tar")), repository=repository, tag=tag
-        )
-        return IMAGE
-
-    def run(self, name: str | None = None, hostname: str | None = None, **kwargs):
-        """Start a container that sleeps, in this bed's cgroup parent; it runs until removed."""
+    def run(self, name: str | None = None, hostname: str | None = None, command: list[str] | None = None, **kwargs):
+        """A container in this bed's cgroup parent (see ``EngineProcess.run``)."""
         kwargs.setdefault("cgroup_parent", self.cgroup_parent)
-        return self.client.containers.run(IMAGE, ["sleep", "3600"], detach=True, name=name, hostname=hostname, **kwargs)
+        return super().run(name, hostname, command, **kwargs)
 
     def remove_all(self) -> None:
         """Every container (force: the compat API kills, no 10 s stop timeout) and every network but the default."""
-        for container in self.client.containers.list(all=True):
-            try:
-                container.remove(force=True)
-            except Exception:
-                pass
+        super().remove_all()
         for network in self.client.networks.list():
             if network.name not in ("podman", "bridge"):
                 try:
@@ -170,16 +133,7 @@ class PrivatePodman:
                 self.remove_all()
             except Exception:
                 pass
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self.proc is not None:
-            stop_pid(self.proc.pid, timeout=30)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc = None
+        self.end_process()
         remove_podman_cgroups(self.base)
         self.pidfile.unlink(missing_ok=True)
 

@@ -34,7 +34,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from tests.harness import IMAGE, ip, make_netns, stop_pid, wait_for
+from tests.harness import EngineProcess, ip, make_netns, wait_for
 
 ETC_FILES = ("passwd", "group", "subuid", "subgid")
 SUB_COUNT = 65536
@@ -192,10 +192,11 @@ class RootlessUser:
         end_processes_of(self.uid)
 
 
-class RootlessEngine:
+class RootlessEngine(EngineProcess):
     """What both rootless engines share: the user, the namespace, the process, the client, the image."""
 
     program = ""  # the engine process's comm, for stray cleanup
+    pool_size = 8
 
     def __init__(self, base: Path, netns: str, host_address: str, first_uid: int, first_sub: int):
         self.base = base
@@ -242,61 +243,19 @@ class RootlessEngine:
         )
         log.close()
         self.pidfile.write_text(f"{self.proc.pid}\n")
-        if not wait_for(self._answers, timeout, 0.1):
-            tail = self.log.read_text(errors="replace")[-3000:]
-            self.stop()
-            raise RuntimeError(f"rootless {self.program} did not come up:\n{tail}")
-
-    def _answers(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise RuntimeError(f"rootless {self.program} exited: " + self.log.read_text(errors="replace")[-3000:])
-        if not self.socket.exists():
-            return False
-        try:
-            return bool(self.client.ping())
-        except Exception:
-            self._client = None
-            return False
+        self.wait_until_it_answers(timeout)
 
     @property
-    def client(self):
-        import docker
+    def describe(self) -> str:
+        return f"rootless {self.program}"
 
-        if self._client is None:
-            self._client = docker.DockerClient(base_url=self.url, timeout=60, max_pool_size=8)
-        return self._client
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
 
     def stop(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-        if self.proc is not None:
-            stop_pid(self.proc.pid, timeout=30)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc = None
+        self.end_process()
         self.user.end_processes()
         self.pidfile.unlink(missing_ok=True)
-
-    def import_busybox(self) -> str:
-        """The same one-binary image as the rootful engine's, imported by docker-py's ``import_image_from_file``."""
-        from tests.harness import PrivateDockerd
-
-        return PrivateDockerd.import_busybox(self)  # type: ignore[arg-type]  # uses only .client and .base
-
-    def run(self, name: str | None = None, hostname: str | None = None, command: list[str] | None = None, **kwargs):
-        """Start a container (by default one that sleeps); it runs until removed."""
-        argv = command or ["sleep", "3600"]
-        return self.client.containers.run(IMAGE, argv, detach=True, name=name, hostname=hostname, **kwargs)
-
-    def remove_all(self) -> None:
-        for container in self.client.containers.list(all=True):
-            try:
-                container.remove(force=True)
-            except Exception:
-                pass
 
 
 class RootlessPodman(RootlessEngine):

@@ -22,6 +22,7 @@ from tests.harness import (
     missing_tools,
     need,
     remove_run_dir,
+    started_containers,
 )
 from tests.rootless import ROOTLESS_TOOLS, RootlessDockerd, RootlessPodman
 
@@ -89,20 +90,16 @@ def named_no_axfr(run_dir):
 
 @pytest.fixture
 def containers(dockerd):
-    """Start containers for one test; all of them are removed afterwards (by id: the engine may restart)."""
-    started = []
+    """Start containers for one test; all of them are removed afterwards."""
+    with started_containers(dockerd) as start:
+        yield start
 
-    def start(name=None, hostname=None, **kwargs):
-        container = dockerd.run(name=name, hostname=hostname, **kwargs)
-        started.append(container.id)
-        return container
 
-    yield start
-    for container_id in started:
-        try:
-            dockerd.client.api.remove_container(container_id, force=True)
-        except Exception:
-            pass
+@pytest.fixture
+def pod_containers(podman):
+    """Start containers for one test on the rootful Podman; all of them are removed afterwards."""
+    with started_containers(podman) as start:
+        yield start
 
 
 @pytest.fixture

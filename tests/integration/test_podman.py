@@ -24,23 +24,6 @@ def address(container, network: str = "podman") -> str:
 
 
 @pytest.fixture
-def pod_containers(podman):
-    started = []
-
-    def start(name=None, hostname=None, **kwargs):
-        container = podman.run(name=name, hostname=hostname, **kwargs)
-        started.append(container.id)
-        return container
-
-    yield start
-    for container_id in started:
-        try:
-            podman.client.api.remove_container(container_id, force=True)
-        except Exception:
-            pass
-
-
-@pytest.fixture
 def pod_watchers(podman, named, run_dir, owner):
     made = []
     workdir = run_dir[0] / "watchers" / f"podman-{owner}"

@@ -7,27 +7,7 @@ import json
 import os
 import time
 
-import pytest
-
 from tests.harness import wait_for
-
-
-@pytest.fixture
-def podman_containers(podman):
-    """Containers of one test, removed afterwards by id (force: the compat API kills without the stop timeout)."""
-    started = []
-
-    def start(name=None, hostname=None, **kwargs):
-        container = podman.run(name=name, hostname=hostname, **kwargs)
-        started.append(container.id)
-        return container
-
-    yield start
-    for container_id in started:
-        try:
-            podman.client.api.remove_container(container_id, force=True)
-        except Exception:
-            pass
 
 
 def test_compat_api_answers_version_as_podman(podman):
@@ -38,8 +18,8 @@ def test_compat_api_answers_version_as_podman(podman):
     assert version["ApiVersion"]
 
 
-def test_container_runs_with_hostname_and_an_address_on_the_default_network(podman, podman_containers):
-    container = podman_containers(name="bed-one", hostname="bed-one-host")
+def test_container_runs_with_hostname_and_an_address_on_the_default_network(podman, pod_containers):
+    container = pod_containers(name="bed-one", hostname="bed-one-host")
     container.reload()
     assert container.attrs["State"]["Running"]
     assert container.attrs["Config"]["Hostname"] == "bed-one-host"
@@ -49,8 +29,8 @@ def test_container_runs_with_hostname_and_an_address_on_the_default_network(podm
     assert container.exec_run(["hostname"]).output.decode().strip() == "bed-one-host"
 
 
-def test_state_pid_and_its_net_namespace_are_valid_from_the_host(podman, podman_containers):
-    container = podman_containers(name="bed-pid")
+def test_state_pid_and_its_net_namespace_are_valid_from_the_host(podman, pod_containers):
+    container = pod_containers(name="bed-pid")
     container.reload()
     pid = container.attrs["State"]["Pid"]
     assert pid > 0
@@ -60,10 +40,10 @@ def test_state_pid_and_its_net_namespace_are_valid_from_the_host(podman, podman_
     assert podman.cgroup_parent + "/" in open(f"/proc/{pid}/cgroup").read()
 
 
-def test_a_second_network_is_created_and_connected(podman, podman_containers):
+def test_a_second_network_is_created_and_connected(podman, pod_containers):
     network = podman.client.networks.create("bed-second")
     try:
-        container = podman_containers(name="bed-two")
+        container = pod_containers(name="bed-two")
         network.connect(container)
         container.reload()
         networks = container.attrs["NetworkSettings"]["Networks"]
@@ -77,9 +57,9 @@ def test_a_second_network_is_created_and_connected(podman, podman_containers):
         network.remove()
 
 
-def test_events_stream_start_die_and_remove(podman, podman_containers):
+def test_events_stream_start_die_and_remove(podman, pod_containers):
     since = time.time() - 1
-    container = podman_containers(name="bed-events")
+    container = pod_containers(name="bed-events")
     container.remove(force=True)
     seen: list[dict] = []
 
