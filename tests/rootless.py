@@ -37,6 +37,8 @@ from pathlib import Path
 from tests.harness import EngineProcess, ip, make_netns, wait_for
 
 ETC_FILES = ("passwd", "group", "subuid", "subgid")
+#: what the engines write outside their user's home whatever they are told: a tmpfs of the namespace's own
+PRIVATE_TMP = ("/var/tmp", "/dev/shm")
 SUB_COUNT = 65536
 #: what both beds need on PATH (Debian: uidmap, slirp4netns, util-linux, podman, rootlesskit)
 ROOTLESS_TOOLS = ("newuidmap", "newgidmap", "slirp4netns", "setpriv", "unshare", "podman", "rootlesskit")
@@ -167,7 +169,11 @@ class RootlessUser:
         mounts = [(self.etc / name, Path("/etc", name)) for name in ETC_FILES]
         if Path("/dev/net/tun").exists():
             mounts.append((self.dev / "tun", Path("/dev/net/tun")))
-        script = " && ".join(f"mount --bind {shlex.quote(str(a))} {shlex.quote(str(b))}" for a, b in mounts)
+        script = " && ".join(
+            [f"mount --bind {shlex.quote(str(a))} {shlex.quote(str(b))}" for a, b in mounts]
+            # Podman leaves its import files in /var/tmp and its lock in /dev/shm: the namespace's own, not the host's
+            + [f"mount -t tmpfs -o mode=1777 tmpfs {path}" for path in PRIVATE_TMP]
+        )
         as_user = [
             "setpriv",
             f"--reuid={self.uid}",
