@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import dns.name
 
-from dockernet.errors import DockerUnreachable, UsageError
+from dockernet.errors import UsageError
 from dockernet.publish.templates import check_all
 
 if TYPE_CHECKING:  # imported by build() when it runs: the commands that need no DNS start without them
     from dockernet.ddns import DnsTarget, Nameserver
     from dockernet.engine.address import EngineAddress
     from dockernet.engine.interface import Engine
+    from dockernet.engine.kind import EngineKind
     from dockernet.metrics import Health, NullMetrics
     from dockernet.publish.claims import RecordPolicy
     from dockernet.sync.journal import Journal
@@ -81,6 +82,11 @@ class DnsSettings:
     @property
     def templates(self):
         return check_all(self.name_templates, self.zone)
+
+    @property
+    def given_address_mode(self) -> str:
+        """--address as given (--host-address implies host), else container until the engine says otherwise."""
+        return self.address_mode or ("host" if self.host_address else "container")
 
     def host_address_or_default(self, netns: str | None = None) -> str:
         """The address ``--address host`` publishes: --host-address, else the default route's interface's."""
@@ -147,33 +153,25 @@ def build(
     metrics = metrics or NullMetrics()
     health = health or Health()
     engine = DockerEngine(docker_host)
-    settings = replace(settings, address_mode=address_for(settings, engine))
     policy = _policy(settings)
     nameserver = Nameserver(target, namespace_of=engine.namespace_of)
     reconciler = Reconciler(policy, nameserver, journal=journal, metrics=metrics, health=health)
     return Runtime(settings, nameserver, engine, journal, reconciler, health, metrics)
 
 
-def address_for(settings: DnsSettings, engine: Engine) -> str:
-    """--address as given, else ``host`` for a rootless engine: its containers' addresses reach no one."""
-    try:
-        kind = engine.kind()
-    except DockerUnreachable:
-        kind = None
-    given = settings.address_mode
-    if given == "container" and kind is not None and kind.rootless:
+def address_for(settings: DnsSettings, kind: EngineKind) -> str | None:
+    """The address mode for an engine of ``kind`` when --address was not given (None: as given, or implied by
+    --host-address): host for a rootless engine, whose containers' addresses reach no one. Asked at every
+    connect, so an engine that was not up at start, or another one on the socket since, is judged as it is."""
+    given = settings.address_mode or ("host" if settings.host_address else None)
+    if given == "container" and kind.rootless:
         log.warning(
             "--address container with %s: its containers' addresses are reachable only inside the engine's own "
             "network namespace, not from this host or the LAN (--address host publishes this host's)",
             kind,
         )
     if given is not None:
-        return given
-    if settings.host_address:
-        return "host"
-    if kind is None:
-        log.info("The engine at %s does not answer yet: publishing containers' addresses", engine.where)
-        return "container"
+        return None
     if kind.rootless:
         log.info("%s is rootless: publishing this host's address for containers that publish ports", kind)
         return "host"
@@ -243,8 +241,8 @@ def _policy(settings: DnsSettings) -> RecordPolicy:
         templates=settings.templates,
         compose_names=settings.compose_names,
         publish_ports=settings.publish_ports,
-        address=settings.address_mode or "container",
-        host_address=settings.host_address_or_default() if settings.address_mode == "host" else "",
+        address=settings.given_address_mode,
+        host_address=settings.host_address_or_default() if settings.given_address_mode == "host" else "",
     )
 
 
@@ -273,6 +271,15 @@ def build_watcher(runtime: Runtime, options: WatchOptions) -> Watcher:
     from dockernet.watch.watcher import Watcher
 
     settings = runtime.settings
+    reconciler = runtime.reconciler
+
+    def settle_address(kind: EngineKind) -> None:
+        mode = address_for(settings, kind)
+        if mode is not None:
+            host = replace(settings, address_mode=mode).host_address_or_default() if mode == "host" else ""
+            reconciler.set_address(mode, host)
+
+    options = replace(options, settle_address=settle_address)
     lease = LeaseKeeper(
         runtime.nameserver,
         settings.owner_id,

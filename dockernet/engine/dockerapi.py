@@ -94,7 +94,7 @@ class DockerEngine:
         self._tls_config: docker.tls.TLSConfig | None = None
         #: one keep-alive inspect connection per thread (the watcher inspects from several)
         self._keepalive = KeepAliveInspect()
-        #: asked of the engine on first need; an engine replaced by another kind is seen by a new watcher
+        #: asked of the engine on first need, and again at every new event stream (a reconnect)
         self._kind: EngineKind | None = None
 
     @property
@@ -271,6 +271,7 @@ class DockerEngine:
         The returned stream yields events and simply ends when the engine
         goes away: callers must treat the end as a disconnect.
         """
+        self._kind = None  # a (re)connect: the engine on the socket may be another one now
         podman = self.kind().podman
         actions = FILTER_EVENTS if podman else CONTAINER_ACTIONS + NETWORK_ACTIONS
         filters = {"type": ["container", "network"], "event": list(actions)}

@@ -257,6 +257,10 @@ class Reconciler(ReconcilerStatus):
         if zones is not None:
             self.set_reverse_zones(zones)
 
+    def set_address(self, mode: str, host_address: str) -> None:
+        """Publish containers' addresses (``container``) or this host's (``host``) from now on."""
+        self.policy = replace(self.policy, address=mode, host_address=host_address)
+
     def set_reverse_zones(self, zones: tuple[dns.name.Name, ...]) -> None:
         """Publish (and look for) PTR records in these reverse zones from now on."""
         self.policy = replace(self.policy, reverse_zones=zones)

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dockernet.engine.interface import Engine
+from dockernet.engine.kind import EngineKind
 from dockernet.engine.model import ContainerEvent
 from dockernet.errors import DnsTransient, DockerUnreachable, OwnerCollision
 from dockernet.metrics import Health, NullMetrics
@@ -75,6 +76,8 @@ class WatchOptions:
     adopt_owner: str | None = None
     #: adopt them even while that owner's watcher seems to run (dns sync --force)
     adopt_force: bool = False
+    #: given the engine's kind at each connect, sets the address mode the engine calls for (--address not given)
+    settle_address: Callable[[EngineKind], None] = lambda kind: None
 
 
 class Watcher:
@@ -269,9 +272,9 @@ class Watcher:
             self.discover_reverse_zones()
         self.stream.open()
         self.guard.connected()
-        running = self.engine.running()
-        engine = f"{self.engine.where}, {self.engine.kind()}"
-        log.info("Watching Docker events at %s; %d running container(s)", engine, len(running))
+        running, kind = self.engine.running(), self.engine.kind()
+        self.options.settle_address(kind)
+        log.info("Watching Docker events at %s, %s; %d running container(s)", self.engine.where, kind, len(running))
         self.timers.resync_later()
         self.containers.listed(running, reconnected=True)
         self.reconciler.full(running, guard=self.guard.allow)

@@ -16,7 +16,6 @@ import pytest
 from dockernet.engine.kind import EngineKind, engine_kind
 from dockernet.engine.model import ContainerEvent, container_from_inspect, parse_event
 from dockernet.engine.podman import FILTER_EVENTS, parse_podman_event, podman_identity
-from dockernet.errors import DockerUnreachable
 
 CID = "5f3c" + "0" * 60
 NET = "9a1b" + "1" * 60
@@ -202,20 +201,6 @@ def test_a_rootless_engine_is_told_by_what_it_says_of_itself(engine, libpod):
         assert not engine_kind(version, info).rootless  # the compat /info alone does not say it
 
 
-class KindOnly:
-    """An engine that answers only what it is (None: it does not answer)."""
-
-    where = "unix:///run/user/1000/podman/podman.sock"
-
-    def __init__(self, kind):
-        self._kind = kind
-
-    def kind(self):
-        if self._kind is None:
-            raise DockerUnreachable()
-        return self._kind
-
-
 ROOTLESS = EngineKind("Podman", "4.3.1", "1.41", rootless=True)
 ROOTFUL = EngineKind("Docker", "20.10.24", "1.41", rootless=False)
 
@@ -225,10 +210,9 @@ ROOTFUL = EngineKind("Docker", "20.10.24", "1.41", rootless=False)
     [
         (None, None, ROOTLESS, "host", "is rootless: publishing this host's address"),
         (None, None, ROOTFUL, "container", ""),
-        (None, None, None, "container", "does not answer yet"),
-        (None, "192.0.2.7", ROOTFUL, "host", ""),  # --host-address alone means --address host
-        ("container", None, ROOTLESS, "container", "reachable only inside the engine's own network namespace"),
-        ("host", None, ROOTFUL, "host", ""),
+        (None, "192.0.2.7", ROOTFUL, None, ""),  # --host-address alone means --address host: kept
+        ("container", None, ROOTLESS, None, "reachable only inside the engine's own network namespace"),
+        ("host", None, ROOTFUL, None, ""),
     ],
 )
 def test_address_mode_follows_the_engine_unless_given(given, host_address, kind, chosen, said, caplog):
@@ -238,5 +222,6 @@ def test_address_mode_follows_the_engine_unless_given(given, host_address, kind,
 
     settings = DnsSettings(zone=dns.name.from_text("docker.test"), address_mode=given, host_address=host_address)
     with caplog.at_level(logging.INFO, logger="dockernet"):
-        assert address_for(settings, KindOnly(kind)) == chosen
+        assert address_for(settings, kind) == chosen
     assert (said in caplog.text) if said else caplog.text == ""
+    assert settings.given_address_mode == (given or ("host" if host_address else "container"))
