@@ -100,7 +100,6 @@ def _run_plan(obj, plan, before, name, daemon_json, netns, docker_pid, dry_run, 
     from dockernet.host.bridgeapply import apply_restarting_docker, execute
     from dockernet.host.dockerctl import refuse_if_docker_runs
 
-    _refuse_other_engines(obj["docker_host"])
     for warning in plan.warnings:
         click.echo(f"dockernet: warning: {warning}", err=True)
     if plan.nothing_to_do:
@@ -256,10 +255,9 @@ def bridge_setup(
 ):
     """Rebuild the bridge over netlink and write Docker's configuration for it.
 
-    Refuses while Docker runs (unless --restart-docker), when the subnet
-    overlaps a network already on this host, or when containers are
-    attached (--force overrides the last two). Run twice with the same
-    arguments, the second run changes nothing.
+    Refuses while Docker runs (unless --restart-docker), when the subnet overlaps a network already on
+    this host, or when containers are attached (--force overrides the last two); and a Podman or a
+    rootless engine at --docker-host. Run twice with the same arguments, the second run changes nothing.
     """
     # start-up time: --help and completion load no command's modules
     from dockernet.bridge import netlink, observe
@@ -267,6 +265,7 @@ def bridge_setup(
     from dockernet.host.bridgesetup import plan_setup
 
     spec = make_spec(name, cidr, gateway, mtu, dns_servers, dns_search, cidr6)
+    _refuse_other_engines(obj["docker_host"])  # teardown, the way back, is never refused
     paths = _file_paths(config, daemon_json, defaults_file, interfaces_file, no_interfaces_file, unit_dir, name)
     with netlink(netns) as ipr:
         observation = observe(ipr, name)

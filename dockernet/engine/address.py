@@ -12,6 +12,7 @@ import os
 import re
 import urllib.parse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dockernet.errors import ConfigError, UsageError
@@ -145,6 +146,15 @@ class EngineAddress:
     def where(self) -> str:
         """The engine's URL as a message shows it: the one given, else $DOCKER_HOST, else the local socket."""
         return self.url or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+    def local_machine_id(self) -> str:
+        """/etc/machine-id when the engine is on this machine (a unix socket); "" for a remote one or none."""
+        if unix_socket_path(self.where) is None:
+            return ""
+        try:
+            return Path("/etc/machine-id").read_text().strip()
+        except OSError:
+            return ""
 
 
 def unix_socket_path(url: str) -> str | None:

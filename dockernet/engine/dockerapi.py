@@ -172,7 +172,7 @@ class DockerEngine:
         with self.answering():
             info = self.client.info()
         if self.kind().podman:
-            return podman_identity(info)
+            return podman_identity(info, self.address.local_machine_id())
         return str(info.get("ID") or ""), str(info.get("Name") or "")
 
     def kind(self) -> EngineKind:

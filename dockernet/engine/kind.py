@@ -42,8 +42,7 @@ def engine_kind(version: dict, info: dict, libpod_info: dict | None = None) -> E
     Podman 4.3's compat ``/info`` does not, its own ``/libpod/info`` does
     (``host.security.rootless``).
     """
-    components = {str(part.get("Name") or ""): part for part in version.get("Components") or () if part}
-    podman = next((part for name, part in components.items() if "podman" in name.lower()), None)
+    podman = next((part for part in version.get("Components") or () if is_podman({"Components": [part]})), None)
     options = [str(option) for option in info.get("SecurityOptions") or ()]
     return EngineKind(
         product="Podman" if podman is not None else "Docker",

@@ -12,8 +12,9 @@ Measured on Podman 4.3 (compat API 1.41):
   ``die`` only after filtering), ``remove`` (Docker: ``destroy``); ``podman
   stop`` sends ``die`` and ``cleanup`` and only sometimes ``stop``;
 * ``/info`` returns a new random ``ID`` on every call, so an engine's
-  identity (the owner lease's) is derived from what stays: the host name and
-  the storage root (``DockerRootDir``), unique per host and per user.
+  identity (the owner lease's) is derived from what stays: the machine's id
+  (a local engine), the host name and the storage root (``DockerRootDir``),
+  unique per host and per user.
 """
 
 from __future__ import annotations
@@ -59,18 +60,26 @@ def parse_podman_event(event: dict) -> ContainerEvent | None:
     return None
 
 
-def podman_identity(info: dict) -> tuple[str, str]:
-    """(engine id, host name) for the owner lease: stable across calls and restarts, unlike ``/info``'s ID."""
+def podman_identity(info: dict, machine_id: str = "") -> tuple[str, str]:
+    """(engine id, host name) for the owner lease: stable across calls and restarts, unlike ``/info``'s ID.
+
+    ``machine_id``: /etc/machine-id when the engine is on this machine (a unix socket), so that two
+    cloned hosts of one name and one storage path are still two engines.
+    """
     host = str(info.get("Name") or "")
     root = str(info.get("DockerRootDir") or "")
-    digest = hashlib.sha256(f"{host}\0{root}".encode()).hexdigest()[:24]
+    digest = hashlib.sha256(f"{machine_id}\0{host}\0{root}".encode()).hexdigest()[:24]
     return f"podman-{digest}", host
 
 
 def libpod_info(client: Any, version: dict) -> dict | None:
     """Podman's own ``/libpod/info`` (the one that says rootless), under Podman's API version: 4.3 has no other."""
     api = next(
-        (str(part.get("Version")) for part in version.get("Components") or () if "podman" in str(part).lower()),
+        (
+            str(part.get("Version"))
+            for part in version.get("Components") or ()
+            if part and "podman" in str(part.get("Name") or "").lower()
+        ),
         "4.0.0",
     )
     url = client._url(f"/v{api}/libpod/info", versioned_api=False)

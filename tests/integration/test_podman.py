@@ -95,6 +95,7 @@ def test_a_restarted_container_and_a_renamed_one_keep_their_names_right(
     restarted = pod_containers(hostname=f"{label}-r")
     assert wait_for(lambda: named.query(f"{label}-r") == {address(restarted)}), watcher.log_text()[-2000:]
     restarted.restart(timeout=0)  # restart, die, init, start
+    assert wait_for(lambda: f"Event Fired ({restarted.id[:12]}): restart" in watcher.log_text())
     assert wait_for(lambda: named.query(f"{label}-r") == {address(restarted)} and restarted.status == "running")
     renamed = pod_containers(name=f"{label}-old")  # no hostname: the name is published
     assert wait_for(lambda: named.query(f"{label}-old") == {address(renamed)}), watcher.log_text()[-2000:]
@@ -113,7 +114,8 @@ def test_a_crashed_watcher_restarted_with_its_owner_id_takes_its_own_lease(
     assert wait_for(lambda: named.query(f"{label}-a") == {address(before)}), first.log_text()[-2000:]
     first.kill()  # its lease stays in the zone, naming this engine
     again = pod_watchers().start()
-    assert "Another Docker engine" not in again.log_text() and again.proc.poll() is None
+    assert "already used by engine" not in again.stderr_text() and again.proc.poll() is None
+    assert f"Holding the lease of owner id '{again.owner}'" in again.new_log_text()
     after = pod_containers(hostname=f"{label}-b")
     assert wait_for(lambda: named.query(f"{label}-b") == {address(after)}), again.log_text()[-2000:]
     assert named.query(f"{label}-a") == {address(before)}

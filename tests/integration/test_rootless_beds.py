@@ -15,7 +15,7 @@ import socket
 import pytest
 
 from dockernet.rfc2136.transport import socket_in_namespace
-from tests.harness import wait_for
+from tests.harness import started_containers, wait_for
 
 ENGINES = ["rootless_podman", "rootless_dockerd"]
 
@@ -27,20 +27,9 @@ def engine(request):
 
 @pytest.fixture
 def started(engine):
-    """Containers of one test on ``engine``, removed afterwards by id."""
-    ids = []
-
-    def start(name, **kwargs):
-        container = engine.run(name=name, hostname=name, **kwargs)
-        ids.append(container.id)
-        return container
-
-    yield start
-    for container_id in ids:
-        try:
-            engine.client.api.remove_container(container_id, force=True, v=True)
-        except Exception:
-            pass
+    """Containers of one test on ``engine`` (hostname = name), removed afterwards by id."""
+    with started_containers(engine) as start:
+        yield lambda name, **kwargs: start(name, name, **kwargs)
 
 
 def test_engine_answers_version_and_info(engine):

@@ -10,6 +10,8 @@ container. The host's address is the one of the engine's namespace
 (``host_address``), where the published port is really reachable.
 """
 
+import json
+
 import pytest
 
 from tests.harness import WatcherProcess, wait_for
@@ -53,6 +55,10 @@ def test_watch_address_host_publishes_host_address_and_host_port_srv_then_remove
         assert published, f"nothing published for {label}; watcher log:\n{log}\nstderr:\n{watcher.stderr_text()}"
         assert named.query(label) == {engine.host_address}, log
         assert named.query(srv, "SRV") == {f"0 0 {port} {label}.{named.zone}."}, log
+        listed = watcher.dns("ls", "--json")  # dns ls asks this engine which containers run
+        assert listed.returncode == 0, listed.stderr
+        rows = [row for row in json.loads(listed.stdout) if row["name"] == f"{label}.{named.zone}."]
+        assert rows and all(row["running"] and row["container"] == container.id[:12] for row in rows), rows
     finally:
         container.remove(force=True)
     gone = wait_for(lambda: not named.query(label) and not named.query(f"_http._tcp.{label}", "SRV"), 30, 0.2)
@@ -109,7 +115,8 @@ def test_netns_show_and_topology_work_and_bridge_setup_refuses_against_a_rootles
         drawn = run_cli("--docker-host", engine.url, "topology", *named.client_args(), "--json")
         assert drawn.returncode == 0, drawn.stderr
         # behind no bridge of the host's: drawn under "not on a bridge"
-        assert container.name in {node["name"] for node in json.loads(drawn.stdout)["elsewhere"]}, drawn.stdout
+        (node,) = [node for node in json.loads(drawn.stdout)["elsewhere"] if node["name"] == container.name]
+        assert node["names"] and node["names"][0]["state"] == "missing", node  # its name's state in the zone
     finally:
         container.remove(force=True)
     refused = run_cli("--docker-host", engine.url, "bridge", "setup", "--cidr", "10.77.0.0/16", "--dry-run")

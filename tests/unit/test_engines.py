@@ -132,6 +132,8 @@ def test_podmans_identity_stays_while_its_random_info_id_changes():
     assert podman_identity(first) == podman_identity(again)
     assert podman_identity(first)[1] == "host1"
     assert podman_identity(first)[0] != podman_identity(other_user)[0]
+    # two cloned hosts, one name and one storage path: their machine ids still tell them apart
+    assert podman_identity(first, "a" * 32)[0] != podman_identity(first, "b" * 32)[0]
 
 
 GOLDEN = Path(__file__).parent / "golden" / "engine_events"
