@@ -58,8 +58,7 @@ class DnsSettings:
     name_templates: tuple[str, ...] = ()
     compose_names: bool = True
     publish_ports: bool = False
-    #: "container", or "host": this host's address for containers that publish ports; None: as the engine
-    #: suits (``address_for``: host when it is rootless, or --host-address is given)
+    #: "container", "host" (this host's address for containers that publish ports), None: ``address_for``
     address_mode: str | None = None
     #: None: the address of the interface holding the default route (``host_address_or_default``)
     host_address: str | None = None
@@ -82,11 +81,6 @@ class DnsSettings:
     @property
     def templates(self):
         return check_all(self.name_templates, self.zone)
-
-    @property
-    def given_address_mode(self) -> str:
-        """--address as given (--host-address implies host), else container until the engine says otherwise."""
-        return self.address_mode or ("host" if self.host_address else "container")
 
     def host_address_or_default(self, netns: str | None = None) -> str:
         """The address ``--address host`` publishes: --host-address, else the default route's interface's."""
@@ -159,11 +153,16 @@ def build(
     return Runtime(settings, nameserver, engine, journal, reconciler, health, metrics)
 
 
+def stated_address_mode(settings: DnsSettings) -> str | None:
+    """--address as given, or host when --host-address is; None when neither is (the engine's kind decides)."""
+    return settings.address_mode or ("host" if settings.host_address else None)
+
+
 def address_for(settings: DnsSettings, kind: EngineKind) -> str | None:
     """The address mode for an engine of ``kind`` when --address was not given (None: as given, or implied by
     --host-address): host for a rootless engine, whose containers' addresses reach no one. Asked at every
     connect, so an engine that was not up at start, or another one on the socket since, is judged as it is."""
-    given = settings.address_mode or ("host" if settings.host_address else None)
+    given = stated_address_mode(settings)
     if given == "container" and kind.rootless:
         log.warning(
             "--address container with %s: its containers' addresses are reachable only inside the engine's own "
@@ -231,6 +230,7 @@ def _policy(settings: DnsSettings) -> RecordPolicy:
     # loaded when building: every command's option parsing imports this module for DnsSettings
     from dockernet.publish.claims import RecordPolicy
 
+    mode = stated_address_mode(settings) or "container"  # until the engine says otherwise (address_for)
     return RecordPolicy(
         zone=settings.zone,
         ttl=settings.ttl,
@@ -241,8 +241,8 @@ def _policy(settings: DnsSettings) -> RecordPolicy:
         templates=settings.templates,
         compose_names=settings.compose_names,
         publish_ports=settings.publish_ports,
-        address=settings.given_address_mode,
-        host_address=settings.host_address_or_default() if settings.given_address_mode == "host" else "",
+        address=mode,
+        host_address=settings.host_address_or_default() if mode == "host" else "",
     )
 
 

@@ -220,10 +220,10 @@ ROOTFUL = EngineKind("Docker", "20.10.24", "1.41", rootless=False)
 def test_address_mode_follows_the_engine_unless_given(given, host_address, kind, chosen, said, caplog):
     import logging
 
-    from dockernet.runtime import DnsSettings, address_for
+    from dockernet.runtime import DnsSettings, address_for, stated_address_mode
 
     settings = DnsSettings(zone=dns.name.from_text("docker.test"), address_mode=given, host_address=host_address)
     with caplog.at_level(logging.INFO, logger="dockernet"):
         assert address_for(settings, kind) == chosen
     assert (said in caplog.text) if said else caplog.text == ""
-    assert settings.given_address_mode == (given or ("host" if host_address else "container"))
+    assert stated_address_mode(settings) == (given or ("host" if host_address else None))
