@@ -97,59 +97,27 @@ class AddressType(click.ParamType):
             self.fail(f"'{value}' is not an IP address", param, ctx)
 
 
-class InterfaceNameType(click.ParamType):
-    """A network interface name: 1-15 letters, digits, '_', '.' or '-' (docker0, br-lan)."""
+class BridgeArgType(click.ParamType):
+    """A value ``host.bridgeargs`` checks (an interface name, a resolver, a search domain).
 
-    name = "NAME"
+    ``checker`` names its function there, which gives the value to use (or True: as typed) or a false
+    value for one that is refused with ``refusal``; the module is loaded when a value is converted,
+    not by --help (start-up time).
+    """
+
+    def __init__(self, name: str, checker: str, refusal: str):
+        self.name = name
+        self.checker = checker
+        self.refusal = refusal
 
     def convert(self, value, param, ctx):
-        # start-up time: loaded when a value is converted, not by --help
-        from dockernet.host.bridgeargs import valid_ifname
+        from dockernet.host import bridgeargs
 
         text = str(value)
-        if not valid_ifname(text):
-            self.fail(
-                f"'{printable(text)}' is not a valid interface name (1-15 letters, digits, '_', '.' or '-', "
-                "not starting with '.' or '-')",
-                param,
-                ctx,
-            )
-        return text
-
-
-class ResolverType(click.ParamType):
-    """A DNS resolver's address: IPv4 or IPv6, without a scope (dockerd's --dns)."""
-
-    name = "IP"
-
-    def convert(self, value, param, ctx):
-        # start-up time: loaded when a value is converted, not by --help
-        from dockernet.host.bridgeargs import resolver_address
-
-        address = resolver_address(str(value))
-        if address is None:
-            self.fail(f"'{printable(str(value))}' is not an IP address (IPv4 or IPv6, no %scope)", param, ctx)
-        return address
-
-
-class SearchDomainType(click.ParamType):
-    """A search domain for containers (dockerd's --dns-search): example.com."""
-
-    name = "DOMAIN"
-
-    def convert(self, value, param, ctx):
-        # start-up time: loaded when a value is converted, not by --help
-        from dockernet.host.bridgeargs import search_domain
-
-        domain = search_domain(str(value))
-        if domain is None:
-            self.fail(
-                f"'{printable(str(value))}' is not a domain name (labels of letters, digits and '-', "
-                "separated by dots)",
-                param,
-                ctx,
-            )
-        return domain
+        checked = getattr(bridgeargs, self.checker)(text)
+        if not checked:
+            self.fail(f"'{printable(text)}' {self.refusal}", param, ctx)
+        return text if checked is True else checked
 
 
 class OwnerIdType(click.ParamType):
@@ -210,8 +178,16 @@ IP = AddressType()
 OWNER_ID = OwnerIdType()
 KEY_NAME = KeyNameType()
 REVERSE_ZONE = ReverseZoneType()
-IFNAME = InterfaceNameType()
-RESOLVER = ResolverType()
-SEARCH_DOMAIN = SearchDomainType()
+IFNAME = BridgeArgType(
+    "NAME",
+    "valid_ifname",
+    "is not a valid interface name (1-15 letters, digits, '_', '.' or '-', not starting with '.' or '-')",
+)
+#: dockerd's --dns
+RESOLVER = BridgeArgType("IP", "resolver_address", "is not an IP address (IPv4 or IPv6, no %scope)")
+#: dockerd's --dns-search
+SEARCH_DOMAIN = BridgeArgType(
+    "DOMAIN", "search_domain", "is not a domain name (labels of letters, digits and '-', separated by dots)"
+)
 #: what the kernel takes for a link's MTU (IPv4's minimum of 68 up to a 16-bit length)
 MTU = click.IntRange(68, 65535)
