@@ -36,9 +36,9 @@ from dockernet.rfc2136.messages import (
     quoted,
     record_types_at,
 )
+from dockernet.rfc2136.signer import Signer
 from dockernet.rfc2136.target import DnsTarget
 from dockernet.rfc2136.transport import exchange, resolve_server, socket_in_namespace
-from dockernet.rfc2136.tsigkey import TsigKey
 from dockernet.rfc2136.verdicts import Outcome, outcome_of, rejection_for_rcode, tsig_rejection
 from dockernet.rfc2136.zonetransfer import Keep, Transfer, transfer_names
 
@@ -83,11 +83,11 @@ class Nameserver:
         #: with ``send_from="container"``: a container id -> the path of its network namespace (None: gone)
         self.namespace_of = namespace_of
 
-    def with_key(self, key: TsigKey | None) -> Nameserver:
+    def with_key(self, key: Signer | None) -> Nameserver:
         """The same server, zone and owner, signing with ``key``: to try a new key before taking it."""
         return Nameserver(replace(self.target, key=key), namespace_of=self.namespace_of)
 
-    def rekey(self, key: TsigKey | None) -> None:
+    def rekey(self, key: Signer | None) -> None:
         """Sign with ``key`` from now on (SIGHUP), in place: whoever holds this nameserver signs with it."""
         self.target = replace(self.target, key=key)
 
@@ -158,11 +158,10 @@ class Nameserver:
     # -- reading the zone ----------------------------------------------------
 
     def query(self, fqdn: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.Message:
-        key = self.target.key
-        query = dns.message.make_query(fqdn, rdtype)
-        if key:
-            query.use_tsig(key.keyring, keyname=key.name)
-        return exchange(self.target, query)
+        # a key file's key signs reads too (a view may match it); a negotiated key's name is new each time, so
+        # no view can, and a secondary that negotiates no keys still answers
+        signed = self.target.key is not None and not self.target.key.negotiated
+        return exchange(self.target, dns.message.make_query(fqdn, rdtype), signed=signed)
 
     def read_txt(self, fqdn: dns.name.Name) -> list[str] | None:
         """The TXT strings at ``fqdn`` (each record's strings joined); None when the name does not exist."""

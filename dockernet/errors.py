@@ -191,12 +191,27 @@ class TsigRejected(DnsRejected):
     """The DNS server rejected the TSIG signature (BADKEY, BADSIG, BADTIME)."""
 
 
+class KerberosError(TsigRejected):
+    """Kerberos (GSS-TSIG) signing failed: no key could be negotiated with the DNS server."""
+
+    #: one code for every Kerberos failure: no update can be signed until a person acts (``KEY_VERDICTS``)
+    default_code = "GSS"
+
+
+class KerberosUnavailable(UsageError):
+    """--gss-tsig needs the gssapi package: pip install 'dockernet[kerberos]'."""
+
+
+class KdcUnreachable(DnsTransient):
+    """No Kerberos KDC of the realm answers (a ticket cannot be had now)."""
+
+
 class TransferNotAllowed(DnsError):
     """The DNS server does not let this key transfer the zone."""
 
 
 #: TSIG verdicts: the key itself is refused, so no update of any name can succeed
-KEY_VERDICTS = frozenset({"BADKEY", "BADSIG", "BADTIME", "TSIG"})
+KEY_VERDICTS = frozenset({"BADKEY", "BADSIG", "BADTIME", "TSIG", "GSS"})
 
 
 # A name's prerequisite failed at every try (RFC 2136 section 3.2): one word for that event in the code, as

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import dns.name
 
+from dockernet.auth import Auth, KeyFile, Unsigned
 from dockernet.errors import UsageError
 from dockernet.publish.templates import check_all
 
@@ -45,8 +46,8 @@ class DnsSettings:
     #: HOST[:PORT] updates go to; None: the primary the zone's SOA names (primary.py)
     primary: str | None = None
     port: int = 53
-    key_file: str = "/etc/bind/ddns.key"
-    no_key: bool = False
+    #: how updates are signed: a key file, Kerberos (GSS-TSIG) or not at all (``rfc2136/auth.py``)
+    auth: Auth = KeyFile()
     ttl: int = 60
     max_ttl: int = 86400
     #: names one container may ask for (``claims.RecordPolicy.max_names``)
@@ -182,10 +183,9 @@ def _target(settings: DnsSettings) -> DnsTarget:
     # loaded when building: every command's option parsing imports this module for DnsSettings
     from dockernet.ddns import DnsTarget, resolve_server
     from dockernet.rfc2136.primary import find_primary
-    from dockernet.rfc2136.tsigkey import key_file_exposure, load_key_file
 
-    key = None if settings.no_key else load_key_file(settings.key_file)
-    exposure = None if settings.no_key else key_file_exposure(settings.key_file)
+    key = settings.auth.load()
+    exposure = settings.auth.exposure()
     if exposure:
         log.warning("%s", exposure)
     given = DnsTarget(
@@ -252,7 +252,6 @@ def watch_options(settings: DnsSettings, **given: Any) -> WatchOptions:
     ``given``: ``WatchOptions`` fields (--docker-pid, --resync-interval, --adopt-owner, ...).
     """
     # loaded when building: every command's option parsing imports this module for DnsSettings
-    from dockernet.rfc2136.tsigkey import load_key_file
     from dockernet.watch.watcher import WatchOptions
 
     if given.get("adopt_owner") == settings.owner_id:
@@ -260,7 +259,7 @@ def watch_options(settings: DnsSettings, **given: Any) -> WatchOptions:
             f"--adopt-owner names this watcher's own owner id '{settings.owner_id}'",
             hint="give the old owner id, the one the records carry now",
         )
-    reload_key = None if settings.no_key else (lambda: load_key_file(settings.key_file))
+    reload_key = None if isinstance(settings.auth, Unsigned) else settings.auth.load
     return WatchOptions(reload_key=reload_key, auto_reverse=settings.auto_reverse, **given)
 
 

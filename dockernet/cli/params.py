@@ -98,6 +98,36 @@ _DNS_OPTIONS = [
         "--no-key", is_flag=True, help="Send updates unsigned (for servers that grant updates by source address)."
     ),
     click.option(
+        "--gss-tsig",
+        is_flag=True,
+        envvar="DOCKERNET_GSS_TSIG",
+        show_envvar=True,
+        help="Sign with Kerberos (GSS-TSIG) instead of a key file: Active Directory zones, and BIND zones with "
+        "tkey-gssapi-keytab. Tickets come from --keytab, else from your credentials cache (kinit, KRB5CCNAME). "
+        "Needs the kerberos extra: pip install 'dockernet[kerberos]'.",
+    ),
+    click.option(
+        "--keytab",
+        envvar="DOCKERNET_KEYTAB",
+        show_envvar=True,
+        type=click.Path(dir_okay=False, readable=False),
+        help="With --gss-tsig: get tickets from this keytab, into a cache of this process's own.",
+    ),
+    click.option(
+        "--principal",
+        envvar="DOCKERNET_PRINCIPAL",
+        show_envvar=True,
+        metavar="NAME@REALM",
+        help="With --gss-tsig: the Kerberos principal to sign as [default: the keytab's or the cache's].",
+    ),
+    click.option(
+        "--server-principal",
+        envvar="DOCKERNET_SERVER_PRINCIPAL",
+        metavar="DNS/HOST@REALM",
+        help="With --gss-tsig: the DNS server's service principal [default: DNS/<the zone's SOA MNAME>@<your "
+        "principal's realm>, as nsupdate -g builds it].",
+    ),
+    click.option(
         "--ttl",
         envvar="DOCKERNET_TTL",
         type=click.IntRange(0, 2147483647),
@@ -203,8 +233,6 @@ _SETTINGS_FIELDS = (
     "primary",
     "port",
     "zone",
-    "key_file",
-    "no_key",
     "ttl",
     "max_ttl",
     "max_names",
@@ -220,6 +248,10 @@ _SETTINGS_FIELDS = (
 )
 
 
+#: the options ``auth_from_options`` turns into ``DnsSettings.auth``, in its order
+_AUTH_OPTIONS = ("key_file", "no_key", "gss_tsig", "keytab", "principal", "server_principal")
+
+
 def dns_options(func):
     """The options that say where updates go, declared once for watch and the dns commands.
 
@@ -229,9 +261,12 @@ def dns_options(func):
     @functools.wraps(func)
     def with_settings(*args, **kwargs):
         # start-up time: loaded when the command runs, not by --help
+        from dockernet.auth import auth_from_options
         from dockernet.runtime import DnsSettings
 
-        return func(*args, settings=DnsSettings(**{name: kwargs.pop(name) for name in _SETTINGS_FIELDS}), **kwargs)
+        auth = auth_from_options(*(kwargs.pop(name) for name in _AUTH_OPTIONS))
+        fields = {name: kwargs.pop(name) for name in _SETTINGS_FIELDS}
+        return func(*args, settings=DnsSettings(auth=auth, **fields), **kwargs)
 
     for option in reversed(_DNS_OPTIONS):
         with_settings = option(with_settings)

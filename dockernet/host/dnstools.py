@@ -43,11 +43,39 @@ def _zone_text(zone: dns.name.Name) -> str:
 def check(nameserver: Nameserver) -> list[Finding]:
     """Everything a watcher needs from the server, zone by zone; each failure says what to add to named.conf."""
     key = nameserver.target.key
-    keyref = f'key "{key.label}"' if key else "this host's address"
-    findings = [Finding(True, f"{key} loaded" if key else "no TSIG key: unsigned updates")]
+    keyref = (key.identity if key.negotiated else key.acl_name) if key else "this host's address"
+    if key is None:
+        findings = [Finding(True, "no TSIG key: unsigned updates")]
+    elif key.negotiated:
+        findings = _kerberos_findings(nameserver)
+        if not findings[-1].ok:
+            return findings  # no key: nothing the server says can be judged
+    else:
+        findings = [Finding(True, f"{key} loaded")]
     for zone in nameserver.target.zones:
         findings.extend(_check_zone(nameserver, zone, keyref))
     return findings
+
+
+def _kerberos_findings(nameserver: Nameserver) -> list[Finding]:
+    """GSS-TSIG: whose ticket, until when, and whether a key can be negotiated with the server."""
+    from dockernet.kerberos.signer import GssSigner  # only --gss-tsig gets here
+
+    target = nameserver.target
+    signer = target.key
+    assert isinstance(signer, GssSigner)
+    try:
+        ticket = signer.client.ticket()
+    except DockernetError as exc:
+        return [Finding(False, f"Kerberos: {exc}")]
+    life = f", ticket valid for {span(ticket.lifetime)} more" if ticket.lifetime is not None else ""
+    findings = [Finding(True, f"Kerberos principal {ticket.principal}{life}")]
+    try:
+        service = signer.service_for(target)
+        signer.key_for(target)
+    except DockernetError as exc:
+        return [*findings, Finding(False, f"GSS-TSIG key negotiation with {target.where} failed: {exc}")]
+    return [*findings, Finding(True, f"GSS-TSIG key negotiated with {target.where} for {service}")]
 
 
 def _check_zone(nameserver: Nameserver, zone: dns.name.Name, keyref: str) -> list[Finding]:
@@ -78,8 +106,7 @@ def _served(nameserver: Nameserver, zone: dns.name.Name, keyref: str) -> Finding
         return Finding(
             False,
             f"{name}: {target.where} does not serve this zone{answer}; add to named.conf: "
-            f'zone "{name}" {{ type primary; file "{name}.zone"; '
-            f"allow-update {{ {keyref}; }}; }};",
+            f'zone "{name}" {{ type primary; file "{name}.zone"; {_grant(nameserver, name)} }};',
         )
     return Finding(True, f"{name}: served by {target.where}")
 
@@ -105,10 +132,11 @@ def _transfer_grant(nameserver: Nameserver, zone: dns.name.Name, keyref: str) ->
         return Finding(False, f"{name}: zone transfer failed: {exc}")
     if transferable:
         return Finding(True, f"{name}: {keyref} may transfer the zone (stale records are found in one sweep)")
+    key = nameserver.target.key
+    advice = key.transfer_advice(name) if key else "add to the zone in named.conf: allow-transfer { <this host>; };"
     return Finding(
         True,
-        f"{name}: zone transfer not allowed; dockernet works from its journal instead. To allow the "
-        f"sweep, add to the zone in named.conf: allow-transfer {{ {keyref}; }};",
+        f"{name}: zone transfer not allowed; dockernet works from its journal instead. To allow the sweep, {advice}",
     )
 
 
@@ -205,10 +233,15 @@ def _probe_for(nameserver: Nameserver, zone: dns.name.Name):
     return build_probe(nameserver.target, zone)
 
 
+def _grant(nameserver: Nameserver, zone: str) -> str:
+    """The zone statement that grants this signer (or, unsigned, this host) updates."""
+    key = nameserver.target.key
+    return key.grant_statement(zone) if key else "allow-update { <this host's address>; };"
+
+
 def _fix(exc: DnsRejected, zone: str, keyref: str) -> str:
-    if exc.code == "REFUSED":
-        return f'; add to zone "{zone}" in named.conf: allow-update {{ {keyref}; }};'
-    if exc.code in ("BADKEY", "BADSIG"):
+    """What to add beyond the error's own hint (a refusal's hint already gives the grant)."""
+    if exc.code in ("BADKEY", "BADSIG") and keyref.startswith("key "):
         return f"; named.conf must include the same key file ({keyref}) as the watcher"
     return ""
 

@@ -212,7 +212,7 @@ def check_watch(settings: DnsSettings, engine: EngineAddress, *, send_from: str,
     with open("/proc/self/status") as handle:
         have = capabilities_in(effective_mask(handle.read()))
     paths = WatchPaths(
-        key_file=None if settings.no_key else settings.key_file,
+        key_file=settings.auth.secret_file,
         state_dir=settings.state_dir,
         pidfile=pidfile,
         docker_socket=unix_socket_path(engine.where),

@@ -79,10 +79,8 @@ def is_reverse(zone: dns.name.Name) -> bool:
 
 
 def new_update(target: DnsTarget, zone: dns.name.Name | None = None) -> dns.update.UpdateMessage:
-    key = target.key
-    return dns.update.UpdateMessage(
-        zone or target.zone, keyring=key.keyring if key else None, keyname=key.name if key else None
-    )
+    """An empty UPDATE of ``zone`` (default: the forward zone); ``transport.exchange`` signs it as it leaves."""
+    return dns.update.UpdateMessage(zone or target.zone)
 
 
 def build_update(change: Change, target: DnsTarget) -> dns.update.UpdateMessage:
@@ -114,13 +112,20 @@ def add_change(message: dns.update.UpdateMessage, change: Change, target: DnsTar
 
 
 def build_probe(target: DnsTarget, zone: dns.name.Name | None = None) -> dns.update.UpdateMessage:
-    """An UPDATE that can never change anything: its prerequisite asks for a TXT nobody has.
+    """An UPDATE that can never change anything, yet is judged as a real one: NXRRSET when allowed, else REFUSED.
 
-    A server that would accept our updates answers NXRRSET; one that would
-    not answers REFUSED, NOTAUTH or a TSIG error, which ``send`` turns into
-    the matching ``DnsRejected``.
+    It adds a TXT record at a fresh name under the zone, behind a
+    prerequisite that this very record already exists, which cannot hold.
+    Prerequisites alone are not enough: BIND 9.18 answers an UPDATE holding
+    only prerequisites with NXRRSET whoever signs it, and checks the
+    signer's grant (``update-policy``) only for update records. So a signer
+    the zone grants gets NXRRSET, one it does not grant gets REFUSED (or a
+    TSIG error), which ``send`` turns into the matching ``DnsRejected``.
     """
     zone = zone or target.zone
     message = new_update(target, zone)
-    message.present(zone, dns.rdatatype.TXT, quoted(f"dockernet-probe-{secrets.token_hex(8)}"))
+    mark = txt_rdata(f"dockernet-probe-{secrets.token_hex(8)}")
+    name = dns.name.Name((f"dockernet-probe-{secrets.token_hex(4)}".encode(), *zone.labels))
+    message.present(name, mark)
+    message.add(name, 0, mark)
     return message

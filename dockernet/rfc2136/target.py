@@ -1,4 +1,4 @@
-"""Where updates go and how they are signed: one server, its zones, the key, the owner (a plain value)."""
+"""Where updates go and how they are signed: one server, its zones, the signer, the owner (a plain value)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import dns.name
 
-from dockernet.rfc2136.tsigkey import TsigKey
+from dockernet.rfc2136.signer import Signer
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,8 @@ class DnsTarget:
     server: str
     port: int
     zone: dns.name.Name  # the forward zone
-    key: TsigKey | None
+    #: what signs the messages (a key file's key, or GSS-TSIG); None: unsigned
+    key: Signer | None
     owner: str
     timeout: float = 2.0
     reverse_zones: tuple[dns.name.Name, ...] = ()

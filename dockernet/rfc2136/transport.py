@@ -3,23 +3,34 @@
 The I/O boundary of the provider: ``exchange`` returns the server's answer
 whatever its rcode (judging it is ``verdicts.py``) and turns the ways a
 message can fail to arrive into ``DnsTransient``, and a TSIG failure into
-``TsigRejected``.
+``TsigRejected``. Messages arrive unsigned and are signed here, just
+before they leave, by the target's signer (``rfc2136/signer.py``).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import socket
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import dns.exception
 import dns.message
 import dns.query
+import dns.tsig
 
-from dockernet.errors import DnsTransient
+from dockernet.errors import DnsTransient, TsigRejected
 from dockernet.rfc2136.target import DnsTarget
 from dockernet.rfc2136.verdicts import TSIG_ERRORS, tsig_rejection
+
+log = logging.getLogger("dockernet")
+T = TypeVar("T")
+
+#: the TSIG verdicts a renewed key may cure: the server lost the key (restart, expiry), or our context is stale
+RENEWABLE = frozenset({"BADKEY", "BADSIG", "TSIG"})
 
 
 def socket_in_namespace(path: str, family: int, kind: int = socket.SOCK_DGRAM) -> socket.socket:
@@ -58,9 +69,47 @@ def socket_in_namespace(path: str, family: int, kind: int = socket.SOCK_DGRAM) -
 
 
 def exchange(
-    target: DnsTarget, message: dns.message.Message, tcp: bool = False, source_ns: str | None = None
+    target: DnsTarget,
+    message: dns.message.Message,
+    tcp: bool = False,
+    source_ns: str | None = None,
+    signed: bool = True,
 ) -> dns.message.Message:
-    """Send ``message`` to the target's server and return its answer (from ``source_ns`` when given, over UDP)."""
+    """Send ``message``, signed by the target's signer (unless ``signed`` is False), and return the answer.
+
+    From ``source_ns`` when given (over UDP). A negotiated key the server
+    rejects (BADKEY, BADSIG: it forgot the key) is renewed and the message
+    signed and sent again, once (``with_renewal``).
+    """
+    if not signed or target.key is None:
+        return _send(target, message, tcp, source_ns)
+
+    def signed_send(key: dns.tsig.Key) -> dns.message.Message:
+        message.use_tsig(key, keyname=key.name)
+        return _send(target, message, tcp, source_ns)
+
+    return with_renewal(target, signed_send)
+
+
+def exchange_unsigned(target: DnsTarget, message: dns.message.Message) -> dns.message.Message:
+    """Send an unsigned message over TCP (a TKEY negotiation, the SOA it needs first)."""
+    return exchange(target, message, tcp=True, signed=False)
+
+
+def with_renewal(target: DnsTarget, attempt: Callable[[dns.tsig.Key], T]) -> T:
+    """``attempt(key)`` with the signer's key for the target; once more with a renewed key if it was rejected."""
+    signer = target.key
+    assert signer is not None
+    try:
+        return attempt(signer.key_for(target))
+    except TsigRejected as exc:
+        if exc.code not in RENEWABLE or not signer.renew(target):
+            raise
+        log.info("%s rejected the key of %s (%s): negotiating a new one", target.where, signer.identity, exc.code)
+    return attempt(signer.key_for(target))
+
+
+def _send(target: DnsTarget, message: dns.message.Message, tcp: bool, source_ns: str | None) -> dns.message.Message:
     try:
         if source_ns:
             family = socket.AF_INET6 if ":" in target.server else socket.AF_INET

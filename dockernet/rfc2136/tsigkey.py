@@ -68,6 +68,37 @@ class TsigKey:
     def __str__(self) -> str:
         return f"key '{self.label}' ({self.algorithm.to_text(omit_final_dot=True)})"
 
+    # -- the Signer protocol (rfc2136/signer.py) --------------------------------
+
+    #: the same key on every server that has the file
+    negotiated = False
+
+    @property
+    def identity(self) -> str:
+        return f"key '{self.label}'"
+
+    @property
+    def acl_name(self) -> str:
+        return f'key "{self.label}"'
+
+    def key_for(self, target: object) -> dns.tsig.Key:
+        return self.keyring[self.name]
+
+    def renew(self, target: object) -> bool:
+        return False  # a key from a file is what it is until SIGHUP re-reads it
+
+    def grant_statement(self, zone: str) -> str:
+        return f"allow-update {{ {self.acl_name}; }};"
+
+    def refusal_hint(self, zone: str) -> str:
+        return (
+            f"named.conf does not grant {self.acl_name} updates to this zone: add {self.grant_statement(zone)} "
+            f"or a matching update-policy"
+        )
+
+    def transfer_advice(self, zone: str) -> str:
+        return f"add to the zone in named.conf: allow-transfer {{ {self.acl_name}; }};"
+
 
 def _tokens(text: str) -> list[tuple[str, bool]] | None:
     """(token, quoted) pairs of named.conf text without its comments; None when a quote is left open."""
@@ -159,6 +190,35 @@ _KINDS = (
 )
 
 
+def open_regular_file(path: str | os.PathLike, what: str, made_by: str) -> int:
+    """A descriptor of ``path`` opened for reading without blocking, refused unless it is a regular file.
+
+    Judged by ``fstat`` of what was opened, not by the path, which may be
+    replaced in between; ``what`` names it and ``made_by`` says what writes
+    a good one, in the errors.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise KeyFileError(f"{what} {path} does not exist", hint=f"create one with {made_by}") from None
+    except PermissionError:
+        raise KeyFileError(f"{what} {path} is not readable by this user") from None
+    except OSError as exc:  # a socket (ENXIO), a loop of symbolic links, ...
+        raise KeyFileError(f"{what} {path} cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError as exc:
+        os.close(fd)
+        raise KeyFileError(f"{what} {path} cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+    if stat.S_ISREG(mode):
+        return fd
+    os.close(fd)
+    if stat.S_ISDIR(mode):
+        raise KeyFileError(f"{what} {path} is a directory")
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    raise KeyFileError(f"{what} {path} is {kind}, not a regular file", hint=f"give the file {made_by} wrote")
+
+
 def load_key_file(path: str | os.PathLike) -> TsigKey:
     """Read and parse a key file, turning every failure into a ``KeyFileError``. Never blocks.
 
@@ -167,26 +227,8 @@ def load_key_file(path: str | os.PathLike) -> TsigKey:
     path, which may be replaced in between: anything but a regular file is
     refused, and at most ``MAX_KEY_FILE`` bytes are read.
     """
+    fd = open_regular_file(path, "key file", made_by="tsig-keygen or 'dockernet dns init'")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise KeyFileError(
-            f"key file {path} does not exist", hint="create one with 'dockernet dns init' or 'tsig-keygen'"
-        ) from None
-    except PermissionError:
-        raise KeyFileError(f"key file {path} is not readable by this user") from None
-    except OSError as exc:  # a socket (ENXIO), a loop of symbolic links, ...
-        raise KeyFileError(f"key file {path} cannot be read ({exc.strerror or exc.__class__.__name__})") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise KeyFileError(f"key file {path} is a directory")
-        if not stat.S_ISREG(mode):
-            kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
-            raise KeyFileError(
-                f"key file {path} is {kind}, not a regular file",
-                hint="give the file tsig-keygen or 'dockernet dns init' wrote",
-            )
         data = _read_at_most(fd, MAX_KEY_FILE + 1)
     except OSError as exc:
         raise KeyFileError(f"key file {path} cannot be read ({exc.strerror or exc.__class__.__name__})") from None

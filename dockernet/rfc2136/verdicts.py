@@ -61,7 +61,7 @@ def outcome_of(rcode: dns.rcode.Rcode, target: DnsTarget, zone: dns.name.Name | 
 
 
 def _key_label(target: DnsTarget) -> str:
-    return f"key '{target.key.label}'" if target.key else "unsigned update"
+    return target.key.identity if target.key else "unsigned update"
 
 
 def rejection_for_rcode(
@@ -70,7 +70,6 @@ def rejection_for_rcode(
     """The error that says what a non-success rcode means for an update of the zone."""
     zone = (zone_name or target.zone).to_text(omit_final_dot=True)
     name = dns.rcode.to_text(rcode)
-    keyref = f'key "{target.key.label}"' if target.key else "this host's address"
     if target.not_primary and rcode in (dns.rcode.REFUSED, dns.rcode.NOTAUTH):
         return (DnsRefused if rcode == dns.rcode.REFUSED else DnsNotAuthoritative)(
             f"update of zone {zone} refused by {target.where} ({name})", hint=target.not_primary
@@ -78,8 +77,10 @@ def rejection_for_rcode(
     if rcode == dns.rcode.REFUSED:
         return DnsRefused(
             f"update of zone {zone} refused by {target.where} (REFUSED)",
-            hint=f"named.conf does not grant {keyref} updates to this zone: add allow-update {{ {keyref}; }}; "
-            f"or a matching update-policy",
+            hint=target.key.refusal_hint(zone)
+            if target.key
+            else "named.conf does not grant this host's address updates to this zone: add allow-update "
+            "{ <this host's address>; }; or sign the updates (--key-file)",
         )
     if rcode == dns.rcode.NOTAUTH:
         return DnsNotAuthoritative(

@@ -25,6 +25,7 @@ import dns.xfr
 from dockernet.errors import DnsTransient
 from dockernet.publish.registry import NameRecords, Record
 from dockernet.rfc2136.target import DnsTarget
+from dockernet.rfc2136.transport import with_renewal
 from dockernet.rfc2136.verdicts import tsig_rejection
 
 T = TypeVar("T")
@@ -94,8 +95,15 @@ def transfer_names(target: DnsTarget, zone: dns.name.Name, keep: Keep | None = N
     shows up as a name without TXT, which a caller that asked for
     ``keep`` filters out (``Reconciler.load`` keeps only names in play).
     """
+    if target.key is None:
+        return _transfer(target, zone, keep, None)
+    return with_renewal(target, lambda key: _transfer(target, zone, keep, key))
+
+
+def _transfer(
+    target: DnsTarget, zone: dns.name.Name, keep: Keep | None, key: dns.tsig.Key | None
+) -> Transfer[NameRecords]:
     names = _Names(zone, keep)
-    key = target.key
     try:
         for message in dns.query.xfr(
             target.server,
@@ -103,7 +111,7 @@ def transfer_names(target: DnsTarget, zone: dns.name.Name, keep: Keep | None = N
             port=target.port,
             timeout=target.timeout,
             lifetime=60,
-            keyring=key.keyring if key else None,
+            keyring={key.name: key} if key else None,
             keyname=key.name if key else None,
             relativize=False,
         ):

@@ -17,7 +17,7 @@ from dockernet.metrics import Health
 
 if TYPE_CHECKING:
     from dockernet.ddns import Nameserver
-    from dockernet.rfc2136.tsigkey import TsigKey
+    from dockernet.rfc2136.signer import Signer
 
 log = logging.getLogger("dockernet")
 
@@ -25,7 +25,7 @@ log = logging.getLogger("dockernet")
 class DnsHealth:
     """Probes the nameserver, keeps ``Health`` up to date, and swaps in a re-read key the server accepts."""
 
-    def __init__(self, nameserver: Nameserver, health: Health, reload_key: Callable[[], TsigKey] | None = None):
+    def __init__(self, nameserver: Nameserver, health: Health, reload_key: Callable[[], Signer] | None = None):
         self.nameserver = nameserver
         self.health = health
         #: re-reads the key on SIGHUP (None: updates are not signed)

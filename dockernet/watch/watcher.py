@@ -49,7 +49,7 @@ from dockernet.watch.timers import Timers
 
 if TYPE_CHECKING:
     from dockernet.ddns import Nameserver
-    from dockernet.rfc2136.tsigkey import TsigKey
+    from dockernet.rfc2136.signer import Signer
     from dockernet.sync.journal import Journal
     from dockernet.sync.leases import LeaseKeeper
     from dockernet.sync.reconciler import Reconciler
@@ -69,7 +69,7 @@ class WatchOptions:
     settle_time: float = 10.0
     cleanup_on_exit: bool = False
     #: re-reads the key on SIGHUP; returns the new key
-    reload_key: Callable[[], TsigKey] | None = None
+    reload_key: Callable[[], Signer] | None = None
     #: find the reverse zones for Docker's subnets on the server (--reverse-zone auto)
     auto_reverse: bool = False
     #: move this owner id's names to ours before the first reconcile (--adopt-owner)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dns.name
 import dns.rcode
+import dns.rdatatype
 import dns.tsig
 import pytest
 
@@ -41,18 +42,23 @@ def test_update_messages_match_golden(change, golden):
     assert pinned_text(change) == (GOLDEN / golden).read_text()
 
 
-def test_updates_are_signed_with_the_key():
+def test_updates_are_built_unsigned_and_signed_as_they_leave():
+    # transport.exchange signs with the key its signer gives at that moment (tests/unit/test_signing.py)
     message = build_update(Create(WEB, NEW), TARGET)
-    assert message.keyname == KEY.name and message.keyalgorithm == dns.tsig.HMAC_SHA256
-    assert message.tsig is not None
-    assert b"ddns-key" in message.to_wire()
+    assert message.keyname is None and message.tsig is None
 
 
-def test_probe_prerequisite_cannot_hold_and_updates_nothing():
+def test_probe_adds_under_the_zone_behind_a_prerequisite_that_cannot_hold():
+    """An UPDATE judged as a real one (BIND checks update-policy on update records, not on prerequisites)."""
     probe = build_probe(TARGET)
-    assert len(probe.update) == 0
     (prereq,) = probe.prerequisite
-    assert prereq.name == ZONE and "dockernet-probe-" in prereq[0].to_text()
+    (update,) = probe.update
+    assert prereq.name == update.name and prereq.name.parent() == ZONE
+    assert prereq.name.labels[0].startswith(b"dockernet-probe-")
+    # the prerequisite asks that this very TXT already exists: it cannot, so nothing is ever added
+    assert prereq.rdtype == update.rdtype == dns.rdatatype.TXT and prereq[0] == update[0]
+    assert "dockernet-probe-" in update[0].to_text()
+    assert build_probe(TARGET).update[0].name != update.name  # a fresh name each time
 
 
 @pytest.mark.parametrize(

@@ -18,12 +18,14 @@ ALLOWED = {
     "rfc2136": {"publish", "ddns"},
     "ddns": {"publish", "rfc2136"},
     "metrics": {"engine"},
+    "kerberos": {"rfc2136"},
+    "auth": {"rfc2136", "kerberos"},
     "sync": {"engine", "publish", "rfc2136", "ddns", "metrics"},
     "watch": {"engine", "publish", "rfc2136", "ddns", "metrics", "sync"},
     "bridge": set(),
     "netns": {"bridge", "engine", "host"},
-    "host": {"bridge", "netns", "engine", "publish", "rfc2136", "ddns", "sync", "runtime"},
-    "runtime": {"bridge", "engine", "publish", "rfc2136", "ddns", "metrics", "sync", "watch"},
+    "host": {"bridge", "netns", "engine", "publish", "rfc2136", "ddns", "sync", "runtime", "kerberos"},
+    "runtime": {"bridge", "engine", "publish", "rfc2136", "ddns", "metrics", "sync", "watch", "auth"},
     "cli": None,  # the edge: it may import anything
     "__main__": {"cli"},
 }

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from dockernet.auth import Unsigned
 from dockernet.errors import NotPermitted, UsageError
 from dockernet.host.privileges import (
     SEND_FROM_CONTAINER,
@@ -174,9 +175,9 @@ def test_check_watch_refuses_send_from_container_in_one_line_when_capabilities_a
 
     engine = EngineAddress(f"unix://{tmp_path}/docker.sock")
     monkeypatch.setattr(privileges, "effective_mask", lambda status: 0x280000)  # the drop-in's two
-    privileges.check_watch(_settings(tmp_path, no_key=True), engine, send_from="container", pidfile=None)
+    privileges.check_watch(_settings(tmp_path, auth=Unsigned()), engine, send_from="container", pidfile=None)
     monkeypatch.setattr(privileges, "effective_mask", lambda status: 0)
-    privileges.check_watch(_settings(tmp_path, no_key=True), engine, send_from="host", pidfile=None)
+    privileges.check_watch(_settings(tmp_path, auth=Unsigned()), engine, send_from="host", pidfile=None)
     with pytest.raises(NotPermitted) as refused:
-        privileges.check_watch(_settings(tmp_path, no_key=True), engine, send_from="container", pidfile=None)
+        privileges.check_watch(_settings(tmp_path, auth=Unsigned()), engine, send_from="container", pidfile=None)
     assert "--send-from container needs" in str(refused.value) and "\n" not in str(refused.value)

@@ -1,0 +1,106 @@
+"""Negotiating a GSS-TSIG key with one DNS server: the TKEY round trips over TCP (RFC 3645 section 4.1).
+
+The server's last answer carries its final token and is signed with the new
+context; dnspython verifies that signature through the keyring, so the
+keyring first hands the token to the context (``_StepThenVerify``), as
+``dns.tsig.GSSTSigAdapter`` does. An unsigned answer's token is stepped here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import dns.message
+import dns.name
+import dns.rdataclass
+import dns.rdatatype
+import dns.tsig
+
+from dockernet.errors import KerberosError
+from dockernet.kerberos import tkey
+from dockernet.kerberos.client import KerberosClient
+from dockernet.rfc2136.target import DnsTarget
+
+log = logging.getLogger("dockernet")
+
+#: SPNEGO with Kerberos takes one round trip; a few more are allowed, never an endless exchange
+MAX_ROUND_TRIPS = 4
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    """A key set up with one server, and when it stops working there."""
+
+    key: dns.tsig.Key
+    at: float
+    expires: float
+
+    @property
+    def renew_at(self) -> float:
+        """When to negotiate the next key: ahead of the expiration by a fifth of the life, 1 s to 5 min."""
+        life = max(0.0, self.expires - self.at)
+        return self.expires - min(300.0, max(1.0, life / 5))
+
+
+class _StepThenVerify:
+    """A dnspython keyring: gives the server's token in a signed TKEY answer to the context, then the key."""
+
+    def __init__(self, key: dns.tsig.Key, client: KerberosClient, service: str):
+        self.key = key
+        self.client = client
+        self.service = service
+        self.stepped = False
+
+    def __call__(self, message: dns.message.Message | None, keyname: dns.name.Name) -> dns.tsig.Key | None:
+        if keyname != self.key.name:
+            return None
+        context: Any = self.key.secret  # dnspython keeps the GSS-API context where an HMAC secret goes
+        if message is not None and not context.complete:
+            rrset = message.get_rrset(message.answer, keyname, dns.rdataclass.ANY, dns.rdatatype.TKEY)
+            if rrset and rrset[0].key:
+                self.client.step(context, bytes(rrset[0].key), self.service)
+                self.stepped = True
+        return self.key
+
+
+def service_principal(mname: str, realm: str) -> str:
+    """DNS/<the zone's SOA MNAME>@<realm>, as nsupdate -g builds it: never from --server, which may be an address."""
+    return f"DNS/{mname.rstrip('.')}@{realm}"
+
+
+def negotiate(
+    client: KerberosClient, service: str, target: DnsTarget, exchange: Any, clock: Any = time.time
+) -> Negotiated:
+    """A new key with ``target``'s server for ``service``, by as many TKEY round trips as the context needs.
+
+    ``exchange(target, message)`` sends an unsigned message over TCP and
+    returns the answer (``transport.exchange_unsigned``).
+    """
+    context = client.context(service)
+    keyname = tkey.new_key_name()
+    key = dns.tsig.Key(keyname, context, dns.tsig.GSS_TSIG)
+    token = client.step(context, None, service)
+    now = clock()
+    answer = None
+    for _ in range(MAX_ROUND_TRIPS):
+        query = tkey.build_query(keyname, token or b"", int(now))
+        keyring = _StepThenVerify(key, client, service)
+        query.keyring = keyring  # the answer is verified with the new context: see _StepThenVerify
+        answer = tkey.read_answer(exchange(target, query), keyname, target.where)
+        if not keyring.stepped and not context.complete and answer.token:
+            token = client.step(context, answer.token, service)
+        if context.complete:
+            break
+    if not context.complete or answer is None:
+        raise KerberosError(
+            f"the GSS-TSIG key negotiation with {target.where} did not complete in {MAX_ROUND_TRIPS} round trips"
+        )
+    # a server that states no life in the future: the hour BIND gives at most; never past the ticket's
+    expires = float(answer.expiration) if answer.expiration > now else now + tkey.ASKED_LIFETIME
+    lifetime = client.remaining(context)
+    if lifetime is not None:
+        expires = min(expires, now + lifetime)
+    return Negotiated(key, now, expires)
