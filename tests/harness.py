@@ -188,6 +188,7 @@ def remove_run_dir(base: Path, netns: str) -> None:
     pidfiles += [(path, "named") for path in base.glob("**/named.pid")]
     pidfiles += [(path, "python") for path in base.glob("watchers/*/*.pid")]
     pidfiles += [(path, "podman") for path in base.glob("**/podman.pid")]
+    pidfiles += [(path, "krb5kdc") for path in base.glob("**/krb5kdc.pid")]
     pidfiles += [(path, name) for path in base.glob("*/rootless-engine.pid") for name in ("podman", "rootlesskit")]
     for path, program in pidfiles:
         try:
@@ -446,6 +447,10 @@ class PrivateNamed:
         """The server in the foreground (other servers override this: tests/otherservers.py)."""
         return ["named", "-g", "-c", str(self.dir / "named.conf")]
 
+    def environment(self) -> dict | None:
+        """The server's environment (None: this process's; tests/kerberos.py gives named a krb5.conf)."""
+        return None
+
     def start(self, timeout: float = 30.0) -> None:
         if not (self.dir / "named.conf").exists():
             self.provision()
@@ -453,7 +458,12 @@ class PrivateNamed:
         log = open(log_path, "ab")
         enter = ["nsenter", f"--net=/var/run/netns/{self.netns}"] if self.netns else []
         self.proc = subprocess.Popen(
-            [*enter, *self.command()], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.dir
+            [*enter, *self.command()],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=self.dir,
+            env=self.environment(),
         )
         log.close()
         if not wait_for(self._answers, timeout, 0.05):
@@ -579,11 +589,11 @@ def run_cli(
 
 
 def clean_env(extra: dict | None = None) -> dict:
-    """The environment without any setting dockernet reads, plus ``extra``."""
+    """The environment without any setting dockernet reads (Kerberos's KRB5* too), plus ``extra``."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("DOCKERNET_")
+        if not k.startswith(("DOCKERNET_", "KRB5"))
         and k
         not in (
             "DOCKER_HOST",
