@@ -238,3 +238,26 @@ def rootless_dockerd(run_dir):
     base, netns = run_dir
     need(RootlessDockerd.script, Path(RootlessDockerd.script).exists())
     yield from _rootless_engine(RootlessDockerd(base / "rootless-docker", f"{netns}-rldoc"))
+
+
+# --- a Samba AD DC (#26: GSS-TSIG), in a namespace of its own --------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def samba_dc(run_dir):
+    """A provisioned, running Samba AD DC (realm AD.TEST, zone ad.test) with the reverse zones of the containers'
+    subnets; about 5 s to provision and 1 s to start here (tests/samba.py)."""
+    from tests.samba import SAMBA_TOOLS, SambaDc
+
+    for tool in SAMBA_TOOLS:
+        need(tool)
+    base, netns = run_dir
+    dc = SambaDc(base / "samba", f"{netns}-samba")
+    try:
+        dc.provision()
+        dc.start()
+        dc.create_reverse_zones()
+        yield dc
+    finally:
+        dc.stop()
+        delete_netns(dc.netns)
