@@ -189,7 +189,9 @@ def remove_run_dir(base: Path, netns: str) -> None:
     pidfiles += [(path, "python") for path in base.glob("watchers/*/*.pid")]
     pidfiles += [(path, "podman") for path in base.glob("**/podman.pid")]
     pidfiles += [(path, "krb5kdc") for path in base.glob("**/krb5kdc.pid")]
-    pidfiles += [(path, "samba") for path in base.glob("**/samba-master.pid")]  # its PID namespace's init (tests/samba.py)
+    pidfiles += [
+        (path, "samba") for path in base.glob("**/samba-master.pid")
+    ]  # its PID namespace's init (tests/samba.py)
     pidfiles += [(path, name) for path in base.glob("*/rootless-engine.pid") for name in ("podman", "rootlesskit")]
     for path, program in pidfiles:
         try:

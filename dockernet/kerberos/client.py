@@ -19,9 +19,9 @@ from typing import Any
 from dockernet.errors import KerberosUnavailable
 from dockernet.kerberos.failures import Who, explain
 
-#: SPNEGO (RFC 4178), the mechanism nsupdate -g and Windows use; Samba's DNS server takes only SPNEGO
-SPNEGO_OID = "1.3.6.1.5.5.2"
-#: Kerberos V5 itself (RFC 1964): asked directly only to learn why SPNEGO failed (``_explained``)
+#: Kerberos V5 itself (RFC 4121), not wrapped in SPNEGO: BIND and Samba take both, but Samba 4.17's MICs on
+#: answers fail MIT's check under SPNEGO ("Packet was replayed in wrong direction"), and SPNEGO reports a
+#: failed ticket request under a code of its own, hiding the Kerberos error that says why
 KRB5_OID = "1.2.840.113554.1.2.2"
 
 _caches = itertools.count(1)
@@ -57,6 +57,11 @@ class KerberosClient:
         #: this process's own cache: never the user's, never another process's
         self._ccache = f"MEMORY:dockernet-{os.getpid()}-{next(_caches)}"
 
+    @property
+    def failure(self) -> type[Exception]:
+        """The gssapi package's error type (a failed MIC check raises it)."""
+        return gssapi_module().exceptions.GSSError
+
     def who(self, service: str = "") -> Who:
         return Who(self.principal, service, self.keytab)
 
@@ -82,7 +87,7 @@ class KerberosClient:
             lifetime = None
         return Ticket(str(creds.name), lifetime)
 
-    def context(self, service: str, mech: str = SPNEGO_OID) -> Any:
+    def context(self, service: str) -> Any:
         """A new context with the service principal ``service`` (given in full: no DNS look-ups to canonicalize it)."""
         gssapi = gssapi_module()
         creds = self.credentials(service)
@@ -92,7 +97,7 @@ class KerberosClient:
                 name=gssapi.Name(service, gssapi.NameType.kerberos_principal),
                 creds=creds,
                 usage="initiate",
-                mech=gssapi.OID.from_int_seq(mech),
+                mech=gssapi.OID.from_int_seq(KRB5_OID),
                 flags=flags.mutual_authentication | flags.replay_detection | flags.integrity,
             )
         except gssapi.exceptions.GSSError as exc:
@@ -104,19 +109,7 @@ class KerberosClient:
         try:
             return context.step(token)
         except gssapi.exceptions.GSSError as exc:
-            raise self._explained(exc, token, service) from None
-
-    def _explained(self, exc: Any, token: bytes | None, service: str) -> Exception:
-        """The error for a failed step. SPNEGO reports a failed first step (no service ticket) under its own
-        minor code, hiding Kerberos's: asking Kerberos itself for the ticket gives the code that says why."""
-        gssapi = gssapi_module()
-        minor, text = exc.min_code, exc.gen_message()
-        if token is None:
-            try:
-                self.context(service, KRB5_OID).step(None)
-            except gssapi.exceptions.GSSError as direct:
-                minor, text = direct.min_code, direct.gen_message()
-        return explain(minor, text, self.who(service))
+            raise explain(exc.min_code, exc.gen_message(), self.who(service)) from None
 
     def remaining(self, context: Any) -> float | None:
         """Seconds the context (its ticket) stays valid; None when it does not say."""

@@ -136,6 +136,11 @@ def _transfer(
             return Transfer(refused=f"{target.where} closed the connection without answering")
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise DnsTransient(f"cannot reach {target.where} for zone transfer: {reason}") from None
+    except dns.exception.FormError:
+        if names.received:
+            raise DnsTransient(f"zone transfer of {zone} from {target.where} broke off: a malformed answer") from None
+        # Active Directory refuses transfers so: NOERROR, the SOA in the authority section, no zone
+        return Transfer(refused=f"{target.where} answered without the zone")
     except dns.exception.DNSException as exc:
         raise DnsTransient(f"zone transfer from {target.where} failed: {exc}") from None
     return Transfer(names.result())
