@@ -18,6 +18,7 @@ Nothing here touches /etc/krb5.conf, /etc/krb5.keytab or the default credentials
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -38,7 +39,7 @@ import dns.rrset
 import dns.tsig
 import dns.zone
 
-from tests.harness import PrivateNamed, clean_env, free_port, stop_pid, wait_for
+from tests.harness import ZONE, PrivateNamed, clean_env, free_port, stop_pid, wait_for
 
 #: what the beds run: the KDC and its database tools (krb5-kdc, krb5-admin-server), the client (krb5-user)
 KERBEROS_TOOLS = ("krb5kdc", "kdb5_util", "kadmin.local", "kinit", "klist", "nsupdate")
@@ -363,3 +364,47 @@ def default_ccache_path() -> Path | None:
     result = subprocess.run(["klist"], capture_output=True, text=True, env=env, timeout=30)
     found = re.search(r"(?:Ticket cache: |\(filename: )(?:FILE:)?(/[^)\s]+)", result.stdout + result.stderr)
     return Path(found.group(1)) if found else None
+
+
+# -- dockernet as a GSS-TSIG client ----------------------------------------------------------------------
+
+
+@dataclass
+class GssClient:
+    """A server as ``WatcherProcess`` sees it (``client_args``, ``zone``, ``port``), signing with GSS-TSIG as
+    ``principal`` with tickets from ``keytab``; the KRB5_CONFIG and KRB5CCNAME go into the process's ``env``."""
+
+    zone: str
+    port: int
+    keytab: Path
+    principal: str
+    key_file: Path | None = None  # WatcherProcess's default key: none, with --gss-tsig
+
+    def client_args(self, key_file: Path | None = None, server: str = "127.0.0.1") -> list[str]:
+        return [
+            *("--server", server, "--port", str(self.port), "--zone", self.zone),
+            *("--gss-tsig", "--keytab", str(self.keytab), "--principal", self.principal),
+        ]
+
+
+# -- the principals and rules the integration tests share (tests/integration/conftest.py) -----------------
+
+HOST1 = "dockernet/host1"  # granted in every zone, but not at DENIED
+HOST2 = "dockernet/host2"  # a valid principal no rule names
+SHORT = "dockernet/short"  # granted, with 30 s tickets
+DENIED = "outside"
+#: named's (and the clients') clock skew: a negotiated key outlives its ticket by this much
+CLOCKSKEW = 10
+
+
+def bed_policy(zone: str) -> list[str]:
+    """The bed's update-policy rules for ``zone``: HOST1 and SHORT granted everywhere, HOST1 denied at DENIED."""
+    deny = [f'deny "{HOST1}@KRB.TEST" name {DENIED}.{zone}. ANY;'] if zone == ZONE else []
+    return [*deny, *(f'grant "{who}@KRB.TEST" subdomain {zone}. ANY;' for who in (HOST1, SHORT))]
+
+
+def snapshot(path: Path | None):
+    """Whether ``path`` exists, and a digest of its bytes: what a write would change."""
+    if path is None or not path.exists():
+        return None
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns

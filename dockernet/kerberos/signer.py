@@ -88,9 +88,9 @@ class GssSigner:
         service = self.service_for(target)
         negotiated = self._negotiate(self.client, service, target)
         self.negotiations += 1
-        log.log(
-            logging.DEBUG if renewal else logging.INFO,
-            "Negotiated a GSS-TSIG key with %s for %s as %s, valid for %.0f s",
+        log.info(
+            "Negotiated a %sGSS-TSIG key with %s for %s as %s, valid for %.0f s",
+            "new " if renewal else "",
             target.where,
             service,
             self.identity,

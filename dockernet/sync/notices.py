@@ -127,7 +127,7 @@ class Notices:
             return
         log.warning(
             "Zone transfer of %s is not allowed to this key%s: checking the names this watcher knows one by one "
-            "(allow-transfer in named.conf lets it sweep the whole zone)",
+            "(allowed the transfer, it sweeps the whole zone: 'dockernet dns check' says how)",
             zone,
             f" ({reason})" if reason else "",
         )

@@ -24,6 +24,18 @@ from tests.harness import (
     remove_run_dir,
     started_containers,
 )
+from tests.kerberos import (
+    CLOCKSKEW,
+    HOST1,
+    HOST2,
+    KERBEROS_TOOLS,
+    SHORT,
+    KerberizedNamed,
+    PrivateKdc,
+    bed_policy,
+    default_ccache_path,
+    snapshot,
+)
 from tests.rootless import ROOTLESS_TOOLS, RootlessDockerd, RootlessPodman
 
 IN_CI = os.environ.get("CI") == "true"
@@ -261,3 +273,45 @@ def samba_dc(run_dir):
     finally:
         dc.stop()
         delete_netns(dc.netns)
+
+
+# --- Kerberos: a private MIT KDC and a named taking GSS-TSIG updates (tests/kerberos.py) ----------------------
+
+
+@pytest.fixture(scope="session")
+def default_ccache():
+    """The default cache's path and state before the bed starts (test_default_cache_... compares after)."""
+    need("klist")
+    path = default_ccache_path()
+    return path, snapshot(path)
+
+
+@pytest.fixture(scope="session")
+def kdc(run_dir, default_ccache):
+    for tool in KERBEROS_TOOLS:
+        need(tool)
+    server = PrivateKdc(run_dir[0] / "krb", clockskew=CLOCKSKEW)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def keytabs(kdc):
+    return {
+        HOST1: kdc.add_principal(HOST1),
+        HOST2: kdc.add_principal(HOST2),
+        SHORT: kdc.add_principal(SHORT, max_life="30s"),
+    }
+
+
+@pytest.fixture(scope="session")
+def named_krb(run_dir, kdc):
+    server = KerberizedNamed(run_dir[0], kdc, bed_policy)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

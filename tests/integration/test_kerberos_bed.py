@@ -6,7 +6,6 @@ handshake succeeds for any valid ticket), no default credentials cache is writte
 negotiated key ends at the ticket's end plus named's clock skew, after which its context gets BADKEY.
 """
 
-import hashlib
 import importlib.util
 import re
 import time
@@ -18,72 +17,14 @@ import dns.update
 import pytest
 
 from tests.harness import SUBNET, ZONE, need, wait_for
-from tests.kerberos import KERBEROS_TOOLS, KerberizedNamed, PrivateKdc, default_ccache_path, negotiate_gss_tsig
-
-HOST1 = "dockernet/host1"  # granted in every zone, but not at DENIED
-HOST2 = "dockernet/host2"  # a valid principal no rule names
-SHORT = "dockernet/short"  # granted, with 30 s tickets
-DENIED = "outside"
-#: named's (and the clients') clock skew: a negotiated key outlives its ticket by this much
-CLOCKSKEW = 10
-
-
-def _policy(zone: str) -> list[str]:
-    deny = [f'deny "{HOST1}@KRB.TEST" name {DENIED}.{zone}. ANY;'] if zone == ZONE else []
-    return [*deny, *(f'grant "{who}@KRB.TEST" subdomain {zone}. ANY;' for who in (HOST1, SHORT))]
-
-
-def _snapshot(path):
-    """Whether ``path`` exists, and a digest of its bytes: what a write would change."""
-    if path is None or not path.exists():
-        return None
-    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
-
-
-@pytest.fixture(scope="module")
-def default_ccache():
-    """The default cache's path and state before the bed starts (test_default_cache_... compares after)."""
-    need("klist")
-    path = default_ccache_path()
-    return path, _snapshot(path)
-
-
-@pytest.fixture(scope="module")
-def kdc(run_dir, default_ccache):
-    for tool in KERBEROS_TOOLS:
-        need(tool)
-    server = PrivateKdc(run_dir[0] / "krb", clockskew=CLOCKSKEW)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def keytabs(kdc):
-    return {
-        HOST1: kdc.add_principal(HOST1),
-        HOST2: kdc.add_principal(HOST2),
-        SHORT: kdc.add_principal(SHORT, max_life="30s"),
-    }
-
-
-@pytest.fixture(scope="module")
-def named_krb(run_dir, kdc):
-    server = KerberizedNamed(run_dir[0], kdc, _policy)
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
+from tests.kerberos import CLOCKSKEW, DENIED, HOST1, HOST2, SHORT, negotiate_gss_tsig, snapshot
 
 
 def _kinit(kdc, keytabs, who):
     return kdc.kinit(who, keytabs[who], kdc.dir / f"{who.replace('/', '-')}.ccache")
 
 
-def test_named_conf_has_the_keytab_and_an_update_policy_per_zone(named_krb):
+def test_named_conf_has_the_keytab_and_an_updatebed_policy_per_zone(named_krb):
     conf = (named_krb.dir / "named.conf").read_text()
     assert f'tkey-gssapi-keytab "{named_krb.keytab}";' in conf
     assert named_krb.service_principal == "DNS/ns.docker.test@KRB.TEST"
@@ -179,7 +120,7 @@ def test_default_credentials_cache_is_never_written(kdc, keytabs, named_krb, def
     """Runs last: every kinit and nsupdate above used a cache in the bed's directory."""
     path, before = default_ccache
     assert path is not None  # klist named the default cache (e.g. /tmp/krb5cc_0)
-    assert _snapshot(path) == before
+    assert snapshot(path) == before
     # the bed's krb5.conf sends a client without KRB5CCNAME to a file of the bed's: nobody fell back to it
     assert not (kdc.dir / "default.ccache").exists()
     assert sorted(p.name for p in kdc.dir.glob("*.ccache"))  # the private caches the tests did use
