@@ -66,7 +66,9 @@ class PrivateKdc:
         clockskew: int = 300,
         domains: Sequence[str] = ("docker.test",),
         name: str = "kdc",
+        netns: str | None = None,
     ):
+        self.netns = netns  # run the KDC inside this namespace (its clients too: the docs check)
         self.dir = base / name
         self.realm = realm
         self.max_life = max_life  # the realm's longest ticket (kdc.conf), e.g. "30s"
@@ -91,8 +93,9 @@ class PrivateKdc:
         self.write_config()
         self.create_database()
         stdout = open(self.dir / "krb5kdc.stdout", "ab")
+        enter = ["nsenter", f"--net=/var/run/netns/{self.netns}"] if self.netns else []
         self.proc = subprocess.Popen(
-            ["krb5kdc", "-r", self.realm, "-n", "-P", str(self.pidfile)],
+            [*enter, "krb5kdc", "-r", self.realm, "-n", "-P", str(self.pidfile)],
             stdout=stdout,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -166,9 +169,17 @@ class PrivateKdc:
         if self.proc is not None and self.proc.poll() is not None:
             raise RuntimeError("krb5kdc exited: " + self.log_tail())
         try:
+            if self.netns:
+                from dockernet.ddns import socket_in_namespace
+
+                with socket_in_namespace(f"/var/run/netns/{self.netns}", socket.AF_INET, socket.SOCK_STREAM) as sock:
+                    sock.setblocking(True)
+                    sock.settimeout(0.5)
+                    sock.connect(("127.0.0.1", self.port))
+                return True
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
                 return True
-        except OSError:
+        except Exception:  # refused, or socket_in_namespace's DnsTransient
             return False
 
     def log_tail(self) -> str:

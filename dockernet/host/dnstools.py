@@ -7,6 +7,7 @@ named.conf fix; ``render_nsupdate`` prints a change as the commands
 
 from __future__ import annotations
 
+import secrets
 import socket
 import time
 from dataclasses import dataclass
@@ -15,8 +16,9 @@ from typing import Any
 import dns.exception
 import dns.name
 import dns.query
+import dns.rdatatype
 
-from dockernet.ddns import Nameserver, build_probe
+from dockernet.ddns import Nameserver, build_probe, new_update
 from dockernet.errors import DnsError, DnsRejected, DnsTransient, DockernetError, TransferNotAllowed
 from dockernet.publish.plan import Change, operations
 from dockernet.publish.registry import FUTURE_SLACK, ago, is_service, leases_in, parse_mark, span
@@ -83,12 +85,37 @@ def _check_zone(nameserver: Nameserver, zone: dns.name.Name, keyref: str) -> lis
     served = _served(nameserver, zone, keyref)
     if not served.ok:
         return [served]  # nothing else is worth asking of a server that does not serve the zone
+    key = nameserver.target.key
+    unsigned = [_unsigned_updates(nameserver, zone)] if key is not None and key.negotiated else []
     return [
         served,
         *_servers(nameserver, zone),
         _update_grant(nameserver, zone, keyref),
+        *unsigned,
         _transfer_grant(nameserver, zone, keyref),
     ]
+
+
+def _unsigned_updates(nameserver: Nameserver, zone: dns.name.Name) -> Finding:
+    """With Kerberos: whether the zone also takes unsigned updates ("nonsecure and secure" in Active Directory),
+    which would let anyone on the network change it."""
+    name = _zone_text(zone)
+    # no prerequisite (Samba checks them before it checks the signature): the deletion of a TXT at a fresh name,
+    # which changes nothing even where it is taken
+    probe = new_update(nameserver.target, zone)
+    probe.delete(dns.name.Name((f"dockernet-probe-{secrets.token_hex(4)}".encode(), *zone.labels)), dns.rdatatype.TXT)
+    try:
+        nameserver.with_key(None).send_message(probe)
+    except DnsRejected:
+        return Finding(True, f"{name}: unsigned updates refused (secure only)")
+    except DnsTransient as exc:
+        return Finding(True, f"{name}: cannot tell whether unsigned updates are taken: {exc}", warn=True)
+    return Finding(
+        True,
+        f"{name}: the zone takes unsigned updates too (Active Directory: nonsecure and secure): anyone on the "
+        f"network may change it; set its dynamic updates to secure only",
+        warn=True,
+    )
 
 
 def _served(nameserver: Nameserver, zone: dns.name.Name, keyref: str) -> Finding:
@@ -230,7 +257,13 @@ def clock_skew(nameserver: Nameserver, zone: dns.name.Name) -> float | None:
 
 
 def _probe_for(nameserver: Nameserver, zone: dns.name.Name):
-    return build_probe(nameserver.target, zone)
+    """A signed probe, sent by hand (``transport.exchange`` signs what it sends; this is read unverified)."""
+    target = nameserver.target
+    message = build_probe(target, zone)
+    if target.key is not None:
+        key = target.key.key_for(target)
+        message.use_tsig(key, keyname=key.name)
+    return message
 
 
 def _grant(nameserver: Nameserver, zone: str) -> str:

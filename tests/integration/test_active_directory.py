@@ -8,7 +8,7 @@ socket. AD keeps each name as an object owned by the account that made it.
 
 import pytest
 
-from tests.harness import wait_for
+from tests.harness import run_cli, wait_for
 from tests.kerberos import GssClient
 from tests.support import ipv6_of, ptr_name
 
@@ -41,7 +41,9 @@ def test_watch_publishes_a_aaaa_ptr_and_srv_into_active_directory_and_removes_th
     watcher.start(env=_env(samba_dc, watcher.workdir))
     log = watcher.log_text()
     assert f"with GSS-TSIG as Kerberos principal 'host1@{samba_dc.realm}'" in log, log
-    web = containers(hostname=label, ports={"80/tcp": None}, labels={"dockernet.srv": "true", "dockernet.srv.80": "http"})
+    web = containers(
+        hostname=label, ports={"80/tcp": None}, labels={"dockernet.srv": "true", "dockernet.srv.80": "http"}
+    )
     v4, v6 = dockerd.address_of(web), ipv6_of(dockerd, web)
     fqdn = f"{label}.{samba_dc.zone}."
     assert wait_for(lambda: samba_dc.query(label) == {v4}, timeout=30), watcher.log_text()[-2000:]
@@ -113,3 +115,37 @@ def test_a_restarted_dc_forgets_the_key_and_no_change_is_lost(samba_dc, ad_watch
     assert "rejected the key of Kerberos principal 'host1@AD.TEST' (BADKEY): negotiating a new one" in log, log[-3000:]
     assert samba_dc.query(f"{label}-before") == {dockerd.address_of(before)}
     assert watcher.terminate() == 0
+
+
+def test_dns_check_says_who_signs_and_that_the_zone_is_secure_only(samba_dc, tmp_path):
+    principal, keytab = samba_dc.account_keytab("host1")
+    result = run_cli(
+        *("dns", "check", "--server", samba_dc.address, "--zone", samba_dc.zone, "--state-dir", str(tmp_path)),
+        *("--gss-tsig", "--keytab", str(keytab), "--principal", principal),
+        env={"KRB5_CONFIG": str(samba_dc.krb5_config), "KRB5CCNAME": f"FILE:{tmp_path / 'never.ccache'}"},
+        netns=samba_dc.netns,
+    )
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert lines[0].startswith(f"ok   Kerberos principal {principal}, ticket valid for ")
+    assert lines[1] == f"ok   GSS-TSIG key negotiated with {samba_dc.address}#53 for DNS/dc1.ad.test@AD.TEST"
+    assert f"ok   ad.test: Kerberos principal '{principal}' may update the zone" in lines
+    assert "ok   ad.test: unsigned updates refused (secure only)" in lines
+    transfer = next(line for line in lines if "zone transfer not allowed" in line)
+    assert "no allow-transfer { key ...; } can name them" in transfer and "journal" in transfer
+    assert not (tmp_path / "never.ccache").exists()
+
+
+def test_dns_check_names_a_principal_the_kdc_does_not_know(samba_dc, tmp_path):
+    _, keytab = samba_dc.account_keytab("host1")
+    result = run_cli(
+        *("dns", "check", "--server", samba_dc.address, "--zone", samba_dc.zone, "--state-dir", str(tmp_path)),
+        *("--gss-tsig", "--keytab", str(keytab), "--principal", "nobody@AD.TEST"),
+        env={"KRB5_CONFIG": str(samba_dc.krb5_config)},
+        netns=samba_dc.netns,
+    )
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"FAIL Kerberos: keytab {keytab} has no key for principal 'nobody@AD.TEST': export the principal's key "
+        "into it (ktadd, or samba-tool domain exportkeytab), or give --principal as it is written there (klist -k)"
+    ]
