@@ -80,6 +80,7 @@ class PrivateKdc:
         self.pidfile = self.dir / "krb5kdc.pid"
         self.log = self.dir / "krb5kdc.log"
         self.proc: subprocess.Popen | None = None
+        self.principals: set[str] = set()
 
     def principal(self, name: str) -> str:
         """``name`` in this realm (``dockernet/host1`` -> ``dockernet/host1@KRB.TEST``)."""
@@ -227,7 +228,9 @@ class PrivateKdc:
         principal = self.principal(name)
         keytab = keytab or self.dir / (principal.split("@")[0].replace("/", "-") + ".keytab")
         life = f" -maxlife {max_life}" if max_life else ""
-        self.kadmin(f"addprinc -randkey{life} {principal}")
+        if principal not in self.principals:  # a second server of the same name shares the principal's key
+            self.kadmin(f"addprinc -randkey{life} {principal}")
+            self.principals.add(principal)
         self.kadmin(f"ktadd -norandkey -k {keytab} {principal}")
         keytab.chmod(0o600)
         return keytab

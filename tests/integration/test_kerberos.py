@@ -8,7 +8,7 @@ run dir, so a ticket written to "the user's cache" would show up there.
 
 import time
 
-from tests.harness import wait_for
+from tests.harness import run_cli, wait_for
 from tests.kerberos import CLOCKSKEW, DENIED, HOST1, HOST2, SHORT, GssClient, kerberos_env
 from tests.support import ptr_name
 
@@ -80,3 +80,35 @@ def test_short_tickets_still_publish_after_the_ticket_and_the_servers_key_expire
     assert "Negotiated a new GSS-TSIG key" in log, log[-2000:]
     assert "BADKEY" not in log and "Error" not in log, log[-2000:]
     assert watcher.terminate() == 0
+
+
+def test_a_zone_transfer_signed_with_kerberos_reads_the_zone(run_dir, kdc, keytabs, named_krb, tmp_path):
+    """A named that allows transfers by address: `dns ls --all` reads the zone by an AXFR signed with the
+    negotiated key (its answer verified with the same context), not name by name."""
+    from tests.kerberos import KerberizedNamed, bed_policy
+
+    server = KerberizedNamed(run_dir[0], kdc, bed_policy, name="named-krb-axfr")
+    server.provision()
+    conf = server.dir / "named.conf"
+    conf.write_text(conf.read_text().replace('allow-transfer { key "ddns-key"; };', "allow-transfer { 127.0.0.1; };"))
+    server.start()
+    try:
+        gss = _gss(kdc, keytabs, server, HOST1)
+        marked = '"heritage=dockernet,owner=elsewhere,container=0123456789ab"'
+        env = kdc.kinit(HOST1, keytabs[HOST1], tmp_path / "nsupdate.ccache")
+        added = server.nsupdate(
+            env, f"update add far.{server.zone} 60 A 10.1.9.9", f"update add far.{server.zone} 60 TXT {marked}"
+        )
+        assert added.returncode == 0, added.stdout + added.stderr
+        listed = run_cli(
+            *("dns", "ls", "--all", *gss.client_args(), "--state-dir", str(tmp_path / "state")),
+            env={"KRB5_CONFIG": str(kdc.krb5_config)},
+        )
+        assert listed.returncode == 0, listed.stdout + listed.stderr
+        assert f"far.{server.zone}." in listed.stdout and "(other owner)" in listed.stdout, listed.stdout
+        assert "not allowed" not in listed.stdout + listed.stderr
+        axfr = [line for line in server.log_text().splitlines() if "AXFR started" in line]
+        assert len(axfr) == 1 and f"/key {HOST1}\\@KRB.TEST ({server.zone}): transfer of" in axfr[0], axfr
+        assert "TSIG " in axfr[0] and ".sig-dockernet" in axfr[0]  # signed with the negotiated key
+    finally:
+        server.stop()
