@@ -158,10 +158,8 @@ class Nameserver:
     # -- reading the zone ----------------------------------------------------
 
     def query(self, fqdn: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.Message:
-        # a key file's key signs reads too (a view may match it); a negotiated key's name is new each time, so
-        # no view can, and a secondary that negotiates no keys still answers
-        signed = self.target.key is not None and not self.target.key.negotiated
-        return exchange(self.target, dns.message.make_query(fqdn, rdtype), signed=signed)
+        # signed like the updates, and the answer verified: what dockernet reads decides what it writes
+        return exchange(self.target, dns.message.make_query(fqdn, rdtype))
 
     def read_txt(self, fqdn: dns.name.Name) -> list[str] | None:
         """The TXT strings at ``fqdn`` (each record's strings joined); None when the name does not exist."""

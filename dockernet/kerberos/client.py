@@ -55,7 +55,18 @@ class KerberosClient:
         self.keytab = keytab
         self.principal = principal
         #: this process's own cache: never the user's, never another process's
-        self._ccache = f"MEMORY:dockernet-{os.getpid()}-{next(_caches)}"
+        self._ccache = self._new_cache_name()
+
+    @staticmethod
+    def _new_cache_name() -> str:
+        return f"MEMORY:dockernet-{os.getpid()}-{next(_caches)}"
+
+    def fresh_tickets(self) -> None:
+        """Start the next context from new tickets: MIT renews the ticket-granting ticket from the keytab, but
+        keeps handing out the cached service ticket, whose shrinking life would shorten each key after it.
+        A new cache per ticket's life: the old one (a few kB) stays, as MIT offers no way to drop it here."""
+        if self.keytab:
+            self._ccache = self._new_cache_name()
 
     @property
     def failure(self) -> type[Exception]:

@@ -43,7 +43,9 @@ class Who:
 
     @property
     def client(self) -> str:
-        return f"principal '{self.principal}'" if self.principal else "the credentials cache's principal"
+        if self.principal:
+            return f"principal '{self.principal}'"
+        return "the keytab's principal" if self.keytab else "the credentials cache's principal"
 
     @property
     def source(self) -> str:
@@ -58,14 +60,16 @@ def signed(code: int) -> int:
 def explain(minor: int, text: str, who: Who) -> DockernetError:
     """The error for a failed ticket or context: ``minor`` is the GSS-API minor status, ``text`` MIT's own words."""
     code = signed(minor)
-    if code == KDC_UNREACH:
+    if code in (KDC_UNREACH, REALM_CANT_RESOLVE):  # no KDC answered, or its name did not resolve (yet: at boot)
         return KdcUnreachable(
-            f"no Kerberos KDC answers for {who.client}", hint="check the realm's kdc lines in krb5.conf (KRB5_CONFIG)"
+            f"no Kerberos KDC answers for {who.client}",
+            hint="check the realm's kdc lines in krb5.conf (KRB5_CONFIG), and that their names resolve",
         )
     if who.keytab and code in (CC_NOTFOUND, FCC_NOFILE):  # the keytab gave no ticket: it lacks the key
         code = KT_NOTFOUND
     if code not in _MEANINGS:
-        return KerberosError(f"Kerberos failed for {who.client} and {who.service}: {text.strip() or code}")
+        towards = f" and {who.service}" if who.service else ""
+        return KerberosError(f"Kerberos failed for {who.client}{towards}: {text.strip() or code}")
     message, hint = _MEANINGS[code]
     return KerberosError(message.format(who=who), hint=hint.format(who=who) if hint else None)
 
@@ -109,10 +113,6 @@ _MEANINGS: dict[int, tuple[str, str | None]] = {
     CC_NOTFOUND: _NO_TICKET,
     FCC_NOFILE: _NO_TICKET,
     REALM_UNKNOWN: (
-        "krb5.conf (KRB5_CONFIG) knows no KDC for the realm of {who.client}",
-        "add the realm with its kdc to [realms]",
-    ),
-    REALM_CANT_RESOLVE: (
         "krb5.conf (KRB5_CONFIG) knows no KDC for the realm of {who.client}",
         "add the realm with its kdc to [realms]",
     ),

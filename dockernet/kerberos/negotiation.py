@@ -54,10 +54,12 @@ class SignatureContext:
       answers to UPDATEs (nsupdate -g says "tsig verify failure" for updates
       that were applied). An answer that does not verify is tried once more
       in Samba's form: both are MICs of the same context, forging nothing;
-    - on an error answer (a prerequisite that failed, a refusal) Samba does
-      not sign at all but sends the request's own TSIG back. Such an answer
-      is taken unverified only when it is an error: it cannot make dockernet
-      believe a change was applied, only look at the name again.
+    - when a prerequisite fails (and on other errors) Samba does not sign its
+      answer but sends the request's own TSIG back, which anyone who saw the
+      request could copy. Such an echo is taken only when it says a
+      prerequisite failed (RFC 2136 section 3.2): that only makes dockernet
+      read the name again, signed, so a forged one changes nothing. An echo
+      with any other rcode, a refusal included, does not verify.
     """
 
     def __init__(self, context: Any, verify_failed: type[Exception]):
@@ -71,14 +73,18 @@ class SignatureContext:
         return self._sent
 
     def verify_signature(self, data: bytes, mac: bytes) -> Any:
-        if self._sent and mac == self._sent and _rcode_after(data, len(mac)) != 0:
-            return None  # Samba's error answer: our own TSIG echoed, no signature to check
+        if self._sent and mac == self._sent and _rcode_after(data, len(mac)) in _PREREQUISITE_FAILED:
+            return None  # Samba's answer that a prerequisite failed: our own TSIG echoed, nothing to check
         try:
             return self.context.verify_signature(data, mac)
         except self._verify_failed:
             if len(data) < 2:
                 raise
             return self.context.verify_signature(data[2:], mac)  # Samba's form: no length before the request MAC
+
+
+#: YXDOMAIN, YXRRSET, NXRRSET, NXDOMAIN: what an echoed answer may say (``SignatureContext``)
+_PREREQUISITE_FAILED = frozenset({6, 7, 8, 3})
 
 
 def _rcode_after(data: bytes, mac_length: int) -> int:
@@ -146,6 +152,7 @@ def negotiate(
     # a server that states no life in the future: the hour BIND gives at most; never past the ticket's
     expires = float(answer.expiration) if answer.expiration > now else now + tkey.ASKED_LIFETIME
     lifetime = client.remaining(context)
-    if lifetime is not None:
-        expires = min(expires, now + lifetime)
+    if lifetime is not None and now + lifetime < expires:  # the ticket ends first: the next key needs a new one
+        expires = now + lifetime
+        client.fresh_tickets()
     return Negotiated(key, now, expires)

@@ -21,7 +21,7 @@ import dns.rdtypes.ANY.TKEY
 import dns.rrset
 import dns.tsig
 
-from dockernet.errors import KerberosError
+from dockernet.errors import DnsTransient, KerberosError
 
 #: RFC 2930 section 2.5: mode 3 is GSS-API negotiation
 GSSAPI_MODE = 3
@@ -67,6 +67,8 @@ class TkeyAnswer:
 def read_answer(response: dns.message.Message, keyname: dns.name.Name, where: str) -> TkeyAnswer:
     """The server's token and key lifetime from its answer to ``build_query``; raises what a refusal means."""
     rcode = response.rcode()
+    if rcode == dns.rcode.SERVFAIL:
+        raise DnsTransient(f"{where} failed to answer the GSS-TSIG key negotiation (SERVFAIL)")
     if rcode != dns.rcode.NOERROR:
         name = dns.rcode.to_text(rcode)
         if rcode in (dns.rcode.NOTIMP, dns.rcode.FORMERR):
@@ -81,6 +83,11 @@ def read_answer(response: dns.message.Message, keyname: dns.name.Name, where: st
             hint="it does not take GSS-TSIG",
         )
     tkey = rrset[0]
+    if tkey.error == 18:  # BADTIME
+        raise KerberosError(
+            f"{where} refused the GSS-TSIG key negotiation for the time (BADTIME)",
+            hint="this host's clock and the server's differ: synchronise them (NTP)",
+        )
     if tkey.error:
         error = _TKEY_ERRORS.get(tkey.error, str(tkey.error))
         raise KerberosError(

@@ -28,6 +28,7 @@ import dns.rdtypes.IN.AAAA
 import dns.update
 
 from dockernet.publish.plan import Change, Record, is_srv_name, operations
+from dockernet.publish.registry import lease_name
 from dockernet.rfc2136.target import DnsTarget
 
 _ADDRESS_TYPES = (dns.rdatatype.A, dns.rdatatype.AAAA)
@@ -114,18 +115,24 @@ def add_change(message: dns.update.UpdateMessage, change: Change, target: DnsTar
 def build_probe(target: DnsTarget, zone: dns.name.Name | None = None) -> dns.update.UpdateMessage:
     """An UPDATE that can never change anything, yet is judged as a real one: NXRRSET when allowed, else REFUSED.
 
-    It adds a TXT record at a fresh name under the zone, behind a
-    prerequisite that this very record already exists, which cannot hold.
-    Prerequisites alone are not enough: BIND 9.18 answers an UPDATE holding
-    only prerequisites with NXRRSET whoever signs it, and checks the
-    signer's grant (``update-policy``) only for update records. So a signer
-    the zone grants gets NXRRSET, one it does not grant gets REFUSED (or a
-    TSIG error), which ``send`` turns into the matching ``DnsRejected``.
+    It deletes one TXT record that does not exist, behind a prerequisite that
+    this very record exists, which cannot hold: nothing changes, even on a
+    server that skipped the prerequisite. Prerequisites alone are not
+    enough: BIND 9.18 answers an UPDATE holding only prerequisites with
+    NXRRSET whoever signs it, and checks the signer's grant
+    (``update-policy``) only for update records. The record is at this
+    owner's lease name in the forward zone, a name dockernet must be
+    granted anyway, and at a fresh name in a reverse zone. A signer the zone
+    grants gets NXRRSET, one it does not gets REFUSED (or a TSIG error),
+    which ``send`` turns into the matching ``DnsRejected``.
     """
     zone = zone or target.zone
     message = new_update(target, zone)
     mark = txt_rdata(f"dockernet-probe-{secrets.token_hex(8)}")
-    name = dns.name.Name((f"dockernet-probe-{secrets.token_hex(4)}".encode(), *zone.labels))
+    if zone == target.zone:
+        name = lease_name(target.owner, zone)
+    else:
+        name = dns.name.Name((f"dockernet-probe-{secrets.token_hex(4)}".encode(), *zone.labels))
     message.present(name, mark)
-    message.add(name, 0, mark)
+    message.delete(name, mark)
     return message

@@ -88,15 +88,17 @@ def find_primary(given: DnsTarget, primary: str | None = None) -> DnsTarget:
         chosen = replace(given, server=resolve_server(host), port=port)
         return replace(chosen, not_primary=_check_is_primary(chosen))
     asked = Nameserver(given)
-    if given.key is None or not given.key.negotiated:  # a negotiated key goes to the SOA's primary, as nsupdate -g
-        try:
-            asked.probe_zone(given.zone)
-            return given  # it takes this key's updates (a primary, or a secondary that forwards them)
-        except DnsRejected as exc:
-            if exc.code not in ("REFUSED", "NOTAUTH"):
-                return given  # a key problem: reported as it is, wherever updates go
-        except DnsError:
-            return given
+    try:
+        asked.probe_zone(given.zone)
+        return given  # it takes this key's updates (a primary, or a secondary that forwards them)
+    except DnsRejected as exc:
+        # GSS: no key could be negotiated there (a secondary without the service's keytab, say)
+        if exc.code not in ("REFUSED", "NOTAUTH", "GSS"):
+            return given  # a key problem: reported as it is, wherever updates go
+    except DnsError:
+        return given
+    if given.key is not None and given.key.negotiated:
+        asked = asked.with_key(None)  # it negotiates no key with us: ask it unsigned, as nsupdate -g does
     try:
         soa = asked.soa(given.zone)
         if soa is None:

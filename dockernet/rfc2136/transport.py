@@ -29,8 +29,9 @@ from dockernet.rfc2136.verdicts import TSIG_ERRORS, tsig_rejection
 log = logging.getLogger("dockernet")
 T = TypeVar("T")
 
-#: the TSIG verdicts a renewed key may cure: the server lost the key (restart, expiry), or our context is stale
-RENEWABLE = frozenset({"BADKEY", "BADSIG", "TSIG"})
+#: the server's TSIG verdicts a renewed key may cure: it lost the key (restart, expiry), so it applied nothing.
+#: Not an answer that fails our own check ("TSIG"): the server may have applied that message
+RENEWABLE = frozenset({"BADKEY", "BADSIG"})
 
 
 def socket_in_namespace(path: str, family: int, kind: int = socket.SOCK_DGRAM) -> socket.socket:

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import dns.exception
+import dns.message
 import dns.name
 import dns.query
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 import dns.tsig
@@ -137,10 +139,24 @@ def _transfer(
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise DnsTransient(f"cannot reach {target.where} for zone transfer: {reason}") from None
     except dns.exception.FormError:
-        if names.received:
-            raise DnsTransient(f"zone transfer of {zone} from {target.where} broke off: a malformed answer") from None
-        # Active Directory refuses transfers so: NOERROR, the SOA in the authority section, no zone
-        return Transfer(refused=f"{target.where} answered without the zone")
+        if not names.received and _answers_without_the_zone(target, zone, key):
+            return Transfer(refused=f"{target.where} answered without the zone")
+        raise DnsTransient(f"zone transfer of {zone} from {target.where} failed: a malformed answer") from None
     except dns.exception.DNSException as exc:
         raise DnsTransient(f"zone transfer from {target.where} failed: {exc}") from None
     return Transfer(names.result())
+
+
+def _answers_without_the_zone(target: DnsTarget, zone: dns.name.Name, key: dns.tsig.Key | None) -> bool:
+    """Whether the server answers an AXFR as Active Directory refuses one: NOERROR, no records, its SOA in the
+    authority section (dnspython's transfer calls that malformed). Asked once more, alone, to tell it from a
+    transfer that really was malformed."""
+    query = dns.message.make_query(zone, dns.rdatatype.AXFR)
+    if key is not None:
+        query.use_tsig(key, keyname=key.name)
+    try:
+        answer = dns.query.tcp(query, target.server, port=target.port, timeout=target.timeout)
+    except (OSError, EOFError, dns.exception.DNSException):
+        return False
+    soa = answer.get_rrset(answer.authority, zone, dns.rdataclass.IN, dns.rdatatype.SOA)
+    return answer.rcode() == dns.rcode.NOERROR and not answer.answer and soa is not None

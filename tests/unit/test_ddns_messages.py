@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dns.name
 import dns.rcode
+import dns.rdataclass
 import dns.rdatatype
 import dns.tsig
 import pytest
@@ -43,22 +44,30 @@ def test_update_messages_match_golden(change, golden):
 
 
 def test_updates_are_built_unsigned_and_signed_as_they_leave():
-    # transport.exchange signs with the key its signer gives at that moment (tests/unit/test_signing.py)
+    # transport.exchange signs with the key its signer gives at that moment (tests/unit/test_kerberos.py)
     message = build_update(Create(WEB, NEW), TARGET)
     assert message.keyname is None and message.tsig is None
 
 
-def test_probe_adds_under_the_zone_behind_a_prerequisite_that_cannot_hold():
-    """An UPDATE judged as a real one (BIND checks update-policy on update records, not on prerequisites)."""
+def test_probe_deletes_a_record_that_is_not_there_behind_a_prerequisite_that_cannot_hold():
+    """An UPDATE judged as a real one (BIND checks update-policy on update records, not on prerequisites), at the
+    owner's lease name, which changes nothing even where the prerequisite were skipped."""
     probe = build_probe(TARGET)
     (prereq,) = probe.prerequisite
     (update,) = probe.update
-    assert prereq.name == update.name and prereq.name.parent() == ZONE
-    assert prereq.name.labels[0].startswith(b"dockernet-probe-")
-    # the prerequisite asks that this very TXT already exists: it cannot, so nothing is ever added
+    assert prereq.name == update.name == dns.name.from_text("host-a._owner._dockernet.docker.test")
+    # the prerequisite asks that this very TXT already exists: it cannot, and the update deletes only it
     assert prereq.rdtype == update.rdtype == dns.rdatatype.TXT and prereq[0] == update[0]
+    assert update.deleting == dns.rdataclass.NONE  # delete this one record (RFC 2136 2.5.4), not the RRset
     assert "dockernet-probe-" in update[0].to_text()
-    assert build_probe(TARGET).update[0].name != update.name  # a fresh name each time
+    assert build_probe(TARGET).update[0][0] != update[0]  # a fresh value each time
+
+
+def test_probe_of_a_reverse_zone_uses_a_fresh_name_under_it():
+    reverse = dns.name.from_text("1.10.in-addr.arpa")
+    probe = build_probe(TARGET, reverse)
+    (update,) = probe.update
+    assert update.name.parent() == reverse and update.name.labels[0].startswith(b"dockernet-probe-")
 
 
 @pytest.mark.parametrize(

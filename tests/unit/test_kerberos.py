@@ -4,6 +4,7 @@ retry on a rejected key, Samba's MACs, and what each Kerberos failure says."""
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import dns.message
 import dns.name
@@ -15,13 +16,22 @@ import dns.tsig
 import pytest
 
 from dockernet.auth import Kerberos, KeyFile, Unsigned, auth_from_options
-from dockernet.errors import KdcUnreachable, KerberosError, KerberosUnavailable, TsigRejected, UsageError
+from dockernet.errors import (
+    DnsTransient,
+    KdcUnreachable,
+    KerberosError,
+    KerberosUnavailable,
+    TsigRejected,
+    UsageError,
+)
+from dockernet.kerberos import client as client_module
 from dockernet.kerberos import failures, tkey
 from dockernet.kerberos.client import KerberosClient, gssapi_module
 from dockernet.kerberos.negotiation import Negotiated, SignatureContext, service_principal
 from dockernet.kerberos.signer import GssSigner
 from dockernet.rfc2136 import transport
 from dockernet.rfc2136.target import DnsTarget
+from dockernet.rfc2136.tsigkey import parse_key_text
 
 GOLDEN = Path(__file__).parent / "golden" / "tkey"
 ZONE = dns.name.from_text("docker.test")
@@ -267,12 +277,21 @@ def test_an_answer_signed_either_way_verifies_and_a_bad_one_does_not():
         context.verify_signature(answer, b"mic:forged")
 
 
-def test_the_requests_own_tsig_echoed_back_passes_only_on_an_error_answer():
+@pytest.mark.parametrize("rcode", [dns.rcode.NXRRSET, dns.rcode.YXRRSET, dns.rcode.NXDOMAIN, dns.rcode.YXDOMAIN])
+def test_the_requests_own_tsig_echoed_back_passes_when_a_prerequisite_failed(rcode):
+    """Samba's unsigned answer: it only makes dockernet read the name again (signed), so a forged one is harmless."""
     context = SignatureContext(Mic(), Mic.Bad)
     request_mac = context.get_signature(b"the request")
-    context.verify_signature(_covered(request_mac, dns.rcode.NXRRSET), request_mac)  # Samba's error answer
-    with pytest.raises(Mic.Bad):  # an echo cannot make dockernet believe a change was applied
-        context.verify_signature(_covered(request_mac, dns.rcode.NOERROR), request_mac)
+    context.verify_signature(_covered(request_mac, rcode), request_mac)
+
+
+@pytest.mark.parametrize("rcode", [dns.rcode.NOERROR, dns.rcode.REFUSED, dns.rcode.NOTAUTH, dns.rcode.SERVFAIL])
+def test_a_copied_request_tsig_cannot_vouch_for_success_or_a_refusal(rcode):
+    """Anyone who saw the request could copy its MAC: not enough to make a change look applied, or refused."""
+    context = SignatureContext(Mic(), Mic.Bad)
+    request_mac = context.get_signature(b"the request")
+    with pytest.raises(Mic.Bad):
+        context.verify_signature(_covered(request_mac, rcode), request_mac)
 
 
 # --- what each failure says -------------------------------------------------------------------------------
@@ -308,6 +327,9 @@ def test_no_ticket_in_the_users_cache_says_kinit():
 
 def test_an_unreachable_kdc_is_transient_and_an_unknown_failure_keeps_mits_words():
     assert isinstance(failures.explain(failures.KDC_UNREACH, "", WHO), KdcUnreachable)
+    assert isinstance(failures.explain(failures.REALM_CANT_RESOLVE, "", WHO), KdcUnreachable)  # a KDC name at boot
+    without_service = failures.explain(12345, "words", failures.Who(None, "", "/k.keytab"))
+    assert str(without_service) == "Kerberos failed for the keytab's principal: words"
     unknown = failures.explain(12345, "Something MIT says", WHO)
     assert isinstance(unknown, KerberosError) and "Something MIT says" in str(unknown)
 
@@ -342,7 +364,144 @@ def test_without_the_gssapi_package_gss_tsig_is_one_line_saying_how_to_get_it(mo
     assert "pip install 'dockernet[kerberos]'" in str(raised.value) and "libkrb5-dev" in str(raised.value)
 
 
-def test_the_users_cache_is_never_the_one_written():
-    """With a keytab, tickets go to a MEMORY cache of this process, named per client."""
-    first, second = KerberosClient("/t", "p@R"), KerberosClient("/t", "p@R")
-    assert first._ccache.startswith(f"MEMORY:dockernet-{os.getpid()}-") and first._ccache != second._ccache
+def test_with_a_keytab_tickets_go_to_a_memory_cache_of_this_process(monkeypatch):
+    """client_keytab alone would put the ticket into the user's default cache: the store names a MEMORY one."""
+    acquired = []
+
+    class FakeCredentials:
+        def __init__(self, **kwargs):
+            acquired.append(kwargs)
+
+        def inquire(self):
+            return None
+
+    fake = SimpleNamespace(
+        Name=lambda text, kind: ("name", text),
+        NameType=SimpleNamespace(kerberos_principal="krb5"),
+        Credentials=FakeCredentials,
+        exceptions=SimpleNamespace(GSSError=RuntimeError),
+    )
+    monkeypatch.setattr(client_module, "gssapi_module", lambda: fake)
+    first, second = KerberosClient("/etc/dockernet/host1.keytab", "p@R"), KerberosClient("/t", "p@R")
+    first.credentials()
+    store = acquired[0]["store"]
+    assert store["client_keytab"] == "/etc/dockernet/host1.keytab"
+    assert store["ccache"].startswith(f"MEMORY:dockernet-{os.getpid()}-") and store["ccache"] != second._ccache
+    first.fresh_tickets()  # a ticket-limited key: the next context starts from new tickets, in a new cache
+    first.credentials()
+    assert acquired[1]["store"]["ccache"] != store["ccache"] and acquired[1]["store"]["ccache"].startswith("MEMORY:")
+    KerberosClient(None, "p@R").credentials()  # no keytab: the user's cache, as kinit left it
+    assert acquired[2]["store"] is None
+
+
+# --- the negotiation, round trip by round trip ---------------------------------------------------------------
+
+
+class FakeContext:
+    """Complete after taking the server's token; signs nothing (the answers here are unsigned)."""
+
+    def __init__(self):
+        self.complete = False
+        self.taken = []
+
+    def step(self, token):
+        if token is None:
+            return b"client-token"
+        self.taken.append(token)
+        self.complete = True
+        return None
+
+
+class FakeClient:
+    def __init__(self, ticket_left):
+        self.context_made = FakeContext()
+        self.ticket_left = ticket_left
+        self.fresh = 0
+        self.failure = RuntimeError
+
+    def context(self, service):
+        return self.context_made
+
+    def step(self, context, token, service):
+        return context.step(token)
+
+    def remaining(self, context):
+        return self.ticket_left
+
+    def fresh_tickets(self):
+        self.fresh += 1
+
+
+def _server(life=3600):
+    """A TKEY exchange as a server answers it: its token, the key's life from the query's inception."""
+    asked = []
+
+    def exchange(target, query):
+        asked.append(query)
+        sent = query.additional[0][0]
+        response = dns.message.make_response(query)
+        rdata = sent.replace(key=b"server-token", expiration=sent.inception + life)
+        response.find_rrset(response.answer, query.question[0].name, rdata.rdclass, rdata.rdtype, create=True).add(
+            rdata
+        )
+        return response
+
+    return exchange, asked
+
+
+@pytest.mark.parametrize("ticket_left, life, fresh", [(600.0, 3600, 1), (36000.0, 3600, 0)])
+def test_negotiate_sends_the_clients_token_steps_with_the_servers_and_ends_with_the_key_or_the_ticket(
+    ticket_left, life, fresh
+):
+    from dockernet.kerberos.negotiation import negotiate
+
+    client = FakeClient(ticket_left)
+    exchange, asked = _server(life)
+    negotiated = negotiate(client, "DNS/ns.docker.test@KRB.TEST", TARGET, exchange, clock=lambda: 5000.0)
+    (query,) = asked
+    assert query.additional[0][0].key == b"client-token" and client.context_made.taken == [b"server-token"]
+    assert negotiated.key.name == query.question[0].name and negotiated.key.algorithm == dns.tsig.GSS_TSIG
+    assert negotiated.expires == 5000.0 + min(ticket_left, life)
+    assert client.fresh == fresh  # a key the ticket ends: the next one starts from new tickets
+
+
+def test_a_context_that_never_completes_is_one_error_not_an_endless_exchange():
+    from dockernet.kerberos.negotiation import MAX_ROUND_TRIPS, negotiate
+
+    client = FakeClient(600.0)
+    client.context_made.step = lambda token: b"more"  # never complete
+    exchange, asked = _server()
+    with pytest.raises(KerberosError, match=f"did not complete in {MAX_ROUND_TRIPS} round trips"):
+        negotiate(client, "DNS/ns.docker.test@KRB.TEST", TARGET, exchange)
+    assert len(asked) == MAX_ROUND_TRIPS
+
+
+def test_a_servfail_to_the_negotiation_is_transient():
+    response, keyname = _answer(rcode=dns.rcode.SERVFAIL)
+    with pytest.raises(DnsTransient):
+        tkey.read_answer(response, keyname, "192.0.2.1#53")
+
+
+def test_badtime_in_the_negotiation_says_clocks():
+    response, keyname = _answer(error=18)
+    with pytest.raises(KerberosError, match="synchronise them"):
+        tkey.read_answer(response, keyname, "192.0.2.1#53")
+
+
+# --- a key file's key still signs everything ------------------------------------------------------------------
+
+
+def test_a_key_files_key_signs_each_message_as_it_leaves(monkeypatch):
+    key = parse_key_text('key "ddns-key" { algorithm hmac-sha256; secret "MDEyMzQ1Njc4OWFiY2RlZg=="; };')
+    seen = []
+
+    def send(target, message, tcp, source_ns):
+        seen.append((message.keyname, message.keyalgorithm, b"ddns-key" in message.to_wire()))
+        return dns.message.make_response(message)
+
+    monkeypatch.setattr(transport, "_send", send)
+    target = DnsTarget("192.0.2.1", 53, ZONE, key, "host-a")
+    transport.exchange(target, dns.message.make_query(ZONE, "SOA"))
+    assert seen == [(key.name, dns.tsig.HMAC_SHA256, True)]
+    transport.exchange(target, dns.message.make_query(ZONE, "SOA"), signed=False)
+    assert seen[-1] == (None, None, False)
