@@ -110,7 +110,7 @@ def dns_check(obj, settings):
     something is missing. Exit 0 only when updates will work.
     """
     # loaded when the command runs: --help and shell completion import click alone
-    from dockernet.host.dnstools import check, updates_work
+    from dockernet.host.dnscheck import check, updates_work
     from dockernet.runtime import build
 
     runtime = build(settings, obj["docker_host"], read_only=True)
