@@ -21,9 +21,10 @@ import re
 import socket
 import statistics
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ import dns.query  # noqa: E402
 import dns.rdatatype  # noqa: E402
 import dns.update  # noqa: E402
 
+from bench.profiling import Profiler, report  # noqa: E402
 from tests.harness import (  # noqa: E402
     PREFIX,
     PrivateDockerd,
@@ -229,6 +231,7 @@ def run_burst(dockerd, resolver, log: ServerLog, count: int, prefix: str = "burs
         removed[label] = time.time()
         pollers.submit(first_time, label, False, vanished)
 
+    events = EventClock(dockerd)
     started_at, since = time.perf_counter(), time.time()
     with ThreadPoolExecutor(8) as pool:
         made = list(pool.map(run, range(count)))
@@ -241,6 +244,8 @@ def run_burst(dockerd, resolver, log: ServerLog, count: int, prefix: str = "burs
     removed_at = time.perf_counter()
     gone_tail, left = wait_all(resolver, {label: set() for label in expected}, 30)
     pollers.shutdown(wait=True)
+    started_events = events.close()
+    seen = {f"{prefix}{i}": started_events[c.id] for i, c in enumerate(made) if c.id in started_events}
     return {
         "count": count,
         "all_answer_s": all_up,
@@ -250,11 +255,40 @@ def run_burst(dockerd, resolver, log: ServerLog, count: int, prefix: str = "burs
         "gone_tail_after_last_rm_s": gone_tail,
         "docker_start_all_s": last_returned - started_at,
         "remove_all_s": removed_at - last_returned,
+        **latencies(seen, ran, "event_"),
         **latencies(answered, ran, "up_client_"),
         **latencies(log.times("add", since=since), ran, "up_server_"),
         **latencies(vanished, removed, "down_client_"),
         **latencies(log.times("delete", since=since), removed, "down_server_"),
     }
+
+
+class EventClock:
+    """The event floor: a bare subscriber to the engine's event stream, timestamping each container's ``start``
+    as it arrives. No event-driven watcher can learn of a container sooner; what dockernet adds is its own."""
+
+    def __init__(self, dockerd):
+        import docker
+
+        self.client = docker.APIClient(base_url=dockerd.url, timeout=None)
+        self.stream = self.client.events(decode=True, filters={"type": "container", "event": "start"})
+        self.seen: dict[str, float] = {}
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        try:
+            for event in self.stream:
+                self.seen.setdefault(event.get("id", ""), time.time())
+        except Exception:  # the stream closed under us (close()): the reading is over
+            return
+
+    def close(self) -> dict[str, float]:
+        """Stop listening; container id -> when its start event arrived (epoch seconds)."""
+        self.stream.close()
+        self.client.close()
+        self.reader.join(timeout=5)
+        return dict(self.seen)
 
 
 def cold_floor(named, owner: str, per_message: int = 200) -> dict:
@@ -387,6 +421,9 @@ def main() -> int:
     )
     parser.add_argument("--quick", action="store_true", help="small numbers, for a smoke run (10/20/40)")
     parser.add_argument("--json", metavar="FILE")
+    parser.add_argument(
+        "--profile", metavar="DIR", help="sample the watcher with py-spy during the cold start and the burst"
+    )
     started = start_run(parser)
     if started is None:
         return 2
@@ -424,9 +461,11 @@ def main() -> int:
         if purged.returncode != 0:
             raise RuntimeError(f"dns purge failed: {purged.stderr}")
         cold = WatcherProcess(dockerd, named, workdir, "bench-cold", extra=extra)
+        profiler = Profiler(Path(args.profile)) if args.profile else None
         launched, launched_at = time.perf_counter(), time.time()
         cold.start(wait=False)
-        all_answer, cold_missed = wait_all(resolver, expected, 30)
+        with profiler.phase("cold", cold.proc.pid) if profiler else nullcontext():
+            all_answer, cold_missed = wait_all(resolver, expected, 30)
         watch_all_answer = time.perf_counter() - launched
         first_update = min(log.times("add", since=launched_at - 0.001).get(label, float("inf")) for label in expected)
         results["cold_start"] = {
@@ -441,7 +480,8 @@ def main() -> int:
         # the same watcher goes on: sequential with many running, then the burst of runs and removals
         results["sequential_with_many"] = run_sequential(dockerd, resolver, "many", min(args.sequential, 20))
         results["sequential_with_many"]["others_running"] = args.cold
-        results["burst"] = run_burst(dockerd, resolver, log, args.burst)
+        with profiler.phase("burst", cold.proc.pid) if profiler else nullcontext():
+            results["burst"] = run_burst(dockerd, resolver, log, args.burst)
         results["burst"]["others_running"] = args.cold
         results["cost_cold_and_burst"] = process_cost(cold.proc.pid)
         if args.flood:
@@ -459,6 +499,8 @@ def main() -> int:
         ("sequential p50 rm -> gone", results["sequential"]["down_p50_ms"], "ms"),
         ("sequential p95 rm -> gone", results["sequential"]["down_p95_ms"], "ms"),
         (f"sequential p50 with {args.cold} running", results["sequential_with_many"]["up_p50_ms"], "ms"),
+        (f"event floor {args.burst}: run -> start event, p50", results["burst"]["event_p50_ms"], "ms"),
+        (f"event floor {args.burst}: run -> start event, p95", results["burst"]["event_p95_ms"], "ms"),
         (f"burst {args.burst}: run -> UPDATE at server, p50", results["burst"]["up_server_p50_ms"], "ms"),
         (f"burst {args.burst}: run -> UPDATE at server, p95", results["burst"]["up_server_p95_ms"], "ms"),
         (f"burst {args.burst}: run -> answers (client), p95", results["burst"]["up_client_p95_ms"], "ms"),
@@ -500,6 +542,9 @@ def main() -> int:
             f"{flood['all_gone_s']:.2f} s, missed {flood['missed']}, left {flood['left']}, "
             f"RSS {flood['rss_before_mb']:.1f} -> peak {flood['peak_rss_mb']:.1f} -> {flood['rss_after_mb']:.1f} MB"
         )
+    if args.profile:
+        for phase in ("cold", "burst"):
+            print(report(Path(args.profile) / f"{phase}.txt"))
     save(args.json, results)
     return 0
 

@@ -15,6 +15,7 @@ nsupdate script and the real UPDATE say the same thing.
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 import dns.name
@@ -46,13 +47,18 @@ def chunked_txt(text: str) -> str:
 
 
 # Rdata built directly rather than parsed from text: at start-up with
-# hundreds of names, dnspython's text parser was a fifth of the run.
+# hundreds of names, dnspython's text parser was a fifth of the run. The
+# ownership mark is built once per container, not once per name (its
+# forward name and PTR names carry the same one): dnspython's rdata are
+# immutable, so one object serves every message.
+@functools.lru_cache(maxsize=512)
 def address_rdata(address: str) -> dns.rdata.Rdata:
     if ":" in address:
         return dns.rdtypes.IN.AAAA.AAAA(dns.rdataclass.IN, dns.rdatatype.AAAA, address)
     return dns.rdtypes.IN.A.A(dns.rdataclass.IN, dns.rdatatype.A, address)
 
 
+@functools.lru_cache(maxsize=512)
 def txt_rdata(text: str) -> dns.rdata.Rdata:
     return dns.rdtypes.ANY.TXT.TXT(dns.rdataclass.IN, dns.rdatatype.TXT, [text.encode()])
 

@@ -15,7 +15,8 @@ import threading
 import time
 
 from dockernet.engine.interface import Engine, EventStream
-from dockernet.engine.model import ContainerEvent, since_parameter
+from dockernet.engine.kind import EngineKind
+from dockernet.engine.model import ContainerEvent, ContainerInfo, since_parameter
 from dockernet.errors import DockerUnreachable
 from dockernet.metrics import Health
 from dockernet.pidfile import process_alive, read_pid
@@ -117,3 +118,38 @@ class EngineStream:
                 log.info("Docker answers again at %s", self.engine.where)
             return True
         return False
+
+
+class EarlyListing:
+    """The first subscription and listing, made on a thread of their own while the DNS side starts up.
+
+    A cold start waits on both the engine (the listing inspects every
+    running container) and the DNS server (the key's probe, the lease):
+    done one after the other they add up. The subscription comes first, as
+    in every connect, so a container started meanwhile is not missed; its
+    events wait in the inbox.
+    """
+
+    def __init__(self, stream: EngineStream):
+        self.stream = stream
+        self._listed: tuple[list[ContainerInfo], EngineKind] | None = None
+        self._thread = threading.Thread(target=self._subscribe_and_list, name="first-listing", daemon=True)
+        self._thread.start()
+
+    def _subscribe_and_list(self) -> None:
+        try:
+            self.stream.open()
+            self._listed = (self.stream.engine.running(), self.stream.engine.kind())
+        except Exception:  # the engine is not there (yet): the first connect waits for it its usual way
+            self._listed = None
+
+    def take(self) -> tuple[list[ContainerInfo], EngineKind] | None:
+        """The running containers and the engine's kind, once; None when the engine did not answer."""
+        self._thread.join()
+        listed, self._listed = self._listed, None
+        return listed
+
+    def discard(self) -> None:
+        """Start-up failed: the subscription made is closed."""
+        self._thread.join()
+        self.stream.close()

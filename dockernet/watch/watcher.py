@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockernet.engine.interface import Engine
 from dockernet.engine.kind import EngineKind
-from dockernet.engine.model import ContainerEvent
+from dockernet.engine.model import ContainerEvent, ContainerInfo
 from dockernet.errors import DnsTransient, DockerUnreachable, OwnerCollision
 from dockernet.metrics import Health, NullMetrics
 from dockernet.rfc2136 import reversezones
@@ -43,7 +43,7 @@ from dockernet.watch.guard import DeletionGuard
 from dockernet.watch.inbox import DISCONNECTED, INSPECTED, RELOAD, STOP, Inbox
 from dockernet.watch.ownership import Ownership
 from dockernet.watch.signals import install_signal_handlers
-from dockernet.watch.stream import EngineStream
+from dockernet.watch.stream import EarlyListing, EngineStream
 from dockernet.watch.supervision import Supervisor
 from dockernet.watch.timers import Timers
 
@@ -136,24 +136,15 @@ class Watcher:
 
     def run(self) -> None:
         """Watch until asked to stop. A key or zone the server rejects at start-up is fatal."""
+        early = EarlyListing(self.stream)  # the engine's side of the start, while the DNS side's goes on here
         try:
-            self.dns.check_at_start()
-            self.ownership.take()
-        except DnsTransient as exc:
-            if self.options.adopt_owner:  # a one-time request: not done silently later, nor skipped
-                raise DnsTransient(
-                    f"cannot adopt the names of owner id '{self.options.adopt_owner}' now: {exc}",
-                    hint="start again when the DNS server answers",
-                ) from None
-            log.error(
-                "%s; starting anyway, updates will be retried (nothing is removed before this owner id's "
-                "lease is held)",
-                exc,
-            )
-        # DnsRejected and OwnerCollision propagate: a watcher that may not write should not pretend to run
+            _start_dns(self.dns, self.ownership, self.options.adopt_owner)
+        except BaseException:  # a watcher that may not write does not run
+            early.discard()
+            raise
         collided = False
         try:
-            if self._reconnect():
+            if self._reconnect(early.take()):
                 self._loop()
         except OwnerCollision:
             collided = True  # another engine or watcher holds this owner id: remove nothing, not even on exit
@@ -250,29 +241,33 @@ class Watcher:
 
     # -- the engine connection ------------------------------------------------------
 
-    def _reconnect(self) -> bool:
-        """(Re)open the event stream and reconcile; False when asked to stop first."""
+    def _reconnect(self, listed: tuple[list[ContainerInfo], EngineKind] | None = None) -> bool:
+        """(Re)open the event stream and reconcile (``listed``: subscribed and listed already); False when asked
+        to stop first."""
         while True:
-            self.stream.lost()
-            if not self.stream.wait_for_engine():
-                return False
+            if listed is None:
+                self.stream.lost()
+                if not self.stream.wait_for_engine():
+                    return False
             try:
-                self._connect()
+                self._connect(listed)
                 return True
             except DockerUnreachable as exc:
                 log.warning("%s", exc)
+                listed = None
 
     def discover_reverse_zones(self) -> None:
         """``--reverse-zone auto``: ask the server which zone holds each Docker subnet's reverse names."""
         self.reconciler.set_reverse_zones(reversezones.for_subnets(self.nameserver, self.engine.subnets()))
 
-    def _connect(self) -> None:
-        """Subscribe to events, then reconcile everything (see ``stream``: the order matters)."""
+    def _connect(self, listed: tuple[list[ContainerInfo], EngineKind] | None) -> None:
+        """Subscribe to events, then list and reconcile everything (see ``stream``: the order matters)."""
         if self.options.auto_reverse:
             self.discover_reverse_zones()
-        self.stream.open()
+        if listed is None:
+            self.stream.open()
         self.guard.connected()
-        running, kind = self.engine.running(), self.engine.kind()
+        running, kind = listed or (self.engine.running(), self.engine.kind())
         self.options.settle_address(kind)
         log.info("Watching Docker events at %s, %s; %d running container(s)", self.engine.where, kind, len(running))
         self.timers.resync_later()
@@ -280,3 +275,22 @@ class Watcher:
         self.reconciler.full(running, guard=self.guard.allow)
         # ready once the first reconcile ran, even if DNS is down: the watcher is doing its job
         self.supervisor.ready()
+
+
+def _start_dns(dns: DnsHealth, ownership: Ownership, adopt_owner: str | None) -> None:
+    """The DNS side of the start: the key's probe and this owner id's lease. A key or zone the server rejects
+    is fatal (``DnsRejected``), as is an ``OwnerCollision``; a server that does not answer is not, unless an
+    adoption was asked for."""
+    try:
+        dns.check_at_start()
+        ownership.take()
+    except DnsTransient as exc:
+        if adopt_owner:  # a one-time request: not done silently later, nor skipped
+            raise DnsTransient(
+                f"cannot adopt the names of owner id '{adopt_owner}' now: {exc}",
+                hint="start again when the DNS server answers",
+            ) from None
+        log.error(
+            "%s; starting anyway, updates will be retried (nothing is removed before this owner id's lease is held)",
+            exc,
+        )
