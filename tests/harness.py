@@ -120,6 +120,17 @@ def stop_pid(pid: int, timeout: float = 20.0) -> None:
             pass
 
 
+def end_child(proc: subprocess.Popen | None) -> None:
+    """End a server this run started, by its pid, and reap it; returns None for its ``proc`` attribute."""
+    if proc is not None:
+        stop_pid(proc.pid)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    return None
+
+
 def _zombie(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
@@ -485,13 +496,7 @@ class PrivateNamed:
         return response.rcode() == dns.rcode.NOERROR and bool(response.answer)
 
     def stop(self) -> None:
-        if self.proc is not None:
-            stop_pid(self.proc.pid)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc = None
+        self.proc = end_child(self.proc)
 
     # -- talking to it as a client --------------------------------------------
 

@@ -39,7 +39,7 @@ import dns.rrset
 import dns.tsig
 import dns.zone
 
-from tests.harness import ZONE, PrivateNamed, clean_env, free_port, stop_pid, wait_for
+from tests.harness import ZONE, PrivateNamed, clean_env, end_child, free_port, wait_for
 
 #: what the beds run: the KDC and its database tools (krb5-kdc, krb5-admin-server), the client (krb5-user)
 KERBEROS_TOOLS = ("krb5kdc", "kdb5_util", "kadmin.local", "kinit", "klist", "nsupdate")
@@ -191,13 +191,7 @@ class PrivateKdc:
         return "\n".join(parts)
 
     def stop(self) -> None:
-        if self.proc is not None:
-            stop_pid(self.proc.pid)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-            self.proc = None
+        self.proc = end_child(self.proc)
 
     def _admin_env(self) -> dict:
         return kerberos_env(self.krb5_config, extra={"KRB5_KDC_PROFILE": str(self.kdc_profile)})
