@@ -64,13 +64,6 @@ class Backlog:
             self._queues[key] = queue
         return name, verified
 
-    def take(self, limit: int) -> list[tuple[dns.name.Name, bool]]:
-        """Up to ``limit`` names to sync together, popped in turn from each container (``pop``)."""
-        taken: list[tuple[dns.name.Name, bool]] = []
-        while self._queues and len(taken) < limit:
-            taken.append(self.pop())
-        return taken
-
     def discard(self, names: Iterable[dns.name.Name]) -> None:
         """Forget these names (they were just synced some other way, e.g. in a batch)."""
         if not self._queues:

@@ -27,9 +27,6 @@ from dockernet.sync.triage import Triage
 from dockernet.sync.writer import ZoneWriter
 from dockernet.sync.zonereader import ZoneReader
 
-#: names the backlog sends in one batch at most (``drain``): a batch is one UPDATE, and events wait for it
-DRAIN_BATCH = 64
-
 #: ``interrupt()`` says events wait: the backlog yields to them
 Interrupt = Callable[[], bool]
 
@@ -77,25 +74,14 @@ class NameSync:
         return self.drain(interrupt) and ok
 
     def drain(self, interrupt: Interrupt = lambda: False) -> bool:
-        """Sync the backlog, stopping after any UPDATE once ``interrupt()`` says events wait.
+        """Sync the backlog one name at a time, stopping after any name once ``interrupt()`` says events wait.
 
-        Names waiting together (a burst of containers, or one container's
-        address name and PTRs) go in batches of up to ``DRAIN_BATCH``, taken
-        in turn from each container: one UPDATE where there were dozens, so
-        a burst does not queue behind its own round trips. What a batch
-        could not do (a prerequisite that failed, a refusal: it fails the
-        whole batch) is then synced name by name, which tells which name was
-        not as planned and sets only that one aside. True when the backlog
-        is empty and every name synced was done.
+        True when the backlog is empty and every name synced was done.
         """
         ok = True
         while self._backlog:
-            taken = self._backlog.take(DRAIN_BATCH)
-            batchable = {fqdn for fqdn, _ in taken if fqdn not in self._retries.unsure}
-            done = self.send_in_batches(batchable)
-            for fqdn, verified in taken:
-                if fqdn not in done:
-                    ok = self.sync_name(fqdn, verified) and ok
+            fqdn, verified = self._backlog.pop()
+            ok = self.sync_name(fqdn, verified) and ok
             if self._backlog and interrupt():
                 return False
         return ok
