@@ -3,7 +3,8 @@
 ``Profiler.phase(name, pid)`` records while the block runs (``py-spy record
 --format raw``: one line per distinct stack, with its sample count) and
 ``top`` sums the samples per function, by itself and with what it called.
-Used by ``watch_bench.py --profile DIR``; asserts nothing.
+Used by ``watch_bench.py --profile DIR`` (``.venv/bin/pip install py-spy`` first: only this option needs
+it); asserts nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class Profiler:
         self.rate = rate
         directory.mkdir(parents=True, exist_ok=True)
         self.py_spy = shutil.which("py-spy") or str(Path(__file__).resolve().parent.parent / ".venv/bin/py-spy")
+        if not Path(self.py_spy).exists():
+            raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
 
     @contextmanager
     def phase(self, name: str, pid: int):
