@@ -304,8 +304,9 @@ class KerberizedNamed(PrivateNamed):
         return secured
 
     def environment(self) -> dict:
-        """named's: the bed's krb5.conf (its clockskew), nothing of the caller's KRB5*; the keytab is in named.conf."""
-        return kerberos_env(self.kdc.krb5_config)
+        """named's: the bed's krb5.conf (its clockskew), nothing of the caller's KRB5*; the keytab is in named.conf.
+        Its replay cache goes in its own directory: MIT's default is a file in the host's /var/tmp."""
+        return kerberos_env(self.kdc.krb5_config, extra={"KRB5RCACHEDIR": str(self.dir)})
 
     # -- BIND's own client -----------------------------------------------------------------------------
 
