@@ -211,7 +211,7 @@ def _rejected(nameserver: Nameserver, zone: dns.name.Name, exc: DnsRejected, key
         measured = clock_skew(nameserver, zone)
         skew = f"; the server's clock is {measured:+.0f} s from ours" if measured is not None else ""
     hint = f": {exc.hint}" if exc.hint else ""
-    return Finding(False, f"{name}: {what}: {exc.message}{skew}{hint}" + _fix(exc, name, keyref))
+    return Finding(False, f"{name}: {what}: {exc.message}{skew}{hint}" + _fix(exc, nameserver, keyref))
 
 
 def _probe_answer(nameserver: Nameserver, zone: dns.name.Name) -> str:
@@ -269,9 +269,11 @@ def _grant(nameserver: Nameserver, zone: str) -> str:
     return key.grant_statement(zone) if key else "allow-update { <this host's address>; };"
 
 
-def _fix(exc: DnsRejected, zone: str, keyref: str) -> str:
-    """What to add beyond the error's own hint (a refusal's hint already gives the grant)."""
-    if exc.code in ("BADKEY", "BADSIG") and keyref.startswith("key "):
+def _fix(exc: DnsRejected, nameserver: Nameserver, keyref: str) -> str:
+    """What to add beyond the error's own hint (a refusal's hint already gives the grant); a negotiated key is
+    the server's own, so only a key file can differ between the two sides."""
+    key = nameserver.target.key
+    if exc.code in ("BADKEY", "BADSIG") and key is not None and not key.negotiated:
         return f"; named.conf must include the same key file ({keyref}) as the watcher"
     return ""
 
