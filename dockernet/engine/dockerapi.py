@@ -13,7 +13,6 @@ with no object layer to keep in memory; the inspect hot path bypasses it
 
 from __future__ import annotations
 
-import http.client
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,7 +24,7 @@ import docker.tls
 import requests.exceptions
 
 from dockernet.engine.address import ENGINE_EXAMPLES, EngineAddress, tls_failure_reason
-from dockernet.engine.keepalive import KeepAliveInspect, open_connection
+from dockernet.engine.keepalive import Connection, KeepAliveInspect, open_connection
 from dockernet.engine.kind import EngineKind, engine_kind, is_podman
 from dockernet.engine.model import (
     CONTAINER_ACTIONS,
@@ -38,6 +37,9 @@ from dockernet.engine.model import (
 from dockernet.engine.podman import FILTER_EVENTS, libpod_info, parse_podman_event, podman_identity
 from dockernet.errors import ContainerAmbiguous, DockerUnreachable, UsageError
 from dockernet.logformat import printable
+
+#: threads inspecting at once for a listing (``DockerEngine.running``)
+LISTING_THREADS = 4
 
 _DOCKER_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
@@ -102,7 +104,7 @@ class DockerEngine:
         return self.address.where
 
     @property
-    def _fast(self) -> http.client.HTTPConnection | None:
+    def _fast(self) -> Connection | None:
         """This thread's keep-alive inspect connection (None before the first inspect)."""
         return self._keepalive.connection
 
@@ -250,13 +252,34 @@ class DockerEngine:
     def running(self) -> list[ContainerInfo]:
         """Every running container, inspected (the list call lacks the hostname).
 
-        One after another: with 500 containers, four or eight threads (each
-        with its own connection) took as long, 0.25-0.42 s against 0.31-0.41 s,
-        decoding the answers under one interpreter lock being most of it.
+        The inspects are shared among ``LISTING_THREADS`` threads, each over
+        its own connection: while one waits on the engine another decodes.
+        With 500 containers on two CPUs, 0.09-0.10 s against 0.16 s for one
+        thread (``keepalive``).
         """
         with self.answering():
             ids = [item["Id"] for item in self.client.containers(filters={"status": "running"})]
-        found = (self.inspect(container_id) for container_id in ids)
+        found: list[ContainerInfo | None] = [None] * len(ids)
+        failed: list[Exception] = []
+
+        def inspect_share(first: int) -> None:
+            try:
+                for index in range(first, len(ids), LISTING_THREADS):
+                    found[index] = self.inspect(ids[index])
+            except Exception as exc:  # raised again below, in the caller's thread
+                failed.append(exc)
+            finally:
+                self._keepalive.close()  # the thread ends here: its connection with it
+
+        threads = [
+            threading.Thread(target=inspect_share, args=(first,)) for first in range(min(LISTING_THREADS, len(ids)))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failed:
+            raise failed[0]
         return [info for info in found if info is not None and info.running]
 
     def running_names(self) -> list[str]:

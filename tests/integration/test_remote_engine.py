@@ -159,14 +159,14 @@ def test_netns_and_the_fast_inspect_path_work_over_tls(tls_engine, label):
         assert container.id[:12] in listed.stdout and "eth0" in listed.stdout
         # the keep-alive inspect connection speaks TLS too (it is the watcher's hot path)
         probe = (
-            "import http.client, sys\n"
+            "import ssl, sys\n"
             "from dockernet.engine.address import EngineAddress, EngineTls\n"
             "from dockernet.engine.dockerapi import DockerEngine\n"
             f"tls = EngineTls.from_flags(True, {str(certs / 'ca.pem')!r}, {str(certs / 'cert.pem')!r}, "
             f"{str(certs / 'key.pem')!r})\n"
             f"engine = DockerEngine(EngineAddress({ENGINE!r}, tls))\n"
             f"info = engine.inspect({container.id!r})\n"
-            "assert isinstance(engine._fast, http.client.HTTPSConnection), engine._fast\n"
+            "assert isinstance(engine._fast.sock, ssl.SSLSocket), engine._fast.sock\n"
             "print(info.hostname)\n"
         )
         result = subprocess.run(
