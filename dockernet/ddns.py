@@ -3,8 +3,9 @@
 What to send is decided in ``publish/plan.py``; whose a name is, in
 ``publish/registry.py``. The provider's parts live in ``rfc2136/``:
 ``messages`` builds each change's UPDATE (whose prerequisites re-check,
-atomically on the server, the state the plan assumed), ``transport`` sends
-it, ``verdicts`` says what the answer means, ``zonetransfer`` reads a whole
+atomically on the server, the state the plan assumed), ``wire`` packs many
+changes into few UPDATEs for a full reconcile, ``transport`` sends them,
+``verdicts`` says what the answer means, ``zonetransfer`` reads a whole
 zone. When a prerequisite fails the server answers YXDOMAIN or NXRRSET and
 nothing changed; ``send`` reports that as ``Outcome.PREREQUISITE_FAILED``
 and the caller looks the name up and plans again. The server's other
@@ -28,7 +29,6 @@ from dockernet.errors import DnsRejected, DnsServerFailure, DnsTransient
 from dockernet.publish.plan import Change, Current, Delete, Record
 from dockernet.publish.registry import NameRecords, Owned, classify_name, current_of, transfer_filter
 from dockernet.rfc2136.messages import (
-    build_batch,
     build_probe,
     build_update,
     is_reverse,
@@ -38,8 +38,9 @@ from dockernet.rfc2136.messages import (
 )
 from dockernet.rfc2136.signer import Signer
 from dockernet.rfc2136.target import DnsTarget
-from dockernet.rfc2136.transport import exchange, resolve_server, socket_in_namespace
+from dockernet.rfc2136.transport import exchange, exchange_wire, resolve_server, socket_in_namespace
 from dockernet.rfc2136.verdicts import Outcome, outcome_of, rejection_for_rcode, tsig_rejection
+from dockernet.rfc2136.wire import Batch, pack
 from dockernet.rfc2136.zonetransfer import Keep, Transfer, transfer_names
 
 #: what callers import from the provider's face
@@ -50,7 +51,7 @@ __all__ = [
     "Nameserver",
     "Outcome",
     "Transfer",
-    "build_batch",
+    "Batch",
     "build_probe",
     "build_update",
     "new_update",
@@ -61,7 +62,7 @@ __all__ = [
     "tsig_rejection",
 ]
 
-#: changes per UPDATE in ``apply_batched``: ~170 octets each, so a batch stays far below 64 KiB over TCP
+#: changes per UPDATE in ``apply_batched`` at most (``wire.pack`` also keeps each within 64 KiB)
 BATCH_SIZE = 200
 
 
@@ -110,12 +111,14 @@ class Nameserver:
         """Apply one change (from where ``source_of`` says); PREREQUISITE_FAILED: nothing changed."""
         return self._send(build_update(change, self.target), source_ns=self.source_of(change))
 
-    def send_batch(self, changes: list[Change]) -> Outcome:
-        """Apply many changes in one UPDATE over TCP; PREREQUISITE_FAILED means none was applied."""
-        return self._send(build_batch(changes, self.target), tcp=True)
+    def send_batch(self, batch: Batch) -> Outcome:
+        """Apply a batch's changes in its one UPDATE, over TCP; PREREQUISITE_FAILED means none was applied."""
+        rcode = exchange_wire(self.target, batch.wire).rcode()
+        return outcome_of(rcode, self.target, self.target.zone_of(batch.changes[0].fqdn))
 
     def apply_batched(self, changes: tuple[Change, ...]) -> Applied:
-        """Send changes in few UPDATEs, one zone and ``BATCH_SIZE`` changes each, and report what happened.
+        """Send changes in few UPDATEs, one zone and at most ``BATCH_SIZE`` changes (and 64 KiB) each, and report
+        what happened.
 
         Each batch carries every change's own prerequisite, so it is applied
         whole or not at all (RFC 2136 section 3.2). A batch without an answer
@@ -124,18 +127,27 @@ class Nameserver:
         by_zone: dict[dns.name.Name, list[Change]] = {}
         for change in changes:
             by_zone.setdefault(self.target.zone_of(change.fqdn), []).append(change)
-        size = 1 if self.target.send_from == "container" else BATCH_SIZE  # each from its own container
-        batches = [group[i : i + size] for group in by_zone.values() for i in range(0, len(group), size)]
         done: list[Change] = []
-        for batch in batches:
-            try:
-                outcome = self.send(batch[0]) if size == 1 else self.send_batch(batch)
-            except (DnsRejected, DnsServerFailure):
-                continue  # answered, nothing applied: one bad name fails its batch; name by name tells which
-            except DnsTransient:
-                return Applied(tuple(done), tuple(batch))
-            if outcome is Outcome.APPLIED:
-                done.extend(batch)
+        if self.target.send_from == "container":  # each from its own container
+            for change in changes:
+                try:
+                    if self.send(change) is Outcome.APPLIED:
+                        done.append(change)
+                except (DnsRejected, DnsServerFailure):
+                    continue
+                except DnsTransient:
+                    return Applied(tuple(done), (change,))
+            return Applied(tuple(done))
+        for zone, group in by_zone.items():
+            for batch in pack(zone, group, self.target.owner, BATCH_SIZE):
+                try:
+                    outcome = self.send_batch(batch)
+                except (DnsRejected, DnsServerFailure):
+                    continue  # answered, nothing applied: one bad name fails its batch; name by name tells which
+                except DnsTransient:
+                    return Applied(tuple(done), batch.changes)
+                if outcome is Outcome.APPLIED:
+                    done.extend(batch.changes)
         return Applied(tuple(done))
 
     def send_message(self, message: dns.update.UpdateMessage) -> Outcome:

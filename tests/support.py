@@ -54,8 +54,9 @@ class InMemoryZone:
             self.names[change.fqdn] = Owned(claim.short_id, claim.records, claim.ttl)
         return Outcome.APPLIED
 
-    def send_batch(self, changes):
+    def send_batch(self, batch):
         """All prerequisites hold, or nothing is applied (RFC 2136 section 3.2)."""
+        changes = batch.changes
         if self.down:
             raise DnsTransient("no answer")
         self.batches.append(list(changes))
@@ -68,7 +69,7 @@ class InMemoryZone:
         self.sent = sent
         return Outcome.APPLIED
 
-    # the real batching (zones, batch size, stop at a lost batch) over this zone's send_batch
+    # the real batching (zones, batch size, message size, stop at a lost batch) over this zone's send_batch
     apply_batched = Nameserver.apply_batched
 
     def lookup(self, fqdn):

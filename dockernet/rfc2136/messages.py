@@ -97,14 +97,6 @@ def build_update(change: Change, target: DnsTarget) -> dns.update.UpdateMessage:
     return message
 
 
-def build_batch(changes: list[Change], target: DnsTarget) -> dns.update.UpdateMessage:
-    """One UPDATE for many changes of one zone: all their prerequisites hold, or nothing is applied (RFC 2136 3.2)."""
-    message = new_update(target, target.zone_of(changes[0].fqdn))
-    for change in changes:
-        add_change(message, change, target)
-    return message
-
-
 def add_change(message: dns.update.UpdateMessage, change: Change, target: DnsTarget) -> None:
     """Append one change's prerequisite and updates to ``message`` (rendered from ``plan.operations``)."""
     ops = operations(change, target.owner)

@@ -13,18 +13,27 @@ import ipaddress
 import logging
 import os
 import socket
+import struct
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 import dns.exception
+import dns.flags
 import dns.message
+import dns.opcode
 import dns.query
+import dns.rdataclass
+import dns.rdatatype
+import dns.rdtypes.ANY.TSIG
 import dns.tsig
 
 from dockernet.errors import DnsTransient, TsigRejected
 from dockernet.rfc2136.target import DnsTarget
 from dockernet.rfc2136.verdicts import TSIG_ERRORS, tsig_rejection
+from dockernet.rfc2136.wire import octets
 
 log = logging.getLogger("dockernet")
 T = TypeVar("T")
@@ -111,16 +120,23 @@ def with_renewal(target: DnsTarget, attempt: Callable[[dns.tsig.Key], T]) -> T:
 
 
 def _send(target: DnsTarget, message: dns.message.Message, tcp: bool, source_ns: str | None) -> dns.message.Message:
-    try:
+    with _delivery(target):
         if source_ns:
             family = socket.AF_INET6 if ":" in target.server else socket.AF_INET
             with socket_in_namespace(source_ns, family) as sock:
                 return dns.query.udp(message, target.server, timeout=target.timeout, port=target.port, sock=sock)
         if tcp:
-            response = dns.query.tcp(message, target.server, timeout=target.timeout, port=target.port)
-        else:
-            response, _ = dns.query.udp_with_fallback(message, target.server, timeout=target.timeout, port=target.port)
-    except dns.exception.Timeout:
+            return dns.query.tcp(message, target.server, timeout=target.timeout, port=target.port)
+        response, _ = dns.query.udp_with_fallback(message, target.server, timeout=target.timeout, port=target.port)
+        return response
+
+
+@contextmanager
+def _delivery(target: DnsTarget) -> Iterator[None]:
+    """The ways a message can fail to arrive, as ``DnsTransient``; a TSIG failure as ``TsigRejected``."""
+    try:
+        yield
+    except (TimeoutError, dns.exception.Timeout):
         raise DnsTransient(f"no answer from {target.where} within {target.timeout:g} s") from None
     except TSIG_ERRORS as exc:
         raise tsig_rejection(exc, target) from None
@@ -128,7 +144,57 @@ def _send(target: DnsTarget, message: dns.message.Message, tcp: bool, source_ns:
         raise DnsTransient(f"cannot reach {target.where}: {exc.strerror or exc}") from None
     except dns.exception.DNSException as exc:
         raise DnsTransient(f"bad answer from {target.where}: {exc}") from None
-    return response
+
+
+def exchange_wire(target: DnsTarget, wire: bytes) -> dns.message.Message:
+    """Send an UPDATE rendered elsewhere (``wire.pack``) over TCP, signed as ``exchange`` signs, and return the answer.
+
+    A negotiated key the server rejects is renewed and the message sent
+    again once, as in ``exchange``.
+    """
+    if target.key is None:
+        return _send_wire(target, wire, None)
+    return with_renewal(target, lambda key: _send_wire(target, wire, key))
+
+
+def sign_wire(wire: bytes, key: dns.tsig.Key, now: int | None = None) -> tuple[bytes, bytes]:
+    """``wire`` with its TSIG record appended (RFC 8945, as dnspython signs a message), and the record's MAC,
+    which the answer's signature covers."""
+    (message_id,) = struct.unpack_from("!H", wire)
+    unsigned = dns.rdtypes.ANY.TSIG.TSIG(
+        dns.rdataclass.ANY, dns.rdatatype.TSIG, key.algorithm, 0, 300, b"", message_id, 0, b""
+    )
+    tsig, _ = dns.tsig.sign(wire, key, unsigned, int(time.time()) if now is None else now)
+    rdata = octets(tsig)
+    record = octets(key.name) + struct.pack("!HHIH", dns.rdatatype.TSIG, dns.rdataclass.ANY, 0, len(rdata)) + rdata
+    (additional,) = struct.unpack_from("!H", wire, 10)
+    return wire[:10] + struct.pack("!H", additional + 1) + wire[12:] + record, tsig.mac
+
+
+def _send_wire(target: DnsTarget, wire: bytes, key: dns.tsig.Key | None) -> dns.message.Message:
+    mac = b""
+    if key is not None:
+        wire, mac = sign_wire(wire, key)
+    with _delivery(target):
+        with socket.create_connection((target.server, target.port), timeout=target.timeout) as sock:
+            sock.sendall(struct.pack("!H", len(wire)) + wire)
+            (length,) = struct.unpack("!H", _receive(sock, 2))
+            answer = dns.message.from_wire(_receive(sock, length), keyring=key, request_mac=mac)
+        if answer.id != struct.unpack_from("!H", wire)[0] or not answer.flags & dns.flags.QR:
+            raise dns.exception.DNSException("the answer is not to this message")
+        if answer.opcode() != dns.opcode.UPDATE:
+            raise dns.exception.DNSException("the answer is not to an UPDATE")
+        return answer
+
+
+def _receive(sock: socket.socket, count: int) -> bytes:
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise dns.exception.DNSException("the server closed the connection mid-answer")
+        data += chunk
+    return data
 
 
 def resolve_server(server: str) -> str:

@@ -42,10 +42,10 @@ class VerdictZone(InMemoryZone):
             raise DnsTransient("no answer from 127.0.0.1#53 within 2 s")
         return outcome
 
-    def send_batch(self, changes):
-        for change in changes:
+    def send_batch(self, batch):
+        for change in batch.changes:
             self._verdict(change.fqdn)
-        return super().send_batch(changes)
+        return super().send_batch(batch)
 
     def probe_zone(self, zone):
         self.probes += 1
@@ -278,10 +278,10 @@ def test_a_batch_that_gets_servfail_leaves_its_names_to_be_sent_one_by_one(monke
     zone.failing_names = {name("big")}
     batch_send = zone.send_batch
 
-    def send_batch(changes):  # the server fails the whole batch for the one name it cannot take
-        if any(change.fqdn in zone.failing_names for change in changes):
+    def send_batch(batch):  # the server fails the whole batch for the one name it cannot take
+        if any(change.fqdn in zone.failing_names for change in batch.changes):
             raise DnsServerFailure("127.0.0.1#53 failed to process the update (SERVFAIL)")
-        return batch_send(changes)
+        return batch_send(batch)
 
     zone.send_batch = send_batch
     assert not rec.full([container(c, f"c{c}") for c in "abcd"] + [container("e", "big")])
