@@ -1,10 +1,11 @@
 """The command line's root: the ``dockernet`` group, ``watch``, ``topology`` and ``completion``, and ``main``.
 
 The other command groups live in a module each (``bridge_cmd``, ``netns_cmd``,
-``dns_cmd``) and are added at the bottom. ``main`` is the one place that
-prints an error or chooses an exit status: click's usage errors (status 2),
-dockernet's typed errors (``DockernetError.exit_code``) and an unexpected
-``OSError`` each become one line on stderr. Library code never prints or exits.
+``dns_cmd``, ``examples_cmd``), imported only when a command line names one
+(``lazy.LazyGroup``). ``main`` is the one place that prints an error or
+chooses an exit status: click's usage errors (status 2), dockernet's typed
+errors (``DockernetError.exit_code``) and an unexpected ``OSError`` each
+become one line on stderr. Library code never prints or exits.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from dockernet import __version__
-from dockernet.cli import bridge_cmd, dns_cmd, examples_cmd, netns_cmd
 from dockernet.cli.hostonly import refuse_in_image
+from dockernet.cli.lazy import LazyGroup
 from dockernet.cli.params import DOCKER_HOST, LISTEN, dns_options, host_netns_option, owner_options
 from dockernet.errors import CannotListen, CannotOpenLog, DockernetError
 from dockernet.logformat import one_line, setup_logging
@@ -31,7 +32,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("dockernet")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# the command groups, a module each, imported when named (the watcher's start-up needs none of them)
+@click.group(
+    cls=LazyGroup,
+    lazy={
+        "bridge": "dockernet.cli.bridge_cmd:bridge",
+        "netns": "dockernet.cli.netns_cmd:netns",
+        "dns": "dockernet.cli.dns_cmd:dns",
+        "examples": "dockernet.cli.examples_cmd:examples",
+    },
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="dockernet")
 @click.option(
     "--docker-host",
@@ -308,14 +319,6 @@ def completion(shell: str) -> None:
     from dockernet.cli.completion import script
 
     click.echo(script(cli, shell))
-
-
-# --- the command groups, one module each ----------------------------------------------
-
-cli.add_command(bridge_cmd.bridge)
-cli.add_command(netns_cmd.netns)
-cli.add_command(dns_cmd.dns)
-cli.add_command(examples_cmd.examples)
 
 
 def main(argv: list[str] | None = None) -> None:

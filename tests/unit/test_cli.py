@@ -218,3 +218,29 @@ def test_a_fifo_as_key_file_fails_start_up_at_once_with_one_line(tmp_path):
         f"dockernet: error: key file {fifo} is a FIFO, not a regular file: give the file tsig-keygen or "
         "'dockernet dns init' wrote"
     ], lines
+
+
+def test_the_watch_command_imports_no_other_command_group():
+    """The watcher is a daemon: bridge, netns, dns and examples (and what only they use) stay unloaded;
+    naming a group on the command line, or asking for the root's help, loads it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from dockernet.cli.root import cli\n"
+        "try:\n"
+        "    cli.main(args=sys.argv[1:], prog_name='dockernet', standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "groups = ('bridge_cmd', 'netns_cmd', 'dns_cmd', 'examples_cmd')\n"
+        "print('loaded:' + ','.join(g for g in groups if 'dockernet.cli.' + g in sys.modules), file=sys.stderr)\n"
+    )
+
+    def loaded(*argv):
+        done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True, check=True)
+        return done.stderr.strip().splitlines()[-1].removeprefix("loaded:")
+
+    assert loaded("watch", "--help") == ""
+    assert loaded("dns", "--help") == "dns_cmd"
+    assert loaded("--help") == "bridge_cmd,netns_cmd,dns_cmd,examples_cmd"

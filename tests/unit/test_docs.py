@@ -57,8 +57,9 @@ def resolve_synopsis(words: tuple[str, ...]) -> list[click.Command]:
     for word in words:
         group = chain[-1]
         name = word.split("|")[0]
-        if isinstance(group, click.Group) and name in group.commands:
-            chain.append(group.commands[name])
+        command = group.get_command(click.Context(group), name) if isinstance(group, click.Group) else None
+        if command is not None:
+            chain.append(command)
     return chain
 
 
