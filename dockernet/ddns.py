@@ -15,6 +15,7 @@ to retry).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
@@ -124,31 +125,31 @@ class Nameserver:
         whole or not at all (RFC 2136 section 3.2). A batch without an answer
         ends the sending: the server is likely down.
         """
+        done: list[Change] = []
+        for batch, send in self.batches_of(changes):
+            try:
+                outcome = send()
+            except (DnsRejected, DnsServerFailure):
+                continue  # answered, nothing applied: one bad name fails its batch; name by name tells which
+            except DnsTransient:
+                return Applied(tuple(done), batch)
+            if outcome is Outcome.APPLIED:
+                done.extend(batch)
+        return Applied(tuple(done))
+
+    def batches_of(self, changes: tuple[Change, ...]) -> list[tuple[tuple[Change, ...], Callable[[], Outcome]]]:
+        """The changes in sending order, as (batch, how to send it): packed per zone, or one by one with
+        --send-from container (each from its own container)."""
+        if self.target.send_from == "container":
+            return [((change,), functools.partial(self.send, change)) for change in changes]
         by_zone: dict[dns.name.Name, list[Change]] = {}
         for change in changes:
             by_zone.setdefault(self.target.zone_of(change.fqdn), []).append(change)
-        done: list[Change] = []
-        if self.target.send_from == "container":  # each from its own container
-            for change in changes:
-                try:
-                    if self.send(change) is Outcome.APPLIED:
-                        done.append(change)
-                except (DnsRejected, DnsServerFailure):
-                    continue
-                except DnsTransient:
-                    return Applied(tuple(done), (change,))
-            return Applied(tuple(done))
-        for zone, group in by_zone.items():
-            for batch in pack(zone, group, self.target.owner, BATCH_SIZE):
-                try:
-                    outcome = self.send_batch(batch)
-                except (DnsRejected, DnsServerFailure):
-                    continue  # answered, nothing applied: one bad name fails its batch; name by name tells which
-                except DnsTransient:
-                    return Applied(tuple(done), batch.changes)
-                if outcome is Outcome.APPLIED:
-                    done.extend(batch.changes)
-        return Applied(tuple(done))
+        return [
+            (batch.changes, functools.partial(self.send_batch, batch))
+            for zone, group in by_zone.items()
+            for batch in pack(zone, group, self.target.owner, BATCH_SIZE)
+        ]
 
     def send_message(self, message: dns.update.UpdateMessage) -> Outcome:
         """Send an UPDATE built elsewhere (the owner lease, an adoption); PREREQUISITE_FAILED: nothing changed."""

@@ -71,6 +71,7 @@ class InMemoryZone:
 
     # the real batching (zones, batch size, message size, stop at a lost batch) over this zone's send_batch
     apply_batched = Nameserver.apply_batched
+    batches_of = Nameserver.batches_of
 
     def lookup(self, fqdn):
         if self.down:
