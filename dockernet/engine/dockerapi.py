@@ -24,6 +24,7 @@ import docker.tls
 import requests.exceptions
 
 from dockernet.engine.address import ENGINE_EXAMPLES, EngineAddress, tls_failure_reason
+from dockernet.engine.inspectors import inspect_in_parallel
 from dockernet.engine.keepalive import Connection, KeepAliveInspect, open_connection
 from dockernet.engine.kind import EngineKind, engine_kind, is_podman
 from dockernet.engine.model import (
@@ -252,34 +253,13 @@ class DockerEngine:
     def running(self) -> list[ContainerInfo]:
         """Every running container, inspected (the list call lacks the hostname).
 
-        The inspects are shared among ``LISTING_THREADS`` threads, each over
-        its own connection: while one waits on the engine another decodes.
-        With 500 containers on two CPUs, 0.09-0.10 s against 0.16 s for one
-        thread (``keepalive``).
+        Shared among ``LISTING_THREADS`` threads, a connection each: while one
+        waits on the engine another decodes. 500 containers on two CPUs:
+        0.13-0.20 s, list call included, against 0.26-0.29 s from one thread.
         """
         with self.answering():
             ids = [item["Id"] for item in self.client.containers(filters={"status": "running"})]
-        found: list[ContainerInfo | None] = [None] * len(ids)
-        failed: list[Exception] = []
-
-        def inspect_share(first: int) -> None:
-            try:
-                for index in range(first, len(ids), LISTING_THREADS):
-                    found[index] = self.inspect(ids[index])
-            except Exception as exc:  # raised again below, in the caller's thread
-                failed.append(exc)
-            finally:
-                self._keepalive.close()  # the thread ends here: its connection with it
-
-        threads = [
-            threading.Thread(target=inspect_share, args=(first,)) for first in range(min(LISTING_THREADS, len(ids)))
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        if failed:
-            raise failed[0]
+        found = inspect_in_parallel(self.inspect, ids, LISTING_THREADS, done=self._keepalive.close)
         return [info for info in found if info is not None and info.running]
 
     def running_names(self) -> list[str]:

@@ -21,6 +21,40 @@ from dockernet.engine.model import ContainerInfo
 INSPECTORS = 8
 
 
+def inspect_in_parallel(
+    inspect: Callable[[str], ContainerInfo | None],
+    ids: list[str],
+    threads: int,
+    done: Callable[[], None] = lambda: None,
+) -> list[ContainerInfo | None]:
+    """``inspect`` each id, from ``threads`` threads sharing the ids in turn; the answers in the ids' order.
+
+    ``done`` runs in each thread as it ends (it closes that thread's
+    connection). What ``inspect`` raises is raised here, in the caller's
+    thread, once every thread has ended.
+    """
+    found: list[ContainerInfo | None] = [None] * len(ids)
+    failed: list[Exception] = []
+
+    def share(first: int) -> None:
+        try:
+            for index in range(first, len(ids), threads):
+                found[index] = inspect(ids[index])
+        except Exception as exc:  # raised again below, in the caller's thread
+            failed.append(exc)
+        finally:
+            done()
+
+    workers = [threading.Thread(target=share, args=(first,)) for first in range(min(threads, len(ids)))]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if failed:
+        raise failed[0]
+    return found
+
+
 class _Request(Protocol):
     @property
     def container_id(self) -> str: ...

@@ -124,3 +124,33 @@ def test_the_engine_package_imports_without_docker_py():
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
         == "False"
     )
+
+
+def test_a_listing_inspects_from_several_threads_keeps_the_order_and_raises_what_one_raised():
+    import threading
+
+    import pytest
+
+    from dockernet.engine.inspectors import inspect_in_parallel
+    from dockernet.errors import DockerUnreachable
+
+    seen, ended = set(), []
+
+    def inspect(container_id):
+        seen.add(threading.current_thread().name)
+        return None if container_id == "gone" else container_id.upper()
+
+    ids = ["a", "b", "gone", "d", "e", "f", "g"]
+    assert inspect_in_parallel(inspect, ids, 4, done=lambda: ended.append(1)) == ["A", "B", None, "D", "E", "F", "G"]
+    assert len(seen) == 4 and len(ended) == 4  # each thread closed its connection as it ended
+    assert inspect_in_parallel(inspect, ["a"], 4) == ["A"]  # no more threads than containers
+
+    def failing(container_id):
+        if container_id == "d":
+            raise DockerUnreachable("the Docker engine at unix:///x does not answer")
+        return container_id
+
+    ended.clear()
+    with pytest.raises(DockerUnreachable):
+        inspect_in_parallel(failing, ids, 4, done=lambda: ended.append(1))
+    assert len(ended) == 4
