@@ -60,12 +60,18 @@ class Connection:
 
     def get(self, path: str) -> tuple[int, bytes]:
         """The status and body of ``GET path``; raises ``OSError`` or ``Malformed`` (then the connection is closed)."""
-        if self.sock is None or self._reader is None:
-            self.sock = self._connect()
-            self._reader = self.sock.makefile("rb")
-        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode("ascii"))
-        status, headers = read_head(self._reader)
-        body = read_body(self._reader, status, headers)
+        if not (path.isascii() and path.isprintable()) or " " in path:
+            raise Malformed(f"request path {path!r}")
+        try:
+            if self.sock is None or self._reader is None:
+                self.sock = self._connect()
+                self._reader = self.sock.makefile("rb")
+            self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\n\r\n".encode("ascii"))
+            status, headers = read_head(self._reader)
+            body = read_body(self._reader, status, headers)
+        except BaseException:  # whatever happened mid-answer, the rest of it must not be read as the next
+            self.close()
+            raise
         if ends_connection(status, headers):
             self.close()
         return status, body
@@ -114,7 +120,7 @@ def read_body(reader: BinaryIO, status: int, headers: dict[str, str]) -> bytes:
         return _read_chunks(reader)
     if "content-length" in headers:
         length = headers["content-length"]
-        if not length.isdigit() or int(length) > BODY_MAX:
+        if not (length.isascii() and length.isdigit()) or int(length) > BODY_MAX:
             raise Malformed(f"content length {length!r}")
         return _read_exactly(reader, int(length))
     if status in (204, 304):

@@ -176,10 +176,13 @@ def _send_wire(target: DnsTarget, wire: bytes, key: dns.tsig.Key | None) -> dns.
     if key is not None:
         wire, mac = sign_wire(wire, key)
     with _delivery(target):
+        if len(wire) > 65535:
+            raise dns.exception.TooBig(f"an UPDATE of {len(wire)} octets")
+        deadline = time.monotonic() + target.timeout  # for the whole exchange, as dns.query.tcp's
         with socket.create_connection((target.server, target.port), timeout=target.timeout) as sock:
             sock.sendall(struct.pack("!H", len(wire)) + wire)
-            (length,) = struct.unpack("!H", _receive(sock, 2))
-            answer = dns.message.from_wire(_receive(sock, length), keyring=key, request_mac=mac)
+            (length,) = struct.unpack("!H", _receive(sock, 2, deadline))
+            answer = dns.message.from_wire(_receive(sock, length, deadline), keyring=key, request_mac=mac)
         if answer.id != struct.unpack_from("!H", wire)[0] or not answer.flags & dns.flags.QR:
             raise dns.exception.DNSException("the answer is not to this message")
         if answer.opcode() != dns.opcode.UPDATE:
@@ -187,9 +190,13 @@ def _send_wire(target: DnsTarget, wire: bytes, key: dns.tsig.Key | None) -> dns.
         return answer
 
 
-def _receive(sock: socket.socket, count: int) -> bytes:
+def _receive(sock: socket.socket, count: int, deadline: float) -> bytes:
     data = b""
     while len(data) < count:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        sock.settimeout(left)
         chunk = sock.recv(count - len(data))
         if not chunk:
             raise dns.exception.DNSException("the server closed the connection mid-answer")

@@ -79,6 +79,8 @@ class _Message:
 
     def __init__(self, zone: dns.name.Name, zone_wire: bytes):
         self.zone = zone
+        #: names are compared without case (RFC 4343): --zone Docker.Test holds web.docker.test
+        self.zone_folded = tuple(label.lower() for label in zone.labels)
         self.zone_wire = zone_wire
         self.changes: list[Change] = []
         self.prerequisites: list[bytes] = []
@@ -94,9 +96,10 @@ class _Message:
         at = self.names.get(labels)
         if at is None:
             depth = len(labels) - len(self.zone.labels)
-            if depth < 0 or labels[depth:] != self.zone.labels:
-                raise ValueError(f"{ops.fqdn} is not in zone {self.zone}")
-            owner = b"".join(bytes((len(label),)) + label for label in labels[:depth]) + _pointer(_ZONE_OFFSET)
+            if depth >= 0 and tuple(label.lower() for label in labels[depth:]) == self.zone_folded:
+                owner = b"".join(bytes((len(label),)) + label for label in labels[:depth]) + _pointer(_ZONE_OFFSET)
+            else:  # not in this zone: written whole, and the server's NOTZONE fails this batch alone
+                owner = octets(ops.fqdn)
             # a pointer has 14 bits: a name written further in is written in full each time
             same = _pointer(self.next_prerequisite) if self.next_prerequisite <= _POINTER_MAX else owner
         else:

@@ -51,6 +51,7 @@ def test_an_answer_without_a_length_ends_with_the_connection():
         b"HTTP/1.1 100 Continue\r\n\r\n",  # an interim answer is not the answer
         b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n",  # a digit to str.isdigit, not to int()
         b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",  # the connection closed mid-answer
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
@@ -103,5 +104,6 @@ def test_one_connection_serves_many_inspects_and_a_bad_answer_is_left_to_docker_
     assert inspect.connection is not None and len(opened) == 1  # kept open across all three
     assert inspect.get("/v1.41/containers/d/json", connect) is ASK_DOCKER_PY
     assert inspect.connection is None  # malformed: closed, the next inspect opens a new one
+    assert inspect.get("/v1.41/containers/a b/json", connect) is ASK_DOCKER_PY  # no such request is written
     thread.join(timeout=5)
     assert seen[0] == b"GET /v1.41/containers/a/json HTTP/1.1\r\nHost: localhost\r\n\r\n"
